@@ -1,0 +1,47 @@
+"""The root ``avikit`` command and its sub-command groups."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from rich.logging import RichHandler
+
+from avikit import __version__
+from avikit.cli import demo, media
+
+app = typer.Typer(
+    name="avikit",
+    help="avikit: one toolkit for audio-visual intelligence.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("info")(media.info)
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"avikit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug log lines."),
+) -> None:
+    """avikit: one toolkit for audio-visual intelligence."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(show_time=False, show_path=False)],
+    )
+
+
+def main() -> None:
+    """Run the ``avikit`` command line."""
+    app()

@@ -1,0 +1,45 @@
+"""Typed errors shared by every layer.
+
+Every error avikit raises on bad input derives from :class:`AvikitError`, and its message names the
+offending file or value and says what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AvikitError",
+    "CorruptMediaError",
+    "MediaError",
+    "MediaNotFoundError",
+    "MissingStreamError",
+    "UnsupportedCodecError",
+    "WindowError",
+]
+
+
+class AvikitError(Exception):
+    """Base class of every error raised by avikit."""
+
+
+class MediaError(AvikitError):
+    """A media file could not be read or written as asked."""
+
+
+class MediaNotFoundError(MediaError, FileNotFoundError):
+    """The media file does not exist."""
+
+
+class CorruptMediaError(MediaError):
+    """The file exists but is not a decodable media file (corrupt, truncated, or not media at all)."""
+
+
+class UnsupportedCodecError(MediaError):
+    """The file uses a codec that the bundled FFmpeg cannot decode or encode."""
+
+
+class WindowError(MediaError, ValueError):
+    """A requested time window lies (partly) outside the file or is malformed."""
+
+
+class MissingStreamError(MediaError, LookupError):
+    """A stream (audio or video) was requested from a clip or file that does not have it."""

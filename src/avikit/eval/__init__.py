@@ -1,0 +1,3 @@
+"""The ``eval`` layer: runner, cache, sweeps and reports."""
+
+__all__: list[str] = []

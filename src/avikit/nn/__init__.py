@@ -1,0 +1,3 @@
+"""The ``nn`` layer: building blocks for models."""
+
+__all__: list[str] = []

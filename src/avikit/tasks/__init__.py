@@ -1,0 +1,3 @@
+"""The ``tasks`` layer: the task taxonomy as versioned specs."""
+
+__all__: list[str] = []

@@ -1,0 +1,37 @@
+"""Shared pytest configuration: markers for slow and GPU tests, and the shared reference-data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DATA = ROOT.parent / "shared" / "reference-data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_slow = pytest.mark.skip(reason="slow: pass --runslow to run")
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    has_gpu = False
+    if any("gpu" in item.keywords for item in items):
+        import torch
+
+        has_gpu = torch.cuda.is_available()
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--runslow"):
+            item.add_marker(skip_slow)
+        if "gpu" in item.keywords and not has_gpu:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> Path:
+    """The folder of real files in the official formats (LLP, AVE, MUSIC-AVQA annotations, one LLP video)."""
+    if not REFERENCE_DATA.is_dir():
+        pytest.skip(f"shared reference data not found at {REFERENCE_DATA}")
+    return REFERENCE_DATA
