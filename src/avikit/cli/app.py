@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 import typer
+from rich.console import Console
 from rich.logging import RichHandler
 
 from avikit import __version__
 from avikit.cli import demo, media
+from avikit.errors import AvikitError
 
 app = typer.Typer(
     name="avikit",
@@ -43,5 +45,9 @@ def _root(
 
 
 def main() -> None:
-    """Run the ``avikit`` command line."""
-    app()
+    """Run the ``avikit`` command line; an avikit error prints its message (no traceback) and exits 1."""
+    try:
+        app()
+    except AvikitError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        raise SystemExit(1) from None

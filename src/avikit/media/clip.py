@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from avikit.errors import MissingStreamError, WindowError
-from avikit.media.timeline import Seconds, samples_for_frames, to_fraction, window_indices
+from avikit.media.timeline import Seconds, audio_window, to_fraction, window_indices
 
 __all__ = ["AVClip"]
 
@@ -28,7 +28,8 @@ class AVClip:
     Attributes:
         frames: ``uint8`` array ``[T, H, W, 3]`` (RGB), or ``None`` when the clip has no video.
         waveform: ``float32`` array ``[C, N]`` in ``[-1, 1]``, or ``None`` when the clip has no audio.
-        fps: frame rate of ``frames`` as an exact fraction (``None`` without video).
+        fps: frame rate of ``frames``; given as a number, stored as an exact ``Fraction`` (``None``
+            without video).
         sample_rate: sample rate of ``waveform`` in Hz (``None`` without audio).
         first_frame: grid index of ``frames[0]``; it is shown at ``first_frame / fps`` seconds.
         first_sample: grid index of ``waveform[:, 0]``; it is at ``first_sample / sample_rate`` seconds.
@@ -51,7 +52,7 @@ class AVClip:
 
     frames: np.ndarray | None = None
     waveform: np.ndarray | None = None
-    fps: Fraction | None = None
+    fps: Seconds | None = None
     sample_rate: int | None = None
     first_frame: int = 0
     first_sample: int = 0
@@ -146,7 +147,11 @@ class AVClip:
     def _video_span(self) -> tuple[Fraction, Fraction] | None:
         if self.frames is None or self.fps is None:
             return None
-        return (Fraction(self.first_frame) / self.fps, Fraction(self.first_frame + self.num_frames) / self.fps)
+        rate = to_fraction(self.fps)
+        return (
+            Fraction(self.first_frame) / rate,
+            Fraction(self.first_frame + self.num_frames) / rate,
+        )
 
     def _audio_span(self) -> tuple[Fraction, Fraction] | None:
         if self.waveform is None or self.sample_rate is None:
@@ -189,18 +194,19 @@ class AVClip:
     def frame_times(self) -> np.ndarray:
         """Presentation time in seconds of every frame, ``float64 [T]``."""
         frames = self.require_frames()
-        assert self.fps is not None
+        rate = to_fraction(self.fps or 1)
         index = np.arange(self.first_frame, self.first_frame + frames.shape[0], dtype=np.float64)
-        return index * (self.fps.denominator / self.fps.numerator)
+        return index * (rate.denominator / rate.numerator)
 
     # ------------------------------------------------------------ derived views
     def slice(self, start: Seconds, end: Seconds) -> AVClip:
         """Return the part of the clip in the window ``[start, end)`` seconds.
 
-        Video keeps the frames whose presentation time lies in the window. When the clip has video, the
-        audio is cut at those frames' boundaries (rounded to the nearest sample), so the two streams of
-        the result start and end within half an audio sample of each other; an audio-only clip keeps the
-        samples whose time lies in the window.
+        Video keeps the frames whose presentation time lies in the window. When the clip has video and
+        the window holds a frame time, the audio is cut at the boundaries of the window's frames (rounded
+        to the nearest sample, see :func:`~avikit.media.timeline.audio_window`), so both streams start
+        within half an audio sample of the same frame boundary; otherwise the audio keeps the samples
+        whose time lies in the window.
 
         Raises:
             WindowError: if the window is empty or lies outside the clip.
@@ -208,7 +214,9 @@ class AVClip:
         lo, hi = to_fraction(start), to_fraction(end)
         span_lo, span_hi = self._span()
         if hi <= lo:
-            raise WindowError(f"window [{float(lo)}, {float(hi)}) s of {self._name()} is empty; need end > start")
+            raise WindowError(
+                f"window [{float(lo)}, {float(hi)}) s of {self._name()} is empty; need end > start"
+            )
         if lo < span_lo or hi > span_hi:
             raise WindowError(
                 f"window [{float(lo)}, {float(hi)}) s lies outside {self._name()}, which spans "
@@ -216,23 +224,18 @@ class AVClip:
             )
         frames, first_frame = self.frames, self.first_frame
         waveform, first_sample = self.waveform, self.first_sample
-        if self.frames is not None and self.fps is not None:
-            k0, k1 = window_indices(lo, hi, self.fps)
+        k0, k1 = window_indices(lo, hi, self.fps) if self.fps is not None else (0, 0)
+        if self.frames is not None:
             a, b = _clip_range(k0 - self.first_frame, k1 - self.first_frame, self.num_frames)
-            frames, first_frame = self.frames[a:b], self.first_frame + a
-            if self.sample_rate is not None:
-                s0, s1 = samples_for_frames(k0, k1, self.fps, self.sample_rate)
-            if frames.shape[0] == 0:
-                frames = None
+            frames, first_frame = (self.frames[a:b], self.first_frame + a) if b > a else (None, 0)
         if self.waveform is not None and self.sample_rate is not None:
-            if self.frames is None or self.fps is None:
-                s0, s1 = window_indices(lo, hi, self.sample_rate)
+            s0, s1 = audio_window(lo, hi, self.fps, self.sample_rate)
             a, b = _clip_range(s0 - self.first_sample, s1 - self.first_sample, self.num_samples)
-            waveform, first_sample = self.waveform[:, a:b], self.first_sample + a
-            if waveform.shape[1] == 0:
-                waveform = None
+            waveform, first_sample = (self.waveform[:, a:b], self.first_sample + a) if b > a else (None, 0)
         if frames is None and waveform is None:
-            raise WindowError(f"window [{float(lo)}, {float(hi)}) s of {self._name()} holds no frame or sample")
+            raise WindowError(
+                f"window [{float(lo)}, {float(hi)}) s of {self._name()} holds no frame or sample"
+            )
         return replace(
             self,
             frames=frames,
@@ -248,7 +251,9 @@ class AVClip:
         lo = to_fraction(start)
         return self.slice(lo, lo + to_fraction(duration))
 
-    def with_frames(self, frames: np.ndarray | None, fps: Seconds | None = None, first_frame: int = 0) -> AVClip:
+    def with_frames(
+        self, frames: np.ndarray | None, fps: Seconds | None = None, first_frame: int = 0
+    ) -> AVClip:
         """Return a copy with the video stream replaced (``None`` removes it)."""
         return replace(self, frames=frames, fps=fps if fps is not None else self.fps, first_frame=first_frame)
 
@@ -265,7 +270,9 @@ class AVClip:
     def __repr__(self) -> str:
         parts = []
         if self.frames is not None:
-            parts.append(f"video={self.num_frames}x{self.height}x{self.width}@{self.fps}fps from {self.video_start}s")
+            parts.append(
+                f"video={self.num_frames}x{self.height}x{self.width}@{self.fps}fps from {self.video_start}s"
+            )
         if self.waveform is not None:
             parts.append(
                 f"audio={self.num_channels}x{self.num_samples}@{self.sample_rate}Hz from {self.audio_start}s"

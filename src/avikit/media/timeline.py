@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from numbers import Rational
+from numbers import Integral, Rational, Real
 
 __all__ = [
     "Seconds",
+    "audio_window",
     "index_to_seconds",
     "samples_for_frames",
     "seconds_to_index",
@@ -52,16 +53,13 @@ def to_fraction(value: Seconds) -> Fraction:
     if isinstance(value, Fraction):
         return value
     if isinstance(value, int | Rational):
-        return Fraction(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"a time or rate must be finite, got {value}")
-        return Fraction(value).limit_denominator(_SNAP_DENOMINATOR)
-    try:
-        as_float = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"a time or rate must be a number, got {type(value).__name__}") from None
-    return to_fraction(as_float)
+        return Fraction(int(value)) if isinstance(value, Integral) else Fraction(value)
+    if not isinstance(value, Real):  # numpy floats are Real; strings and None are not
+        raise TypeError(f"a time or rate must be a number, got {type(value).__name__}")
+    as_float = float(value)
+    if not math.isfinite(as_float):
+        raise ValueError(f"a time or rate must be finite, got {value}")
+    return Fraction(as_float).limit_denominator(_SNAP_DENOMINATOR)
 
 
 def seconds_to_index(seconds: Seconds, rate: Seconds) -> int:
@@ -81,6 +79,26 @@ def window_indices(start: Seconds, end: Seconds, rate: Seconds) -> tuple[int, in
 
 
 def samples_for_frames(first: int, stop: int, fps: Seconds, sample_rate: int) -> tuple[int, int]:
-    """Return the sample range that covers frames ``[first, stop)``, each end rounded to the nearest sample."""
+    """Return the sample range covering frames ``[first, stop)``, each end rounded to the nearest sample."""
     step = Fraction(sample_rate) / to_fraction(fps)
     return math.floor(first * step + Fraction(1, 2)), math.floor(stop * step + Fraction(1, 2))
+
+
+def audio_window(start: Seconds, end: Seconds, fps: Seconds | None, sample_rate: int) -> tuple[int, int]:
+    """Return the sample range of the window ``[start, end)`` for a clip whose video runs at ``fps``.
+
+    With a frame rate, and at least one frame time inside the window, the range runs between the
+    boundaries of the window's frames, rounded to the nearest sample, so audio and video stay aligned;
+    otherwise it holds the samples whose time lies in the window.
+
+    Example:
+        >>> audio_window(0.5, 1.0, 25, 16000)
+        (8320, 16000)
+        >>> audio_window(0.01, 0.02, 25, 16000)
+        (160, 320)
+    """
+    if fps is not None:
+        k0, k1 = window_indices(start, end, fps)
+        if k1 > k0:
+            return samples_for_frames(k0, k1, fps, sample_rate)
+    return window_indices(start, end, sample_rate)

@@ -1,0 +1,230 @@
+"""Load a time window of a media file as an :class:`~avikit.media.AVClip`, in one pass over the file.
+
+How it works:
+
+- **Seek, do not scan.** The file is seeked to the keyframe before the window (minus a short audio
+  pre-roll), and demuxed once for both streams until both have passed the window's end.
+- **Frames by nearest timestamp.** The output frames lie on the grid ``k / fps`` (``fps`` is the requested
+  rate, or the stream's average rate). Each grid point takes the decoded frame whose timestamp is
+  nearest to it; a tie goes to the earlier frame. Only selected frames are converted to RGB, through one
+  reused FFmpeg scaler, so sampling 1 frame per second costs little more than decoding.
+- **Audio through FFmpeg's resampler.** Audio is converted (rate, channel layout, float) by libswresample
+  through PyAV; downmixing uses FFmpeg's standard matrix.
+- **Stream start times are honoured.** Positions are on the file's own timeline, so audio that starts
+  0.3 s after the video loads with ``first_sample / sample_rate == 0.3``.
+- **Same cut as slicing.** With video in the window, the audio is cut at the boundaries of the selected
+  frames, exactly as :meth:`AVClip.slice` does, so ``load(p, start=a, duration=d)`` equals
+  ``load(p).slice(a, a + d)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TypeVar
+
+import av
+
+from avikit.errors import MissingStreamError, WindowError
+from avikit.media._decode import AudioCollector, FrameSelector, demux_window
+from avikit.media._open import open_input
+from avikit.media.clip import AVClip
+from avikit.media.probe import _audio_info, _video_info, stream_start
+from avikit.media.timeline import Seconds, audio_window, to_fraction, window_indices
+
+__all__ = ["load"]
+
+log = logging.getLogger(__name__)
+
+_S = TypeVar("_S", av.video.stream.VideoStream, av.audio.stream.AudioStream)
+_AUDIO_PREROLL = Fraction(1, 10)  # decode 0.1 s before the window so codec and resampler settle
+_CHANNEL_LAYOUTS = {1: "mono", 2: "stereo"}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What to decode: grid ranges of each stream, or ``None`` when a stream is skipped."""
+
+    lo: Fraction
+    hi: Fraction
+    frames: tuple[int, int] | None
+    fps: Fraction | None
+    samples: tuple[int, int] | None
+    sample_rate: int | None
+
+
+def load(
+    path: str | Path,
+    start: Seconds | None = None,
+    duration: Seconds | None = None,
+    *,
+    fps: Seconds | None = None,
+    size: int | tuple[int, int] | None = None,
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    video: bool | None = None,
+    audio: bool | None = None,
+    threads: int | None = None,
+) -> AVClip:
+    """Load ``[start, start + duration)`` seconds of a media file.
+
+    Args:
+        path: a media file.
+        start: window start in seconds on the file's timeline; default: the earliest stream start.
+        duration: window length in seconds; default: to the end of the file.
+        fps: output frame rate; default: the video stream's average rate. Frames are chosen by nearest
+            timestamp (see the module docs).
+        size: output frame size ``(height, width)``, or one int for a square; default: the source size.
+        sample_rate: output sample rate in Hz; default: the source rate.
+        channels: output channels (1 or 2); default: the source's.
+        video: ``True`` requires video, ``False`` skips it, ``None`` loads it if present.
+        audio: ``True`` requires audio, ``False`` skips it, ``None`` loads it if present.
+        threads: decoder threads; default: FFmpeg's choice, or 1 inside a DataLoader worker process.
+
+    Returns:
+        The clip; a stream the file lacks (or that was skipped) is ``None`` in it.
+
+    Raises:
+        MediaNotFoundError, CorruptMediaError, UnsupportedCodecError: the file cannot be read.
+        MissingStreamError: a required stream is absent.
+        WindowError: the window is malformed or lies outside the file.
+    """
+    path = Path(path)
+    out_size = _parse_size(size)
+    with open_input(path) as container:
+        vstream = _pick(tuple(container.streams.video), video, "video", path)
+        astream = _pick(tuple(container.streams.audio), audio, "audio", path)
+        if vstream is None and astream is None:
+            raise MissingStreamError(f"{path}: nothing to load (no stream selected); allow video or audio")
+        plan = _plan(container, path, vstream, astream, start, duration, fps, sample_rate)
+        selector = None
+        if vstream is not None and plan.frames is not None and plan.fps is not None:
+            _set_threads(vstream, threads)
+            selector = FrameSelector(path, vstream, plan.frames, plan.fps, out_size)
+        collector = None
+        if astream is not None and plan.samples is not None and plan.sample_rate is not None:
+            layout = _layout(channels if channels is not None else astream.codec_context.channels, path)
+            collector = AudioCollector(path, astream, plan.samples, plan.sample_rate, layout)
+        demux_window(container, path, selector, collector, _seek_time(container, plan))
+        frames = None if selector is None else selector.result()
+        waveform = None if collector is None else collector.result()
+    if frames is None and waveform is None:
+        raise WindowError(f"{path}: window [{float(plan.lo)}, {float(plan.hi)}) s holds no frame or sample")
+    return AVClip(
+        frames=frames,
+        waveform=waveform,
+        fps=plan.fps if frames is not None else None,
+        sample_rate=plan.sample_rate if waveform is not None else None,
+        first_frame=plan.frames[0] if plan.frames is not None else 0,
+        first_sample=plan.samples[0] if plan.samples is not None else 0,
+        source=str(path),
+    )
+
+
+def _pick(streams: Sequence[_S], wanted: bool | None, kind: str, path: Path) -> _S | None:
+    if wanted is False:
+        return None
+    if not streams:
+        if wanted:
+            raise MissingStreamError(f"{path} has no {kind} stream; load it with {kind}=None or {kind}=False")
+        return None
+    return streams[0]
+
+
+def _parse_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    height, width = (size, size) if isinstance(size, int) else size
+    if height <= 0 or width <= 0:
+        raise ValueError(f"size must be positive (height, width), got {size!r}")
+    return int(height), int(width)
+
+
+def _layout(channels: int, path: Path) -> str:
+    if channels not in _CHANNEL_LAYOUTS:
+        raise ValueError(f"{path}: channels must be 1 (mono) or 2 (stereo), got {channels}")
+    return _CHANNEL_LAYOUTS[channels]
+
+
+def _set_threads(stream: av.video.stream.VideoStream, threads: int | None) -> None:
+    if threads is None:
+        threads = 1 if _in_worker_process() else 0
+    stream.codec_context.thread_type = "AUTO"
+    stream.codec_context.thread_count = threads
+
+
+def _in_worker_process() -> bool:
+    data = sys.modules.get("torch.utils.data")
+    return data is not None and data.get_worker_info() is not None
+
+
+def _plan(
+    container: av.container.InputContainer,
+    path: Path,
+    vstream: av.video.stream.VideoStream | None,
+    astream: av.audio.stream.AudioStream | None,
+    start: Seconds | None,
+    duration: Seconds | None,
+    fps: Seconds | None,
+    sample_rate: int | None,
+) -> _Plan:
+    vinfo = _video_info(container) if vstream is not None else None
+    ainfo = _audio_info(container) if astream is not None else None
+    spans = []
+    if vstream is not None and vinfo is not None:
+        spans.append((stream_start(vstream), stream_start(vstream) + to_fraction(vinfo.duration)))
+    if astream is not None and ainfo is not None:
+        spans.append((stream_start(astream), stream_start(astream) + to_fraction(ainfo.duration)))
+    file_lo, file_hi = min(s[0] for s in spans), max(s[1] for s in spans)
+    lo = file_lo if start is None else to_fraction(start)
+    hi = file_hi if duration is None else lo + to_fraction(duration)
+    _check_window(path, lo, hi, file_lo, file_hi)
+    frames = out_fps = samples = out_rate = None
+    if vstream is not None and vinfo is not None:
+        out_fps = to_fraction(fps) if fps is not None else vinfo.average_fps
+        if out_fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        if fps is None and vinfo.variable_frame_rate:
+            log.info(
+                "%s has a variable frame rate; frames are resampled to its average %.3f fps", path, out_fps
+            )
+        v_lo, v_hi = spans[0]
+        k0, k1 = window_indices(max(lo, v_lo), min(hi, v_hi), out_fps)
+        frames = (k0, k1) if k1 > k0 else None
+    if astream is not None and ainfo is not None:
+        out_rate = int(sample_rate) if sample_rate is not None else ainfo.sample_rate
+        if out_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        s0, s1 = audio_window(lo, hi, out_fps, out_rate)
+        a_lo, a_hi = spans[-1]
+        s0, s1 = max(s0, math.ceil(a_lo * out_rate)), min(s1, math.floor(a_hi * out_rate))
+        samples = (s0, s1) if s1 > s0 else None
+    return _Plan(lo, hi, frames, out_fps, samples, out_rate)
+
+
+def _check_window(path: Path, lo: Fraction, hi: Fraction, file_lo: Fraction, file_hi: Fraction) -> None:
+    slack = Fraction(1, 1000)  # container durations are rounded to milliseconds
+    if hi <= lo:
+        raise WindowError(f"{path}: window [{float(lo)}, {float(hi)}) s is empty; use a positive duration")
+    if lo < file_lo - slack or hi > file_hi + slack:
+        raise WindowError(
+            f"{path}: window [{float(lo)}, {float(hi)}) s lies outside the file, which spans "
+            f"[{float(file_lo)}, {float(file_hi)}) s; choose start/duration inside it (see `avikit info`)"
+        )
+
+
+def _seek_time(container: av.container.InputContainer, plan: _Plan) -> Fraction | None:
+    """Time to seek to before decoding, or ``None`` to decode from the start."""
+    needed = []
+    if plan.frames is not None and plan.fps is not None:
+        needed.append(Fraction(plan.frames[0]) / plan.fps)
+    if plan.samples is not None and plan.sample_rate is not None:
+        needed.append(Fraction(plan.samples[0], plan.sample_rate) - _AUDIO_PREROLL)
+    target = min(needed)
+    file_start = Fraction(container.start_time or 0, av.time_base)
+    return target if target > file_start + Fraction(1, 2) else None
