@@ -26,8 +26,8 @@ run: $(STAMP_RUN)
 	$(BIN)/avikit demo --out $(RUN_OUT)
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
