@@ -1,0 +1,208 @@
+"""UnAV-100 dense audio-visual event localisation: mAP at each temporal IoU and their average.
+
+Reproduces ttgeng233/UnAV at commit 1609deba4f: ``libs/utils/metrics.py::ANETdetection`` (the ActivityNet
+detection evaluation as adapted by ActionFormer / EPIC-Kitchens), with the thresholds
+``np.linspace(0.1, 0.9, 9)`` of ``libs/datasets/unav100.py``. Fractions in [0, 1] (the script prints x100).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from avikit.metrics._validation import as_array, as_finite
+
+__all__ = [
+    "UNAV_TIOU_THRESHOLDS",
+    "compute_detection_scores",
+    "compute_detection_statistics",
+    "evaluate_unav_detection",
+]
+
+UNAV_TIOU_THRESHOLDS: NDArray[np.float64] = np.linspace(0.1, 0.9, 9)
+"""The official tIoU grid, bit-exact (0.30000000000000004 and 0.7000000000000001 included)."""
+
+
+def _check_segments(segments: ArrayLike, name: str) -> NDArray[np.float64]:
+    array = as_finite(segments, name, 2).astype(np.float64)
+    if array.shape[1:] != (2,):
+        raise ValueError(f"{name} must be [N, 2] (start, end) in seconds, got shape {array.shape}")
+    if np.any(array[:, 1] < array[:, 0]):
+        raise ValueError(f"{name} has segments that end before they start; fix or drop them")
+    return array
+
+
+def _dedup_ground_truth(videos: NDArray, segments: NDArray, labels: NDArray, tol: float = 1e-3) -> NDArray:
+    """Indices kept by ``remove_duplicate_annotations`` (same label, both ends within ``tol``, per video)."""
+    keep = np.ones(len(labels), dtype=bool)
+    order = np.lexsort((labels, videos))
+    changes = (videos[order][1:] != videos[order][:-1]) | (labels[order][1:] != labels[order][:-1])
+    groups = np.split(order, np.flatnonzero(changes) + 1)
+    for group in groups:
+        group = np.sort(group)  # file order inside the group
+        kept: list[int] = []
+        for index in group:
+            close = [k for k in kept if abs(segments[index, 0] - segments[k, 0]) <= tol
+                     and abs(segments[index, 1] - segments[k, 1]) <= tol]  # fmt: skip
+            if close:
+                keep[index] = False
+            else:
+                kept.append(index)
+    return keep
+
+
+def _match_class(
+    gt_videos: NDArray, gt_segments: NDArray, pred_videos: NDArray, pred_segments: NDArray, scores: NDArray,
+    thresholds: NDArray,
+) -> NDArray[np.bool_]:  # fmt: skip
+    """True-positive flags ``[P, thresholds]`` of one class, in the class's prediction order."""
+    order = scores.argsort()[::-1]
+    tp = np.zeros((len(scores), len(thresholds)), dtype=bool)
+    by_video: dict[object, NDArray[np.intp]] = {}
+    for video in np.unique(gt_videos):
+        by_video[video] = np.flatnonzero(gt_videos == video)
+    locked = np.zeros((len(thresholds), len(gt_videos)), dtype=bool)
+    for index in order:
+        candidates = by_video.get(pred_videos[index])
+        if candidates is None:
+            continue
+        start, end = pred_segments[index]
+        segs = gt_segments[candidates]
+        inter = (np.minimum(end, segs[:, 1]) - np.maximum(start, segs[:, 0])).clip(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tiou = inter.astype(float) / ((segs[:, 1] - segs[:, 0]) + (end - start) - inter)
+        ranked = tiou.argsort()[::-1]
+        usable = ~(tiou[ranked][None, :] < thresholds[:, None]) & ~locked[:, candidates[ranked]]
+        hit = usable.any(axis=1)
+        first = candidates[ranked[np.argmax(usable, axis=1)]]
+        locked[np.flatnonzero(hit), first[hit]] = True
+        tp[index] = hit
+    return tp
+
+
+def compute_detection_statistics(
+    gt_video_ids: ArrayLike, gt_segments: ArrayLike, gt_labels: ArrayLike,
+    pred_video_ids: ArrayLike, pred_segments: ArrayLike, pred_labels: ArrayLike, pred_scores: ArrayLike,
+    tiou_thresholds: ArrayLike = UNAV_TIOU_THRESHOLDS,
+) -> dict[str, NDArray]:  # fmt: skip
+    """Per-prediction true-positive flags and per-class positive counts.
+
+    Ground truth is de-duplicated and its labels are remapped to ``0..K-1`` over the sorted labels present;
+    prediction labels go through the same map, and a label the map lacks is kept as it is (as officially).
+
+    Returns:
+        ``{"class": [P], "score": [P], "tp": bool [P, thresholds], "num_positives": [K],
+        "thresholds": [thresholds]}``; predictions of classes outside ``0..K-1`` are dropped. Shards with
+        disjoint videos and the same set of ground-truth labels merge with ``merge_statistics``; the merged
+        score equals the one-shot score unless two predictions of one class and video tie in score.
+    """
+    gt_videos = as_array(gt_video_ids, "gt_video_ids", 1)
+    pred_videos = as_array(pred_video_ids, "pred_video_ids", 1)
+    gt_segs, pred_segs = (
+        _check_segments(gt_segments, "gt_segments"),
+        _check_segments(pred_segments, "pred_segments"),
+    )
+    gt_lab = as_finite(gt_labels, "gt_labels", 1).astype(np.int64)
+    pred_lab = as_finite(pred_labels, "pred_labels", 1).astype(np.int64)
+    scores = as_finite(pred_scores, "pred_scores", 1).astype(np.float64)
+    thresholds = as_finite(tiou_thresholds, "tiou_thresholds", 1).astype(np.float64)
+    if not len(gt_videos) == len(gt_segs) == len(gt_lab):
+        raise ValueError("gt_video_ids, gt_segments and gt_labels must have the same length")
+    if not len(pred_videos) == len(pred_segs) == len(pred_lab) == len(scores):
+        raise ValueError(
+            "pred_video_ids, pred_segments, pred_labels and pred_scores must have the same length"
+        )
+    keep = _dedup_ground_truth(gt_videos, gt_segs, gt_lab)
+    gt_videos, gt_segs, gt_lab = gt_videos[keep], gt_segs[keep], gt_lab[keep]
+    present = np.unique(gt_lab)
+    mapping = dict(zip(present.tolist(), range(len(present)), strict=True))
+    gt_class = np.array([mapping[label] for label in gt_lab.tolist()], dtype=np.int64)
+    pred_class = np.array([mapping.get(label, label) for label in pred_lab.tolist()], dtype=np.int64)
+    in_range = (pred_class >= 0) & (pred_class < len(present))
+    pred_class, pred_videos, pred_segs, scores = (
+        pred_class[in_range], pred_videos[in_range], pred_segs[in_range], scores[in_range])  # fmt: skip
+    tp = np.zeros((len(scores), len(thresholds)), dtype=bool)
+    for cls in range(len(present)):
+        gt_rows, pred_rows = np.flatnonzero(gt_class == cls), np.flatnonzero(pred_class == cls)
+        if len(pred_rows):
+            tp[pred_rows] = _match_class(gt_videos[gt_rows], gt_segs[gt_rows], pred_videos[pred_rows],
+                                         pred_segs[pred_rows], scores[pred_rows], thresholds)  # fmt: skip
+    return {
+        "class": pred_class, "score": scores, "tp": tp,
+        "num_positives": np.bincount(gt_class, minlength=len(present)), "thresholds": thresholds,
+    }  # fmt: skip
+
+
+def _interpolated_average_precision(precision: NDArray, recall: NDArray) -> float:
+    """VOC 2011 all-points interpolated AP (``interpolated_prec_rec``)."""
+    mprec = np.hstack([[0], precision, [0]])
+    mrec = np.hstack([[0], recall, [1]])
+    mprec = np.maximum.accumulate(mprec[::-1])[::-1]
+    idx = np.where(mrec[1::] != mrec[0:-1])[0] + 1
+    return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
+
+
+def compute_detection_scores(statistics: dict[str, NDArray]) -> dict[str, float]:
+    """MAP at each threshold and their mean, from :func:`compute_detection_statistics`.
+
+    Returns:
+        ``{"map@0.1": ..., ..., "map@0.9": ..., "average_map": ...}`` (keys use the threshold rounded to
+        2 decimals); fractions in [0, 1], ``higher_is_better=True``.
+    """
+    thresholds, positives = statistics["thresholds"], statistics["num_positives"]
+    if len(positives) == 0:
+        raise ValueError("the ground truth has no events; nothing to score")
+    ap = np.zeros((len(thresholds), len(positives)))
+    for cls in range(len(positives)):
+        rows = np.flatnonzero(statistics["class"] == cls)
+        if len(rows) == 0:
+            continue
+        order = statistics["score"][rows].argsort()[::-1]
+        tp = statistics["tp"][rows][order].T.astype(np.float64)
+        tp_cumsum, fp_cumsum = np.cumsum(tp, axis=1), np.cumsum(1.0 - tp, axis=1)
+        recall = tp_cumsum / float(positives[cls])
+        precision = tp_cumsum / (tp_cumsum + fp_cumsum)
+        for t in range(len(thresholds)):
+            ap[t, cls] = _interpolated_average_precision(precision[t], recall[t])
+    mean_ap = ap.mean(axis=1)
+    pairs = zip(thresholds, mean_ap, strict=True)
+    scores = {f"map@{threshold:.2f}".rstrip("0"): float(value) for threshold, value in pairs}
+    scores["average_map"] = float(mean_ap.mean())
+    return scores
+
+
+def evaluate_unav_detection(
+    gt_video_ids: ArrayLike, gt_segments: ArrayLike, gt_labels: ArrayLike,
+    pred_video_ids: ArrayLike, pred_segments: ArrayLike, pred_labels: ArrayLike, pred_scores: ArrayLike,
+    tiou_thresholds: ArrayLike = UNAV_TIOU_THRESHOLDS,
+) -> dict[str, float]:  # fmt: skip
+    """UnAV-100 mAP@tIoU (0.1:0.1:0.9) and the average mAP over all thresholds.
+
+    Official: ``libs/utils/metrics.py::ANETdetection.evaluate`` at 1609deba4f. Per class, predictions are
+    ranked by ``argsort()[::-1]`` of the score; each is matched greedily to the unmatched ground truth of its
+    video with the highest tIoU at or above the threshold; AP is VOC-2011 interpolated; mAP averages over the
+    classes present in the ground truth (a class without predictions scores 0).
+
+    Args:
+        gt_video_ids: ``[G]`` video id of each ground-truth event (str or int).
+        gt_segments: ``[G, 2]`` start and end in seconds.
+        gt_labels: ``[G]`` integer labels.
+        pred_video_ids: ``[P]``.
+        pred_segments: ``[P, 2]``.
+        pred_labels: ``[P]``.
+        pred_scores: ``[P]`` confidence.
+        tiou_thresholds: the tIoU grid (default: the official ``np.linspace(0.1, 0.9, 9)``).
+
+    Returns:
+        ``map@<thr>`` for each threshold and ``average_map``, fractions in [0, 1], ``higher_is_better=True``.
+
+    Example:
+        >>> gt = (["v"], [[0.0, 4.0]], [0])
+        >>> pred = (["v", "v"], [[0.0, 4.0], [5.0, 9.0]], [0, 0], [0.9, 0.1])
+        >>> scores = evaluate_unav_detection(*gt, *pred)
+        >>> scores["map@0.5"], scores["average_map"]
+        (1.0, 1.0)
+    """
+    return compute_detection_scores(compute_detection_statistics(
+        gt_video_ids, gt_segments, gt_labels, pred_video_ids, pred_segments, pred_labels, pred_scores,
+        tiou_thresholds))  # fmt: skip

@@ -1,0 +1,174 @@
+"""Seeded recipes for the shared inputs of the metric golden files.
+
+Used both by ``make_metrics_golden.py`` (which runs the official scorers on them) and by ``tests/metrics``
+(which runs avikit on them), so that both sides score the same arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from avikit.metrics import (
+    build_ave_segment_labels,
+    build_llp_ground_truth,
+    list_ave_categories,
+    load_ave_annotations,
+    load_llp_annotations,
+    load_llp_video_ids,
+)
+
+
+def digest(*arrays: NDArray) -> str:
+    """A short sha256 of arrays, to notice when a recipe no longer gives the same inputs."""
+    hasher = hashlib.sha256()
+    for array in arrays:
+        hasher.update(np.ascontiguousarray(array).tobytes())
+    return hasher.hexdigest()[:16]
+
+
+def perturb(truth: NDArray, rng: np.random.Generator, flip: float, drop: float) -> NDArray:
+    """Flip a fraction of entries and blank a fraction of whole rows (last axis) of a binary array."""
+    flips = rng.random(truth.shape) < flip
+    drops = rng.random((*truth.shape[:-1], 1)) < drop
+    return np.where(drops, 0, np.logical_xor(truth, flips)).astype(np.int64)
+
+
+def llp_inputs(reference_data: Path) -> dict[str, NDArray]:
+    """Real LLP test ground truth (1200 videos) and seeded noisy predictions."""
+    videos = load_llp_video_ids(reference_data / "llp" / "AVVP_test_pd.csv")
+    gt_audio = build_llp_ground_truth(
+        load_llp_annotations(reference_data / "llp" / "AVVP_eval_audio.csv"), videos
+    )
+    gt_visual = build_llp_ground_truth(
+        load_llp_annotations(reference_data / "llp" / "AVVP_eval_visual.csv"), videos
+    )
+    rng = np.random.default_rng(2024)
+    return {
+        "gt_audio": gt_audio,
+        "gt_visual": gt_visual,
+        "pred_audio": perturb(gt_audio, rng, 0.04, 0.1),
+        "pred_visual": perturb(gt_visual, rng, 0.06, 0.15),
+    }
+
+
+def ave_accuracy_inputs(reference_data: Path) -> dict[str, NDArray]:
+    """Real AVE labels of all 4,143 videos (first-seen class order) and seeded scores."""
+    records = load_ave_annotations(reference_data / "ave" / "Annotations.txt")
+    labels = build_ave_segment_labels(records, list_ave_categories(records))
+    rng = np.random.default_rng(18)
+    scores = rng.normal(size=(*labels.shape, 29)) + 1.5 * np.eye(29)[labels]
+    scores[::7, :, 5] = scores[::7, :, 6] = 9.0  # exact ties: the first index wins
+    return {"labels": labels, "scores": scores}
+
+
+def ave_cross_modal_distances(event_labels: NDArray) -> NDArray[np.float32]:
+    """Seeded float32 distances ``[N, 10, 10]`` that favour matching event segments."""
+    rng = np.random.default_rng(7)
+    base = rng.random((*event_labels.shape, 10), dtype=np.float32)
+    match = (event_labels[:, :, None] * event_labels[:, None, :]).astype(np.float32)
+    return (base + np.float32(0.6) * (1 - match) * rng.random(base.shape, dtype=np.float32)).astype(
+        np.float32
+    )
+
+
+def unav_inputs() -> dict[str, NDArray]:
+    """Seeded UnAV-like ground truth (labels with gaps, duplicates) and predictions (some unmapped labels)."""
+    rng = np.random.default_rng(100)
+    gt_video, gt_seg, gt_label = [], [], []
+    labels_used = np.array([1, 2, 4, 5, 7, 9, 10, 12])
+    for video in range(60):
+        for _ in range(rng.integers(1, 5)):
+            start = float(np.round(rng.uniform(0, 50), 2))
+            gt_video.append(f"vid{video:03d}")
+            gt_seg.append([start, start + float(np.round(rng.uniform(0.5, 15), 2))])
+            gt_label.append(int(rng.choice(labels_used)))
+        if video % 10 == 0:  # an exact duplicate event, dropped by the official de-duplication
+            gt_video.append(gt_video[-1])
+            gt_seg.append(list(gt_seg[-1]))
+            gt_label.append(gt_label[-1])
+    pred_video, pred_seg, pred_label, pred_score = [], [], [], []
+    for video, segment, label in zip(gt_video, gt_seg, gt_label, strict=True):
+        for _ in range(3):
+            jitter = rng.normal(0, 1.5, 2)
+            start, end = segment[0] + jitter[0], max(segment[0] + jitter[0] + 0.2, segment[1] + jitter[1])
+            pred_video.append(video)
+            pred_seg.append([start, end])
+            pred_label.append(int(label if rng.random() < 0.8 else rng.integers(0, 14)))
+            pred_score.append(float(np.round(rng.random(), 2)))  # 2 decimals: many ties
+    for _ in range(40):  # pure false positives, some in videos without events
+        start = rng.uniform(0, 50)
+        pred_video.append(f"vid{rng.integers(0, 70):03d}")
+        pred_seg.append([start, start + rng.uniform(0.5, 10)])
+        pred_label.append(int(rng.choice(labels_used)))
+        pred_score.append(float(np.round(rng.random(), 2)))
+    return {
+        "gt_video_ids": np.array(gt_video),
+        "gt_segments": np.array(gt_seg),
+        "gt_labels": np.array(gt_label),
+        "pred_video_ids": np.array(pred_video),
+        "pred_segments": np.array(pred_seg),
+        "pred_labels": np.array(pred_label),
+        "pred_scores": np.array(pred_score),
+    }
+
+
+def avs_binary_inputs() -> dict[str, NDArray]:
+    """Seeded S4/MS3-like logits and masks ``[9, 5, 32, 32]`` incl. empty masks and an all-empty video."""
+    rng = np.random.default_rng(4)
+    yy, xx = np.mgrid[:32, :32]
+    centres = rng.uniform(6, 26, (9, 5, 2))
+    radii = rng.uniform(3, 10, (9, 5))
+    masks = (
+        (yy - centres[..., 0, None, None]) ** 2 + (xx - centres[..., 1, None, None]) ** 2
+        < radii[..., None, None] ** 2
+    ).astype(np.int64)
+    masks[1, 2] = 0
+    masks[4] = 0
+    logits = (4.0 * (masks - 0.5) + rng.normal(0, 2.5, masks.shape)).astype(np.float32)
+    return {"logits": logits, "masks": masks}
+
+
+def avs_semantic_inputs() -> dict[str, NDArray]:
+    """Seeded AVSS-like class maps ``[6, 10, 24, 24]`` over 12 classes (background 0), noisy predictions."""
+    rng = np.random.default_rng(5)
+    labels = np.zeros((6, 10, 24, 24), dtype=np.int64)
+    for video in range(6):
+        for cls in rng.choice(np.arange(1, 11), 2, replace=False):
+            top, left = rng.integers(0, 16, 2)
+            labels[video, :, top : top + 8, left : left + 8] = cls
+    labels[5, 5:] = 0  # padded frames: all background
+    noise = rng.random(labels.shape) < 0.15
+    predictions = np.where(noise, rng.integers(0, 12, labels.shape), labels)
+    return {"labels": labels, "predictions": predictions}
+
+
+def avqa_inputs(reference_data: Path) -> dict:
+    """Real MUSIC-AVQA test questions, answer indices by first-seen answer, seeded logits."""
+    from avikit.metrics import build_answer_vocabulary, load_music_avqa_questions
+
+    questions = load_music_avqa_questions(reference_data / "music-avqa" / "avqa-test.json")
+    vocabulary = build_answer_vocabulary([question.answer for question in questions])
+    labels = np.array([vocabulary[question.answer] for question in questions])
+    rng = np.random.default_rng(9185)
+    logits = rng.normal(size=(len(labels), len(vocabulary))) + 2.2 * np.eye(len(vocabulary))[labels]
+    return {"questions": questions, "labels": labels, "logits": logits.astype(np.float32)}
+
+
+def retrieval_inputs() -> NDArray[np.float64]:
+    """Seeded similarity ``[300, 300]`` rounded to 1 decimal, so ties (also with the diagonal) are common."""
+    rng = np.random.default_rng(3)
+    return np.round(rng.normal(size=(300, 300)) + 1.5 * np.eye(300), 1)
+
+
+def classification_inputs() -> dict[str, NDArray]:
+    """Seeded multi-label scores and targets ``[400, 30]`` with score ties and one class without positives."""
+    rng = np.random.default_rng(11)
+    targets = (rng.random((400, 30)) < 0.1).astype(np.int64)
+    targets[:, 7] = 0
+    scores = np.round(rng.random((400, 30)) + 0.4 * targets, 2)
+    single = np.argmax(rng.random((400, 30)) + targets, axis=1)
+    return {"scores": scores, "targets": targets, "single_labels": single}
