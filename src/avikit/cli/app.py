@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from avikit import __version__
-from avikit.cli import demo, media
+from avikit.cli import data, demo, media
 from avikit.errors import AvikitError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.command("info")(media.info)
 app.command("demo")(demo.demo)
+app.add_typer(data.data_app, name="data")
 
 
 def _version(value: bool) -> None:
