@@ -9,7 +9,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from avikit import __version__
-from avikit.cli import data, demo, media
+from avikit.cli import data, demo, media, tokenizers
+from avikit.cli.evaluate import eval_app, score
+from avikit.cli.tasks import tasks_app
 from avikit.errors import AvikitError
 
 app = typer.Typer(
@@ -22,6 +24,12 @@ app = typer.Typer(
 app.command("info")(media.info)
 app.command("demo")(demo.demo)
 app.add_typer(data.data_app, name="data")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(eval_app, name="eval")
+app.command("score")(score)
+tokenizers_app = typer.Typer(help="Audio and visual tokenizers.", no_args_is_help=True)
+tokenizers_app.command("study")(tokenizers.study_cmd)
+app.add_typer(tokenizers_app, name="tokenizers")
 
 
 def _version(value: bool) -> None:

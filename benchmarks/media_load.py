@@ -1,0 +1,598 @@
+"""Media-loading benchmark: avikit.media.load against decord, torchcodec and a PyAV decode-only floor.
+
+Workloads (issue 2, "Performance"):
+
+- AV clips: 20 files of 10 s per source size (224x224 and 640x360), each loaded as frames at 1 or 8 fps
+  resized to 224x224 RGB plus the whole audio track at 16 kHz mono; clips/s in one process and with
+  2 torch DataLoader worker processes (``batch_size=None``, persistent workers).
+- Random access: 100 random 1 s windows of a 60 s 640x360 file (frames at the source rate and size plus
+  16 kHz mono audio); windows/s in one process.
+- log-Mel of 10 s at 16 kHz (128 mels, n_fft 400, hop 160): ms per clip, avikit against librosa.
+
+Every number is the median of several epochs after a warm-up epoch; the loaders of one workload take
+turns epoch by epoch, so slow drifts of the machine hit all of them alike. Peers are optional: a peer
+that is not installed is reported as missing. See benchmarks/README.md for set-up.
+
+Usage::
+
+    .venv/bin/python benchmarks/media_load.py            # full run (about 15 minutes on 2 cores)
+    .venv/bin/python benchmarks/media_load.py --quick    # short run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from avikit.media.load import load as avikit_load
+
+HERE = Path(__file__).resolve().parent
+FPS = 25
+GOP = 2 * FPS
+CRF = 23
+AUDIO_RATE = 44100
+OUT_SIZE = 224
+OUT_RATE = 16000
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Test media
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _frame(t: int, width: int, height: int, rng: np.random.Generator, phase: float) -> np.ndarray:
+    """A frame with scrolling colour bands, two moving boxes and per-frame grain."""
+    x = np.arange(width, dtype=np.float32)[None, :]
+    y = np.arange(height, dtype=np.float32)[:, None]
+    s = t / FPS + phase
+    r = 128 + 100 * np.sin(2 * np.pi * (x / width * 2 + s * 0.5))
+    g = 128 + 100 * np.sin(2 * np.pi * (y / height * 1.5 - s * 0.3))
+    b = 128 + 100 * np.sin(2 * np.pi * ((x + y) / (width + height) * 3 + s * 0.7))
+    img = np.stack(np.broadcast_arrays(r, g, b), axis=-1)
+    for k, (speed, color) in enumerate(((90.0, (250, 250, 30)), (-60.0, (20, 40, 230)))):
+        size = max(8, min(width, height) // 5)
+        cx = int((width / 2 + speed * s + k * width / 3) % (width - size))
+        cy = int((height / 2 + 0.6 * speed * np.sin(s + k)) % (height - size))
+        img[cy : cy + size, cx : cx + size] = color
+    img += rng.normal(0.0, 5.0, img.shape[:2])[..., None]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _audio(seconds: float, rng: np.random.Generator, phase: float) -> np.ndarray:
+    """Stereo tones with a slow glide plus a little noise, float32 [2, N]."""
+    n = round(seconds * AUDIO_RATE)
+    t = np.arange(n) / AUDIO_RATE
+    f = 220 * (1 + phase) + 80 * np.sin(2 * np.pi * 0.2 * t)
+    left = 0.3 * np.sin(2 * np.pi * np.cumsum(f) / AUDIO_RATE)
+    right = 0.2 * np.sin(2 * np.pi * 660 * t + phase) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
+    wave = np.stack([left, right]) + 0.02 * rng.standard_normal((2, n))
+    return wave.astype(np.float32)
+
+
+def write_media(path: Path, width: int, height: int, seconds: int, seed: int) -> None:
+    """Write H.264 (CRF 23, GOP 2 s, 25 fps, yuv420p) + AAC-LC stereo 44.1 kHz into an mp4."""
+    rng = np.random.default_rng(seed)
+    phase = seed * 0.37
+    partial = path.with_name(f".{path.name}.partial.mp4")
+    with av.open(str(partial), mode="w") as out:
+        vs = out.add_stream("libx264", rate=FPS)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.options = {"crf": str(CRF), "g": str(GOP), "keyint_min": str(GOP), "preset": "medium"}
+        as_ = out.add_stream("aac", rate=AUDIO_RATE)
+        as_.layout = "stereo"
+        as_.bit_rate = 128_000
+        for i in range(seconds * FPS):
+            frame = av.VideoFrame.from_ndarray(_frame(i, width, height, rng, phase), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            out.mux(vs.encode(frame.reformat(format="yuv420p")))
+        out.mux(vs.encode(None))
+        wave = _audio(seconds, rng, phase)
+        for s in range(0, wave.shape[1], 1024):
+            chunk = np.ascontiguousarray(wave[:, s : s + 1024])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, s, Fraction(1, AUDIO_RATE)
+            out.mux(as_.encode(frame))
+        out.mux(as_.encode(None))
+    os.replace(partial, path)
+
+
+def make_media(cache: Path, n_files: int) -> dict[str, list[Path]]:
+    """Create (once) the test files in ``cache`` and return them by set name."""
+    cache.mkdir(parents=True, exist_ok=True)
+    sets: dict[str, list[Path]] = {"224x224": [], "640x360": [], "long": []}
+    todo = []
+    for name, (w, h) in (("224x224", (224, 224)), ("640x360", (640, 360))):
+        for i in range(n_files):
+            p = cache / f"clip_{name}_{i:02d}.mp4"
+            sets[name].append(p)
+            todo.append((p, w, h, 10, i))
+    p = cache / "long_640x360_60s.mp4"
+    sets["long"].append(p)
+    todo.append((p, 640, 360, 60, 1000))
+    missing = [t for t in todo if not t[0].exists()]
+    for k, (p, w, h, sec, seed) in enumerate(missing):
+        print(f"  writing {p.name} ({k + 1}/{len(missing)})", flush=True)
+        write_media(p, w, h, sec, seed)
+    return sets
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Loaders: each takes (path, fps) and returns what a training loop would receive
+# ----------------------------------------------------------------------------------------------------------
+
+
+def grid_indices(fps_out: int, seconds: int = 10) -> list[int]:
+    """Source frame index nearest to each output grid time k / fps_out (ties to the earlier frame)."""
+    return [
+        int(Fraction(k * FPS, fps_out) + Fraction(1, 2) - Fraction(1, 10**9))
+        for k in range(seconds * fps_out)
+    ]
+
+
+def load_avikit(path: Path, fps_out: int, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    clip = avikit_load(path, fps=fps_out, size=OUT_SIZE, sample_rate=OUT_RATE, channels=1, threads=threads)
+    assert clip.frames is not None and clip.waveform is not None
+    return clip.frames, clip.waveform
+
+
+def _pass_proto(container, path, selector, collector) -> None:
+    """avikit's demux pass, changed: a video packet is no longer decoded once every grid frame is chosen."""
+    from avikit.media import _decode
+
+    streams = [c.stream for c in (selector, collector) if c is not None]
+    try:
+        for packet in container.demux(*streams):
+            if packet.stream.type == "video":
+                if selector is None or selector.done:
+                    continue
+                for frame in packet.decode():
+                    if not selector.done:
+                        selector.push(frame)
+            elif collector is not None and not collector.done:
+                for frame in packet.decode():
+                    if not collector.done:
+                        collector.push(frame)
+            if (selector is None or selector.done) and (collector is None or collector.done):
+                break
+    except av.error.FFmpegError as exc:
+        raise _decode.decode_error(path, exc, "while demuxing") from exc
+    if selector is not None:
+        selector.finish()
+    if collector is not None:
+        collector.finish()
+
+
+def load_avikit_proto(path: Path, fps_out: int, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Prototype of the proposed loader changes, on avikit's own internals (not a public API):
+    stop decoding video after the last chosen frame, and 1 decoder thread for sources up to 320x240
+    (frame threading costs more than it gains on small frames); workers keep 1 thread as avikit does."""
+    from avikit.media import _decode
+
+    if threads is None and torch.utils.data.get_worker_info() is None:
+        with av.open(str(path)) as c:
+            ctx = c.streams.video[0].codec_context
+            threads = 1 if ctx.width * ctx.height <= 320 * 240 else 0
+    original = _decode._pass
+    _decode._pass = _pass_proto
+    try:
+        return load_avikit(path, fps_out, threads)
+    finally:
+        _decode._pass = original
+
+
+def load_torchcodec(path: Path, fps_out: int, threads: int) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchcodec.decoders import AudioDecoder, VideoDecoder
+    from torchcodec.transforms import Resize
+
+    vd = VideoDecoder(
+        str(path),
+        dimension_order="NHWC",
+        num_ffmpeg_threads=threads,
+        seek_mode="approximate",
+        transforms=[Resize((OUT_SIZE, OUT_SIZE))],
+    )
+    seconds = [(i + 0.5) / FPS for i in grid_indices(fps_out)]
+    frames = vd.get_frames_played_at(seconds).data
+    audio = AudioDecoder(str(path), sample_rate=OUT_RATE, num_channels=1).get_all_samples().data
+    return frames, audio
+
+
+def load_decord(path: Path, fps_out: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    import decord
+
+    vr = decord.VideoReader(str(path), width=OUT_SIZE, height=OUT_SIZE, num_threads=threads)
+    idx = [min(i, len(vr) - 1) for i in grid_indices(fps_out)]
+    frames = vr.get_batch(idx).asnumpy()
+    audio = decord.AudioReader(str(path), sample_rate=OUT_RATE, mono=True)[:].asnumpy()
+    return frames, audio
+
+
+def load_floor(path: Path, fps_out: int, threads: int) -> int:
+    """Decode every packet of both streams, no conversion, no resampling (the in-process floor)."""
+    del fps_out
+    n = 0
+    with av.open(str(path)) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        v.codec_context.thread_type = "AUTO"
+        v.codec_context.thread_count = threads
+        for packet in c.demux(v, a):
+            for _ in packet.decode():
+                n += 1
+    return n
+
+
+@dataclass
+class Loader:
+    name: str  # row label
+    family: str  # avikit, torchcodec, decord, floor
+    fn: Callable
+    threads: int | None
+    note: str = ""
+
+    def __call__(self, path: Path, fps_out: int) -> object:
+        return self.fn(path, fps_out, self.threads)
+
+
+def available(family: str) -> bool:
+    try:
+        if family == "torchcodec":
+            import torchcodec.decoders  # noqa: F401
+        elif family == "decord":
+            import decord  # noqa: F401
+    except Exception as exc:  # an optional peer that fails to import is skipped
+        print(f"  {family} unavailable: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def clip_loaders(workers: int) -> list[Loader]:
+    """The loaders of one AV-clip table; avikit uses its defaults (decoder threads: FFmpeg's in one
+    process, 1 in a worker)."""
+    out = [Loader("avikit", "avikit", load_avikit, None), Loader("proto", "proto", load_avikit_proto, None)]
+    if available("torchcodec"):
+        out += [Loader(f"torchcodec t={t}", "torchcodec", load_torchcodec, t) for t in (0, 1)]
+    if available("decord"):
+        out += [Loader(f"decord t={t}", "decord", load_decord, t) for t in (0, 1)]
+    out += [Loader(f"floor t={t}", "floor", load_floor, t) for t in (0, 1)]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Timing
+# ----------------------------------------------------------------------------------------------------------
+
+
+class ClipSet(Dataset):
+    def __init__(self, files: list[Path], fps_out: int, loader: Loader) -> None:
+        self.files, self.fps_out, self.loader = files, fps_out, loader
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> object:
+        return self.loader(self.files[i], self.fps_out)
+
+
+@dataclass
+class Cell:
+    epochs: list[float] = field(default_factory=list)  # seconds per epoch
+
+    def rate(self, n: int) -> float:
+        return n / statistics.median(self.epochs)
+
+
+def run_clips(
+    files: list[Path], fps_out: int, loaders: list[Loader], workers: int, epochs: int
+) -> dict[str, float]:
+    """Clips/s of each loader (median over ``epochs`` after one warm-up epoch), loaders interleaved."""
+    runners: list[Callable[[], None]] = []
+    for ld in loaders:
+        if workers == 0:
+
+            def run(ld: Loader = ld) -> None:
+                for p in files:
+                    ld(p, fps_out)
+
+        else:
+            dl = DataLoader(
+                ClipSet(files, fps_out, ld), batch_size=None, num_workers=workers, persistent_workers=True
+            )
+
+            def run(dl: DataLoader = dl) -> None:
+                for _ in dl:
+                    pass
+
+        runners.append(run)
+    cells = [Cell() for _ in loaders]
+    for run in runners:  # warm-up (and worker start-up)
+        run()
+    for _ in range(epochs):
+        for run, cell in zip(runners, cells, strict=True):
+            t0 = time.perf_counter()
+            run()
+            cell.epochs.append(time.perf_counter() - t0)
+    del runners
+    return {ld.name: cell.rate(len(files)) for ld, cell in zip(loaders, cells, strict=True)}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Random access
+# ----------------------------------------------------------------------------------------------------------
+
+
+def ra_avikit(path: Path, windows: list[float]) -> None:
+    for s in windows:
+        avikit_load(path, start=s, duration=1, sample_rate=OUT_RATE, channels=1)
+
+
+def ra_torchcodec(path: Path, windows: list[float], reuse: bool) -> None:
+    from torchcodec.decoders import AudioDecoder, VideoDecoder
+
+    def open_() -> tuple[VideoDecoder, AudioDecoder]:
+        mode = "exact" if reuse else "approximate"
+        vd = VideoDecoder(str(path), dimension_order="NHWC", num_ffmpeg_threads=0, seek_mode=mode)
+        return vd, AudioDecoder(str(path), sample_rate=OUT_RATE, num_channels=1)
+
+    decoders = open_() if reuse else None
+    for s in windows:
+        vd, ad = decoders if decoders is not None else open_()
+        vd.get_frames_played_in_range(s, s + 1)
+        ad.get_samples_played_in_range(s, s + 1)
+
+
+def ra_decord(path: Path, windows: list[float], reuse: bool) -> None:
+    import decord
+
+    def open_() -> tuple[decord.VideoReader, decord.AudioReader]:
+        return (
+            decord.VideoReader(str(path), num_threads=0),
+            decord.AudioReader(str(path), sample_rate=OUT_RATE, mono=True),
+        )
+
+    readers = open_() if reuse else None
+    for s in windows:
+        vr, ar = readers if readers is not None else open_()
+        i0 = round(s * FPS)
+        vr.get_batch(list(range(i0, min(i0 + FPS, len(vr))))).asnumpy()
+        a0 = round(s * OUT_RATE)
+        ar[a0 : a0 + OUT_RATE].asnumpy()
+
+
+def ra_floor(path: Path, windows: list[float]) -> None:
+    """Open, seek to the keyframe before the window, decode both streams up to its end, no conversion."""
+    for s in windows:
+        with av.open(str(path)) as c:
+            v, a = c.streams.video[0], c.streams.audio[0]
+            v.codec_context.thread_type = "AUTO"
+            c.seek(int(s * av.time_base), backward=True)
+            done = {v.index: False, a.index: False}
+            for packet in c.demux(v, a):
+                for frame in packet.decode():
+                    if frame.time is not None and frame.time >= s + 1:
+                        done[packet.stream_index] = True
+                if all(done.values()):
+                    break
+
+
+def run_random_access(path: Path, n: int, epochs: int, seed: int) -> dict[str, float]:
+    rng = random.Random(seed)
+    windows = [round(rng.uniform(0, 59), 3) for _ in range(n)]
+    warm = windows[: max(5, n // 10)]
+    cases: list[tuple[str, Callable[[list[float]], None]]] = [
+        ("avikit", lambda w: ra_avikit(path, w)),
+    ]
+    if available("torchcodec"):
+        cases += [
+            ("torchcodec reopen", lambda w: ra_torchcodec(path, w, reuse=False)),
+            ("torchcodec reused", lambda w: ra_torchcodec(path, w, reuse=True)),
+        ]
+    if available("decord"):
+        cases += [
+            ("decord reopen", lambda w: ra_decord(path, w, reuse=False)),
+            ("decord reused", lambda w: ra_decord(path, w, reuse=True)),
+        ]
+    cases.append(("floor reopen", lambda w: ra_floor(path, w)))
+    cells = {name: Cell() for name, _ in cases}
+    for _, fn in cases:
+        fn(warm)
+    for _ in range(epochs):
+        for name, fn in cases:
+            t0 = time.perf_counter()
+            fn(windows)
+            cells[name].epochs.append(time.perf_counter() - t0)
+    return {name: cell.rate(n) for name, cell in cells.items()}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# log-Mel
+# ----------------------------------------------------------------------------------------------------------
+
+
+def run_mel(path: Path, repeats: int) -> dict[str, float]:
+    clip = avikit_load(path, sample_rate=OUT_RATE, channels=1, video=False)
+    assert clip.waveform is not None
+    y = np.ascontiguousarray(clip.waveform[0, : 10 * OUT_RATE])
+    batch = np.stack([y] * 20)
+    out: dict[str, float] = {}
+
+    def time_ms(fn: Callable[[], object], per: int = 1) -> float:
+        fn()
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            ts.append((time.perf_counter() - t0) * 1000 / per)
+        return statistics.median(ts)
+
+    try:
+        from avikit.media.mel import log_mel
+    except ImportError:
+        print("  avikit.media.mel.log_mel unavailable", file=sys.stderr)
+        log_mel = None
+    if log_mel is not None:
+        yt, bt = torch.from_numpy(y), torch.from_numpy(batch)
+        out["avikit log_mel, 1 clip"] = time_ms(lambda: log_mel(yt, OUT_RATE, 128, n_fft=400, hop_length=160))
+        out["avikit log_mel, batch of 20 (per clip)"] = time_ms(
+            lambda: log_mel(bt, OUT_RATE, 128, n_fft=400, hop_length=160), per=20
+        )
+    try:
+        import librosa
+    except ImportError:
+        print("  librosa unavailable", file=sys.stderr)
+        return out
+
+    def lib() -> np.ndarray:
+        s = librosa.feature.melspectrogram(y=y, sr=OUT_RATE, n_fft=400, hop_length=160, n_mels=128)
+        return np.log(np.maximum(s, 1e-10))
+
+    out["librosa melspectrogram + log, 1 clip"] = time_ms(lib)
+    if log_mel is not None:
+        ref = lib()
+        ours = log_mel(torch.from_numpy(y), OUT_RATE, 128, n_fft=400, hop_length=160).numpy()
+        out["max abs diff vs librosa (log)"] = float(np.abs(ours - ref).max())
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, object]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor()
+    info: dict[str, object] = {
+        "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu": model,
+        "python": platform.python_version(),
+        "av": av.__version__,
+        "libavcodec": ".".join(map(str, av.library_versions["libavcodec"])),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+    for mod in ("torchcodec", "decord", "librosa"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except Exception:
+            info[mod] = None
+    return info
+
+
+def best(rates: dict[str, float], family: str) -> tuple[str, float] | None:
+    cands = [(k, v) for k, v in rates.items() if k.split(" ")[0] == family]
+    return max(cands, key=lambda kv: kv[1]) if cands else None
+
+
+def print_clip_table(results: dict[str, dict[str, float]]) -> None:
+    cols = list(results)
+    names = sorted(
+        {k for r in results.values() for k in r}, key=lambda k: list(next(iter(results.values()))).index(k)
+    )
+    print("\nclips/s (median); columns: source @ output fps, w = DataLoader workers")
+    print(f"{'loader':<18}" + "".join(f"{c:>22}" for c in cols))
+    for n in names:
+        print(f"{n:<18}" + "".join(f"{results[c].get(n, float('nan')):>22.2f}" for c in cols))
+    print("ratios against each peer's best thread setting in that column:")
+    for ours in ("avikit", "proto"):
+        for fam in ("torchcodec", "decord", "floor"):
+            line = f"{ours + ' / ' + fam:<18}"
+            for c in cols:
+                b = best(results[c], fam)
+                ok = b is not None and ours in results[c]
+                line += f"{results[c][ours] / b[1]:>22.2f}" if ok else f"{'-':>22}"
+            print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short run: 6 clips, 2 epochs, 30 windows")
+    parser.add_argument("--clips", type=int, default=20, help="files per source size (default 20)")
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs after the warm-up (default 3)")
+    parser.add_argument("--windows", type=int, default=100, help="random-access windows (default 100)")
+    parser.add_argument("--media", type=Path, default=HERE / "_media", help="cache folder for test media")
+    parser.add_argument("--json", type=Path, default=HERE / "_media" / "media_load_results.json")
+    parser.add_argument(
+        "--only", nargs="*", default=["clips", "random", "mel"], choices=["clips", "random", "mel"]
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.clips, args.epochs, args.windows = 6, 2, 30
+
+    info = machine()
+    command = " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+    print(f"machine: {info}\ncommand: {command}", flush=True)
+    print("test media:", flush=True)
+    media = make_media(args.media, 20)
+    results: dict[str, object] = {
+        "machine": info,
+        "command": command,
+        "args": vars(args) | {"media": str(args.media)},
+    }
+
+    if "clips" in args.only:
+        table: dict[str, dict[str, float]] = {}
+        for workers in (0, 2):
+            for src in ("224x224", "640x360"):
+                for fps_out in (1, 8):
+                    col = f"{src}@{fps_out} w={workers}"
+                    t0 = time.perf_counter()
+                    table[col] = run_clips(
+                        media[src][: args.clips], fps_out, clip_loaders(workers), workers, args.epochs
+                    )
+                    print(
+                        f"  {col}: "
+                        + ", ".join(f"{k} {v:.2f}" for k, v in table[col].items())
+                        + f"  [{time.perf_counter() - t0:.0f} s]",
+                        flush=True,
+                    )
+        print_clip_table(table)
+        results["clips_per_s"] = table
+
+    if "random" in args.only:
+        ra = run_random_access(media["long"][0], args.windows, args.epochs, seed=0)
+        print("\nrandom access, 1 s windows of a 60 s 640x360 file (25 frames RGB + 16 kHz mono), windows/s")
+        for k, v in ra.items():
+            print(f"  {k:<20}{v:8.2f}   ({1000 / v:.0f} ms/window)")
+        for fam in ("torchcodec", "decord", "floor"):
+            b = best(ra, fam)
+            if b:
+                print(f"  avikit / best {fam}: {ra['avikit'] / b[1]:.2f}  ({b[0]})")
+        results["random_access_windows_per_s"] = ra
+
+    if "mel" in args.only:
+        mel = run_mel(media["224x224"][0], repeats=10 if args.quick else 30)
+        print("\nlog-Mel, 10 s at 16 kHz, 128 mels, n_fft 400, hop 160 (ms per clip, median)")
+        for k, v in mel.items():
+            print(f"  {k:<42}{v:10.4g}")
+        results["log_mel_ms"] = mel
+
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nresults written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Reports of one or several runs: ``results.md`` and a self-contained, offline ``report.html``.
+
+They show the leaderboard (clean condition, primary metric, 95% interval), every condition per task, the
+robustness curves over each AVSynth corruption, and the AV gain = AV - max(audio-only, video-only), where the
+audio-only score is the ``video_blanked`` control and the video-only score the ``audio_muted`` control, with
+a paired bootstrap interval over the same items.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avikit.data.manifest import atomic_writer
+from avikit.eval.svg import bar_chart, line_chart
+
+__all__ = ["build_report", "compute_av_gain", "load_runs"]
+
+Run = tuple[str, dict[str, Any]]
+
+
+def load_runs(paths: Sequence[str | Path]) -> list[Run]:
+    """``(run name, results)`` for each run folder (or ``results.json`` path).
+
+    Raises:
+        FileNotFoundError: if a run has no ``results.json``.
+    """
+    runs = []
+    for path in map(Path, paths):
+        file = path if path.suffix == ".json" else path / "results.json"
+        if not file.is_file():
+            raise FileNotFoundError(f"{file} does not exist; run `avikit eval run --out {path}` first")
+        runs.append((file.parent.name, json.loads(file.read_text(encoding="utf-8"))))
+    return runs
+
+
+def compute_av_gain(
+    av: Sequence[float], audio_only: Sequence[float], video_only: Sequence[float], scale: float = 1.0,
+    num_resamples: int = 1000, seed: int = 0,
+) -> tuple[float, tuple[float, float]]:  # fmt: skip
+    """AV gain = mean(AV) - max(mean(audio-only), mean(video-only)) and its paired bootstrap 95% interval.
+
+    Example:
+        >>> gain, (low, high) = compute_av_gain([1, 1, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0])
+        >>> gain, bool(low <= gain <= high)
+        (0.5, True)
+    """
+    values = np.array([av, audio_only, video_only], dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] == 0:
+        raise ValueError("AV gain needs the same non-empty items under AV, audio-only and video-only")
+    means = values.mean(axis=1)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, values.shape[1], (num_resamples, values.shape[1]))
+    boot = values[:, picks].mean(axis=2)
+    gains = boot[0] - np.maximum(boot[1], boot[2])
+    low, high = np.quantile(gains, [0.025, 0.975])
+    return float(scale * (means[0] - max(means[1], means[2]))), (float(scale * low), float(scale * high))
+
+
+def _cells(runs: Sequence[Run]) -> dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+    """Task -> ``(run name, run results, cell)`` of every complete cell."""
+    out: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
+    for name, results in runs:
+        for cell in results["cells"]:
+            if cell["complete"]:
+                out.setdefault(cell["task"], []).append((name, results, cell))
+    return out
+
+
+def _primary(results: Mapping[str, Any], task: str) -> str:
+    return str(results["tasks"][task]["primary_metric"])
+
+
+def _value(cell: Mapping[str, Any], metric: str) -> tuple[float, tuple[float, float] | None]:
+    ci = cell["ci"].get(metric)
+    return float(cell["scores"][metric]), ((float(ci[0]), float(ci[1])) if ci else None)
+
+
+def _fmt(value: float, ci: tuple[float, float] | None) -> str:
+    return f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def _gain_rows(task: str, rows: Sequence[tuple[str, dict[str, Any], dict[str, Any]]]) -> list[list[str]]:
+    by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for name, _, cell in rows:
+        by_key.setdefault((name, cell["model_id"]), {})[cell["condition"]] = cell
+    out = []
+    for (name, model), cells in by_key.items():
+        if not {"clean", "audio_muted", "video_blanked"} <= set(cells):
+            continue
+        metric = _primary(rows[0][1], task)
+        items = [cells[c]["items"].get(metric) for c in ("clean", "video_blanked", "audio_muted")]
+        if any(i is None for i in items) or len({len(i) for i in items if i is not None}) != 1:
+            gain = cells["clean"]["scores"][metric] - max(
+                cells[c]["scores"][metric] for c in ("audio_muted", "video_blanked")
+            )
+            out.append([task, name, model, metric, f"{gain:.3f}"])
+            continue
+        scale = cells["clean"].get("scale", {}).get(metric, 1.0)
+        gain, ci = compute_av_gain(*items, scale=scale)  # type: ignore[misc]
+        out.append([task, name, model, metric, _fmt(gain, ci)])
+    return out
+
+
+def _robustness(
+    task: str, rows: Sequence[tuple[str, dict[str, Any], dict[str, Any]]]
+) -> dict[str, list[tuple[str, list[tuple[float, float]]]]]:
+    """Corruption name -> curves ``(run/model, [(value, score)])`` over the single-corruption conditions."""
+    curves: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    metric = _primary(rows[0][1], task)
+    for name, _, cell in rows:
+        parts = [p.split("=") for p in cell["condition"].split(",")] if "=" in cell["condition"] else []
+        if len(parts) == 1:
+            curves.setdefault(parts[0][0], {}).setdefault(f"{name}/{cell['model_id']}", []).append(
+                (float(parts[0][1]), float(cell["scores"][metric])))  # fmt: skip
+    return {kind: list(series.items()) for kind, series in curves.items()}
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _sections(runs: Sequence[Run]) -> tuple[list[str], list[str]]:
+    markdown = [f"# avikit evaluation report\n\nRuns: {', '.join(n for n, _ in runs)}\n"]
+    html = [f"<h1>avikit evaluation report</h1><p>Runs: {escape(', '.join(n for n, _ in runs))}</p>"]
+    for name, results in runs:
+        run = results["run"]
+        info = f"{name}: avikit {run['package_version']}, git {run['git_revision'][:12]}, seed {run['seed']}"
+        markdown.append(
+            f"- {info}; data: {', '.join(c['name'] + ' (' + c['licence'] + ')' for c in run['datasets'])}"
+        )
+        html.append(f"<p>{escape(info)}</p>")
+    cells = _cells(runs)
+    board = [[task, name, c["model_id"], _primary(r, task), _fmt(*_value(c, _primary(r, task)))]
+             for task, rows in cells.items() for name, r, c in rows if c["condition"] == "clean"]  # fmt: skip
+    header = ["task", "run", "model", "metric", "clean score [95% CI]"]
+    markdown += ["\n## Leaderboard (clean)\n", _table(header, board)]
+    html += ["<h2>Leaderboard (clean)</h2>", _html_table(header, board)]
+    gains = [row for task, rows in cells.items() for row in _gain_rows(task, rows)]
+    gain_header = ["task", "run", "model", "metric", "AV gain [95% CI]"]
+    markdown += ["\n## AV gain = AV - max(audio-only, video-only)\n", _table(gain_header, gains)]
+    html += ["<h2>AV gain = AV &minus; max(audio-only, video-only)</h2>", _html_table(gain_header, gains)]
+    for task, rows in cells.items():
+        metric = _primary(rows[0][1], task)
+        unit = rows[0][1]["tasks"][task]["unit"]
+        bars = [(f"{n}/{c['model_id']}/{c['condition']}", *_value(c, metric)) for n, _, c in rows]
+        markdown += [
+            f"\n## {task} ({metric}, {unit})\n",
+            _table(["run/model/condition", "score [95% CI]"], [[b[0], _fmt(b[1], b[2])] for b in bars]),
+        ]
+        html += [f"<h2>{escape(task)}</h2>", bar_chart(f"{task}: {metric}", bars, unit)]
+        for kind, series in _robustness(task, rows).items():
+            html.append(line_chart(f"{task}: {metric} under {kind}", kind, series))
+            points = [[label, ", ".join(f"{x:g}: {y:.3f}" for x, y in sorted(p))] for label, p in series]
+            markdown += [f"\nRobustness to {kind}:\n", _table(["run/model", "value: score"], points)]
+    return markdown, html
+
+
+def build_report(runs: Sequence[str | Path], out: str | Path) -> tuple[Path, Path]:
+    """Write ``results.md`` and ``report.html`` for one or several runs side by side; return their paths."""
+    markdown, html = _sections(load_runs(runs))
+    style = ("body{font-family:sans-serif;max-width:960px;margin:auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}")  # fmt: skip
+    folder = Path(out)
+    with atomic_writer(folder / "results.md") as f:
+        f.write("\n".join(markdown) + "\n")
+    with atomic_writer(folder / "report.html") as f:
+        f.write(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>avikit report</title>"
+                f"<style>{style}</style></head><body>{''.join(html)}</body></html>\n")  # fmt: skip
+    return folder / "results.md", folder / "report.html"

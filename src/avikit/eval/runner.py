@@ -1,0 +1,335 @@
+"""The evaluation runner: tasks x models x conditions, cached per sample, resumable, shardable.
+
+Every finished sample is a record in its cell's JSONL file (``RUN/cells/<task>/<model>/<condition>.jsonl``)
+carrying the task version, protocol hash, model id and weights hash, package version, git revision and
+seed. A rerun skips every sample already recorded, so a killed run resumes losing nothing finished. Shards
+(``shard=(k, n)``: the samples whose index in the task's sample list is ``k`` modulo ``n``) write their own
+files; scores are always computed from all records of a cell, in dataset order, so sharded and whole runs
+give identical results. ``results.json`` holds the run's metadata, dataset cards and every cell's scores
+with 95% bootstrap intervals.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from avikit import __version__
+from avikit.data.manifest import atomic_writer
+from avikit.data.sample import Sample
+from avikit.eval.baselines import get_model
+from avikit.eval.cache import CellStore
+from avikit.eval.controls import apply_control, swap_partner
+from avikit.eval.protocol import Item, Model
+from avikit.eval.source import (
+    Condition,
+    EvalData,
+    load_eval_data,
+    load_sample_clip,
+    parse_condition,
+    resolve_sample,
+)
+from avikit.metrics import compute_bootstrap_ci
+from avikit.tasks import Task, cut_media, get_task
+
+__all__ = ["RunConfig", "git_revision", "run_evaluation", "summarize_run"]
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to evaluate.
+
+    Attributes:
+        tasks: task names.
+        models: model names (registered in :data:`avikit.eval.baselines.MODELS`, or keys of ``models``
+            passed to :func:`run_evaluation`).
+        conditions: ``clean``, controls and AVSynth corruptions (see
+            :func:`avikit.eval.source.parse_condition`).
+        dataset: a prepared dataset folder, or ``None`` for in-memory AVSynth.
+        split: the split to score.
+        num_samples: the first N samples (required for in-memory AVSynth).
+        seed: AVSynth seed, and the seed of the chance baseline and of the bootstrap.
+        batch_size: samples per ``predict`` call.
+        use: the declared use of the data (e.g. ``"commercial"``), checked against each dataset's licence.
+        shard: ``(index, count)`` of this process's shard.
+    """
+
+    tasks: tuple[str, ...]
+    models: tuple[str, ...]
+    conditions: tuple[str, ...] = ("clean",)
+    dataset: str | None = None
+    split: str = "test"
+    num_samples: int | None = None
+    seed: int = 0
+    batch_size: int = 8
+    use: str | None = None
+    shard: tuple[int, int] = (0, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able form."""
+        return json.loads(json.dumps(asdict(self)))
+
+
+@functools.cache
+def git_revision() -> str:
+    """The git commit of the avikit source tree, or ``"unknown"`` outside a checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+def _check_use(card: Mapping[str, Any], use: str | None) -> None:
+    if use is None:
+        return
+    from avikit.data.governance import check_allowed_use  # governance rules live in the data layer
+
+    check_allowed_use(card, use)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.+@" else "_" for c in text)
+
+
+def _cell_dir(out: Path, task: str, model_id: str) -> Path:
+    return out / "cells" / _slug(task) / _slug(model_id)
+
+
+@dataclass
+class _Context:
+    config: RunConfig
+    data: EvalData
+    out: Path
+    targets: dict[tuple[str, str], list[Mapping[str, Any]]]
+    resolved: dict[tuple[str, str], Sample]
+
+    def resolve(self, sample: Sample, condition: Condition) -> Sample:
+        """The sample under the condition, made once per run."""
+        key = (sample.id, condition.name)
+        if key not in self.resolved:
+            self.resolved[key] = resolve_sample(sample, condition)
+        return self.resolved[key]
+
+    def header(self, task: Task, model: Model, condition: Condition) -> dict[str, Any]:
+        return {
+            "task": task.name, "task_version": task.spec.version, "protocol_hash": task.spec.protocol_hash,
+            "model_id": model.id, "weights_hash": model.weights_hash, "condition": condition.name,
+            "package_version": __version__, "git_revision": git_revision(), "seed": self.config.seed,
+        }  # fmt: skip
+
+
+def _media_loader(
+    task: Task, sample: Sample, donor: Sample | None, condition: Condition, root: Path | None
+) -> Callable[[], tuple[Any, Any]]:
+    def load() -> tuple[Any, Any]:
+        inputs = task.build_inputs(sample)
+        frames, waveform = cut_media(load_sample_clip(sample, root), inputs)
+        if condition.control is None:
+            return frames, waveform
+        donor_wave = None if donor is None else cut_media(load_sample_clip(donor, root), inputs)[1]
+        return apply_control(condition.control, frames, waveform, donor_wave)
+
+    return load
+
+
+def _cell_samples(ctx: _Context, task: Task) -> list[Sample]:
+    """The task's samples in dataset order (chosen on clean samples: every condition scores the same)."""
+    return [sample for sample in ctx.data.samples if task.includes(sample)]
+
+
+def _make_item(
+    ctx: _Context, task: Task, samples: Sequence[Sample], index: int, condition: Condition
+) -> Item:
+    sample = ctx.resolve(samples[index], condition)
+    donor = None
+    if condition.control == "audio_swapped":
+        donor = ctx.resolve(samples[swap_partner(index, len(samples))], condition)
+    root = ctx.data.root
+    return Item(sample, task.build_inputs(sample), _media_loader(task, sample, donor, condition, root),
+                lambda: task.build_target(sample, root))  # fmt: skip
+
+
+def _read_cell(ctx: _Context, task: Task, model: Model, condition: Condition) -> dict[str, dict[str, Any]]:
+    """Every record of a cell over all its shard files, by sample id; stale records are an error."""
+    header = ctx.header(task, model, condition)
+    records: dict[str, dict[str, Any]] = {}
+    for path in sorted(_cell_dir(ctx.out, task.name, model.id).glob(f"{_slug(condition.name)}.*jsonl")):
+        for record in CellStore(path).read():
+            for key in ("task_version", "protocol_hash", "weights_hash", "seed"):
+                if record.get(key) != header[key]:
+                    raise ValueError(
+                        f"{path}: records were made with {key}={record.get(key)!r}, this run has "
+                        f"{header[key]!r}; write to a new --out folder or delete {path}"
+                    )
+            records.setdefault(record["id"], record)
+    return records
+
+
+def _store(ctx: _Context, task: Task, model: Model, condition: Condition) -> CellStore:
+    index, count = ctx.config.shard
+    suffix = "jsonl" if count == 1 else f"shard{index}of{count}.jsonl"
+    return CellStore(_cell_dir(ctx.out, task.name, model.id) / f"{_slug(condition.name)}.{suffix}")
+
+
+def _predict_batch(
+    ctx: _Context, task: Task, model: Model, items: list[Item], condition: Condition
+) -> list[dict]:
+    raw = model.predict(task, items)
+    if len(raw) != len(items):
+        raise ValueError(f"model {model.id} returned {len(raw)} predictions for {len(items)} items")
+    records = []
+    for item, prediction in zip(items, raw, strict=True):
+        where = f"model {model.id}, task {task.name}, sample {item.sample.id}"
+        checked = task.check_prediction(json.loads(json.dumps(prediction)), item.inputs, where)
+        scores = task.sample_scores(checked, item.target)
+        records.append({"id": item.sample.id, **ctx.header(task, model, condition), "prediction": prediction,
+                        "scores": scores})  # fmt: skip
+    return records
+
+
+def _run_cell(
+    ctx: _Context, task: Task, model: Model, condition: Condition, progress: Progress | None
+) -> None:
+    samples = _cell_samples(ctx, task)
+    index, count = ctx.config.shard
+    done = _read_cell(ctx, task, model, condition)
+    mine = [i for i in range(len(samples)) if i % count == index]
+    todo = [i for i in mine if samples[i].id not in done]
+    store, label = _store(ctx, task, model, condition), f"{task.name} / {model.id} / {condition.name}"
+    finished = len(mine) - len(todo)
+    if progress is not None:
+        progress(label, finished, len(mine))
+    for begin in range(0, len(todo), ctx.config.batch_size):
+        chunk = todo[begin : begin + ctx.config.batch_size]
+        items = [_make_item(ctx, task, samples, i, condition) for i in chunk]
+        store.append(_predict_batch(ctx, task, model, items, condition))
+        finished += len(chunk)
+        if progress is not None:
+            progress(label, finished, len(mine))
+
+
+def _targets(ctx: _Context, task: Task, condition: Condition) -> list[Mapping[str, Any]]:
+    key = (task.name, condition.name)
+    if key not in ctx.targets:
+        samples = [ctx.resolve(s, condition) for s in _cell_samples(ctx, task)]
+        ctx.targets[key] = [task.build_target(s, ctx.data.root) for s in samples]
+    return ctx.targets[key]
+
+
+def _score_cell(ctx: _Context, task: Task, model: Model, condition: Condition) -> dict[str, Any]:
+    samples = _cell_samples(ctx, task)
+    records = _read_cell(ctx, task, model, condition)
+    result = {**ctx.header(task, model, condition), "count": len(records), "expected": len(samples)}
+    for key in ("package_version", "git_revision", "seed"):
+        result.pop(key)
+    if any(s.id not in records for s in samples):
+        return {**result, "complete": False, "scores": {}, "ci": {}, "items": {}}
+    predictions = [
+        task.check_prediction(records[s.id]["prediction"], task.build_inputs(ctx.resolve(s, condition)), s.id)
+        for s in samples
+    ]
+    evaluation = task.evaluate(predictions, _targets(ctx, task, condition))
+    ci = {key: list(compute_bootstrap_ci(values, seed=ctx.config.seed, scale=scale))
+          for key, (values, scale) in evaluation.item_values.items()}  # fmt: skip
+    primary = task.spec.primary_metric
+    items = (
+        {primary: evaluation.item_values[primary][0].tolist()} if primary in evaluation.item_values else {}
+    )
+    return {**result, "complete": True, "scores": evaluation.scores, "ci": ci, "items": items,
+            "scale": {k: s for k, (_, s) in evaluation.item_values.items()}}  # fmt: skip
+
+
+def _resolve_models(config: RunConfig, models: Mapping[str, Model] | None) -> list[Model]:
+    given = dict(models or {})
+    return [given[name] if name in given else get_model(name) for name in config.models]
+
+
+def run_evaluation(
+    config: RunConfig,
+    out: str | Path,
+    models: Mapping[str, Model] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) every cell of ``config`` into ``out`` and write ``out/results.json``.
+
+    Args:
+        config: tasks, models, conditions, data, seed, batch size, declared use and shard.
+        out: the run folder; an existing one is resumed.
+        models: model objects by name, for models that are not registered.
+        progress: called as ``progress(cell, done, total)`` after each batch.
+
+    Returns:
+        The content of ``results.json``.
+
+    Raises:
+        ValueError: if ``out`` holds records made under another protocol, model version or seed.
+    """
+    data = load_eval_data(config.dataset, config.split, config.num_samples, config.seed)
+    _check_use(data.card, config.use)
+    ctx = _Context(config, data, Path(out), {}, {})
+    tasks = [get_task(name) for name in config.tasks]
+    conditions = [parse_condition(name) for name in config.conditions]
+    model_list = _resolve_models(config, models)
+    for task in tasks:
+        for model in model_list:
+            if task.name not in model.tasks:
+                continue
+            for condition in conditions:
+                _run_cell(ctx, task, model, condition, progress)
+    return _write_results(ctx, tasks, model_list, conditions)
+
+
+def _write_results(
+    ctx: _Context, tasks: list[Task], models: list[Model], conditions: list[Condition]
+) -> dict:
+    cells = [
+        _score_cell(ctx, task, model, condition)
+        for task in tasks for model in models if task.name in model.tasks for condition in conditions
+    ]  # fmt: skip
+    specs = {
+        task.name: {
+            "primary_metric": task.spec.primary_metric,
+            "unit": task.spec.unit,
+            "metrics": list(task.spec.metrics),
+            "lower_is_better": list(task.spec.lower_is_better),
+        }
+        for task in tasks
+    }
+    results = {
+        "run": {
+            "config": ctx.config.to_dict(),
+            "package_version": __version__,
+            "git_revision": git_revision(),
+            "seed": ctx.config.seed,
+            "datasets": [ctx.data.card],
+            "use": ctx.config.use,
+        },
+        "tasks": specs,
+        "cells": cells,
+    }  # fmt: skip
+    with atomic_writer(ctx.out / "results.json") as f:
+        json.dump(results, f, indent=1, allow_nan=False)
+    return results
+
+
+def summarize_run(results: Mapping[str, Any]) -> list[tuple[str, str, str, str, float | None]]:
+    """``(task, model, condition, primary metric, value)`` per cell (value None if incomplete)."""
+    rows = []
+    for cell in results["cells"]:
+        primary = results["tasks"][cell["task"]]["primary_metric"]
+        rows.append((cell["task"], cell["model_id"], cell["condition"], primary, cell["scores"].get(primary)))
+    return rows

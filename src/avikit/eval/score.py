@@ -1,0 +1,100 @@
+r"""Score a prediction file written by any program against a prepared dataset.
+
+Example:
+    >>> import tempfile, json
+    >>> from avikit.data.synth import prepare_avsynth
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = prepare_avsynth(root, {"test": 2})
+    >>> lines = [json.dumps({"id": f"test_00000{i}", "logits": [0.0] * 20 + [1.0]}) for i in range(2)]
+    >>> _ = (root / "p.jsonl").write_text("\n".join(lines) + "\n")
+    >>> report = score_predictions("sync", root, root / "p.jsonl")
+    >>> report.count, sorted(report.scores)
+    (2, ['accuracy', 'accuracy_within_one'])
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from avikit.eval.source import load_eval_data
+from avikit.metrics import compute_bootstrap_ci
+from avikit.tasks import PredictionError, get_task
+
+__all__ = ["ScoreReport", "read_predictions", "score_predictions"]
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """The scores of one prediction file: task identity, sample count, scores and 95% intervals."""
+
+    task: str
+    task_version: int
+    protocol_hash: str
+    count: int
+    scores: dict[str, float]
+    ci: dict[str, list[float]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able form."""
+        return dict(self.__dict__)
+
+
+def read_predictions(path: str | Path) -> list[tuple[int, Any]]:
+    """``(line number, parsed JSON)`` of every non-blank line.
+
+    Raises:
+        PredictionError: for a line that is not JSON, naming the line.
+    """
+    out = []
+    with Path(path).open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append((number, json.loads(line)))
+            except json.JSONDecodeError as error:
+                raise PredictionError(
+                    f"{path}:{number}: not valid JSON ({error.msg}); write one object per line"
+                ) from None
+    return out
+
+
+def score_predictions(
+    task_name: str, dataset: str | Path, predictions: str | Path, seed: int = 0
+) -> ScoreReport:
+    """Score a JSONL prediction file for ``task_name`` on the task's split of a prepared dataset.
+
+    Raises:
+        PredictionError: on a malformed line, an unknown or repeated sample id, or missing samples; the
+            message names the line, the field and what was expected.
+    """
+    task = get_task(task_name)
+    data = load_eval_data(dataset, task.spec.protocol.split)
+    samples = {s.id: s for s in data.samples if task.includes(s)}
+    checked: dict[str, Any] = {}
+    for number, record in read_predictions(predictions):
+        where = f"{predictions}:{number}"
+        sample_id = record.get("id") if isinstance(record, dict) else None
+        if sample_id not in samples:
+            raise PredictionError(
+                f"{where}: field 'id': expected one of the {len(samples)} sample ids of task "
+                f"{task.name} (e.g. {next(iter(samples), '?')!r}), got {sample_id!r}"
+            )
+        if sample_id in checked:
+            raise PredictionError(f"{where}: field 'id': sample {sample_id!r} is predicted twice")
+        checked[sample_id] = task.check_prediction(record, task.build_inputs(samples[sample_id]), where)
+    missing = [sid for sid in samples if sid not in checked]
+    if missing:
+        raise PredictionError(
+            f"{predictions}: {len(missing)} sample(s) have no prediction, e.g. {missing[:3]}"
+        )
+    targets = [task.build_target(samples[sid], data.root) for sid in samples]
+    evaluation = task.evaluate([checked[sid] for sid in samples], targets)
+    ci = {key: list(compute_bootstrap_ci(values, seed=seed, scale=scale))
+          for key, (values, scale) in evaluation.item_values.items()}  # fmt: skip
+    return ScoreReport(
+        task.name, task.spec.version, task.spec.protocol_hash, evaluation.count, evaluation.scores, ci
+    )

@@ -1,0 +1,530 @@
+"""Generation metrics of av-benchmark: Frechet distance, KL, Inception Score, AV alignment and DeSync.
+
+Reproduces hkchengrex/av-benchmark at commit 050a5cdb9b (``av_bench/evaluate.py::evaluate`` and
+``av_bench/metrics/{fad,kl,isc}.py``), on embeddings or logits that an embedder has already produced. The
+embedders and their pinned preprocessing live in ``avikit.models.embedders``; :data:`PREPROCESSING` records
+the official values so a result can state them.
+
+Differences that are deliberate and documented:
+
+- A failing matrix square root never turns into ``-1`` (the official ``compute_fd`` catches the error and
+  returns ``-1``). :func:`compute_frechet_scores` raises :class:`FrechetDistanceError`, or, with
+  ``on_failure="eigh"``, uses the symmetric eigen-decomposition fallback and says so in the result
+  (``"sqrtm_fallback": 1.0``).
+- ``scipy.linalg.sqrtm`` is called without its ``disp`` argument (deprecated in SciPy 1.17); the regularised
+  retry (``1e-6 * I`` on both covariances when the root is not finite) is kept.
+- The KL quirk of av-benchmark with several generated samples per video (only the last one counts) is not
+  reproduced: pass one ``[N, C]`` array per generated set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from avikit.metrics._validation import as_finite, non_empty, same_shape
+
+__all__ = [
+    "PREPROCESSING",
+    "SYNCHFORMER_GRID",
+    "FrechetDistanceError",
+    "compute_alignment_scores",
+    "compute_alignment_statistics",
+    "compute_desync_scores",
+    "compute_desync_statistics",
+    "compute_frechet_bootstrap_ci",
+    "compute_frechet_contributions",
+    "compute_frechet_distance_infinity",
+    "compute_frechet_scores",
+    "compute_frechet_statistics",
+    "compute_inception_contributions",
+    "compute_inception_scores",
+    "compute_kl_scores",
+    "compute_kl_statistics",
+    "evaluate_alignment",
+    "evaluate_desync",
+    "evaluate_frechet_distance",
+    "evaluate_inception_score",
+    "evaluate_kl",
+    "frechet_distance",
+]
+
+AV_BENCHMARK_COMMIT = "050a5cdb9b"
+
+PREPROCESSING: Mapping[str, Mapping[str, Any]] = {
+    "vggish": {"sample_rate": 16000, "frame_seconds": 0.96, "dim": 128, "postprocess": False},
+    "panns": {"sample_rate": 16000, "n_mels": 64, "f_min": 50, "f_max": 8000, "n_fft": 512, "hop": 160},
+    "passt": {"sample_rate": 32000, "num_samples": 320000, "num_logits": 527, "dim": 768},
+    "imagebind": {"video_fps": 0.5, "image_size": 224, "audio_clips": 3, "audio_clip_seconds": 2},
+    "synchformer": {"video_fps": 25, "image_size": 224, "sample_rate": 16000, "windows": (14, 14)},
+    "audio": {"channels": 1, "remove_mean": True, "duration_seconds": 8.0, "pad": False},
+}
+"""Pinned preprocessing of av-benchmark 050a5cdb9b per embedder (``extract.py``, ``extract_video.py``)."""
+
+SYNCHFORMER_GRID: NDArray[np.float64] = np.linspace(-2.0, 2.0, 21).astype(np.float32).astype(np.float64)
+"""Offsets (s) of Synchformer's 21 classes, float32 as ``make_class_grid`` (0.2 is 0.20000000298...)."""
+
+
+class FrechetDistanceError(ValueError):
+    """The matrix square root of the covariance product has a large imaginary part."""
+
+
+def _softmax_log(logits: NDArray) -> NDArray[np.float64]:
+    """Row-wise log-softmax in float64."""
+    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _log_sigmoid(logits: NDArray) -> NDArray[np.float64]:
+    values = logits.astype(np.float64)
+    return -np.logaddexp(0.0, -values)
+
+
+# --------------------------------------------------------------------------------------------- Frechet
+
+
+def _sqrtm_trace(product: NDArray[np.float64]) -> tuple[float, bool]:
+    """Trace of ``sqrtm(product)`` by scipy; returns ``(trace, ok)`` where ``ok`` is False on failure."""
+    from scipy import linalg
+
+    root = linalg.sqrtm(product)
+    if not np.all(np.isfinite(root)):
+        return float("nan"), False
+    if np.iscomplexobj(root):
+        if not np.allclose(np.diagonal(root).imag, 0, atol=1e-3):
+            return float(np.max(np.abs(root.imag))), False
+        root = root.real
+    return float(np.trace(root)), True
+
+
+def _eigh_trace(sigma1: NDArray[np.float64], sigma2: NDArray[np.float64]) -> float:
+    """``tr sqrt(S1 S2)`` as ``sum sqrt(eig(sqrt(S1) S2 sqrt(S1)))``; exact for PSD inputs, always real."""
+    values, vectors = np.linalg.eigh(sigma1)
+    half = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    inner = np.linalg.eigvalsh(half @ sigma2 @ half)
+    return float(np.sqrt(np.clip(inner, 0, None)).sum())
+
+
+def frechet_distance(
+    mean1: ArrayLike,
+    covariance1: ArrayLike,
+    mean2: ArrayLike,
+    covariance2: ArrayLike,
+    on_failure: Literal["raise", "eigh"] = "raise",
+    eps: float = 1e-6,
+) -> tuple[float, bool]:
+    """Frechet distance between two Gaussians, ``||m1 - m2||^2 + tr S1 + tr S2 - 2 tr sqrt(S1 S2)``.
+
+    Official: av-benchmark 050a5cdb9b ``metrics/fad.py::calculate_frechet_distance`` (scipy ``sqrtm``; retry
+    with ``eps * I`` added to both covariances when the root is not finite; an imaginary diagonal above 1e-3
+    is an error, otherwise the real part is kept).
+
+    Args:
+        mean1: ``[D]`` mean of the first set.
+        covariance1: ``[D, D]`` covariance of the first set.
+        mean2: ``[D]`` mean of the second set.
+        covariance2: ``[D, D]`` covariance of the second set.
+        on_failure: ``"raise"`` (:class:`FrechetDistanceError`) or ``"eigh"``: use the real
+            eigen-decomposition root of the symmetrised product ``sqrt(S1) S2 sqrt(S1)``, which has the
+            same trace for PSD inputs.
+        eps: diagonal offset of the regularised retry.
+
+    Returns:
+        ``(distance, fallback_used)``; the distance is in squared embedding units, >= 0, lower is better.
+
+    Example:
+        >>> distance, _ = frechet_distance([0.0], [[1.0]], [1.0], [[4.0]])
+        >>> round(distance, 6)
+        2.0
+    """
+    mu1, mu2 = np.atleast_1d(np.asarray(mean1)), np.atleast_1d(np.asarray(mean2))
+    s1 = np.atleast_2d(np.asarray(covariance1, dtype=np.float64))
+    s2 = np.atleast_2d(np.asarray(covariance2, dtype=np.float64))
+    if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.shape[0],) * 2:
+        raise ValueError(
+            f"means {mu1.shape}, {mu2.shape} and covariances {s1.shape}, {s2.shape} do not match"
+        )
+    diff = mu1 - mu2
+    trace, ok = _sqrtm_trace(s1 @ s2)
+    if not ok and np.isnan(trace):
+        offset = np.eye(s1.shape[0]) * eps
+        trace, ok = _sqrtm_trace((s1 + offset) @ (s2 + offset))
+    fallback = not ok
+    if fallback:
+        if on_failure == "raise":
+            raise FrechetDistanceError(
+                f"sqrtm of the covariance product failed (imaginary part {trace:.3g}); use more samples than "
+                "dimensions, or on_failure='eigh' for the documented eigen-decomposition fallback"
+            )
+        trace = _eigh_trace(s1, s2)
+    return float(diff.dot(diff) + np.trace(s1) + np.trace(s2) - 2 * trace), fallback
+
+
+def compute_frechet_statistics(predictions: ArrayLike, targets: ArrayLike) -> dict[str, NDArray]:
+    """Per-item embeddings of both sets, checked: ``{"prediction": [N, D], "target": [M, D]}``.
+
+    Shards merge with ``merge_statistics`` (concatenation); merged shards score as the one-shot set.
+    """
+    prediction = as_finite(predictions, "predictions", 2)
+    target = as_finite(targets, "targets", 2)
+    if prediction.shape[1] != target.shape[1]:
+        raise ValueError(f"predictions have {prediction.shape[1]} dims but targets have {target.shape[1]}")
+    if len(prediction) < 2 or len(target) < 2:
+        raise ValueError("a covariance needs at least two embeddings per set")
+    return {"prediction": prediction, "target": target}
+
+
+def _moments(embeddings: NDArray) -> tuple[NDArray, NDArray[np.float64]]:
+    # mean keeps the feature dtype, covariance is np.cov (ddof=1, float64), as av-benchmark
+    return np.mean(embeddings, axis=0), np.atleast_2d(np.cov(embeddings, rowvar=False))
+
+
+def compute_frechet_scores(
+    statistics: Mapping[str, NDArray], on_failure: Literal["raise", "eigh"] = "raise"
+) -> dict[str, float]:
+    """``{"frechet_distance", "sqrtm_fallback"}`` from :func:`compute_frechet_statistics` output."""
+    mu1, s1 = _moments(statistics["prediction"])
+    mu2, s2 = _moments(statistics["target"])
+    distance, fallback = frechet_distance(mu1, s1, mu2, s2, on_failure=on_failure)
+    return {"frechet_distance": distance, "sqrtm_fallback": float(fallback)}
+
+
+def evaluate_frechet_distance(
+    predictions: ArrayLike, targets: ArrayLike, on_failure: Literal["raise", "eigh"] = "raise"
+) -> dict[str, float]:
+    """Frechet distance between generated and reference embeddings (FD_VGG / FD_PANN / FD_PaSST).
+
+    Official: av-benchmark 050a5cdb9b ``metrics/fad.py::compute_fd(pred, gt)``. For FD_VGG every 0.96 s VGGish
+    frame is one row; for PANNs (2048-d) and PaSST (768-d) one row per clip. The score is symmetric in its
+    arguments up to ``sqrtm`` numerics.
+
+    Args:
+        predictions: ``[N, D]`` embeddings of generated media.
+        targets: ``[M, D]`` embeddings of reference media.
+        on_failure: see :func:`frechet_distance`.
+
+    Returns:
+        ``{"frechet_distance": >= 0 (squared embedding units, lower is better), "sqrtm_fallback": 0 or 1}``.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> same = rng.normal(size=(500, 4))
+        >>> evaluate_frechet_distance(same, same)["frechet_distance"] < 1e-6
+        True
+    """
+    return compute_frechet_scores(compute_frechet_statistics(predictions, targets), on_failure)
+
+
+def compute_frechet_contributions(
+    predictions: ArrayLike, targets: ArrayLike, on_failure: Literal["raise", "eigh"] = "raise"
+) -> NDArray[np.float64]:
+    """Leave-one-out contribution of every generated item: ``FD(all) - FD(all but i)``, shape ``[N]``.
+
+    A positive value means the item makes the distance worse; sort descending to look at the worst clips.
+    Costs one matrix square root per item (``O(N D^3)``).
+    """
+    stats = compute_frechet_statistics(predictions, targets)
+    prediction = stats["prediction"]
+    if len(prediction) < 3:
+        raise ValueError("leave-one-out contributions need at least three generated embeddings")
+    mu2, s2 = _moments(stats["target"])
+    full = frechet_distance(*_moments(prediction), mu2, s2, on_failure=on_failure)[0]
+    keep = np.ones(len(prediction), dtype=bool)
+    out = np.empty(len(prediction))
+    for index in range(len(prediction)):
+        keep[index] = False
+        out[index] = full - frechet_distance(*_moments(prediction[keep]), mu2, s2, on_failure=on_failure)[0]
+        keep[index] = True
+    return out
+
+
+def compute_frechet_distance_infinity(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    num_points: int = 15,
+    min_count: int | None = None,
+    seed: int = 0,
+    on_failure: Literal["raise", "eigh"] = "raise",
+) -> dict[str, float]:
+    """FD extrapolated to infinitely many generated samples (FID-infinity / FAD-infinity).
+
+    Definition: Chong & Forsyth, "Effectively Unbiased FID and Inception Score and where to find them" (CVPR
+    2020), as used for audio by fadtk (Gui et al., ICASSP 2024, ``FrechetAudioDistance.score_inf``): FD is
+    computed on random subsets (without replacement) of the generated set with sizes
+    ``linspace(min_count, N, num_points)``, a line is fitted to FD against ``1 / size``, and its intercept is
+    the score. This is an option beside the official FD, not an av-benchmark number.
+
+    Args:
+        predictions: ``[N, D]`` embeddings of generated media.
+        targets: ``[M, D]`` reference embeddings (always used whole).
+        num_points: subset sizes in the fit.
+        min_count: smallest subset (default ``max(D + 2, N // 4)``).
+        seed: seed of the subset draws.
+        on_failure: see :func:`frechet_distance`.
+
+    Returns:
+        ``{"frechet_distance_infinity", "slope", "r2"}``; the intercept is in FD units, lower is better.
+    """
+    stats = compute_frechet_statistics(predictions, targets)
+    prediction = stats["prediction"]
+    count, dim = prediction.shape
+    low = min_count if min_count is not None else max(dim + 2, count // 4)
+    if not 2 <= low < count or num_points < 2:
+        raise ValueError(f"need 2 <= min_count < N ({low}, {count}) and num_points >= 2")
+    mu2, s2 = _moments(stats["target"])
+    rng = np.random.default_rng(seed)
+    sizes = np.linspace(low, count, num_points).astype(int)
+    values = []
+    for size in sizes:
+        subset = prediction[rng.choice(count, size, replace=False)]
+        values.append(frechet_distance(*_moments(subset), mu2, s2, on_failure=on_failure)[0])
+    slope, intercept = np.polyfit(1.0 / sizes, values, 1)
+    fitted = intercept + slope / sizes
+    residual = float(np.sum((np.asarray(values) - fitted) ** 2))
+    total = float(np.sum((np.asarray(values) - np.mean(values)) ** 2)) or 1.0
+    return {"frechet_distance_infinity": float(intercept), "slope": float(slope), "r2": 1 - residual / total}
+
+
+def compute_frechet_bootstrap_ci(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    confidence: float = 0.95,
+    num_resamples: int = 200,
+    seed: int = 0,
+    on_failure: Literal["raise", "eigh"] = "eigh",
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the Frechet distance, resampling both sets with replacement.
+
+    FD is not a mean over items, so :func:`avikit.metrics.compute_bootstrap_ci` does not apply; each resample
+    recomputes FD. Duplicated rows shrink the covariance, so the interval is wide for ``N`` close to ``D``.
+    Defaults to the ``eigh`` root, as resamples of small sets are often near-singular.
+
+    Returns:
+        ``(low, high)`` in FD units.
+    """
+    stats = compute_frechet_statistics(predictions, targets)
+    prediction, target = stats["prediction"], stats["target"]
+    if not 0 < confidence < 1 or num_resamples < 1:
+        raise ValueError("confidence must lie in (0, 1) and num_resamples must be positive")
+    rng = np.random.default_rng(seed)
+    values = np.empty(num_resamples)
+    for index in range(num_resamples):
+        first = prediction[rng.integers(0, len(prediction), len(prediction))]
+        second = target[rng.integers(0, len(target), len(target))]
+        values[index] = frechet_distance(*_moments(first), *_moments(second), on_failure=on_failure)[0]
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+# -------------------------------------------------------------------------------------------------- KL
+
+
+def compute_kl_statistics(prediction_logits: ArrayLike, target_logits: ArrayLike) -> dict[str, NDArray]:
+    """Per-pair KL terms ``{"kl_softmax": [N], "kl_sigmoid": [N]}`` (the per-sample contributions).
+
+    ``kl_softmax[i] = sum_c p_ic (log p_ic - log q_ic)`` with ``p = softmax(target)`` and
+    ``q = softmax(prediction)``, i.e. KL(reference || generated). ``kl_sigmoid`` is av-benchmark's sigmoid
+    variant, which has no ``(1 - s)`` term and so is not a Bernoulli KL; it is reported for parity only.
+    """
+    prediction = as_finite(prediction_logits, "prediction_logits", 2)
+    target = as_finite(target_logits, "target_logits", 2)
+    same_shape(prediction, target, "prediction_logits", "target_logits")
+    non_empty(prediction, "prediction_logits")
+    log_p, log_q = _softmax_log(target), _softmax_log(prediction)
+    log_sp, log_sq = _log_sigmoid(target), _log_sigmoid(prediction)
+    return {
+        "kl_softmax": np.sum(np.exp(log_p) * (log_p - log_q), axis=1),
+        "kl_sigmoid": np.sum(np.exp(log_sp) * (log_sp - log_sq), axis=1),
+    }
+
+
+def compute_kl_scores(statistics: Mapping[str, NDArray]) -> dict[str, float]:
+    """``{"kl_softmax", "kl_sigmoid"}``: means of the per-pair terms (nats, >= 0, lower is better)."""
+    non_empty(statistics["kl_softmax"], "statistics['kl_softmax']")
+    return {key: float(np.mean(statistics[key])) for key in ("kl_softmax", "kl_sigmoid")}
+
+
+def evaluate_kl(prediction_logits: ArrayLike, target_logits: ArrayLike) -> dict[str, float]:
+    """Paired KL divergence of classifier outputs, reference to generated (KL-PANNS / KL-PASST).
+
+    Official: av-benchmark 050a5cdb9b ``metrics/kl.py::compute_kl`` (``F.kl_div(log_softmax(pred),
+    log_softmax(gt), reduction="sum", log_target=True) / N``); headline keys ``KL-PANNS-softmax`` (PANNs 527
+    pre-sigmoid logits) and ``KL-PASST-softmax``. Rows are paired by clip.
+
+    Args:
+        prediction_logits: ``[N, C]`` logits of generated audio.
+        target_logits: ``[N, C]`` logits of the reference audio of the same videos.
+
+    Returns:
+        ``{"kl_softmax", "kl_sigmoid"}`` in nats, >= 0 for softmax, ``higher_is_better=False``.
+
+    Example:
+        >>> round(evaluate_kl([[0.0, 0.0]], [[np.log(3.0), 0.0]])["kl_softmax"], 6)
+        0.130812
+    """
+    return compute_kl_scores(compute_kl_statistics(prediction_logits, target_logits))
+
+
+# ---------------------------------------------------------------------------------------------- IS
+
+
+def _inception_chunks(logits: NDArray, splits: int, seed: int) -> list[NDArray[np.float64]]:
+    """Shuffled log-probabilities split as av-benchmark: chunk i is rows ``[i*N//s, (i+1)*N//s)``."""
+    count = len(logits)
+    log_p = _softmax_log(logits[np.random.RandomState(seed).permutation(count)])
+    return [log_p[i * count // splits : (i + 1) * count // splits] for i in range(splits)]
+
+
+def _chunk_kl(log_p: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per-row ``KL(p_i || mean p)`` inside one chunk."""
+    if len(log_p) == 0:
+        return np.empty(0)
+    p = np.exp(log_p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_q = np.log(p.mean(axis=0, keepdims=True))
+    return np.sum(p * (log_p - log_q), axis=1)
+
+
+def compute_inception_scores(logits: ArrayLike, splits: int = 10, seed: int = 2020) -> dict[str, float]:
+    """``{"inception_score_mean", "inception_score_std"}`` (population std over the splits).
+
+    The statistics of IS are the logits themselves (``[N, C]``; shards merge by concatenation), because the
+    shuffle and the split marginals need the whole set.
+    """
+    array = as_finite(logits, "logits", 2)
+    non_empty(array, "logits")
+    kls = [_chunk_kl(chunk) for chunk in _inception_chunks(array, splits, seed)]
+    scores = [float(np.exp(np.mean(kl))) if len(kl) else float("nan") for kl in kls]
+    return {"inception_score_mean": float(np.mean(scores)), "inception_score_std": float(np.std(scores))}
+
+
+def evaluate_inception_score(logits: ArrayLike, splits: int = 10, seed: int = 2020) -> dict[str, float]:
+    """Inception Score of generated audio from classifier logits (ISC-PANNS / ISC-PASST).
+
+    Official: av-benchmark 050a5cdb9b ``metrics/isc.py::compute_isc`` (rows shuffled by
+    ``np.random.RandomState(2020).permutation``, float64, 10 splits, per split ``exp(mean KL(p_i || q))``,
+    mean and population std over splits). With fewer rows than splits some chunks are empty and the result is
+    NaN, as upstream.
+
+    Args:
+        logits: ``[N, C]`` classifier logits of generated audio.
+        splits: number of chunks.
+        seed: shuffle seed.
+
+    Returns:
+        ``{"inception_score_mean" in [1, C], "inception_score_std"}``, ``higher_is_better=True``.
+
+    Example:
+        >>> round(evaluate_inception_score(np.eye(4) * 50, splits=1)["inception_score_mean"], 6)
+        4.0
+    """
+    return compute_inception_scores(logits, splits, seed)
+
+
+def compute_inception_contributions(
+    logits: ArrayLike, splits: int = 10, seed: int = 2020
+) -> NDArray[np.float64]:
+    """Per-item ``KL(p_i || q_chunk)`` in the original row order ``[N]``; low values: uninformative clips."""
+    array = as_finite(logits, "logits", 2)
+    order = np.random.RandomState(seed).permutation(len(array))
+    shuffled = np.concatenate([_chunk_kl(chunk) for chunk in _inception_chunks(array, splits, seed)])
+    out = np.empty(len(array))
+    out[order] = shuffled
+    return out
+
+
+# --------------------------------------------------------------------------------------- alignment
+
+
+def compute_alignment_statistics(
+    video_embeddings: ArrayLike, audio_embeddings: ArrayLike
+) -> dict[str, NDArray]:
+    """Per-pair cosine ``{"cosine": [N]}`` between video and audio embeddings (norms clamped at 1e-8)."""
+    video = as_finite(video_embeddings, "video_embeddings", 2).astype(np.float64)
+    audio = as_finite(audio_embeddings, "audio_embeddings", 2).astype(np.float64)
+    same_shape(video, audio, "video_embeddings", "audio_embeddings")
+    non_empty(video, "video_embeddings")
+    norms = np.maximum(np.linalg.norm(video, axis=1), 1e-8) * np.maximum(np.linalg.norm(audio, axis=1), 1e-8)
+    return {"cosine": np.sum(video * audio, axis=1) / norms}
+
+
+def compute_alignment_scores(statistics: Mapping[str, NDArray], scale: float = 1.0) -> dict[str, float]:
+    """``{"alignment": mean cosine * scale}``."""
+    non_empty(statistics["cosine"], "statistics['cosine']")
+    return {"alignment": float(np.mean(statistics["cosine"]) * scale)}
+
+
+def evaluate_alignment(
+    video_embeddings: ArrayLike, audio_embeddings: ArrayLike, scale: float = 1.0
+) -> dict[str, float]:
+    """Audio-visual alignment: mean cosine between reference-video and generated-audio embeddings (IB-score).
+
+    Official: av-benchmark 050a5cdb9b ``evaluate.py`` (``IB-Score`` = mean ``torch.cosine_similarity`` of
+    ImageBind-huge vision embeddings of the reference video and audio embeddings of the generated audio). With
+    ImageBind embeddings this is the IB-score; with the AVSynth reference encoders it is its analogue.
+
+    Args:
+        video_embeddings: ``[N, D]`` video embeddings.
+        audio_embeddings: ``[N, D]`` audio embeddings of the paired generated audio.
+        scale: unit of the result: 1.0 gives the raw cosine in [-1, 1] (what av-benchmark returns); 100 gives
+            the value papers print (MMAudio reports 33.22 for 0.3322).
+
+    Returns:
+        ``{"alignment"}`` in ``[-scale, scale]``, ``higher_is_better=True``.
+
+    Example:
+        >>> evaluate_alignment([[1.0, 0.0]], [[1.0, 1.0]], scale=100)["alignment"] > 70.7
+        True
+    """
+    return compute_alignment_scores(compute_alignment_statistics(video_embeddings, audio_embeddings), scale)
+
+
+# ------------------------------------------------------------------------------------------ DeSync
+
+
+def compute_desync_statistics(logits: ArrayLike, grid: ArrayLike | None = None) -> dict[str, NDArray]:
+    """Per-clip mean absolute predicted offset ``{"desync": [N]}`` from ``[N, W, K]`` window logits.
+
+    Every window's offset is ``|grid[argmax_k logits]|`` (first index on ties); a clip's value is the mean
+    over its W windows (av-benchmark scores W = 2 windows, the first and the last 14 segments of 8 s).
+    """
+    array = as_finite(logits, "logits", 3)
+    offsets = SYNCHFORMER_GRID if grid is None else as_finite(grid, "grid", 1).astype(np.float64)
+    if array.shape[2] != len(offsets):
+        raise ValueError(f"logits have {array.shape[2]} classes but the offset grid has {len(offsets)}")
+    non_empty(array, "logits")
+    return {"desync": np.abs(offsets[np.argmax(array, axis=2)]).mean(axis=1)}
+
+
+def compute_desync_scores(statistics: Mapping[str, NDArray]) -> dict[str, float]:
+    """``{"desync"}``: mean over clips, in seconds."""
+    non_empty(statistics["desync"], "statistics['desync']")
+    return {"desync": float(np.mean(statistics["desync"]))}
+
+
+def evaluate_desync(logits: ArrayLike, grid: ArrayLike | None = None) -> dict[str, float]:
+    """DeSync: mean absolute audio-visual offset predicted by a sync model, in seconds.
+
+    Official: av-benchmark 050a5cdb9b ``evaluate.py`` (``DeSync``: Synchformer AudioSet checkpoint
+    24-01-04T16-39-21 scores the first and the last 14 segments of each 8 s clip, ``|grid[argmax]|`` with
+    ``grid = make_class_grid(-2, 2, 21)`` in float32, mean over all 2N windows). With the same number of
+    windows per clip the mean over clips equals the mean over windows.
+
+    Args:
+        logits: ``[N, W, K]`` offset-class logits per clip and window.
+        grid: ``[K]`` offsets in seconds (default :data:`SYNCHFORMER_GRID`).
+
+    Returns:
+        ``{"desync"}`` in seconds, in ``[0, max |grid|]``, ``higher_is_better=False``.
+
+    Example:
+        >>> logits = np.zeros((1, 2, 21))
+        >>> logits[0, 0, 10] = logits[0, 1, 12] = 1.0
+        >>> round(evaluate_desync(logits)["desync"], 6)
+        0.2
+    """
+    return compute_desync_scores(compute_desync_statistics(logits, grid))

@@ -1,0 +1,186 @@
+"""Audio-visual segmentation (AVSBench): masks of the sounding objects, binary (S4/MS3) or semantic (AVSS).
+
+Five frames per clip, the centres of five equal parts (AVSBench: one frame per second of a 5 s clip). Masks
+are at the clip's resolution and travel as run-length encodings (:func:`avikit.tasks.schema.encode_mask`).
+
+Example:
+    >>> from avikit.data.synth import generate
+    >>> sample, _ = generate("test", 1)
+    >>> AVSBinaryTask().build_inputs(sample).frames
+    (8, 24, 40, 56, 72)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from avikit.data.sample import Sample
+from avikit.data.synth.classes import CLASS_NAMES
+from avikit.data.synth.ground_truth import segment_mask_maps
+from avikit.data.synth.recipe import load_ids
+from avikit.metrics import (
+    compute_avs_binary_scores,
+    compute_avs_binary_statistics,
+    compute_avs_semantic_scores,
+    compute_avs_semantic_statistics,
+)
+from avikit.tasks.base import (
+    Evaluation,
+    Protocol,
+    Task,
+    TaskInputs,
+    TaskSpec,
+    mean_values,
+    sample_uniform_frames,
+)
+from avikit.tasks.schema import FieldSpec, encode_mask
+
+__all__ = ["BINARY_LOGIT", "AVSBinaryTask", "AVSSemanticTask"]
+
+BINARY_LOGIT = 10.0
+"""A mask pixel of 1 is scored as logit +10 and a 0 as -10 (sigmoid 0.99995 and 0.00005)."""
+_NUM_FRAMES = 5
+_MASKS_DOC = "one run-length mask per frame: {'size': [H, W], 'runs': [[value, count], ...]}"
+
+
+def _masks(
+    task: Task, sample: Sample, root: str | Path | None, frames: Sequence[int]
+) -> tuple[NDArray, NDArray]:
+    geometry = task.check_rates(sample)
+    targets = {"events": sample.target("events"), "objects": sample.target("objects")}
+    binary, semantic = segment_mask_maps(load_ids(sample, root), targets, geometry.fps)
+    return binary[list(frames)].astype(np.int64), semantic[list(frames)].astype(np.int64)
+
+
+class _AVSTask(Task):
+    def build_inputs(self, sample: Sample) -> TaskInputs:
+        """Five uniformly spread frames and the whole audio."""
+        geometry = self.check_rates(sample)
+        frames = sample_uniform_frames(geometry.num_frames, _NUM_FRAMES)
+        return TaskInputs(sample.id, frames, (0, geometry.num_samples), (geometry.size, geometry.size))
+
+    def _dims(self, inputs: TaskInputs, max_value: int) -> dict[str, int]:
+        height, width = inputs.frame_size
+        return {"T": len(inputs.frames), "H": height, "W": width, "max_value": max_value}
+
+    def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
+        """The true masks."""
+        return {"id": inputs.sample_id, "masks": [encode_mask(mask) for mask in target["masks"]]}
+
+
+class AVSBinaryTask(_AVSTask):
+    """AVSBench S4/MS3: binary masks of the sounding objects; mIoU and F-score (beta^2 = 0.3)."""
+
+    spec = TaskSpec(
+        name="avs-binary",
+        pillar="perception",
+        family="segmentation",
+        version=1,
+        benchmark="AVSBench S4 / MS3",
+        description="Segment the objects that make sound in five frames of the clip (1 = sounding object).",
+        inputs=("audio", "video"),
+        protocol=Protocol(
+            num_frames=_NUM_FRAMES,
+            frame_sampling="uniform",
+            params={"batch_size": 4, "binary_logit": BINARY_LOGIT},
+        ),
+        target_schema={"masks": "binary [T, H, W]: 1 on objects that sound in that frame"},
+        prediction_schema=(FieldSpec("masks", "masks", ("T",), None, _MASKS_DOC + ", values 0 or 1"),),
+        metrics=("miou", "f_score"),
+        primary_metric="miou",
+        unit="fraction",
+    )
+
+    def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
+        """``{"masks": int [T, H, W]}`` binary."""
+        return {"masks": _masks(self, sample, root, self.build_inputs(sample).frames)[0]}
+
+    def prediction_dims(self, inputs: TaskInputs) -> dict[str, int]:
+        """T frames of H x W, values 0..1."""
+        return self._dims(inputs, 1)
+
+    def evaluate(
+        self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
+    ) -> Evaluation:
+        """MIoU and F-score with the official batches of 4 videos; per-frame IoU backs the interval."""
+        masks = np.stack([target["masks"] for target in targets])
+        logits = np.stack([np.where(p["masks"] == 1, BINARY_LOGIT, -BINARY_LOGIT) for p in predictions])
+        statistics = compute_avs_binary_statistics(logits, masks)
+        scores = compute_avs_binary_scores(statistics, int(self.spec.protocol.params["batch_size"]))
+        return Evaluation(scores, {"miou": mean_values(statistics["iou"])}, len(predictions))
+
+    def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
+        """Each pixel 1 with probability one half."""
+        masks = rng.integers(0, 2, (len(inputs.frames), *inputs.frame_size))
+        return {"id": inputs.sample_id, "masks": [encode_mask(mask) for mask in masks]}
+
+
+class AVSSemanticTask(_AVSTask):
+    """AVSBench-semantic (AVSS): class-labelled masks of the sounding objects; mIoU and F-score over classes.
+
+    As officially, the means run over every class (background = 0, then the AVSynth classes), and a class
+    that occurs in neither prediction nor truth counts as 0: on a set where ``k`` of the ``C`` classes occur,
+    the maximum is ``k / C``.
+    """
+
+    per_sample_scores = False
+    spec = TaskSpec(
+        name="avs-semantic",
+        pillar="perception",
+        family="segmentation",
+        version=1,
+        benchmark="AVSBench-semantic (AVSS)",
+        description="Segment and classify the objects that make sound in five frames (0 = background).",
+        inputs=("audio", "video"),
+        protocol=Protocol(
+            num_frames=_NUM_FRAMES,
+            frame_sampling="uniform",
+            params={"batch_size": 1, "num_classes": len(CLASS_NAMES) + 1},
+        ),
+        target_schema={"masks": "int [T, H, W]: class index + 1 on sounding objects, 0 elsewhere"},
+        prediction_schema=(
+            FieldSpec(
+                "masks", "masks", ("T",), None, _MASKS_DOC + ", values 0 (background) or class index + 1"
+            ),
+        ),
+        metrics=(
+            "miou",
+            "f_score",
+            "miou_nobg",
+            "f_score_nobg",
+            "miou_nobg_corrected",
+            "f_score_nobg_corrected",
+        ),
+        primary_metric="miou",
+        unit="fraction",
+    )
+
+    def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
+        """``{"masks": int [T, H, W]}`` with class index + 1 on sounding objects."""
+        return {"masks": _masks(self, sample, root, self.build_inputs(sample).frames)[1]}
+
+    def prediction_dims(self, inputs: TaskInputs) -> dict[str, int]:
+        """T frames of H x W, values 0..C."""
+        return self._dims(inputs, len(CLASS_NAMES))
+
+    def evaluate(
+        self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
+    ) -> Evaluation:
+        """AVSS mIoU and F-score (official, no-background and corrected no-background variants)."""
+        labels = np.stack([target["masks"] for target in targets])
+        pred = np.stack([p["masks"] for p in predictions])
+        num_classes = int(self.spec.protocol.params["num_classes"])
+        statistics = compute_avs_semantic_statistics(pred, labels, num_classes)
+        scores = compute_avs_semantic_scores(statistics, int(self.spec.protocol.params["batch_size"]))
+        return Evaluation(scores, {}, len(predictions))
+
+    def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
+        """Each pixel background or one random class, with probability one half."""
+        cls = int(rng.integers(1, len(CLASS_NAMES) + 1))
+        masks = rng.integers(0, 2, (len(inputs.frames), *inputs.frame_size)) * cls
+        return {"id": inputs.sample_id, "masks": [encode_mask(mask) for mask in masks]}

@@ -1,0 +1,336 @@
+"""What every task is made of: its spec (a versioned record), the inputs it builds and the base ``Task``.
+
+A :class:`TaskSpec` is pure data: name, pillar, family, integer version, input modalities, protocol
+parameters, target and prediction schemas and metrics. Its :meth:`TaskSpec.protocol_hash` changes whenever
+anything that can move a number changes. A :class:`Task` adds the behaviour: which samples it scores, the
+exact inputs it builds for a sample (frame indices, audio window, text), the metric inputs it derives from the
+targets, and how predictions become scores through :mod:`avikit.metrics`.
+
+Example:
+    >>> sample_uniform_frames(80, 5)
+    (8, 24, 40, 56, 72)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from avikit.data.sample import Sample
+from avikit.data.synth.scene import SynthConfig
+from avikit.media import AVClip
+from avikit.tasks.schema import FieldSpec, PredictionError, check_record
+
+__all__ = [
+    "Evaluation",
+    "Geometry",
+    "Protocol",
+    "Task",
+    "TaskInputs",
+    "TaskSpec",
+    "cut_media",
+    "sample_geometry",
+    "sample_uniform_frames",
+    "second_segments",
+]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The protocol parameters of a task: everything about how inputs are built.
+
+    Attributes:
+        split: the dataset split the task is scored on.
+        fps: video frame rate the frame indices refer to.
+        sample_rate: audio sample rate the audio windows refer to.
+        num_frames: frames given to a model (``None``: every frame of the window).
+        frame_sampling: ``"all"``, ``"uniform"`` (centres of equal parts), ``"segments"`` (every frame of
+            each 1 s segment) or ``"event_middle"`` (the middle frame of the first audio-visual event).
+        window: ``(start, duration)`` of the video window in exact seconds as strings (``None``: whole clip).
+        params: task-specific parameters (class list size, offsets grid, batch size, ...), JSON-able.
+    """
+
+    split: str = "test"
+    fps: int = 8
+    sample_rate: int = 16000
+    num_frames: int | None = None
+    frame_sampling: str = "all"
+    window: tuple[str, str] | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task as a versioned record (STYLE #14); the version goes up on any change that can move a number.
+
+    Attributes:
+        name: registry name, e.g. ``"avel"``.
+        pillar: ``"perception"``, ``"generation"`` or ``"interaction"``.
+        family: task family, e.g. ``"event localization"``.
+        version: integer version.
+        benchmark: the official benchmark whose protocol and metric it follows.
+        description: one paragraph.
+        inputs: input modalities, e.g. ``("audio", "video")``.
+        protocol: the protocol parameters.
+        target_schema: target field -> meaning (the metric inputs derived from a sample).
+        prediction_schema: the fields of one prediction line (besides ``id``).
+        metrics: score keys, in report order.
+        primary_metric: the headline score key.
+        unit: ``"percent"`` or ``"fraction"`` (the official unit of the benchmark).
+        lower_is_better: score keys for which lower is better (ranks).
+    """
+
+    name: str
+    pillar: str
+    family: str
+    version: int
+    benchmark: str
+    description: str
+    inputs: tuple[str, ...]
+    protocol: Protocol
+    target_schema: Mapping[str, str]
+    prediction_schema: tuple[FieldSpec, ...]
+    metrics: tuple[str, ...]
+    primary_metric: str
+    unit: str
+    lower_is_better: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-able form (what ``avikit tasks show`` prints)."""
+        data = json.loads(json.dumps(asdict(self)))
+        data["protocol_hash"] = self.protocol_hash
+        return data
+
+    @property
+    def protocol_hash(self) -> str:
+        """SHA-256 (first 16 hex digits) of everything but the prose: changes whenever a number can move."""
+        data = json.loads(json.dumps(asdict(self)))
+        data.pop("description")
+        for spec in data["prediction_schema"]:
+            spec.pop("doc")
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TaskInputs:
+    """The exact inputs a task builds for one sample (a record of indices, never arrays).
+
+    Attributes:
+        sample_id: the sample.
+        frames: video frame indices on the protocol's fps grid, in the order given to the model.
+        audio: ``(start, stop)`` audio sample indices on the protocol's sample rate (stop exclusive).
+        frame_size: ``(height, width)`` of the frames in pixels.
+        segments: per 1 s segment ``(first_frame, stop_frame, first_sample, stop_sample)`` where the task
+            has segments.
+        text: prompts or questions, in order.
+    """
+
+    sample_id: str
+    frames: tuple[int, ...]
+    audio: tuple[int, int]
+    frame_size: tuple[int, int]
+    segments: tuple[tuple[int, int, int, int], ...] = ()
+    text: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-able form."""
+        return {
+            "sample_id": self.sample_id,
+            "frames": list(self.frames),
+            "audio": list(self.audio),
+            "frame_size": list(self.frame_size),
+            "segments": [list(s) for s in self.segments],
+            "text": list(self.text),
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Scores of one task on a set of predictions, and the per-item values behind the means.
+
+    Attributes:
+        scores: score key -> value, in the task's unit.
+        item_values: score key -> ``(values [N], scale)`` for every score that is a mean of per-item
+            values (``scale`` turns the mean into the score's unit); the input of confidence intervals.
+        count: number of samples scored.
+    """
+
+    scores: dict[str, float]
+    item_values: dict[str, tuple[NDArray[np.float64], float]]
+    count: int
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Rates and sizes of one sample's media, exact."""
+
+    fps: int
+    sample_rate: int
+    size: int
+    duration: Fraction
+
+    @property
+    def num_frames(self) -> int:
+        """Frames in the clip."""
+        return int(self.duration * self.fps)
+
+    @property
+    def num_samples(self) -> int:
+        """Audio samples per channel in the clip."""
+        return int(self.duration * self.sample_rate)
+
+
+def sample_geometry(sample: Sample) -> Geometry:
+    """Return the rates, frame size and duration of a sample (AVSynth samples carry their config).
+
+    Raises:
+        ValueError: if the sample has no duration or no generator config to read the rates from.
+    """
+    gen = sample.provenance.generator
+    if gen is None or "config" not in gen:
+        raise ValueError(
+            f"sample {sample.id!r} carries no generator config; the v1 tasks score AVSynth-style samples"
+        )
+    config = SynthConfig.from_dict(json.loads(json.dumps(dict(gen["config"]), default=list)))
+    if sample.media.duration is None:
+        raise ValueError(f"sample {sample.id!r} has no media duration; set MediaRef.duration")
+    return Geometry(config.fps, config.sample_rate, config.size, sample.media.duration)
+
+
+def sample_uniform_frames(num_frames: int, count: int) -> tuple[int, ...]:
+    """Indices of the centre frames of ``count`` equal parts of ``num_frames`` frames (exact integers)."""
+    if count < 1 or num_frames < count:
+        raise ValueError(f"cannot pick {count} frames from {num_frames}")
+    return tuple((2 * k + 1) * num_frames // (2 * count) for k in range(count))
+
+
+def second_segments(geometry: Geometry) -> tuple[tuple[int, int, int, int], ...]:
+    """The 1 s segments of a clip as ``(first_frame, stop_frame, first_sample, stop_sample)``.
+
+    Example:
+        >>> second_segments(Geometry(8, 16000, 64, Fraction(5, 2)))
+        ((0, 8, 0, 16000), (8, 16, 16000, 32000), (16, 20, 32000, 40000))
+    """
+    out = []
+    for k in range(math.ceil(geometry.duration)):
+        frame_stop = min((k + 1) * geometry.fps, geometry.num_frames)
+        sample_stop = min((k + 1) * geometry.sample_rate, geometry.num_samples)
+        out.append((k * geometry.fps, frame_stop, k * geometry.sample_rate, sample_stop))
+    return tuple(out)
+
+
+def cut_media(clip: AVClip, inputs: TaskInputs) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """Cut a decoded clip to a task's inputs: frames ``[T, H, W, 3]`` and waveform ``[C, N]``.
+
+    Audio outside the clip is zero (a window may reach past either end, e.g. for a shifted sync window).
+    """
+    frames = clip.require_frames()
+    if inputs.frames and max(inputs.frames) >= len(frames):
+        raise ValueError(f"{inputs.sample_id}: frame {max(inputs.frames)} outside the {len(frames)} frames")
+    waveform = clip.require_waveform()
+    start, stop = inputs.audio
+    out = np.zeros((waveform.shape[0], stop - start), dtype=np.float32)
+    lo, hi = max(start, 0), min(stop, waveform.shape[1])
+    if hi > lo:
+        out[:, lo - start : hi - start] = waveform[:, lo:hi]
+    return frames[list(inputs.frames)], out
+
+
+class Task:
+    """Base of every task: the spec plus how inputs, targets, predictions and scores are made.
+
+    Subclasses set :attr:`spec` and implement :meth:`build_inputs`, :meth:`build_target`,
+    :meth:`prediction_dims`, :meth:`evaluate`, :meth:`oracle_prediction` and :meth:`chance_prediction`.
+    """
+
+    spec: ClassVar[TaskSpec]
+    per_sample_scores: ClassVar[bool] = True
+    """Whether :meth:`evaluate` of one sample alone is meaningful (it is written into each result record)."""
+
+    @property
+    def name(self) -> str:
+        """The task's registry name."""
+        return self.spec.name
+
+    def includes(self, sample: Sample) -> bool:
+        """Whether the task scores this sample (e.g. cross-modal localisation needs an event)."""
+        return sample.split == self.spec.protocol.split
+
+    def check_rates(self, sample: Sample) -> Geometry:
+        """Return the sample's geometry, or raise ValueError if its rates differ from the protocol's."""
+        geometry = sample_geometry(sample)
+        protocol = self.spec.protocol
+        if (geometry.fps, geometry.sample_rate) != (protocol.fps, protocol.sample_rate):
+            raise ValueError(
+                f"task {self.name} expects {protocol.fps} fps and {protocol.sample_rate} Hz, sample "
+                f"{sample.id!r} has {geometry.fps} fps and {geometry.sample_rate} Hz; make the data at the "
+                "protocol's rates"
+            )
+        return geometry
+
+    def build_inputs(self, sample: Sample) -> TaskInputs:
+        """The exact inputs of one sample: frame indices, audio window, text."""
+        raise NotImplementedError
+
+    def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
+        """The metric inputs of one sample, derived from its targets (may hold arrays)."""
+        raise NotImplementedError
+
+    def prediction_dims(self, inputs: TaskInputs) -> dict[str, int]:
+        """Sizes of the symbolic dimensions of the prediction schema for one sample."""
+        return {}
+
+    def vocabularies(self) -> dict[str, Sequence[str]]:
+        """Allowed strings of the schema's label fields (vocabulary name -> labels)."""
+        return {}
+
+    def check_prediction(self, record: Any, inputs: TaskInputs, where: str) -> dict[str, Any]:
+        """Validate one prediction line against the schema; errors name ``where``, the field and the need.
+
+        Raises:
+            PredictionError: on a missing, unknown or malformed field.
+        """
+        checked = check_record(
+            record, self.spec.prediction_schema, self.prediction_dims(inputs), self.vocabularies(), where
+        )
+        if checked["id"] != inputs.sample_id:
+            raise PredictionError(
+                f"{where}: field 'id': expected {inputs.sample_id!r}, got {checked['id']!r}"
+            )
+        return checked
+
+    def evaluate(
+        self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
+    ) -> Evaluation:
+        """Score checked predictions against targets (same order) through :mod:`avikit.metrics`."""
+        raise NotImplementedError
+
+    def sample_scores(self, prediction: Mapping[str, Any], target: Mapping[str, Any]) -> dict[str, float]:
+        """Scores of one sample alone, where that is meaningful (else empty); NaN values are left out."""
+        if not self.per_sample_scores:
+            return {}
+        scores = self.evaluate([prediction], [target]).scores
+        return {key: value for key, value in scores.items() if math.isfinite(value)}
+
+    def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
+        """The prediction that reaches the maximum of every metric (read from the target)."""
+        raise NotImplementedError
+
+    def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
+        """A uniformly random prediction of the right shape (the chance baseline)."""
+        raise NotImplementedError
+
+
+def mean_values(values: NDArray[Any], scale: float = 1.0) -> tuple[NDArray[np.float64], float]:
+    """Per-item values and scale as stored in :attr:`Evaluation.item_values`."""
+    return np.asarray(values, dtype=np.float64).reshape(-1), scale

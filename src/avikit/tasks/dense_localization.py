@@ -1,0 +1,109 @@
+"""Dense audio-visual event localisation (UnAV-100): every audio-visual event as (class, start, end, score).
+
+Example:
+    >>> from avikit.data.synth import generate
+    >>> task = DenseLocalizationTask()
+    >>> sample, _ = generate("test", 1)
+    >>> task.build_target(sample)["events"]
+    [('snake', 4.75, 9.25)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avikit.data.sample import Sample
+from avikit.data.synth.classes import CLASS_NAMES
+from avikit.metrics import UNAV_TIOU_THRESHOLDS, compute_detection_scores, compute_detection_statistics
+from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec
+from avikit.tasks.schema import FieldSpec
+
+__all__ = ["DenseLocalizationTask"]
+
+_THRESHOLD_KEYS = tuple(f"map@{t:.2f}".rstrip("0") for t in UNAV_TIOU_THRESHOLDS)
+
+
+class DenseLocalizationTask(Task):
+    """UnAV-100 dense localisation: mAP at tIoU 0.1:0.1:0.9 and their average."""
+
+    per_sample_scores = False
+    spec = TaskSpec(
+        name="dense-localization",
+        pillar="perception",
+        family="dense localization",
+        version=1,
+        benchmark="UnAV-100",
+        description="Detect every audio-visual event of a clip: class, start and end (seconds), score.",
+        inputs=("audio", "video"),
+        protocol=Protocol(params={"tiou_thresholds": [float(t) for t in UNAV_TIOU_THRESHOLDS]}),
+        target_schema={"events": "audio-visual events as (class, start, end), seconds"},
+        prediction_schema=(
+            FieldSpec(
+                "events",
+                "detections",
+                (),
+                "classes",
+                "detected events: [{label, start, end, score}, ...], seconds, any number",
+            ),
+        ),
+        metrics=(*_THRESHOLD_KEYS, "average_map"),
+        primary_metric="average_map",
+        unit="fraction",
+    )
+
+    def build_inputs(self, sample: Sample) -> TaskInputs:
+        """All frames and the whole audio."""
+        geometry = self.check_rates(sample)
+        size = (geometry.size, geometry.size)
+        return TaskInputs(sample.id, tuple(range(geometry.num_frames)), (0, geometry.num_samples), size)
+
+    def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
+        """``{"events": [(label, start, end), ...]}`` without exact duplicates (as UnAV-100 removes them)."""
+        rows = sample.target("events")["audio_visual"]
+        unique = dict.fromkeys((e["label"], float(e["onset"]), float(e["offset"])) for e in rows)
+        return {"events": list(unique)}
+
+    def vocabularies(self) -> dict[str, Sequence[str]]:
+        """The AVSynth classes."""
+        return {"classes": CLASS_NAMES}
+
+    def evaluate(
+        self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
+    ) -> Evaluation:
+        """UnAV-100 mAP over the whole set (video index = position in the set)."""
+        gt = [(v, e) for v, t in enumerate(targets) for e in t["events"]]
+        pred = [(v, d) for v, p in enumerate(predictions) for d in p["events"]]
+        statistics = compute_detection_statistics(
+            np.array([v for v, _ in gt], dtype=np.int64),
+            np.array([[e[1], e[2]] for _, e in gt], dtype=np.float64).reshape(-1, 2),
+            np.array([CLASS_NAMES.index(e[0]) for _, e in gt], dtype=np.int64),
+            np.array([v for v, _ in pred], dtype=np.int64),
+            np.array([[d["start"], d["end"]] for _, d in pred], dtype=np.float64).reshape(-1, 2),
+            np.array([CLASS_NAMES.index(d["label"]) for _, d in pred], dtype=np.int64),
+            np.array([d["score"] for _, d in pred], dtype=np.float64),
+        )
+        return Evaluation(compute_detection_scores(statistics), {}, len(predictions))
+
+    def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
+        """Every true event, score 1."""
+        events = [
+            {"label": label, "start": start, "end": end, "score": 1.0}
+            for label, start, end in target["events"]
+        ]
+        return {"id": inputs.sample_id, "events": events}
+
+    def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
+        """One to three random events of random classes and scores."""
+        duration = (inputs.audio[1] - inputs.audio[0]) / self.spec.protocol.sample_rate
+        events = []
+        for _ in range(int(rng.integers(1, 4))):
+            start, end = np.sort(rng.uniform(0, duration, 2)).round(3)
+            label = CLASS_NAMES[int(rng.integers(len(CLASS_NAMES)))]
+            events.append(
+                {"label": label, "start": float(start), "end": float(end), "score": float(rng.random())}
+            )
+        return {"id": inputs.sample_id, "events": events}
