@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from avikit import __version__
-from avikit.cli import data, demo, media, tokenizers
+from avikit.cli import data, datasets, demo, media, tokenizers
 from avikit.cli.evaluate import eval_app, score
 from avikit.cli.tasks import tasks_app
 from avikit.errors import AvikitError
@@ -23,6 +23,9 @@ app = typer.Typer(
 )
 app.command("info")(media.info)
 app.command("demo")(demo.demo)
+data.data_app.command("list")(datasets.list_datasets_cmd)
+data.data_app.command("prepare")(datasets.prepare_cmd)
+data.data_app.command("card")(datasets.card_cmd)
 app.add_typer(data.data_app, name="data")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(eval_app, name="eval")

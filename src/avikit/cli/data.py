@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
+from avikit.cli.datasets import validate_cmd
 from avikit.data.export import EXPORTERS, export_dataset
 from avikit.data.synth import SPLITS, SynthConfig, parse_conditions, prepare_avsynth
 from avikit.data.validate import validate_dataset
@@ -58,10 +59,15 @@ def export(
 
 @data_app.command("validate")
 def validate(
-    root: Path = typer.Argument(..., help="An AVSynth folder written by `avikit data synth`."),
+    root: Path = typer.Argument(
+        ..., help="A folder written by `avikit data synth` (AVSynth) or by `avikit data prepare`."
+    ),
     no_decode: bool = typer.Option(False, "--no-decode", help="Skip decoding clips and checking masks."),
 ) -> None:
-    """Check an AVSynth set: files decode, durations, labels, masks and QA answers."""
+    """Check a dataset folder: an AVSynth set (files decode, labels, masks, QA) or a prepared dataset."""
+    if (root / "prepared.json").is_file():
+        validate_cmd(root)
+        return
     with Progress() as bar:
         task = bar.add_task("validate", total=None)
         report = validate_dataset(

@@ -1,0 +1,77 @@
+"""``avikit data list|prepare|card|validate``: the official dataset recipes, their cards and checks.
+
+Each function is a typer command of a few lines over :mod:`avikit.data.datasets`,
+:mod:`avikit.data.croissant` and :mod:`avikit.data.prepared`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from avikit.data.datasets import DATASETS, DatasetEntry, get_dataset, list_datasets
+from avikit.data.prepared import validate_prepared
+
+__all__ = ["card_cmd", "list_datasets_cmd", "prepare_cmd", "validate_cmd"]
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"options are KEY=VALUE, got {pair!r}", param_hint="--option")
+        out[key.replace("-", "_")] = {"true": True, "false": False}.get(value.lower(), value)
+    return out
+
+
+def _entry(name: str) -> DatasetEntry:
+    if name not in DATASETS:
+        raise typer.BadParameter(
+            f"unknown dataset {name!r}; known datasets are {', '.join(DATASETS)}", param_hint="NAME"
+        )
+    return get_dataset(name)
+
+
+def list_datasets_cmd() -> None:
+    """List the dataset recipes: name, licence, title and where each is defined."""
+    for row in list_datasets():
+        typer.echo(f"{row['name']:<16} {row['licence']:<12} {row['title']}  [{row['defined_in']}]")
+
+
+def prepare_cmd(
+    name: str = typer.Argument(..., help=f"Dataset: {', '.join(DATASETS)}."),
+    root: Path = typer.Option(..., "--root", help="Folder holding the dataset in its official layout."),
+    out: Path = typer.Option(..., "--out", help="Output folder for manifests, prepared.json and the card."),
+    option: list[str] = typer.Option(
+        [], "--option", help="Recipe option KEY=VALUE, e.g. annotations=pre2024."
+    ),
+) -> None:
+    """Read an official dataset layout and write avikit manifests; report found and missing media."""
+    manifests = _entry(name).prepare(root, out, **_options(option))
+    report = validate_prepared(out)
+    for split, path in manifests.items():
+        found, total = report.found[split], report.samples[split]
+        typer.echo(f"{split}: {total} samples, media found {found}, missing {total - found}  -> {path}")
+
+
+def card_cmd(name: str = typer.Argument(..., help=f"Dataset: {', '.join(DATASETS)}.")) -> None:
+    """Print the Croissant (JSON-LD) card of a dataset: licence, source, citation, files, restrictions."""
+    typer.echo(json.dumps(_entry(name).card(), indent=2))
+
+
+def validate_cmd(
+    folder: Path = typer.Argument(..., help="A folder written by `avikit data prepare`."),
+) -> None:
+    """Check a prepared folder: schema, manifests, media presence and recorded counts."""
+    report = validate_prepared(folder)
+    for problem in report.problems:
+        typer.echo(problem, err=True)
+    for split, total in report.samples.items():
+        typer.echo(f"{split}: {total} samples, media found {report.found[split]}")
+    typer.echo("ok" if report.ok else f"{len(report.problems)} problem(s)")
+    if not report.ok:
+        raise typer.Exit(code=1)
