@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import shutil
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ from avikit.errors import (
     UnsupportedCodecError,
     WindowError,
 )
-from avikit.media import AVClip, load, probe, save
+from avikit.media import AVClip, MediaReader, load, probe, save
 
 from .conftest import FPS, RATE, click_waveform, moving_frames, psnr, write_unknown_codec_wav, write_vfr
 
@@ -234,3 +236,32 @@ def test_copy_of_file_reads_the_same(tmp_path: Path, av_file: Path) -> None:
     copy = tmp_path / "copy.mp4"
     shutil.copy(av_file, copy)
     assert probe(copy).to_dict()["video"] == probe(av_file).to_dict()["video"]
+
+
+@pytest.mark.parametrize("fps", [1, 5, 10, 25])
+def test_sparse_sampling_decodes_the_same_pixels(long_file: tuple[Path, AVClip], fps: int) -> None:
+    """Frames chosen at a low rate (decoding only the packets they need) equal the full decode's frames."""
+    path, _ = long_file
+    whole = _whole(path).require_frames()
+    clip = load(path, fps=fps, start=1.0, duration=7.0)
+    # nearest source frame to k / fps, ties to the earlier one
+    expected = [math.ceil(Fraction(k * FPS, fps) - Fraction(1, 2)) for k in range(fps, 8 * fps)]
+    assert clip.first_frame == fps and clip.num_frames == 7 * fps
+    np.testing.assert_array_equal(clip.require_frames(), whole[expected])
+
+
+def test_reader_reuses_the_open_file_for_random_windows(long_file: tuple[Path, AVClip]) -> None:
+    """Windows read in any order from one open reader equal independent loads, and equal slices of the whole."""
+    path, _ = long_file
+    whole = _whole(path)
+    rng = np.random.default_rng(5)
+    with MediaReader(path) as reader:
+        for start in rng.uniform(0, 10.5, size=8):
+            lo = round(float(start), 2)
+            window = reader.load(start=lo, duration=1.0)
+            expected = whole.slice(lo, lo + 1.0)
+            assert (window.first_frame, window.num_frames) == (expected.first_frame, expected.num_frames)
+            np.testing.assert_array_equal(window.require_frames(), expected.require_frames())
+            np.testing.assert_allclose(window.require_waveform(), expected.require_waveform(), atol=1e-3)
+        whole_again = reader.load()
+    np.testing.assert_array_equal(whole_again.require_frames(), whole.require_frames())

@@ -22,7 +22,7 @@ Example:
 """
 
 from avikit.media.clip import AVClip
-from avikit.media.load import load
+from avikit.media.load import MediaReader, load
 from avikit.media.mel import log_mel, mel_filterbank
 from avikit.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo, probe
 from avikit.media.save import save
@@ -32,6 +32,7 @@ __all__ = [
     "AVClip",
     "AudioStreamInfo",
     "MediaInfo",
+    "MediaReader",
     "Seconds",
     "VideoStreamInfo",
     "index_to_seconds",

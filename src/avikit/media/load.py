@@ -5,9 +5,12 @@ How it works:
 - **Seek, do not scan.** The file is seeked to the keyframe before the window (minus a short audio
   pre-roll), and demuxed once for both streams until both have passed the window's end.
 - **Frames by nearest timestamp.** The output frames lie on the grid ``k / fps`` (``fps`` is the requested
-  rate, or the stream's average rate). Each grid point takes the decoded frame whose timestamp is
-  nearest to it; a tie goes to the earlier frame. Only selected frames are converted to RGB, through one
-  reused FFmpeg scaler, so sampling 1 frame per second costs little more than decoding.
+  rate, or the stream's average rate). Each grid point takes the frame whose timestamp is nearest to it;
+  a tie goes to the earlier frame. The choice is made from the packets' timestamps before decoding, so
+  only the packets the chosen frames depend on are decoded (from each keyframe up to the last chosen
+  frame of its GOP, leaving out unchosen non-reference H.264 pictures), and only chosen frames are
+  converted to RGB, through one reused FFmpeg scaler.
+- **Many windows of one file:** :class:`MediaReader` keeps the file and its decoders open.
 - **Audio through FFmpeg's resampler.** Audio is converted (rate, channel layout, float) by libswresample
   through PyAV; downmixing uses FFmpeg's standard matrix.
 - **Stream start times are honoured.** Positions are on the file's own timeline, so audio that starts
@@ -34,16 +37,17 @@ from avikit.errors import MissingStreamError, WindowError
 from avikit.media._decode import AudioCollector, FrameSelector, demux_window
 from avikit.media._open import open_input
 from avikit.media.clip import AVClip
-from avikit.media.probe import _audio_info, _video_info, stream_start
+from avikit.media.probe import AudioStreamInfo, VideoStreamInfo, _audio_info, _video_info, stream_start
 from avikit.media.timeline import Seconds, audio_window, to_fraction, window_indices
 
-__all__ = ["load"]
+__all__ = ["MediaReader", "load"]
 
 log = logging.getLogger(__name__)
 
 _S = TypeVar("_S", av.video.stream.VideoStream, av.audio.stream.AudioStream)
 _AUDIO_PREROLL = Fraction(1, 10)  # decode 0.1 s before the window so codec and resampler settle
 _CHANNEL_LAYOUTS = {1: "mono", 2: "stereo"}
+_SMALL_FRAME = 320 * 240
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,8 @@ def load(
         channels: output channels (1 or 2); default: the source's.
         video: ``True`` requires video, ``False`` skips it, ``None`` loads it if present.
         audio: ``True`` requires audio, ``False`` skips it, ``None`` loads it if present.
-        threads: decoder threads; default: FFmpeg's choice, or 1 inside a DataLoader worker process.
+        threads: video decoder threads; default: 1 inside a DataLoader worker process or for frames up
+            to 320x240, FFmpeg's choice otherwise.
 
     Returns:
         The clip; a stream the file lacks (or that was skipped) is ``None`` in it.
@@ -94,36 +99,102 @@ def load(
         MissingStreamError: a required stream is absent.
         WindowError: the window is malformed or lies outside the file.
     """
-    path = Path(path)
-    out_size = _parse_size(size)
-    with open_input(path) as container:
+    with MediaReader(path) as reader:
+        return reader.load(
+            start,
+            duration,
+            fps=fps,
+            size=size,
+            sample_rate=sample_rate,
+            channels=channels,
+            video=video,
+            audio=audio,
+            threads=threads,
+        )
+
+
+class MediaReader:
+    """A media file kept open for many windowed loads (random access): file, index and decoders stay open.
+
+    :func:`load` opens a reader for one window; open one yourself to read many windows of one file.
+
+    Example:
+        >>> import numpy as np, tempfile, pathlib
+        >>> from avikit.media import AVClip, save
+        >>> clip = AVClip(frames=np.zeros((50, 16, 16, 3), np.uint8), fps=25)
+        >>> path = save(clip, pathlib.Path(tempfile.mkdtemp()) / "v.mp4")
+        >>> with MediaReader(path) as reader:
+        ...     [reader.load(start=t, duration=0.2).first_frame for t in (1.0, 0.2, 1.6)]
+        [25, 5, 40]
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._context = open_input(self.path)
+        self._container = self._context.__enter__()
+        self._video_info = _video_info(self._container) if self._container.streams.video else None
+        self._audio_info = _audio_info(self._container) if self._container.streams.audio else None
+        self._reads = 0
+
+    def __enter__(self) -> MediaReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._context.__exit__(None, None, None)
+
+    def load(
+        self,
+        start: Seconds | None = None,
+        duration: Seconds | None = None,
+        *,
+        fps: Seconds | None = None,
+        size: int | tuple[int, int] | None = None,
+        sample_rate: int | None = None,
+        channels: int | None = None,
+        video: bool | None = None,
+        audio: bool | None = None,
+        threads: int | None = None,
+    ) -> AVClip:
+        """Load one window; the arguments are those of :func:`load`."""
+        path, container = self.path, self._container
+        out_size = _parse_size(size)
         vstream = _pick(tuple(container.streams.video), video, "video", path)
         astream = _pick(tuple(container.streams.audio), audio, "audio", path)
         if vstream is None and astream is None:
             raise MissingStreamError(f"{path}: nothing to load (no stream selected); allow video or audio")
-        plan = _plan(container, path, vstream, astream, start, duration, fps, sample_rate)
+        infos = (self._video_info if vstream else None, self._audio_info if astream else None)
+        plan = _plan(path, vstream, astream, infos, (start, duration), fps, sample_rate)
         selector = None
         if vstream is not None and plan.frames is not None and plan.fps is not None:
-            _set_threads(vstream, threads)
+            if self._reads == 0:
+                _set_threads(vstream, threads)
             selector = FrameSelector(path, vstream, plan.frames, plan.fps, out_size)
         collector = None
         if astream is not None and plan.samples is not None and plan.sample_rate is not None:
             layout = _layout(channels if channels is not None else astream.codec_context.channels, path)
             collector = AudioCollector(path, astream, plan.samples, plan.sample_rate, layout)
-        demux_window(container, path, selector, collector, _seek_time(container, plan))
+        seek = _seek_time(container, plan)
+        self._reads += 1
+        demux_window(container, path, selector, collector, seek, first_read=self._reads == 1)
         frames = None if selector is None else selector.result()
         waveform = None if collector is None else collector.result()
-    if frames is None and waveform is None:
-        raise WindowError(f"{path}: window [{float(plan.lo)}, {float(plan.hi)}) s holds no frame or sample")
-    return AVClip(
-        frames=frames,
-        waveform=waveform,
-        fps=plan.fps if frames is not None else None,
-        sample_rate=plan.sample_rate if waveform is not None else None,
-        first_frame=plan.frames[0] if plan.frames is not None else 0,
-        first_sample=plan.samples[0] if plan.samples is not None else 0,
-        source=str(path),
-    )
+        if frames is None and waveform is None:
+            raise WindowError(
+                f"{path}: window [{float(plan.lo)}, {float(plan.hi)}) s holds no frame or sample"
+            )
+        return AVClip(
+            frames=frames,
+            waveform=waveform,
+            fps=plan.fps if frames is not None else None,
+            sample_rate=plan.sample_rate if waveform is not None else None,
+            first_frame=plan.frames[0] if plan.frames is not None else 0,
+            first_sample=plan.samples[0] if plan.samples is not None else 0,
+            source=str(path),
+        )
 
 
 def _pick(streams: Sequence[_S], wanted: bool | None, kind: str, path: Path) -> _S | None:
@@ -152,8 +223,14 @@ def _layout(channels: int, path: Path) -> str:
 
 
 def _set_threads(stream: av.video.stream.VideoStream, threads: int | None) -> None:
+    """Set the video decoder's threads.
+
+    Default: 1 thread in a DataLoader worker or for frames up to 320x240 (frame threading costs more than it
+    gains there, measured in benchmarks/media_load.py); FFmpeg's choice otherwise.
+    """
     if threads is None:
-        threads = 1 if _in_worker_process() else 0
+        small = stream.codec_context.width * stream.codec_context.height <= _SMALL_FRAME
+        threads = 1 if _in_worker_process() or small else 0
     stream.codec_context.thread_type = "AUTO"
     stream.codec_context.thread_count = threads
 
@@ -164,17 +241,16 @@ def _in_worker_process() -> bool:
 
 
 def _plan(
-    container: av.container.InputContainer,
     path: Path,
     vstream: av.video.stream.VideoStream | None,
     astream: av.audio.stream.AudioStream | None,
-    start: Seconds | None,
-    duration: Seconds | None,
+    infos: tuple[VideoStreamInfo | None, AudioStreamInfo | None],
+    window: tuple[Seconds | None, Seconds | None],
     fps: Seconds | None,
     sample_rate: int | None,
 ) -> _Plan:
-    vinfo = _video_info(container) if vstream is not None else None
-    ainfo = _audio_info(container) if astream is not None else None
+    vinfo, ainfo = infos
+    start, duration = window
     spans = []
     if vstream is not None and vinfo is not None:
         spans.append((stream_start(vstream), stream_start(vstream) + to_fraction(vinfo.duration)))
