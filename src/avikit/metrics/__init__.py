@@ -23,6 +23,7 @@ from avikit.metrics.avqa import (
     build_answer_vocabulary,
     compute_avqa_scores,
     compute_avqa_statistics,
+    compute_evidence_iou,
     evaluate_avqa,
     load_music_avqa_questions,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "compute_classification_statistics",
     "compute_detection_scores",
     "compute_detection_statistics",
+    "compute_evidence_iou",
     "compute_localization_scores",
     "compute_localization_statistics",
     "compute_retrieval_scores",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,6 +24,7 @@ __all__ = [
     "build_answer_vocabulary",
     "compute_avqa_scores",
     "compute_avqa_statistics",
+    "compute_evidence_iou",
     "evaluate_avqa",
     "load_music_avqa_questions",
 ]
@@ -150,3 +151,23 @@ def evaluate_avqa(logits: ArrayLike, labels: ArrayLike, question_types: Sequence
         (100.0, 0.0, 66.67)
     """
     return compute_avqa_scores(compute_avqa_statistics(logits, labels, question_types))
+
+
+def compute_evidence_iou(predicted: Sequence[Any], truth: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Temporal IoU per question of predicted evidence spans (``{"start", "end"}`` or ``None``) and true ones.
+
+    The evidence score of avikit's AVQA task (MUSIC-AVQA itself scores answers only). A missing span
+    scores 0; two empty spans at the same instant score 1. Range [0, 1], higher is better.
+
+    Example:
+        >>> compute_evidence_iou([{"start": 0.0, "end": 2.0}, None], [(1.0, 3.0), (0.0, 1.0)]).tolist()
+        [0.3333333333333333, 0.0]
+    """
+    out = np.zeros(len(truth))
+    for k, (span, (start, end)) in enumerate(zip(predicted, truth, strict=True)):
+        if span is None:
+            continue
+        inter = max(0.0, min(span["end"], end) - max(span["start"], start))
+        union = (span["end"] - span["start"]) + (end - start) - inter
+        out[k] = inter / union if union > 0 else float(span["end"] == span["start"] and start == end)
+    return out

@@ -1,3 +1,25 @@
 """The ``models`` layer: reference models, adapters and the Model protocol."""
 
-__all__: list[str] = []
+from avikit.models.pretrain import (
+    AVEncoderConfig,
+    AVFeatures,
+    AVJointEncoder,
+    PretrainConfig,
+    PretrainResult,
+    TrainConfig,
+    build_av_encoder,
+    pretrain,
+)
+from avikit.models.pretrain import from_pretrained as load_av_encoder
+
+__all__ = [
+    "AVEncoderConfig",
+    "AVFeatures",
+    "AVJointEncoder",
+    "PretrainConfig",
+    "PretrainResult",
+    "TrainConfig",
+    "build_av_encoder",
+    "load_av_encoder",
+    "pretrain",
+]

@@ -6,7 +6,7 @@ and how predictions become the benchmark's official scores through :mod:`avikit.
 """
 
 from avikit.tasks.avel import AVEL_LABELS, AVELCrossModalTask, AVELTask
-from avikit.tasks.avqa import AVQA_ANSWERS, AVQATask, compute_evidence_iou
+from avikit.tasks.avqa import AVQA_ANSWERS, AVQATask
 from avikit.tasks.avs import AVSBinaryTask, AVSSemanticTask
 from avikit.tasks.avvp import AVVPTask
 from avikit.tasks.base import (
@@ -63,7 +63,6 @@ __all__ = [
     "TaskInputs",
     "TaskSpec",
     "check_record",
-    "compute_evidence_iou",
     "cut_media",
     "decode_mask",
     "describe_task",

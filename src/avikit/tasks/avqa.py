@@ -23,11 +23,11 @@ import numpy as np
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.metrics import compute_avqa_scores, compute_avqa_statistics
-from avikit.metrics.avqa import AVQA_QUESTION_TYPES
+from avikit.metrics.avqa import AVQA_QUESTION_TYPES, compute_evidence_iou
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
 from avikit.tasks.schema import FieldSpec
 
-__all__ = ["AVQA_ANSWERS", "AVQATask", "compute_evidence_iou"]
+__all__ = ["AVQA_ANSWERS", "AVQATask"]
 
 AVQA_ANSWERS: tuple[str, ...] = (
     "zero",
@@ -49,23 +49,6 @@ AVQA_ANSWERS: tuple[str, ...] = (
     *CLASS_NAMES,
 )
 """The closed answer vocabulary; any other answer string is scored as wrong."""
-
-
-def compute_evidence_iou(predicted: Sequence[Any], truth: Sequence[tuple[float, float]]) -> np.ndarray:
-    """Temporal IoU per question of predicted spans (``{"start", "end"}`` or ``None``) with true spans.
-
-    Example:
-        >>> compute_evidence_iou([{"start": 0.0, "end": 2.0}, None], [(1.0, 3.0), (0.0, 1.0)]).tolist()
-        [0.3333333333333333, 0.0]
-    """
-    out = np.zeros(len(truth))
-    for k, (span, (start, end)) in enumerate(zip(predicted, truth, strict=True)):
-        if span is None:
-            continue
-        inter = max(0.0, min(span["end"], end) - max(span["start"], start))
-        union = (span["end"] - span["start"]) + (end - start) - inter
-        out[k] = inter / union if union > 0 else float(span["end"] == span["start"] and start == end)
-    return out
 
 
 class AVQATask(Task):

@@ -1,0 +1,93 @@
+import json
+import math
+
+import pytest
+import torch
+
+from avikit.models.pretrain import (
+    AVEncoderConfig,
+    PretrainConfig,
+    build_av_encoder,
+    evaluate_pretrained_retrieval,
+    from_pretrained,
+    load_avsynth_tensors,
+    pretrain,
+)
+from avikit.nn import WeightsError, config_from_dict, config_to_dict, count_parameters, read_loss_log
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pretrain")
+    return pretrain(PretrainConfig.tiny(), out, show_progress=False)
+
+
+def test_encode_shapes_and_every_parameter_learns():
+    torch.manual_seed(0)
+    cfg = PretrainConfig.tiny().model
+    model = build_av_encoder(cfg)
+    mel, frames = torch.randn(3, cfg.n_mels, 401), torch.rand(3, 4, 3, cfg.image_size, cfg.image_size)
+    feats = model.encode(mel, frames)
+    assert feats.audio_tokens.shape == (3, 40, cfg.dim)
+    assert feats.visual_maps.shape == (3, 4, cfg.dim, 4, 4)
+    assert feats.joint_audio.shape == feats.joint_visual.shape == (3, 4, cfg.dim)
+    assert feats.audio_embedding.shape == feats.visual_embedding.shape == (3, cfg.embed_dim)
+    losses = model.pretrain_losses(mel, frames, 0.2, 0.4, 0.5, torch.Generator().manual_seed(0))
+    assert set(losses) == {"clip_nce", "segment_nce", "audio_mae", "visual_mae"}
+    sum(losses.values()).backward()
+    frozen = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert frozen == []
+
+
+def test_config_is_strict_and_round_trips():
+    cfg = PretrainConfig.tiny()
+    assert config_from_dict(PretrainConfig, config_to_dict(cfg)) == cfg
+    with pytest.raises(ValueError, match="unknown field"):
+        config_from_dict(PretrainConfig, {"model": {"dimm": 3}})
+
+
+def test_default_encoder_is_small():
+    n = count_parameters(build_av_encoder(AVEncoderConfig()))
+    assert 200_000 < n < 1_500_000
+
+
+def test_data_tensors_have_model_layout():
+    cfg = PretrainConfig.tiny()
+    mel, frames = load_avsynth_tensors("val", 2, cfg)
+    assert mel.shape == (2, cfg.model.n_mels, 401) and mel.dtype == torch.float32
+    assert (
+        frames.shape == (2, 4, 3, cfg.model.image_size, cfg.model.image_size) and frames.dtype == torch.uint8
+    )
+
+
+def test_tiny_pretraining_learns_to_pair_audio_and_vision(tiny_run):
+    out, metrics = tiny_run.out_dir, tiny_run.metrics
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "pretrain_config.json",
+        "loss.jsonl",
+        "loss.svg",
+        "metrics.json",
+    ):
+        assert (out / name).is_file(), name
+    records = read_loss_log(out / "loss.jsonl")
+    cfg = PretrainConfig.tiny().train
+    assert len(records) == cfg.epochs * (cfg.train_clips // cfg.batch_size)
+    first = sum(r["clip_nce"] for r in records[:5]) / 5
+    last = sum(r["clip_nce"] for r in records[-5:]) / 5
+    assert last < first - 0.3 and last < math.log(cfg.batch_size)
+    assert sum(r["visual_mae"] for r in records[-5:]) < sum(r["visual_mae"] for r in records[:5])
+    scores = metrics["val_retrieval"]
+    r1 = (scores["audio_to_video_r1"] + scores["video_to_audio_r1"]) / 2
+    assert r1 > 2 * scores["chance_r1"], scores  # held-out clips, both directions
+    assert json.loads((out / "metrics.json").read_text())["val_retrieval"] == scores
+
+
+def test_saved_encoder_reloads_bit_identically(tiny_run):
+    model = from_pretrained(tiny_run.out_dir)
+    cfg = PretrainConfig.tiny()
+    mel, frames = load_avsynth_tensors("val", cfg.train.val_clips, cfg)
+    assert evaluate_pretrained_retrieval(model, mel, frames) == tiny_run.metrics["val_retrieval"]
+    with pytest.raises(WeightsError):
+        from_pretrained(tiny_run.out_dir / "missing")
