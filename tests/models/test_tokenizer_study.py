@@ -1,9 +1,11 @@
-"""The tokenizer study end to end at a tiny setting: files, rows, rates and the CLI function."""
+"""The tokenizer study end to end at a tiny setting: files, rows, rates, learning and the CLI function."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from avikit.models.tokenizer_study import StudyConfig, run_tokenizer_study
@@ -12,26 +14,41 @@ TINY = StudyConfig(
     num_train=4,
     num_test=3,
     duration=1,
-    strides=((4, 4, 16),),
-    codebook_sizes=(16,),
+    codecs=(((4, 4, 16), 16),),
     num_codebooks=2,
-    steps=2,
+    steps=40,
     visual_steps=2,
-    batch_size=2,
-    crop_samples=2048,
+    batch_size=4,
+    crop_samples=4096,
 )
 
 
-def test_tiny_study_writes_table_json_and_plot(tmp_path):
-    result = run_tokenizer_study(TINY, tmp_path)
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    return out, run_tokenizer_study(TINY, out)
+
+
+def test_tiny_study_writes_table_json_and_plot(tiny):
+    out, result = tiny
     rows = result["audio"]
     assert [row["num_codebooks"] for row in rows] == [1, 2]
     assert rows[0]["frame_rate"] == 62.5 and rows[1]["bitrate"] == 2 * rows[0]["bitrate"] == 2 * 62.5 * 4
     assert all(0 <= row["av_retrieval_r1"] <= 1 and 0 < row["usage"] <= 1 for row in rows)
     assert result["visual"]["ssim"] <= 1
-    assert json.loads((tmp_path / "tokenizer_study.json").read_text())["audio"] == rows
-    assert (tmp_path / "tokenizer_study.md").read_text().count("\n| 62 |") == 2
-    assert (tmp_path / "tokenizer_study.svg").read_text().startswith("<svg")
+    assert json.loads((out / "tokenizer_study.json").read_text())["audio"] == rows
+    table = (out / "tokenizer_study.md").read_text()
+    assert table.count("\n| 62 |") == 2 and "\n| silence |" in table
+    assert (out / "tokenizer_study.svg").read_text().startswith("<svg")
+
+
+def test_tiny_study_learns(tiny):
+    _, result = tiny
+    best = result["audio"][-1]
+    assert best["loss_last"] < 0.8 * best["loss_first"]
+    baselines = result["baselines"]
+    assert best["mel_distance"] < 0.5 * baselines["silence"]["mel_distance"]
+    assert best["mel_distance"] < baselines["noise"]["mel_distance"]
 
 
 def test_study_command_runs(tmp_path, monkeypatch):
@@ -39,7 +56,8 @@ def test_study_command_runs(tmp_path, monkeypatch):
 
     from avikit.cli import tokenizers
 
-    monkeypatch.setattr(tokenizers, "StudyConfig", lambda **kwargs: TINY)
+    quick = dataclasses.replace(TINY, steps=2)
+    monkeypatch.setattr(tokenizers, "StudyConfig", lambda **kwargs: quick)
     app = typer.Typer()
     app.command()(tokenizers.study_cmd)
     outcome = CliRunner().invoke(app, ["--out", str(tmp_path)])

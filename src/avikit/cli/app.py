@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from avikit import __version__
-from avikit.cli import data, datasets, demo, media, tokenizers
+from avikit.cli import data, datasets, demo, generate, media, tokenizers
 from avikit.cli.evaluate import eval_app, score
 from avikit.cli.tasks import tasks_app
 from avikit.errors import AvikitError
@@ -33,6 +33,9 @@ app.command("score")(score)
 tokenizers_app = typer.Typer(help="Audio and visual tokenizers.", no_args_is_help=True)
 tokenizers_app.command("study")(tokenizers.study_cmd)
 app.add_typer(tokenizers_app, name="tokenizers")
+generate_app = typer.Typer(help="Generators: video-to-audio in three paradigms.", no_args_is_help=True)
+generate_app.command("v2a")(generate.v2a_cmd)
+app.add_typer(generate_app, name="generate")
 
 
 def _version(value: bool) -> None:

@@ -13,8 +13,8 @@ def study_cmd(
     out: Path = typer.Option(
         Path("runs/tokenizer_study"), "--out", help="Folder for the JSON, markdown and SVG."
     ),
-    steps: int = typer.Option(60, help="Optimisation steps per audio codec."),
-    visual_steps: int = typer.Option(60, help="Optimisation steps of the frame tokenizer."),
+    steps: int = typer.Option(500, help="Optimisation steps per audio codec."),
+    visual_steps: int = typer.Option(200, help="Optimisation steps of the frame tokenizer."),
     num_train: int = typer.Option(24, help="AVSynth train clips."),
     num_test: int = typer.Option(12, help="AVSynth test clips."),
     seed: int = typer.Option(0, help="Seed of data order and initialisation."),

@@ -21,6 +21,7 @@ from avikit.tasks.avvp import AVVPTask
 from avikit.tasks.base import Task
 from avikit.tasks.classification import ClassificationTask, MultiLabelClassificationTask
 from avikit.tasks.dense_localization import DenseLocalizationTask
+from avikit.tasks.generation import A2VTask, CodecReconstructionTask, JointGenerationTask, V2ATask
 from avikit.tasks.retrieval import RetrievalTask
 from avikit.tasks.source_localization import SourceLocalizationTask
 from avikit.tasks.sync import SyncTask
@@ -40,6 +41,10 @@ TASKS: dict[str, Callable[[], Task]] = {
     "classification-multilabel": MultiLabelClassificationTask,
     "sync": SyncTask,
     "avqa": AVQATask,
+    "v2a": V2ATask,
+    "a2v": A2VTask,
+    "joint-generation": JointGenerationTask,
+    "codec-reconstruction": CodecReconstructionTask,
 }
 """Task name -> factory (the task class)."""
 

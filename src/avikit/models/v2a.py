@@ -1,0 +1,417 @@
+"""Video-to-audio in three paradigms on one backbone: flow matching, autoregressive and masked decoding.
+
+Flow matching works over log-Mel; autoregressive and masked (MaskGIT) decoding over codec tokens.
+
+Every paradigm uses the same pieces, so the comparison is fair: a :class:`VideoConditioner` turns frames
+into per-frame tokens (the context stream of the joint attention) and frame-aligned *sync* features (from
+frame differences, added to the per-token adaLN conditioning of the audio stream, the MMAudio idea), and a
+:class:`~avikit.nn.dit.JointDiT` backbone. The networks predict (a velocity, or logits); the schedulers in
+:mod:`avikit.nn.schedulers` say how to step; each ``generate_*`` function below is the whole sampling loop,
+with classifier-free guidance, in one readable function.
+
+Timeline (defaults): 16 kHz audio, mel hop 250 samples = 64 mel frames/s = 8 mel frames per video frame at
+8 fps; the token paradigms use a codec with the same hop (64 code steps/s, ``Q`` codebooks per step).
+
+Waveforms come from the mel by :func:`griffin_lim` (a documented vocoder baseline: no training, phase
+estimated by 32 Griffin-Lim iterations from a pseudo-inverted mel), and from codes by the codec's decoder.
+
+Example:
+    >>> model = build_flow_v2a(V2AConfig(dim=32, depth=1, heads=2))
+    >>> mel = generate_flow(model, torch.rand(1, 4, 3, 32, 32), num_steps=2)
+    >>> tuple(mel.shape)
+    (1, 32, 64)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from avikit.media.mel import mel_filterbank
+from avikit.nn.codec import AudioCodec, build_audio_codec
+from avikit.nn.dit import FinalLayer, JointDiT, TimestepEmbedder
+from avikit.nn.schedulers import (
+    FlowMatchingScheduler,
+    MaskGITSchedule,
+    classifier_free_guidance,
+    drop_condition,
+    sample_logits,
+)
+
+__all__ = [
+    "FlowV2A",
+    "LogMelFeatures",
+    "TokenV2A",
+    "V2AConfig",
+    "VideoConditioner",
+    "build_flow_v2a",
+    "build_token_v2a",
+    "build_v2a_codec",
+    "generate_autoregressive",
+    "generate_flow",
+    "generate_maskgit",
+    "griffin_lim",
+]
+
+
+@dataclass(frozen=True)
+class V2AConfig:
+    """Sizes and rates of the video-to-audio models (the defaults total about 1 M parameters each)."""
+
+    sample_rate: int = 16000
+    fps: int = 8
+    image_size: int = 32
+    n_mels: int = 64
+    n_fft: int = 1024
+    hop_length: int = 250
+    dim: int = 64
+    depth: int = 3
+    heads: int = 4
+    codebook_size: int = 256
+    num_codebooks: int = 2
+    condition_dropout: float = 0.1
+
+    @property
+    def steps_per_frame(self) -> int:
+        """Mel frames (or code steps) per video frame."""
+        return self.sample_rate // (self.hop_length * self.fps)
+
+
+# ----------------------------------------------------------------------------------------------- blocks
+
+
+class LogMelFeatures(nn.Module):
+    """Waveform ``[B, 1, S]`` to a normalised log-Mel ``[B, S / hop, M]`` (float32 STFT, Slaney mels)."""
+
+    filterbank: torch.Tensor
+
+    def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int) -> None:
+        super().__init__()
+        self.n_fft, self.hop_length = n_fft, hop_length
+        bank = torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels).copy()).float()
+        self.register_buffer("filterbank", bank, persistent=False)  # [M, F]
+        self.offset, self.scale = -5.0, 2.5  # log(mel) of AVSynth lies in about [-11, 1]
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Normalised log-Mel ``[B, N, M]`` with ``N = S // hop``."""
+        window = torch.hann_window(self.n_fft, device=waveform.device)
+        spec = torch.stft(waveform[:, 0], self.n_fft, self.hop_length, window=window, return_complex=True)
+        mel = torch.log(self.filterbank @ spec.abs() + 1e-5)  # [B, M, 1 + S // hop]
+        steps = waveform.shape[-1] // self.hop_length
+        return ((mel[..., :steps] - self.offset) / self.scale).transpose(1, 2)
+
+    def denormalize(self, mel: torch.Tensor) -> torch.Tensor:
+        """``[B, N, M]`` normalised to natural-log mel magnitudes ``[B, M, N]``."""
+        return (mel * self.scale + self.offset).transpose(1, 2)
+
+
+def griffin_lim(features: LogMelFeatures, mel: torch.Tensor, iterations: int = 32) -> torch.Tensor:
+    """Vocoder baseline: normalised log-Mel ``[B, N, M]`` to waveform ``[B, 1, N * hop]``.
+
+    The mel magnitude is mapped back to a linear spectrum by the filterbank's pseudo-inverse (clamped at
+    zero), and the phase is estimated by Griffin-Lim (Griffin & Lim, 1984) with random initial phase.
+    """
+    magnitude = features.denormalize(mel).exp()  # [B, M, N]
+    linear = (torch.linalg.pinv(features.filterbank) @ magnitude).clamp_min(0)  # [B, F, N]
+    window = torch.hann_window(features.n_fft, device=mel.device)
+    length = mel.shape[1] * features.hop_length
+    generator = torch.Generator().manual_seed(0)
+    phase = torch.exp(2j * torch.pi * torch.rand(linear.shape, generator=generator)).to(mel.device)
+    for _ in range(iterations):
+        waveform = torch.istft(
+            linear * phase, features.n_fft, features.hop_length, window=window, length=length
+        )
+        spec = torch.stft(waveform, features.n_fft, features.hop_length, window=window, return_complex=True)
+        phase = torch.exp(1j * torch.angle(spec[..., : linear.shape[-1]]))
+    waveform = torch.istft(linear * phase, features.n_fft, features.hop_length, window=window, length=length)
+    return waveform[:, None].clamp(-1, 1)
+
+
+class VideoConditioner(nn.Module):
+    """Frames ``[B, T, 3, H, W]`` in [0, 1] to per-frame tokens and frame-aligned sync features ``[B, T, D]``.
+
+    Tokens come from a small CNN on each frame (what is visible); sync features from a CNN on the
+    difference to the previous frame (what changes when, e.g. a source pulsing while it sounds).
+    """
+
+    def __init__(self, dim: int, width: int = 16) -> None:
+        super().__init__()
+
+        def cnn(channels: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(channels, width, 4, 2, 1),
+                nn.GELU(),
+                nn.Conv2d(width, 2 * width, 4, 2, 1),
+                nn.GELU(),
+                nn.Conv2d(2 * width, dim, 4, 2, 1),
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
+            )
+
+        self.frame_net, self.sync_net = cnn(3), cnn(3)
+
+    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(tokens [B, T, D], sync [B, T, D])``."""
+        batch, count = frames.shape[:2]
+        flat = frames.flatten(0, 1) * 2 - 1  # [B*T, 3, H, W]
+        previous = torch.cat([frames[:, :1], frames[:, :-1]], dim=1).flatten(0, 1) * 2 - 1
+        tokens = self.frame_net(flat).view(batch, count, -1)
+        sync = self.sync_net(4 * (flat - previous)).view(batch, count, -1)
+        return tokens, sync
+
+
+class _Conditioned(nn.Module):
+    """What the flow and token networks share: conditioner, backbone and learned null conditions for CFG."""
+
+    def __init__(self, conditioner: VideoConditioner, backbone: JointDiT, steps_per_frame: int) -> None:
+        super().__init__()
+        self.conditioner, self.backbone, self.steps_per_frame = conditioner, backbone, steps_per_frame
+        self.null_tokens = nn.Parameter(torch.zeros(1, 1, backbone.dim))
+        self.null_sync = nn.Parameter(torch.zeros(1, 1, backbone.dim))
+
+    def condition(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame tokens and sync features of ``frames``, each ``[B, T, D]``."""
+        return self.conditioner(frames)
+
+    def null_condition(self, tokens: torch.Tensor, sync: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The "no video" condition of the same shapes (the unconditional branch of CFG)."""
+        return self.null_tokens.expand_as(tokens), self.null_sync.expand_as(sync)
+
+    def drop(
+        self, tokens: torch.Tensor, sync: torch.Tensor, probability: float, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training side of CFG: the same rows lose both conditions with ``probability``."""
+        both = torch.cat([tokens, sync], dim=-1)  # [B, T, 2D]
+        null = torch.cat([self.null_tokens, self.null_sync], dim=-1)  # [1, 1, 2D]
+        tokens, sync = drop_condition(both, null, probability, generator).chunk(2, dim=-1)
+        return tokens, sync
+
+    def _run(
+        self, x: torch.Tensor, tokens: torch.Tensor, sync: torch.Tensor, condition: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        aligned = sync.repeat_interleave(self.steps_per_frame, dim=1)[:, : x.shape[1]]  # [B, N, D]
+        condition = condition + tokens.mean(1)  # [B, D]: global video content
+        return self.backbone(x, tokens, condition, aligned), condition[:, None] + aligned
+
+
+# --------------------------------------------------------------------------------------------- networks
+
+
+class FlowV2A(_Conditioned):
+    """Velocity network of flow matching over normalised log-Mel ``[B, N, M]``, conditioned on video."""
+
+    def __init__(
+        self,
+        conditioner: VideoConditioner,
+        backbone: JointDiT,
+        features: LogMelFeatures,
+        steps_per_frame: int,
+    ) -> None:
+        super().__init__(conditioner, backbone, steps_per_frame)
+        self.features = features
+        n_mels, dim = features.filterbank.shape[0], backbone.dim
+        self.n_mels = n_mels
+        self.in_proj = nn.Linear(n_mels, dim)
+        self.time = TimestepEmbedder(dim)
+        self.out = FinalLayer(dim, n_mels)
+
+    def forward(
+        self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor, sync: torch.Tensor
+    ) -> torch.Tensor:
+        """Velocity ``[B, N, M]`` at ``x [B, N, M]``, times ``t [B]``, video ``tokens``/``sync [B, T, D]``."""
+        hidden, condition = self._run(self.in_proj(x), tokens, sync, self.time(t))
+        return self.out(hidden, condition)
+
+    def loss(
+        self,
+        waveform: torch.Tensor,
+        frames: torch.Tensor,
+        scheduler: FlowMatchingScheduler,
+        dropout: float = 0.1,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Flow-matching loss: MSE between predicted and path velocity, video dropped with ``dropout``."""
+        data = self.features(waveform)  # [B, N, M]
+        noise = torch.randn(data.shape, generator=generator)
+        t = scheduler.sample_time(data.shape[0], generator)
+        tokens, sync = self.drop(*self.condition(frames), dropout, generator)
+        velocity = self(scheduler.interpolate(data, noise, t), t, tokens, sync)
+        return F.mse_loss(velocity, scheduler.velocity_target(data, noise))
+
+
+class TokenV2A(_Conditioned):
+    """Logits over codec tokens ``[B, Q, N]`` given video.
+
+    Autoregressive when the backbone is causal, masked (MaskGIT) otherwise. Id ``K`` (the codebook size)
+    is the start token (AR) or the mask token (MaskGIT).
+    """
+
+    def __init__(
+        self,
+        conditioner: VideoConditioner,
+        backbone: JointDiT,
+        codebook_size: int,
+        num_codebooks: int,
+        steps_per_frame: int,
+    ) -> None:
+        super().__init__(conditioner, backbone, steps_per_frame)
+        self.codebook_size, self.num_codebooks = codebook_size, num_codebooks
+        self.special = codebook_size
+        self.embed = nn.ModuleList(
+            [nn.Embedding(codebook_size + 1, backbone.dim) for _ in range(num_codebooks)]
+        )
+        self.out = FinalLayer(backbone.dim, num_codebooks * codebook_size)
+
+    @property
+    def causal(self) -> bool:
+        """Whether this is the autoregressive variant."""
+        return self.backbone.causal
+
+    def forward(self, codes: torch.Tensor, tokens: torch.Tensor, sync: torch.Tensor) -> torch.Tensor:
+        """Logits ``[B, Q, N, K]`` from input codes ``[B, Q, N]`` (ids in ``0..K``)."""
+        x = torch.stack([embed(codes[:, q]) for q, embed in enumerate(self.embed)]).sum(0)  # [B, N, D]
+        zero = x.new_zeros(x.shape[0], x.shape[-1])
+        hidden, condition = self._run(x, tokens, sync, zero)
+        logits = self.out(hidden, condition)  # [B, N, Q*K]
+        return logits.unflatten(-1, (self.num_codebooks, self.codebook_size)).permute(0, 2, 1, 3)
+
+    def shift_right(self, codes: torch.Tensor) -> torch.Tensor:
+        """AR inputs: the start id then ``codes[..., :-1]``."""
+        return F.pad(codes[..., :-1], (1, 0), value=self.special)
+
+    def loss(
+        self,
+        codes: torch.Tensor,
+        frames: torch.Tensor,
+        dropout: float = 0.1,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Cross-entropy of the next step (AR) or of the masked tokens (MaskGIT); ``codes [B, Q, N]``."""
+        tokens, sync = self.drop(*self.condition(frames), dropout, generator)
+        if self.causal:
+            logits = self(self.shift_right(codes), tokens, sync)  # [B, Q, N, K]
+            return F.cross_entropy(logits.flatten(0, 2), codes.flatten())
+        schedule = MaskGITSchedule(self.special)
+        mask = schedule.training_mask((codes.shape[0], codes[0].numel()), generator).view_as(codes)
+        logits = self(codes.masked_fill(mask, self.special), tokens, sync)
+        return F.cross_entropy(logits[mask], codes[mask])
+
+
+# ------------------------------------------------------------------------------------------ sampling
+
+
+@torch.no_grad()
+def generate_flow(
+    model: FlowV2A,
+    frames: torch.Tensor,
+    num_steps: int = 16,
+    guidance: float = 2.0,
+    scheduler: FlowMatchingScheduler | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Sample a normalised log-Mel ``[B, N, M]`` for ``frames [B, T, 3, H, W]`` by integrating the flow."""
+    scheduler = scheduler or FlowMatchingScheduler()
+    tokens, sync = model.condition(frames)  # [B, T, D] each
+    null_tokens, null_sync = model.null_condition(tokens, sync)
+    length = frames.shape[1] * model.steps_per_frame
+    x = torch.randn(frames.shape[0], length, model.n_mels, generator=generator)  # noise at t = 0
+    for t, t_next in scheduler.pairs(num_steps):
+
+        def velocity(sample: torch.Tensor, time: float) -> torch.Tensor:
+            at = torch.full((sample.shape[0],), time)
+            conditional = model(sample, at, tokens, sync)
+            return classifier_free_guidance(conditional, model(sample, at, null_tokens, null_sync), guidance)
+
+        v = velocity(x, t)
+        x_next = scheduler.step(v, t, t_next, x)  # Euler
+        if scheduler.method == "heun":
+            x_next = scheduler.correct(v, velocity(x_next, t_next), t, t_next, x)
+        x = x_next
+    return x  # data at t = 1
+
+
+@torch.no_grad()
+def generate_autoregressive(
+    model: TokenV2A,
+    frames: torch.Tensor,
+    guidance: float = 2.0,
+    temperature: float = 1.0,
+    top_k: int | None = 32,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Sample codes ``[B, Q, N]`` one step at a time (all ``Q`` codebooks of a step together)."""
+    tokens, sync = model.condition(frames)
+    null_tokens, null_sync = model.null_condition(tokens, sync)
+    length = frames.shape[1] * model.steps_per_frame
+    codes = torch.full((frames.shape[0], model.num_codebooks, length), model.special)
+    for step in range(length):
+        inputs = model.shift_right(codes)  # causal: positions after `step` do not matter
+        conditional = model(inputs, tokens, sync)[:, :, step]  # [B, Q, K]
+        unconditional = model(inputs, null_tokens, null_sync)[:, :, step]
+        logits = classifier_free_guidance(conditional, unconditional, guidance)
+        codes[:, :, step] = sample_logits(logits, temperature, top_k, generator)
+    return codes
+
+
+@torch.no_grad()
+def generate_maskgit(
+    model: TokenV2A,
+    frames: torch.Tensor,
+    num_steps: int = 12,
+    guidance: float = 2.0,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Sample codes ``[B, Q, N]`` in ``num_steps`` parallel steps, most confident tokens first."""
+    schedule = MaskGITSchedule(model.special)
+    tokens, sync = model.condition(frames)
+    null_tokens, null_sync = model.null_condition(tokens, sync)
+    shape = (frames.shape[0], model.num_codebooks, frames.shape[1] * model.steps_per_frame)
+    codes = torch.full(shape, model.special)  # everything masked
+    for step in range(num_steps):
+        conditional = model(codes, tokens, sync)  # [B, Q, N, K]
+        logits = classifier_free_guidance(conditional, model(codes, null_tokens, null_sync), guidance)
+        flat = schedule.step(logits.flatten(1, 2), codes.flatten(1), step, num_steps, temperature, generator)
+        codes = flat.view(shape)
+    return codes
+
+
+# ---------------------------------------------------------------------------------------------- build
+
+
+def build_flow_v2a(config: V2AConfig) -> FlowV2A:
+    """Build the flow-matching video-to-audio network."""
+    return FlowV2A(
+        VideoConditioner(config.dim),
+        JointDiT(config.dim, config.depth, config.heads),
+        LogMelFeatures(config.sample_rate, config.n_fft, config.hop_length, config.n_mels),
+        config.steps_per_frame,
+    )
+
+
+def build_token_v2a(config: V2AConfig, causal: bool) -> TokenV2A:
+    """Build the token network: autoregressive (``causal=True``) or MaskGIT."""
+    return TokenV2A(
+        VideoConditioner(config.dim),
+        JointDiT(config.dim, config.depth, config.heads, causal=causal),
+        config.codebook_size,
+        config.num_codebooks,
+        config.steps_per_frame,
+    )
+
+
+def build_v2a_codec(config: V2AConfig) -> AudioCodec:
+    """The codec of the token paradigms: hop ``hop_length`` (strides 5, 5, 10 for 250), mono."""
+    if config.hop_length != 250:
+        raise ValueError(f"the v2a codec is built for hop 250, got {config.hop_length}")
+    return build_audio_codec(
+        config.sample_rate,
+        strides=(5, 5, 10),
+        base=8,
+        latent_dim=32,
+        num_codebooks=config.num_codebooks,
+        codebook_size=config.codebook_size,
+    )
