@@ -11,9 +11,9 @@ import pytest
 from avikit.eval.baselines import ChanceModel, OracleModel, SingleModality
 from avikit.eval.cache import CellStore
 from avikit.eval.controls import apply_control
-from avikit.eval.protocol import Model
 from avikit.eval.report import build_report
 from avikit.eval.runner import RunConfig, run_evaluation
+from avikit.models.protocol import Model
 
 TASKS = ("avel", "sync", "classification", "avqa", "dense-localization")
 CONFIG = RunConfig(tasks=TASKS, models=("oracle", "chance"), num_samples=6, batch_size=2)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from avikit import __version__
-from avikit.cli import data, datasets, demo, generate, media, tokenizers
+from avikit.cli import data, datasets, demo, generate, media, models, tokenizers
 from avikit.cli.evaluate import eval_app, score
 from avikit.cli.tasks import tasks_app
 from avikit.errors import AvikitError
@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 app.command("info")(media.info)
 app.command("demo")(demo.demo)
+app.command("bench")(models.bench_cmd)
+app.command("train")(models.train_cmd)
 data.data_app.command("list")(datasets.list_datasets_cmd)
 data.data_app.command("prepare")(datasets.prepare_cmd)
 data.data_app.command("card")(datasets.card_cmd)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from avikit.eval.controls import apply_control
-from avikit.eval.protocol import Item, Model
+from avikit.models.protocol import Item, Model
 from avikit.tasks import TASKS, Task
 
 __all__ = ["MODELS", "ChanceModel", "OracleModel", "SingleModality", "get_model"]

@@ -25,7 +25,6 @@ from avikit.data.sample import Sample
 from avikit.eval.baselines import get_model
 from avikit.eval.cache import CellStore
 from avikit.eval.controls import apply_control, swap_partner
-from avikit.eval.protocol import Item, Model
 from avikit.eval.source import (
     Condition,
     EvalData,
@@ -35,6 +34,7 @@ from avikit.eval.source import (
     resolve_sample,
 )
 from avikit.metrics import compute_bootstrap_ci
+from avikit.models.protocol import Item, Model
 from avikit.tasks import Task, cut_media, get_task
 
 __all__ = ["RunConfig", "git_revision", "run_evaluation", "summarize_run"]

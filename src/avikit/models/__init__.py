@@ -1,4 +1,4 @@
-"""The ``models`` layer: reference models, adapters and the Model protocol."""
+"""The ``models`` layer: reference models, adapters and the Model protocol (`avikit.models.protocol`)."""
 
 from avikit.models.pretrain import (
     AVEncoderConfig,
@@ -11,11 +11,14 @@ from avikit.models.pretrain import (
     pretrain,
 )
 from avikit.models.pretrain import from_pretrained as load_av_encoder
+from avikit.models.protocol import Item, Model
 
 __all__ = [
     "AVEncoderConfig",
     "AVFeatures",
     "AVJointEncoder",
+    "Item",
+    "Model",
     "PretrainConfig",
     "PretrainResult",
     "TrainConfig",

@@ -1,0 +1,279 @@
+"""``avikit bench``: every reference model on every perception task, clean, corrupted and with controls.
+
+The main job of the toolkit on a laptop. It makes the default AVSynth test set in memory (a rerun into the
+same folder reuses every finished cell), runs the reference models of :mod:`avikit.models.registry` and the
+chance baseline through :func:`avikit.eval.runner.run_evaluation` under ``clean``, the modality controls
+(``video_blanked`` = audio only, ``audio_muted`` = video only) and the standard AVSynth corruptions, scores
+the open-vocabulary split (``open_test``, classes never seen in training) for classification (supervised
+and zero-shot through the joint audio-visual-text space) and retrieval, prints a leaderboard and writes
+``results.json``, ``results.md`` and ``report.html``.
+
+Example:
+    >>> BENCH_TASKS["avs-binary"]
+    'avs'
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from avikit.data.manifest import atomic_writer
+from avikit.data.synth import generate, load_clip
+from avikit.eval.report import build_report, compute_av_gain
+from avikit.eval.runner import RunConfig, run_evaluation
+from avikit.models.protocol import Item, Model
+from avikit.models.registry import get_model
+from avikit.tasks import Task, cut_media, get_task
+
+__all__ = ["BENCH_TASKS", "CONTROL_CONDITIONS", "STANDARD_CONDITIONS", "leaderboard", "run_bench"]
+
+BENCH_TASKS: dict[str, str] = {
+    "avel": "avel",
+    "avel-cross-modal": "avel-cross-modal",
+    "avvp": "avvp",
+    "dense-localization": "dense-localization",
+    "avs-binary": "avs",
+    "avs-semantic": "avs",
+    "source-localization": "source-localization",
+    "retrieval": "retrieval",
+    "classification": "classification",
+    "classification-multilabel": "classification",
+    "sync": "sync",
+    "avqa": "avqa",
+}
+"""Perception task -> the reference model measured on it."""
+CONTROL_CONDITIONS = ("video_blanked", "audio_muted")
+"""Audio-only and video-only views of every model."""
+STANDARD_CONDITIONS = ("noise_snr=0", "occlusion=0.5")
+"""The AVSynth corruptions of the standard bench (robustness against the clean truth)."""
+_OPEN_TASKS = {"classification": ("classification", "classification-zeroshot"), "retrieval": ("retrieval",)}
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    )
+
+
+def _cell(results: Mapping[str, Any], task: str, model: str, condition: str) -> dict[str, Any] | None:
+    for cell in results["cells"]:
+        if (cell["task"], cell["model_id"], cell["condition"]) == (task, model, condition) and cell[
+            "complete"
+        ]:
+            return dict(cell)
+    return None
+
+
+def leaderboard(results: Mapping[str, Any], models: Mapping[str, Model]) -> list[dict[str, Any]]:
+    """Per task: the clean score and CI, chance, audio-only, video-only, and the AV gain with its CI."""
+    rows = []
+    for task, name in BENCH_TASKS.items():
+        if task not in results["tasks"]:
+            continue
+        metric, model_id = results["tasks"][task]["primary_metric"], models[name].id
+        cells = {c: _cell(results, task, model_id, c) for c in ("clean", *CONTROL_CONDITIONS)}
+        chance = next(
+            (
+                c
+                for c in results["cells"]
+                if c["task"] == task and c["model_id"].startswith("chance") and c["condition"] == "clean"
+            ),
+            None,
+        )
+        clean, audio, video = (cells[c] for c in ("clean", "video_blanked", "audio_muted"))
+        if clean is None or audio is None or video is None:
+            continue
+        items = [cell["items"].get(metric) for cell in (clean, audio, video)]
+        gain: float = clean["scores"][metric] - max(audio["scores"][metric], video["scores"][metric])
+        gain_ci = None
+        if all(items) and len({len(i) for i in items if i is not None}) == 1:
+            gain, gain_ci = compute_av_gain(*items, scale=clean.get("scale", {}).get(metric, 1.0))  # type: ignore[misc]
+        rows.append(
+            {
+                "task": task,
+                "model": model_id,
+                "metric": metric,
+                "unit": results["tasks"][task]["unit"],
+                "score": clean["scores"][metric],
+                "ci": clean["ci"].get(metric),
+                "chance": None if chance is None else chance["scores"].get(metric),
+                "audio_only": audio["scores"][metric],
+                "video_only": video["scores"][metric],
+                "av_gain": gain,
+                "av_gain_ci": None if gain_ci is None else list(gain_ci),
+            }
+        )
+    return rows
+
+
+def _items(task: Task, split: str, count: int, seed: int) -> list[Item]:
+    """Items of AVSynth ``split`` that the task would score if they were in its own split."""
+    out = []
+    for index in range(count):
+        sample = generate(split, index, seed)[0]
+        if not task.includes(replace(sample, split=task.spec.protocol.split)):
+            continue
+        inputs = task.build_inputs(sample)
+
+        def media(s: Any = sample, i: Any = inputs) -> Any:
+            return cut_media(load_clip(s), i)
+
+        def target(s: Any = sample) -> Any:
+            return task.build_target(s)
+
+        out.append(Item(sample, inputs, media, target))
+    return out
+
+
+def _score(task: Task, model: Model, items: Sequence[Item], batch_size: int = 16) -> float:
+    predictions = []
+    for begin in range(0, len(items), batch_size):
+        chunk = items[begin : begin + batch_size]
+        raw = model.predict(task, chunk)
+        predictions += [
+            task.check_prediction(json.loads(json.dumps(p)), i.inputs, i.sample.id)
+            for p, i in zip(raw, chunk, strict=True)
+        ]
+    evaluation = task.evaluate(predictions, [item.target for item in items])
+    return float(evaluation.scores[task.spec.primary_metric])
+
+
+def _open_vocabulary(
+    models: Mapping[str, Model], count: int, seed: int, progress: Progress
+) -> list[dict[str, Any]]:
+    """Primary scores on ``test`` (seen classes) and ``open_test`` (held-out classes), and the drop."""
+    rows = []
+    bar = progress.add_task("open vocabulary", total=sum(len(v) for v in _OPEN_TASKS.values()))
+    for task_name, names in _OPEN_TASKS.items():
+        if not all(name in models for name in names):
+            continue
+        task = get_task(task_name)
+        seen, unseen = _items(task, "test", count, seed), _items(task, "open_test", count, seed)
+        for name in names:
+            model = models[name]
+            test_score, open_score = _score(task, model, seen), _score(task, model, unseen)
+            rows.append(
+                {
+                    "task": task_name,
+                    "model": model.id,
+                    "metric": task.spec.primary_metric,
+                    "test": test_score,
+                    "open_test": open_score,
+                    "drop": test_score - open_score,
+                    "open_test_count": len(unseen),
+                }
+            )
+            progress.advance(bar)
+    return rows
+
+
+def _print(
+    console: Console, board: Sequence[Mapping[str, Any]], open_rows: Sequence[Mapping[str, Any]]
+) -> None:
+    def fmt(value: Any) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    table = Table(title="avikit bench: AVSynth test, clean")
+    for column in (
+        "task",
+        "model",
+        "metric",
+        "score [95% CI]",
+        "chance",
+        "audio-only",
+        "video-only",
+        "AV gain [95% CI]",
+    ):
+        table.add_column(column)
+    for r in board:
+        ci = f" [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]" if r["ci"] else ""
+        gain_ci = f" [{r['av_gain_ci'][0]:.3f}, {r['av_gain_ci'][1]:.3f}]" if r["av_gain_ci"] else ""
+        table.add_row(
+            r["task"],
+            r["model"],
+            r["metric"],
+            fmt(r["score"]) + ci,
+            fmt(r["chance"]),
+            fmt(r["audio_only"]),
+            fmt(r["video_only"]),
+            fmt(r["av_gain"]) + gain_ci,
+        )
+    console.print(table)
+    table = Table(title="open vocabulary: test (seen classes) vs open_test (held-out classes)")
+    for column in ("task", "model", "metric", "test", "open_test", "drop"):
+        table.add_column(column)
+    for r in open_rows:
+        table.add_row(r["task"], r["model"], r["metric"], fmt(r["test"]), fmt(r["open_test"]), fmt(r["drop"]))
+    console.print(table)
+
+
+def run_bench(
+    out: str | Path,
+    num_samples: int = 48,
+    conditions: Sequence[str] = STANDARD_CONDITIONS,
+    tasks: Sequence[str] | None = None,
+    models: Mapping[str, Model] | None = None,
+    seed: int = 0,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Run the bench into ``out`` (resumable) and return ``results.json`` with the leaderboard added.
+
+    Args:
+        out: the run folder (``results.json``, ``results.md``, ``report.html``, ``cells/``).
+        num_samples: AVSynth clips per split.
+        conditions: corruptions besides ``clean`` and the two modality controls.
+        tasks: perception tasks (default: every task of :data:`BENCH_TASKS`).
+        models: reference models by registry name (default: the packaged ones); they must include the
+            model of every task and ``classification-zeroshot``.
+        seed: AVSynth and bootstrap seed.
+        console: where the progress and leaderboard go.
+    """
+    start, folder, console = time.perf_counter(), Path(out), console or Console()
+    task_names = tuple(tasks or BENCH_TASKS)
+    needed = {BENCH_TASKS[t] for t in task_names} | {
+        n for t in _OPEN_TASKS if t in task_names for n in _OPEN_TASKS[t]
+    }
+    loaded = dict(models or {})
+    loaded.update({name: get_model(name) for name in sorted(needed) if name not in loaded})
+    config = RunConfig(
+        tasks=task_names,
+        models=(*sorted({BENCH_TASKS[t] for t in task_names}), "chance"),
+        conditions=("clean", *CONTROL_CONDITIONS, *conditions),
+        num_samples=num_samples,
+        seed=seed,
+        batch_size=16,
+    )
+    with _progress() as progress:
+        bar = progress.add_task("bench", total=None)
+
+        def report(label: str, done: int, total: int) -> None:
+            progress.update(bar, description=label, completed=done, total=total)
+
+        results = run_evaluation(config, folder, models=loaded, progress=report)
+        open_rows = (
+            _open_vocabulary(loaded, num_samples, seed, progress)
+            if set(_OPEN_TASKS) & set(task_names)
+            else []
+        )
+    board = leaderboard(results, loaded)
+    results = {
+        **results,
+        "leaderboard": board,
+        "open_vocabulary": open_rows,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    with atomic_writer(folder / "results.json") as f:
+        json.dump(results, f, indent=1, allow_nan=False)
+    build_report([folder], folder)
+    _print(console, board, open_rows)
+    console.print(f"wrote {folder / 'report.html'} and {folder / 'results.json'} in {results['seconds']} s")
+    return results

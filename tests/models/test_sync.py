@@ -1,0 +1,25 @@
+"""Tests of the sync reference model: training, weights round trip, protocol and schema."""
+
+from __future__ import annotations
+
+import torch
+
+from avikit.models import sync
+from tests.models.conftest import check_model, train_tiny
+
+
+def test_training_reduces_loss_and_round_trips(tiny_encoder, feature_cache, tmp_path):
+    before, data, result = train_tiny("sync", tiny_encoder, tmp_path / "out")
+    assert (tmp_path / "out" / "loss.jsonl").is_file() and (tmp_path / "out" / "loss.svg").is_file()
+    model = sync.from_pretrained(result.out_dir)
+    assert isinstance(model, sync.SyncModel)
+    from avikit.models.recipes import _HEADS
+
+    with torch.no_grad():
+        after = float(_HEADS["sync"].loss(model.head, data)["loss"])
+    assert after < before
+    check_model(model, ["sync"])
+
+
+def test_packaged_weights_load_and_predict():
+    check_model(sync.from_pretrained(), ["sync"], count=1)
