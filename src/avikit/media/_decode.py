@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import threading
 from fractions import Fraction
 from pathlib import Path
@@ -30,6 +31,7 @@ from avikit.media.probe import stream_start
 _END_SLACK = Fraction(1, 20)
 _SEEK_BACKOFF = (Fraction(0), Fraction(2), Fraction(10))
 _LOCAL = threading.local()
+_INHERITED: list[tuple[int, VideoReformatter]] = []  # scalers inherited through fork: never freed
 _RESAMPLE_BLOCK = 16384  # decoded samples per resampler call
 
 
@@ -38,10 +40,20 @@ class _SeekedTooLateError(Exception):
 
 
 def _reformatter() -> VideoReformatter:
-    """One scaler per thread, reused across loads (building one costs milliseconds)."""
-    if not hasattr(_LOCAL, "reformatter"):
-        _LOCAL.reformatter = VideoReformatter()
-    return _LOCAL.reformatter
+    """One scaler per thread and process, reused across loads (building one costs milliseconds).
+
+    Keyed by process id too: a scaler inherited through ``fork`` (DataLoader workers) belongs to the
+    parent, and freeing it in the child can wait forever on threads that do not exist there, so the
+    child keeps it alive untouched and builds its own. Scalers run single-threaded (``threads=1`` in
+    :meth:`FrameSelector._take`), which also keeps them free of thread pools.
+    """
+    pid = os.getpid()
+    cached = getattr(_LOCAL, "reformatter", None)
+    if cached is None or cached[0] != pid:
+        if cached is not None:
+            _INHERITED.append(cached)
+        cached = _LOCAL.reformatter = (pid, VideoReformatter())
+    return cached[1]
 
 
 def _time_base(stream: av.stream.Stream) -> Fraction:
@@ -163,7 +175,12 @@ class FrameSelector:
                 continue
             height, width = self.size if self.size is not None else (frame.height, frame.width)
             rgb = _reformatter().reformat(
-                frame, width=width, height=height, format="rgb24", interpolation=Interpolation.BILINEAR
+                frame,
+                width=width,
+                height=height,
+                format="rgb24",
+                interpolation=Interpolation.BILINEAR,
+                threads=1,
             )
             array = rgb.to_ndarray()
             if self.out is None:
