@@ -172,3 +172,59 @@ def classification_inputs() -> dict[str, NDArray]:
     scores = np.round(rng.random((400, 30)) + 0.4 * targets, 2)
     single = np.argmax(rng.random((400, 30)) + targets, axis=1)
     return {"scores": scores, "targets": targets, "single_labels": single}
+
+
+def localization_inputs() -> dict[str, NDArray]:
+    """Seeded 224 x 224 float32 heatmaps and ground truth ``[40, 224, 224]`` with the tie cases.
+
+    Images 0-19 carry a Flickr-like consensus map (0, 0.5, 1), 20-39 a VGG-SS-like binary union of boxes.
+    Heatmaps are blurred blobs near the boxes plus noise; some are quantised to 1 decimal (median ties),
+    two saturate at their maximum on more than half of the pixels, two are constant (0 and -1), and one
+    ground-truth map is empty.
+    """
+    rng = np.random.default_rng(224)
+    size, count = 224, 40
+    yy, xx = np.mgrid[:size, :size]
+    gt_maps = np.zeros((count, size, size))
+    heatmaps = np.zeros((count, size, size), dtype=np.float32)
+    for image in range(count):
+        boxes = []
+        for _ in range(rng.integers(1, 4)):
+            x0, y0 = rng.integers(0, 120, 2)
+            w, h = rng.integers(60, 200, 2)
+            boxes.append((x0, y0, min(size, x0 + w), min(size, y0 + h)))
+        for x0, y0, x1, y1 in boxes:
+            gt_maps[image, y0:y1, x0:x1] += 1
+        gt_maps[image] = np.minimum(gt_maps[image] / 2, 1) if image < 20 else (gt_maps[image] > 0)
+        x0, y0, x1, y1 = boxes[0]
+        cx, cy = (x0 + x1) / 2 + rng.normal(0, 12), (y0 + y1) / 2 + rng.normal(0, 12)
+        sigma = rng.uniform(25, 90)
+        blob = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2))
+        heatmaps[image] = (blob + rng.normal(0, rng.uniform(0.02, 0.3), blob.shape)).astype(np.float32)
+    heatmaps[::5] = np.round(heatmaps[::5], 1)  # many values tie with the median one
+    heatmaps[3] = np.minimum(heatmaps[3], np.float32(0.1))  # more than half of the pixels at the maximum
+    heatmaps[13] = np.minimum(heatmaps[13], np.float32(0.3))
+    heatmaps[7] = 0.0  # constant maps
+    heatmaps[17] = -1.0
+    gt_maps[27] = 0.0  # no ground truth
+    return {"heatmaps": heatmaps, "gt_maps": gt_maps}
+
+
+def sync_inputs() -> dict[str, NDArray]:
+    """Seeded float32 offset logits: 21 classes without ties, 21 classes with exact ties, and 2 classes."""
+    rng = np.random.default_rng(21)
+    labels = rng.integers(0, 21, 3000)
+    near = np.clip(labels + rng.integers(-2, 3, labels.shape), 0, 20)  # often a neighbouring class wins
+    logits = rng.normal(0, 1.5, (3000, 21)) + 1.2 * np.eye(21)[labels] + 1.0 * np.eye(21)[near]
+    tied_labels = rng.integers(0, 21, 600)
+    tied_logits = np.round(rng.normal(0, 1, (600, 21)) + 1.0 * np.eye(21)[tied_labels])
+    binary_labels = rng.integers(0, 2, 400)
+    binary_logits = np.round(rng.normal(0, 1, (400, 2)) + 0.8 * np.eye(2)[binary_labels], 1)
+    return {
+        "logits": logits.astype(np.float32),
+        "labels": labels,
+        "tied_logits": tied_logits.astype(np.float32),
+        "tied_labels": tied_labels,
+        "binary_logits": binary_logits.astype(np.float32),
+        "binary_labels": binary_labels,
+    }
