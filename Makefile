@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
-RUN_OUT ?= runs/demo
+RUN_OUT ?= runs/bench
 
 .PHONY: run test lint typecheck unit bench clean
 
@@ -23,7 +23,7 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
-	$(BIN)/avikit demo --out $(RUN_OUT)
+	$(BIN)/avikit bench --out $(RUN_OUT)
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from avikit import __version__
-from avikit.cli import data, datasets, demo, generate, media, models, tokenizers
+from avikit.cli import data, datasets, demo, generate, generate_av, media, models, tokenizers
 from avikit.cli.evaluate import eval_app, score
 from avikit.cli.tasks import tasks_app
 from avikit.errors import AvikitError
@@ -35,8 +35,13 @@ app.command("score")(score)
 tokenizers_app = typer.Typer(help="Audio and visual tokenizers.", no_args_is_help=True)
 tokenizers_app.command("study")(tokenizers.study_cmd)
 app.add_typer(tokenizers_app, name="tokenizers")
-generate_app = typer.Typer(help="Generators: video-to-audio in three paradigms.", no_args_is_help=True)
+generate_app = typer.Typer(
+    help="Generators: video-to-audio (three paradigms), audio-to-video, joint audio+video.",
+    no_args_is_help=True,
+)
 generate_app.command("v2a")(generate.v2a_cmd)
+generate_app.command("a2v")(generate_av.a2v_cmd)
+generate_app.command("joint")(generate_av.joint_cmd)
 app.add_typer(generate_app, name="generate")
 
 
