@@ -316,6 +316,7 @@ def _write_results(
             "git_revision": git_revision(),
             "seed": ctx.config.seed,
             "datasets": [ctx.data.card],
+            "subset": ctx.data.subset,
             "use": ctx.config.use,
         },
         "tasks": specs,

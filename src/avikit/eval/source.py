@@ -13,16 +13,22 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from avikit.data.card import DatasetCard, read_card
+from avikit.data.croissant import read_croissant
 from avikit.data.manifest import read_manifest
+from avikit.data.prepared import PREPARED_FILE, describe_subset
 from avikit.data.sample import Sample
 from avikit.data.synth import VERSION, SynthConfig, generate, load_clip, parse_conditions
 from avikit.eval.controls import CONTROLS
 from avikit.media import AVClip
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Condition", "EvalData", "load_eval_data", "load_sample_clip", "parse_condition", "resolve_sample"]
 
@@ -62,11 +68,17 @@ def parse_condition(text: str) -> Condition:
 
 @dataclass(frozen=True)
 class EvalData:
-    """The samples of one dataset split, where relative media paths start, and the dataset card."""
+    """The samples of one dataset split, where relative media paths start, the dataset card and the subset.
+
+    ``subset`` states what a score was computed on, so that numbers stay comparable when media is missing:
+    the split, the number of samples, the SHA-256 of their sorted ids, and how many official items were
+    left out because their media is missing.
+    """
 
     samples: tuple[Sample, ...]
     root: Path | None
     card: dict[str, Any]
+    subset: dict[str, Any] = field(default_factory=dict)
 
 
 def load_eval_data(
@@ -74,9 +86,12 @@ def load_eval_data(
 ) -> EvalData:
     """Read a prepared dataset folder, or generate ``num_samples`` AVSynth clips in memory.
 
+    A folder written by ``avikit data prepare`` (with ``prepared.json``) is read with its Croissant card,
+    and the items listed in ``<split>.missing.txt`` (media not found) are left out of the subset.
+
     Args:
-        dataset: a folder with ``<split>.jsonl`` (or ``manifest.jsonl``) and ``card.json``; ``None`` for
-            in-memory AVSynth.
+        dataset: a folder with ``<split>.jsonl`` (or ``manifest.jsonl``) and ``card.json``, a prepared
+            folder, or ``None`` for in-memory AVSynth.
         split: the split to read.
         num_samples: keep the first N samples (in-memory AVSynth: required).
         seed: the AVSynth seed (in-memory only).
@@ -90,14 +105,29 @@ def load_eval_data(
         samples = tuple(generate(split, i, seed)[0] for i in range(num_samples))
         params = {"seed": seed, "config": SynthConfig().to_dict(), "conditions": {}, "version": VERSION}
         card = DatasetCard.for_avsynth(params, samples, {}).to_dict()
-        return EvalData(samples, None, card)
+        return EvalData(samples, None, card, _subset(split, samples, 0))
     root = Path(dataset)
     manifest = root / f"{split}.jsonl"
     if not manifest.is_file():
         manifest = root / "manifest.jsonl"
     rows = [s for s in read_manifest(manifest) if s.split == split]
-    card = read_card(root / "card.json").to_dict()
-    return EvalData(tuple(rows[:num_samples] if num_samples is not None else rows), root, card)
+    missing: set[str] = set()
+    if (root / PREPARED_FILE).is_file():
+        card = read_croissant(root / "croissant.json")
+        missing_list = root / f"{split}.missing.txt"
+        if missing_list.is_file():
+            missing = set(missing_list.read_text(encoding="utf-8").split())
+        if missing:
+            log.info("%s: %d %s item(s) have no media and are left out", root, len(missing), split)
+        rows = [s for s in rows if s.id not in missing]
+    else:
+        card = read_card(root / "card.json").to_dict()
+    kept = tuple(rows[:num_samples] if num_samples is not None else rows)
+    return EvalData(kept, root, card, _subset(split, kept, len(missing)))
+
+
+def _subset(split: str, samples: Sequence[Sample], missing: int) -> dict[str, Any]:
+    return {"split": split, **describe_subset(s.id for s in samples), "missing_media": missing}
 
 
 def resolve_sample(sample: Sample, condition: Condition) -> Sample:
