@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 _S = TypeVar("_S", av.video.stream.VideoStream, av.audio.stream.AudioStream)
 _AUDIO_PREROLL = Fraction(1, 10)  # decode 0.1 s before the window so codec and resampler settle
 _CHANNEL_LAYOUTS = {1: "mono", 2: "stereo"}
-_SMALL_FRAME = 320 * 240
 
 
 @dataclass(frozen=True)
@@ -88,8 +87,8 @@ def load(
         channels: output channels (1 or 2); default: the source's.
         video: ``True`` requires video, ``False`` skips it, ``None`` loads it if present.
         audio: ``True`` requires audio, ``False`` skips it, ``None`` loads it if present.
-        threads: video decoder threads; default: 1 inside a DataLoader worker process or for frames up
-            to 320x240, FFmpeg's choice otherwise.
+        threads: video decoder threads; default: 1 inside a DataLoader worker process, FFmpeg's choice
+            otherwise.
 
     Returns:
         The clip; a stream the file lacks (or that was skipped) is ``None`` in it.
@@ -225,12 +224,11 @@ def _layout(channels: int, path: Path) -> str:
 def _set_threads(stream: av.video.stream.VideoStream, threads: int | None) -> None:
     """Set the video decoder's threads.
 
-    Default: 1 thread in a DataLoader worker or for frames up to 320x240 (frame threading costs more than it
-    gains there, measured in benchmarks/media_load.py); FFmpeg's choice otherwise.
+    Default: 1 thread in a DataLoader worker (the workers already use the cores; measured in
+    benchmarks/media_load.py), FFmpeg's choice otherwise.
     """
     if threads is None:
-        small = stream.codec_context.width * stream.codec_context.height <= _SMALL_FRAME
-        threads = 1 if _in_worker_process() or small else 0
+        threads = 1 if _in_worker_process() else 0
     stream.codec_context.thread_type = "AUTO"
     stream.codec_context.thread_count = threads
 
