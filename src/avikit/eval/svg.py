@@ -54,12 +54,24 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float, tuple[float, float] |
     return "".join(parts)
 
 
+def _levels(xs: Sequence[float]) -> str:
+    """The x levels as text: each level when there are few, else the range."""
+    unique = sorted(set(xs))
+    if len(unique) <= 6:
+        return ", ".join(f"{x:g}" for x in unique)
+    return f"{unique[0]:g} .. {unique[-1]:g}"
+
+
 def line_chart(title: str, xlabel: str, series: Sequence[tuple[str, Sequence[tuple[float, float]]]]) -> str:
     """Curves ``(label, [(x, y), ...])`` on shared axes, with a legend."""
     width, height, pad = 640, 260, 50
     xs = [p[0] for _, points in series for p in points]
     ys = [p[1] for _, points in series for p in points]
-    x_low, x_high = (min(xs), max(xs)) if xs and max(xs) > min(xs) else (0.0, 1.0)
+    if xs and max(xs) > min(xs):
+        x_low, x_high = min(xs), max(xs)
+    else:  # one level only: centre it
+        middle = xs[0] if xs else 0.0
+        x_low, x_high = middle - 1.0, middle + 1.0
     y_low, y_high = _scale(ys)
 
     def point(px: float, py: float) -> str:
@@ -70,13 +82,21 @@ def line_chart(title: str, xlabel: str, series: Sequence[tuple[str, Sequence[tup
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-size="11" '
         f'font-family="sans-serif"><text x="4" y="14" font-weight="bold">{escape(title)}</text>',
-        f'<text x="{width / 2 - 60:.0f}" y="{height - 10}">{escape(xlabel)}: {x_low:g} .. {x_high:g}</text>',
+        f'<text x="{width / 2 - 60:.0f}" y="{height - 10}">{escape(xlabel)}: {_levels(xs)}</text>',
         f'<text x="4" y="{pad}">{y_high:.3g}</text><text x="4" y="{height - pad}">{y_low:.3g}</text>',
     ]
+    left, bottom, right = pad, height - pad, width - pad - 140
+    axes = f"{left},{pad} {left},{bottom} {right},{bottom}"
+    parts.append(f'<polyline points="{axes}" fill="none" stroke="#888"/>')
     for k, (label, points) in enumerate(series):
         colour = _COLOURS[k % len(_COLOURS)]
         path = " ".join(point(px, py) for px, py in sorted(points))
         parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for px, py in points:  # markers, so a sweep of one level still shows, with its value and level
+            cx, cy = point(px, py).split(",")
+            parts.append(f'<circle cx="{cx}" cy="{cy}" r="3.5" fill="{colour}"/>')
+            tx, ty = float(cx) + 5, float(cy) - 5
+            parts.append(f'<text x="{tx:.1f}" y="{ty:.1f}" fill="{colour}">{py:.3g} @ {px:g}</text>')
         parts.append(f'<text x="{width - 180}" y="{30 + 14 * k}" fill="{colour}">{escape(label[:30])}</text>')
     parts.append("</svg>")
     return "".join(parts)
