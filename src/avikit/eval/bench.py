@@ -53,7 +53,7 @@ BENCH_TASKS: dict[str, str] = {
 """Perception task -> the reference model measured on it."""
 CONTROL_CONDITIONS = ("video_blanked", "audio_muted")
 """Audio-only and video-only views of every model."""
-STANDARD_CONDITIONS = ("noise_snr=0", "occlusion=0.5")
+STANDARD_CONDITIONS = ("noise_snr=10", "noise_snr=0", "occlusion=0.25", "occlusion=0.5")
 """The AVSynth corruptions of the standard bench (robustness against the clean truth)."""
 _OPEN_TASKS = {"classification": ("classification", "classification-zeroshot"), "retrieval": ("retrieval",)}
 
