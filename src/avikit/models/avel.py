@@ -27,8 +27,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import AudioGuidedAttention, HybridAttentionTransformer
 from avikit.tasks import AVEL_LABELS, Task
 
@@ -87,29 +86,17 @@ class AVELHead(nn.Module):
 # ------------------------------------------------------------------------------------------------ model
 
 
-class AVELModel(nn.Module):
+class AVELModel(TrunkModel):
     """The frozen trunk and the AVEL head, measured on task ``avel`` (one label per 1 s segment)."""
 
     tasks: tuple[str, ...] = ("avel",)
-
-    def __init__(
-        self,
-        encoder: AVJointEncoder,
-        head: AVELHead,
-        model_id: str = "avikit/avel",
-        weights_hash: str = "untrained",
-    ) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.head = head
-        self.id = model_id
-        self.weights_hash = weights_hash
+    default_id = "avikit/avel"
+    head: AVELHead
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """One AVEL label per segment for every item."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+        self.check_task(task)
         features = encode_items(self.encoder, batch, len(batch[0].inputs.segments))
         labels = self.head(features).argmax(dim=-1)  # [B, S]
         return [

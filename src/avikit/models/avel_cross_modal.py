@@ -25,8 +25,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import TemporalConv
 from avikit.tasks import Task, get_task
 
@@ -77,27 +76,17 @@ class CrossModalHead(nn.Module):
 # ------------------------------------------------------------------------------------------------ model
 
 
-class CrossModalModel(nn.Module):
+class CrossModalModel(TrunkModel):
     """The frozen trunk and the distance head, measured on task ``avel-cross-modal``."""
 
     tasks: tuple[str, ...] = ("avel-cross-modal",)
-
-    def __init__(
-        self,
-        encoder: AVJointEncoder,
-        head: CrossModalHead,
-        model_id: str = "avikit/avel-cross-modal",
-        weights_hash: str = "untrained",
-    ) -> None:
-        super().__init__()
-        self.encoder, self.head = encoder, head
-        self.id, self.weights_hash = model_id, weights_hash
+    default_id = "avikit/avel-cross-modal"
+    head: CrossModalHead
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """A visual-by-audio distance matrix per item."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+        self.check_task(task)
         distances = self.head(encode_items(self.encoder, batch, len(batch[0].inputs.segments)))
         return [
             {"id": item.sample.id, "distances": d.round(decimals=5).tolist()}

@@ -29,8 +29,7 @@ from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.data.synth.questions import TEMPLATES
-from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.tasks import AVQA_ANSWERS, Task
 
 __all__ = [
@@ -111,30 +110,18 @@ class AVQAHead(nn.Module):
 # ------------------------------------------------------------------------------------------------ model
 
 
-class AVQAModel(nn.Module):
+class AVQAModel(TrunkModel):
     """The frozen trunk and the question-answering head, measured on task ``avqa``."""
 
     tasks: tuple[str, ...] = ("avqa",)
-
-    def __init__(
-        self,
-        encoder: AVJointEncoder,
-        head: AVQAHead,
-        model_id: str = "avikit/avqa",
-        weights_hash: str = "untrained",
-    ) -> None:
-        super().__init__()
-        self.encoder, self.head = encoder, head
-        self.id, self.weights_hash = model_id, weights_hash
+    default_id = "avikit/avqa"
+    head: AVQAHead
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """One answer word and one evidence span per question."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
-        audio = batch[0].inputs.audio
-        seconds = max(1, round((audio[1] - audio[0]) / self.encoder.sample_rate))
-        features = encode_items(self.encoder, batch, seconds)
+        self.check_task(task)
+        features = encode_items(self.encoder, batch, self.window_seconds(batch))
         rows = [(b, q) for b, item in enumerate(batch) for q in item.inputs.text]
         out: list[dict[str, Any]] = [{"id": item.sample.id, "answers": [], "evidence": []} for item in batch]
         if rows:

@@ -27,8 +27,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
-from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import AudioConditionedMaskDecoder
 from avikit.tasks import Task, encode_mask, get_task
 
@@ -62,27 +61,17 @@ class AVSConfig:
 # ------------------------------------------------------------------------------------------------ model
 
 
-class AVSModel(nn.Module):
+class AVSModel(TrunkModel):
     """The frozen trunk and a TPAVI mask decoder, measured on ``avs-binary`` and ``avs-semantic``."""
 
     tasks: tuple[str, ...] = ("avs-binary", "avs-semantic")
-
-    def __init__(
-        self,
-        encoder: AVJointEncoder,
-        head: AudioConditionedMaskDecoder,
-        model_id: str = "avikit/avs",
-        weights_hash: str = "untrained",
-    ) -> None:
-        super().__init__()
-        self.encoder, self.head = encoder, head
-        self.id, self.weights_hash = model_id, weights_hash
+    default_id = "avikit/avs"
+    head: AudioConditionedMaskDecoder
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Run-length masks of every item's frames (binary, or class index + 1)."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+        self.check_task(task)
         features = encode_items(self.encoder, batch, len(batch[0].inputs.frames))
         logits = self.head(_head_inputs(features), size=batch[0].inputs.frame_size)  # [B, T, 29, H, W]
         binary = task.name == "avs-binary"

@@ -30,7 +30,7 @@ from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import HybridAttentionTransformer
 from avikit.tasks import Task, get_task
 
@@ -89,28 +89,28 @@ class AVVPHead(nn.Module):
 # ------------------------------------------------------------------------------------------------ model
 
 
-class AVVPModel(nn.Module):
+class AVVPModel(TrunkModel):
     """The frozen trunk and the HAN head, measured on task ``avvp``."""
 
     tasks: tuple[str, ...] = ("avvp",)
+    default_id = "avikit/avvp"
+    head: AVVPHead
 
     def __init__(
         self,
         encoder: AVJointEncoder,
         head: AVVPHead,
         threshold: float = 0.5,
-        model_id: str = "avikit/avvp",
+        model_id: str | None = None,
         weights_hash: str = "untrained",
     ) -> None:
-        super().__init__()
-        self.encoder, self.head, self.threshold = encoder, head, threshold
-        self.id, self.weights_hash = model_id, weights_hash
+        super().__init__(encoder, head, model_id, weights_hash)
+        self.threshold = threshold
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Per second, the classes heard and the classes seen."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+        self.check_task(task)
         video, probs = self.head(encode_items(self.encoder, batch, len(batch[0].inputs.segments)))
         # a class is parsed only where the whole video also holds it (as HAN does)
         on = (probs > self.threshold) & (video > self.threshold)[:, None, None, :]  # [B, S, 2, C]

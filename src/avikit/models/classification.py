@@ -30,10 +30,9 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
-from avikit.models.pretrain import AVJointEncoder
 from avikit.models.retrieval import RetrievalModel, main_class
 from avikit.models.retrieval import from_pretrained as load_retrieval
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import AudioGuidedAttention, HybridAttentionTransformer
 from avikit.tasks import Task
 
@@ -98,28 +97,18 @@ class ClassificationHead(nn.Module):
 # ------------------------------------------------------------------------------------------------ model
 
 
-class ClassificationModel(nn.Module):
+class ClassificationModel(TrunkModel):
     """The frozen trunk and the classification head: single-label and multi-label scores per class."""
 
     tasks: tuple[str, ...] = _TASKS
-
-    def __init__(
-        self,
-        encoder: AVJointEncoder,
-        head: ClassificationHead,
-        model_id: str = "avikit/classification",
-        weights_hash: str = "untrained",
-    ) -> None:
-        super().__init__()
-        self.encoder, self.head = encoder, head
-        self.id, self.weights_hash = model_id, weights_hash
+    default_id = "avikit/classification"
+    head: ClassificationHead
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Softmax (single-label) or sigmoid (multi-label) scores over the AVSynth classes."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
-        main, heard = self.head(encode_items(self.encoder, batch, _seconds(batch, self.encoder.sample_rate)))
+        self.check_task(task)
+        main, heard = self.head(encode_items(self.encoder, batch, self.window_seconds(batch)))
         scores = main.softmax(-1) if task.name == "classification" else heard.sigmoid()
         return [
             {"id": item.sample.id, "scores": row.tolist()} for item, row in zip(batch, scores, strict=True)
@@ -145,11 +134,6 @@ class ZeroShotClassifier:
         return [
             {"id": item.sample.id, "scores": row.tolist()} for item, row in zip(batch, scores, strict=True)
         ]
-
-
-def _seconds(batch: Sequence[MediaItem], sample_rate: int) -> int:
-    audio = batch[0].inputs.audio
-    return max(1, round((audio[1] - audio[0]) / sample_rate))
 
 
 def build_classification_head(cfg: ClassificationConfig) -> ClassificationHead:

@@ -29,7 +29,7 @@ from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import AudioGuidedAttention, HybridAttentionTransformer
 from avikit.tasks import Task, get_task
 
@@ -108,31 +108,31 @@ def decode_events(
 # ------------------------------------------------------------------------------------------------ model
 
 
-class DenseLocalizationModel(nn.Module):
+class DenseLocalizationModel(TrunkModel):
     """The frozen trunk and the dense head, measured on task ``dense-localization``."""
 
     tasks: tuple[str, ...] = ("dense-localization",)
+    default_id = "avikit/dense-localization"
+    head: DenseHead
 
     def __init__(
         self,
         encoder: AVJointEncoder,
         head: DenseHead,
         thresholds: Sequence[float] = (0.3, 0.5, 0.7),
-        model_id: str = "avikit/dense-localization",
+        model_id: str | None = None,
         weights_hash: str = "untrained",
     ) -> None:
-        super().__init__()
-        self.encoder, self.head, self.thresholds = encoder, head, tuple(thresholds)
-        self.id, self.weights_hash = model_id, weights_hash
+        super().__init__(encoder, head, model_id, weights_hash)
+        self.thresholds = tuple(thresholds)
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Detected audio-visual events of every item."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
-        audio = batch[0].inputs.audio
-        seconds = max(1, round((audio[1] - audio[0]) / self.encoder.sample_rate))
-        probs = self.head(encode_items(self.encoder, batch, seconds)).sigmoid()  # [B, S, C]
+        self.check_task(task)
+        probs = self.head(
+            encode_items(self.encoder, batch, self.window_seconds(batch))
+        ).sigmoid()  # [B, S, C]
         return [
             {"id": item.sample.id, "events": decode_events(p, self.thresholds, CLASS_NAMES)}
             for item, p in zip(batch, probs, strict=True)

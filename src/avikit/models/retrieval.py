@@ -32,8 +32,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES, CLASSES, SEEN_CLASSES
-from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import info_nce
 from avikit.tasks import Task
 
@@ -134,34 +133,21 @@ class RetrievalHead(nn.Module):
 # ------------------------------------------------------------------------------------------------ model
 
 
-class RetrievalModel(nn.Module):
+class RetrievalModel(TrunkModel):
     """The frozen trunk and the joint embedding head, measured on task ``retrieval``."""
 
     tasks: tuple[str, ...] = ("retrieval",)
-
-    def __init__(
-        self,
-        encoder: AVJointEncoder,
-        head: RetrievalHead,
-        model_id: str = "avikit/retrieval",
-        weights_hash: str = "untrained",
-    ) -> None:
-        super().__init__()
-        self.encoder, self.head = encoder, head
-        self.id, self.weights_hash = model_id, weights_hash
+    default_id = "avikit/retrieval"
+    head: RetrievalHead
 
     def features(self, batch: Sequence[MediaItem]) -> dict[str, torch.Tensor]:
         """Trunk features of a batch (one segment per second of the window)."""
-        seconds = max(
-            1, round((batch[0].inputs.audio[1] - batch[0].inputs.audio[0]) / self.encoder.sample_rate)
-        )
-        return encode_items(self.encoder, batch, seconds)
+        return encode_items(self.encoder, batch, self.window_seconds(batch))
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Unit audio and video embeddings of every item."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+        self.check_task(task)
         audio, video = self.head(self.features(batch))
         audio, video = F.normalize(audio, dim=-1), F.normalize(video, dim=-1)
         return [

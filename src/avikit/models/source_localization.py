@@ -27,7 +27,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.tasks import Task
 
 __all__ = [
@@ -79,28 +79,28 @@ class SourceHead(nn.Module):
 # ------------------------------------------------------------------------------------------------ model
 
 
-class SourceLocalizationModel(nn.Module):
+class SourceLocalizationModel(TrunkModel):
     """The frozen trunk and the similarity head, measured on task ``source-localization``."""
 
     tasks: tuple[str, ...] = ("source-localization",)
+    default_id = "avikit/source-localization"
+    head: SourceHead
 
     def __init__(
         self,
         encoder: AVJointEncoder,
         head: SourceHead,
         heatmap_size: int = 32,
-        model_id: str = "avikit/source-localization",
+        model_id: str | None = None,
         weights_hash: str = "untrained",
     ) -> None:
-        super().__init__()
-        self.encoder, self.head, self.heatmap_size = encoder, head, heatmap_size
-        self.id, self.weights_hash = model_id, weights_hash
+        super().__init__(encoder, head, model_id, weights_hash)
+        self.heatmap_size = heatmap_size
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """A ``heatmap_size`` square heatmap (sigmoid scores) per item."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+        self.check_task(task)
         logits = self.head(encode_items(self.encoder, batch, 1))[:, None]  # [B, 1, h, w]
         size = (self.heatmap_size, self.heatmap_size)
         heat = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)[:, 0].sigmoid()

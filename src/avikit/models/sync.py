@@ -26,8 +26,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import TemporalConv
 from avikit.tasks import SYNC_OFFSETS, Task
 
@@ -97,27 +96,17 @@ class SyncHead(nn.Module):
 # ------------------------------------------------------------------------------------------------ model
 
 
-class SyncModel(nn.Module):
+class SyncModel(TrunkModel):
     """The frozen trunk and the correlation head, measured on task ``sync``."""
 
     tasks: tuple[str, ...] = ("sync",)
-
-    def __init__(
-        self,
-        encoder: AVJointEncoder,
-        head: SyncHead,
-        model_id: str = "avikit/sync",
-        weights_hash: str = "untrained",
-    ) -> None:
-        super().__init__()
-        self.encoder, self.head = encoder, head
-        self.id, self.weights_hash = model_id, weights_hash
+    default_id = "avikit/sync"
+    head: SyncHead
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """21 offset logits per item."""
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+        self.check_task(task)
         logits = self.head(encode_items(self.encoder, batch, NUM_STEPS))
         return [
             {"id": item.sample.id, "logits": row.tolist()} for item, row in zip(batch, logits, strict=True)

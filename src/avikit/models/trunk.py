@@ -63,6 +63,7 @@ __all__ = [
     "FeatureSet",
     "FitConfig",
     "MediaItem",
+    "TrunkModel",
     "build_feature_set",
     "combined_hash",
     "default_cache_dir",
@@ -117,6 +118,39 @@ class MediaItem(Protocol):
     def waveform(self) -> NDArray[np.float32]:
         """``[C, N]``."""
         ...
+
+
+class TrunkModel(nn.Module):
+    """The frozen trunk and one task head: what every reference model shares.
+
+    Subclasses set ``tasks`` and ``default_id``, annotate ``head`` with their head's type and write
+    ``predict``. The attribute names ``encoder`` and ``head`` are the prefixes of the packaged weights.
+    """
+
+    tasks: tuple[str, ...] = ()
+    default_id: str = ""
+
+    def __init__(
+        self,
+        encoder: AVJointEncoder,
+        head: nn.Module,
+        model_id: str | None = None,
+        weights_hash: str = "untrained",
+    ) -> None:
+        super().__init__()
+        self.encoder, self.head = encoder, head
+        self.id = model_id or self.default_id
+        self.weights_hash = weights_hash
+
+    def check_task(self, task: Task) -> None:
+        """Raise ``ValueError`` unless the model predicts ``task``."""
+        if task.name not in self.tasks:
+            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+
+    def window_seconds(self, batch: Sequence[MediaItem]) -> int:
+        """Seconds in the batch's audio window (at least 1): one trunk segment per second."""
+        audio = batch[0].inputs.audio
+        return max(1, round((audio[1] - audio[0]) / self.encoder.sample_rate))
 
 
 def freeze(encoder: AVJointEncoder) -> AVJointEncoder:
