@@ -1,16 +1,36 @@
-"""Embedders: pinned preprocessing, the protocol, the metric pipeline over embeddings, loader errors."""
+"""Embedders: pinned preprocessing, the protocol, the metric pipeline over embeddings, loader errors, and the
+published checkpoints resolved through a local HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from avikit.data.download import ChecksumError
 from avikit.data.synth import SynthConfig, generate
 from avikit.media import AVClip
 from avikit.metrics.generation import evaluate_frechet_distance
-from avikit.models.embedders import Embedder, ModuleEmbedder, load_embedder
+from avikit.models import embedders
+from avikit.models.embedders import (
+    WEIGHTS,
+    Cnn14,
+    Cnn14Config,
+    Embedder,
+    ModuleEmbedder,
+    WeightsSource,
+    load_embedder,
+    load_panns,
+    resolve_weights,
+)
 
 
 class _Stats(nn.Module):
@@ -49,9 +69,105 @@ def test_embeddings_of_avsynth_clips_feed_the_frechet_distance():
 def test_loader_names_and_missing_packages():
     with pytest.raises(ValueError, match="choose one of"):
         load_embedder("inception")
-    # the real packages are optional; without them the message says how to install
-    try:
-        import hear21passt  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="pip install hear21passt"):
-            load_embedder("passt")
+    commands = {
+        "passt": ("hear21passt", "pip install hear21passt"),
+        "clap": ("laion_clap", "pip install laion-clap"),
+        "imagebind": ("imagebind", "pip install git\\+https://github.com/facebookresearch/ImageBind"),
+    }
+    missing = [
+        (name, command)
+        for name, (module, command) in commands.items()
+        if importlib.util.find_spec(module) is None
+    ]
+    for name, command in missing:
+        with pytest.raises(ImportError, match=command):
+            load_embedder(name)
+
+
+def test_every_published_source_is_https_with_a_cache_name():
+    for name, source in WEIGHTS.items():
+        assert source.url.startswith("https://") and source.filename and source.origin, name
+        assert all(len(d) == n for d, n in ((source.md5, 32), (source.sha256, 64)) if d is not None), name
+
+
+PAYLOAD = b"not a real checkpoint" * 500
+
+
+class _Handler(BaseHTTPRequestHandler):
+    requests: ClassVar[list[str]] = []
+    files: ClassVar[dict[str, bytes]] = {"/weights.bin": PAYLOAD}
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.requests.append(self.path)
+        body = self.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_resolve_downloads_once_and_checks_the_md5(server, tmp_path):
+    source = WeightsSource(f"{server}/weights.bin", "w.bin", md5=hashlib.md5(PAYLOAD).hexdigest())
+    before = len(_Handler.requests)
+    path = resolve_weights(source, cache_dir=tmp_path)
+    assert path == tmp_path / "w.bin" and path.read_bytes() == PAYLOAD
+    assert resolve_weights(source, cache_dir=tmp_path) == path and len(_Handler.requests) == before + 1
+    wrong = WeightsSource(f"{server}/weights.bin", "x.bin", md5="0" * 32)
+    with pytest.raises(ChecksumError, match="md5"):
+        resolve_weights(wrong, cache_dir=tmp_path)
+    assert not (tmp_path / "x.bin").exists()
+
+
+def test_resolve_checks_a_torch_hub_hash_prefix(server, tmp_path):
+    prefix = hashlib.sha256(PAYLOAD).hexdigest()[:8]
+    good = WeightsSource(f"{server}/weights.bin", f"w-{prefix}.pth", sha256_prefix=prefix)
+    assert resolve_weights(good, cache_dir=tmp_path).read_bytes() == PAYLOAD
+    bad = WeightsSource(f"{server}/weights.bin", "w-00000000.pth", sha256_prefix="00000000")
+    with pytest.raises(ChecksumError, match="does not start with 00000000"):
+        resolve_weights(bad, cache_dir=tmp_path)
+    assert not (tmp_path / "w-00000000.pth").exists()
+
+
+def test_a_local_checkpoint_wins_and_must_exist(tmp_path):
+    (tmp_path / "mine.pth").write_bytes(b"x")
+    unreachable = WeightsSource("http://127.0.0.1:9/none", "none.pth")
+    assert resolve_weights(unreachable, tmp_path / "mine.pth") == tmp_path / "mine.pth"
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        resolve_weights(unreachable, tmp_path / "absent.pth")
+
+
+def test_load_panns_downloads_the_published_file_into_the_cache(server, tmp_path, monkeypatch):
+    tiny = Cnn14Config(widths=(2, 2, 2, 2, 2, 3), classes=4)
+    torch.manual_seed(0)
+    model = Cnn14(tiny).eval()
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), "iteration": 1}, buffer)
+    _Handler.files["/Cnn14_16k.pth"] = buffer.getvalue()
+    source = WeightsSource(
+        f"{server}/Cnn14_16k.pth", "Cnn14_16k_mAP=0.438.pth", md5=hashlib.md5(buffer.getvalue()).hexdigest()
+    )
+    monkeypatch.setitem(embedders.hub.WEIGHTS, "panns", source)
+    monkeypatch.setenv("AVIKIT_CACHE", str(tmp_path))
+    embedder = load_panns(cfg=tiny)
+    assert (tmp_path / "embedders" / "Cnn14_16k_mAP=0.438.pth").is_file()
+    clip = AVClip(
+        waveform=np.random.default_rng(0).uniform(-1, 1, (1, 8000)).astype(np.float32), sample_rate=16000
+    )
+    with torch.no_grad():
+        expected = model(embedder.prepare(clip))["logits"][0].numpy()
+    np.testing.assert_allclose(embedder.embed(clip)["logits"], expected, rtol=1e-6)
