@@ -30,6 +30,7 @@ from avikit.metrics._validation import as_finite, non_empty, same_shape
 __all__ = [
     "PREPROCESSING",
     "SYNCHFORMER_GRID",
+    "SYNCHFORMER_PREPROCESSING",
     "FrechetDistanceError",
     "compute_alignment_scores",
     "compute_alignment_statistics",
@@ -54,12 +55,47 @@ __all__ = [
 
 AV_BENCHMARK_COMMIT = "050a5cdb9b"
 
+SYNCHFORMER_PREPROCESSING: Mapping[str, Any] = {
+    "audio": {
+        "sample_rate": 16000,
+        "segment_samples": 10240,
+        "segment_step": 5120,
+        "n_fft": 1024,
+        "win_length": 400,
+        "hop_length": 160,
+        "n_mels": 128,
+        "mel_scale": "htk",
+        "mel_norm": None,
+        "stft_pad": "reflect",
+        "log_offset": 1e-6,
+        "frames": 66,
+        "mean": -4.2677393,
+        "std": 4.5689974,
+    },
+    "video": {
+        "fps": 25,
+        "size": 224,
+        "resize": "bicubic, antialiased, shorter side, uint8 rounding",
+        "crop": "centre",
+        "normalize": "[-1, 1]",
+        "segment_frames": 16,
+        "segment_step": 8,
+    },
+    "windows": {"duration": 8.0, "segments": 14, "which": ("first", "last")},
+    "features": {
+        "video": "Motionformer ViT-B/16, divided space-time attention, 224 px, 16-frame segments -> 8 x 768",
+        "audio": "AST ViT-B/16 over 128 mel x 66 frames, frequency aggregated -> 6 x 768",
+    },
+}
+"""What av-benchmark feeds Synchformer for DeSync (``extract.py``, ``extract_video.py``, ``evaluate.py``); the
+one source for ``avikit.models.embedders.synchformer`` and part of any feature-cache key."""
+
 PREPROCESSING: Mapping[str, Mapping[str, Any]] = {
     "vggish": {"sample_rate": 16000, "frame_seconds": 0.96, "dim": 128, "postprocess": False},
     "panns": {"sample_rate": 16000, "n_mels": 64, "f_min": 50, "f_max": 8000, "n_fft": 512, "hop": 160},
     "passt": {"sample_rate": 32000, "num_samples": 320000, "num_logits": 527, "dim": 768},
     "imagebind": {"video_fps": 0.5, "image_size": 224, "audio_clips": 3, "audio_clip_seconds": 2},
-    "synchformer": {"video_fps": 25, "image_size": 224, "sample_rate": 16000, "windows": (14, 14)},
+    "synchformer": SYNCHFORMER_PREPROCESSING,
     "audio": {"channels": 1, "remove_mean": True, "duration_seconds": 8.0, "pad": False},
 }
 """Pinned preprocessing of av-benchmark 050a5cdb9b per embedder (``extract.py``, ``extract_video.py``)."""

@@ -10,7 +10,9 @@ from a local checkpoint or the published file (downloaded once, checksum-verifie
 - ``"passt"``, ``"clap"``, ``"imagebind"``: through their upstream packages (optional, not on avikit's
   dependency list; the error says what to install).
 
-Synchformer, for DeSync, is a head over segment features (:mod:`avikit.models.embedders.synchformer`).
+Synchformer, for DeSync, is avikit's own too: :func:`load_synchformer` builds the whole model (Motionformer,
+AST, offset head) from the official checkpoint and :class:`SynchformerEmbedder` maps a clip to the offset
+logits that ``evaluate_desync`` scores (:mod:`avikit.models.embedders.synchformer`).
 
 Example:
     >>> sorted(EMBEDDER_LOADERS)
@@ -32,7 +34,14 @@ from avikit.models.embedders.base import (
 )
 from avikit.models.embedders.hub import WEIGHTS, WeightsSource, resolve_weights
 from avikit.models.embedders.panns import Cnn14, Cnn14Config
-from avikit.models.embedders.synchformer import SynchformerConfig, SynchformerHead, load_synchformer_head
+from avikit.models.embedders.synchformer import (
+    Synchformer,
+    SynchformerConfig,
+    SynchformerEmbedder,
+    SynchformerHead,
+    load_synchformer,
+    load_synchformer_head,
+)
 from avikit.models.embedders.upstream import load_clap, load_imagebind_audio, load_passt
 from avikit.models.embedders.vggish import VGGISH_FRONT_END, VGGish, VGGishConfig
 
@@ -44,13 +53,16 @@ __all__ = [
     "Cnn14Config",
     "Embedder",
     "ModuleEmbedder",
+    "Synchformer",
     "SynchformerConfig",
+    "SynchformerEmbedder",
     "SynchformerHead",
     "VGGish",
     "VGGishConfig",
     "WeightsSource",
     "load_embedder",
     "load_panns",
+    "load_synchformer",
     "load_synchformer_head",
     "load_vggish",
     "resolve_weights",

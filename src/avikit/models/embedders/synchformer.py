@@ -1,82 +1,69 @@
-"""Synchformer (Iashin et al. 2024) offset classifier and the preprocessing av-benchmark uses for DeSync.
+"""Synchformer (Iashin et al. 2024), the audio-visual offset classifier av-benchmark uses for DeSync.
 
-Synchformer = a video feature extractor (Motionformer, ViT-B/16 over 16-frame segments, 8 tokens per
-segment after spatial aggregation), an audio one (AST over 128 x 66 log-mel segments, 6 tokens per segment
-after frequency aggregation) and :class:`SynchformerHead`: linear projections ``vproj``/``aproj``, then a
-3-layer, 8-head, 768-wide transformer over ``[OFF, video tokens, MOD, audio tokens]`` with a learned
-positional embedding of 198 positions (1 + 14 x 8 + 1 + 14 x 6) and ``off_head``, 21 logits for the offsets
-``linspace(-2, 2, 21)`` s. The head reads the official checkpoint (``synchformer_state_dict.pth``, the
-AudioSet model ``24-01-04T16-39-21`` as MMAudio re-saved it) under its own key names (``vproj``, ``aproj``,
-``transformer.{vis_in_lnorm, aud_in_lnorm, OFF_tok, MOD_tok, pos_emb_cfg.pos_emb, blocks.i.{ln1, ln2,
-attn.{query,key,value,proj}, mlp.{0,2}}, ln_f, off_head}``); the feature extractors' weights in the same file
-(``vfeat_extractor.*``, ``afeat_extractor.*``) are not run here: features come from the caller.
+Synchformer = :class:`~avikit.models.embedders.synchformer_features.MotionformerFeatures` (video segments ->
+8 tokens each), :class:`~avikit.models.embedders.synchformer_features.ASTFeatures` (log-mel segments -> 6
+tokens each) and :class:`SynchformerHead`: linear projections ``vproj``/``aproj``, then a 3-layer, 8-head,
+768-wide transformer over ``[OFF, video tokens, MOD, audio tokens]`` with a learned positional embedding of
+198 positions (1 + 14 x 8 + 1 + 14 x 6) and ``off_head``, 21 logits for the offsets ``linspace(-2, 2, 21)`` s.
+:func:`load_synchformer` builds the whole model from the official checkpoint
+(``synchformer_state_dict.pth``, the AudioSet model ``24-01-04T16-39-21`` as MMAudio re-saved it;
+av-benchmark loads it strictly) under its own key names: ``vfeat_extractor.*``, ``afeat_extractor.*``,
+``vproj``, ``aproj``, ``transformer.{vis_in_lnorm, aud_in_lnorm, OFF_tok, MOD_tok, pos_emb_cfg.pos_emb,
+blocks.i.{ln1, ln2, attn.{query,key,value,proj}, mlp.{0,2}}, ln_f, off_head}``.
+:func:`load_synchformer_head` loads the head alone, for cached features.
 
-Preprocessing pinned from av-benchmark 050a5cdb9b (``extract.py::encode_audio_with_sync``,
-``data/video_dataset.py``, ``evaluate.py``), see :data:`SYNCHFORMER_PREPROCESSING`.
+:class:`SynchformerEmbedder` goes from an :class:`~avikit.media.AVClip` to the logits of the two windows
+av-benchmark scores; :func:`avikit.metrics.generation.evaluate_desync` turns those into DeSync. Preprocessing
+is pinned from av-benchmark 050a5cdb9b (``extract.py::encode_audio_with_sync``, ``extract_video.py``,
+``data/{audio,video}_dataset.py``, ``evaluate.py``) in
+:data:`avikit.metrics.generation.SYNCHFORMER_PREPROCESSING`, the one source of those values.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.media import AVClip
 from avikit.media.mel import mel_filterbank
+from avikit.metrics.generation import SYNCHFORMER_PREPROCESSING
 from avikit.models.embedders.base import load_checkpoint_state, load_state_strict
 from avikit.models.embedders.hub import WEIGHTS, resolve_weights
+from avikit.models.embedders.synchformer_features import (
+    ASTFeatures,
+    ASTFeaturesConfig,
+    MotionformerConfig,
+    MotionformerFeatures,
+)
 
 __all__ = [
     "SYNCHFORMER_PREPROCESSING",
+    "Synchformer",
     "SynchformerConfig",
+    "SynchformerEmbedder",
     "SynchformerHead",
+    "load_synchformer",
     "load_synchformer_head",
     "synchformer_audio_input",
     "synchformer_video_input",
 ]
 
-SYNCHFORMER_PREPROCESSING: dict[str, Any] = {
-    "audio": {
-        "sample_rate": 16000,
-        "segment_samples": 10240,
-        "segment_step": 5120,
-        "n_fft": 1024,
-        "win_length": 400,
-        "hop_length": 160,
-        "n_mels": 128,
-        "mel_scale": "htk",
-        "mel_norm": None,
-        "stft_pad": "reflect",
-        "log_offset": 1e-6,
-        "frames": 66,
-        "mean": -4.2677393,
-        "std": 4.5689974,
-    },
-    "video": {
-        "fps": 25,
-        "size": 224,
-        "resize": "bicubic, antialiased, shorter side, uint8 rounding",
-        "crop": "centre",
-        "normalize": "[-1, 1]",
-        "segment_frames": 16,
-        "segment_step": 8,
-    },
-    "windows": {"duration": 8.0, "segments": 14, "which": ("first", "last")},
-    "features": {
-        "video": "Motionformer ViT-B/16, divided space-time attention, 224 px, 16-frame segments -> 8 x 768",
-        "audio": "AST ViT-B/16 over 128 mel x 66 frames, frequency aggregated -> 6 x 768",
-    },
-}
-"""What av-benchmark feeds Synchformer for DeSync; part of any feature-cache key."""
-
 
 @dataclass(frozen=True)
 class SynchformerConfig:
-    """Head sizes; the defaults are the official AudioSet model."""
+    """Sizes of the head and of the two feature extractors; the defaults are the official AudioSet model.
+
+    ``video_tokens`` and ``audio_tokens`` are the tokens per segment the head expects; a full model needs them
+    to equal ``video.tokens`` and ``audio.tokens`` (and ``dim`` to equal both extractors' ``dim``).
+    """
 
     dim: int = 768
     layers: int = 3
@@ -85,6 +72,8 @@ class SynchformerConfig:
     segments: int = 14
     video_tokens: int = 8
     audio_tokens: int = 6
+    video: MotionformerConfig = field(default_factory=MotionformerConfig)
+    audio: ASTFeaturesConfig = field(default_factory=ASTFeaturesConfig)
 
     @property
     def positions(self) -> int:
@@ -174,6 +163,54 @@ class SynchformerHead(nn.Module):
         return self.transformer(video, audio)
 
 
+class Synchformer(SynchformerHead):
+    """The whole model: segments ``[B, S, 16, 3, 224, 224]`` and ``[B, S, 1, 128, 66]`` -> logits ``[B, 21]``.
+
+    The head plus ``vfeat_extractor`` (Motionformer) and ``afeat_extractor`` (AST); :meth:`compare` is the
+    head alone, on segment features.
+    """
+
+    def __init__(self, cfg: SynchformerConfig) -> None:
+        pairs = {
+            "video_tokens / video.tokens": (cfg.video_tokens, cfg.video.tokens),
+            "audio_tokens / audio.tokens": (cfg.audio_tokens, cfg.audio.tokens),
+            "dim / video.dim": (cfg.dim, cfg.video.dim),
+            "dim / audio.dim": (cfg.dim, cfg.audio.dim),
+        }
+        wrong = [f"{name} = {a} / {b}" for name, (a, b) in pairs.items() if a != b]
+        if wrong:
+            raise ValueError(f"the head does not fit the feature extractors: {', '.join(wrong)}")
+        super().__init__(cfg)
+        self.vfeat_extractor = MotionformerFeatures(cfg.video)
+        self.afeat_extractor = ASTFeatures(cfg.audio)
+
+    def compare(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """The head: features ``[B, S, tv, D]`` and ``[B, S, ta, D]`` -> logits ``[B, 21]``."""
+        return super().forward(video, audio)
+
+    def forward(self, video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """Segments (from :func:`synchformer_video_input`, :func:`synchformer_audio_input`) -> logits."""
+        return self.compare(self.vfeat_extractor(video), self.afeat_extractor(audio))
+
+
+def load_synchformer(
+    checkpoint: str | os.PathLike[str] | None = None, cfg: SynchformerConfig | None = None
+) -> Synchformer:
+    """Build the whole model and load every key of the official checkpoint (downloaded, MD5-checked if None).
+
+    Raises:
+        CheckpointLayoutError: a key is missing, unexpected or of another shape (all are listed).
+
+    Example:
+        >>> from avikit.models.embedders import load_synchformer
+        >>> model = load_synchformer("synchformer_state_dict.pth")  # doctest: +SKIP
+    """
+    model = Synchformer(cfg or SynchformerConfig())
+    path = resolve_weights(WEIGHTS["synchformer"], checkpoint)
+    load_state_strict(model, load_checkpoint_state(path, nested=("state_dict", "model")), "Synchformer")
+    return model.eval()
+
+
 def load_synchformer_head(
     checkpoint: str | os.PathLike[str] | None = None, cfg: SynchformerConfig | None = None
 ) -> SynchformerHead:
@@ -241,14 +278,77 @@ def synchformer_video_input(frames: torch.Tensor) -> torch.Tensor:
     size = cfg["size"]
     scale = size / min(height, width)
     target = (size, int(width * scale)) if height <= width else (int(height * scale), size)
-    x = frames.reshape(batch * count, 3, height, width).to(torch.float32)
-    x = (
-        F.interpolate(x, size=target, mode="bicubic", align_corners=False, antialias=True)
-        .round()
-        .clamp(0, 255)
-    )
+    x = frames.reshape(batch * count, 3, height, width)
+    if (height, width) != target:  # resizing to the same size is the identity, skip it
+        x = F.interpolate(x.float(), size=target, mode="bicubic", align_corners=False, antialias=True)
+        x = x.round().clamp(0, 255)
     top, left = round((target[0] - size) / 2), round((target[1] - size) / 2)
-    x = x[..., top : top + size, left : left + size] / 255.0
-    x = ((x - 0.5) / 0.5).reshape(batch, count, 3, size, size)
+    x = x[..., top : top + size, left : left + size].to(torch.float32).div_(255.0)
+    x = x.sub_(0.5).div_(0.5).reshape(batch, count, 3, size, size)
     segments = _segments(x, cfg["segment_frames"], cfg["segment_step"], "frames")  # [B, S, 3, H, W, 16]
     return segments.permute(0, 1, 5, 2, 3, 4).contiguous()
+
+
+class SynchformerEmbedder:
+    """Clip -> offset logits ``{"logits": [2, 21]}`` of the first and the last 14 segments, as av-benchmark.
+
+    The clip must hold 25 fps video and 16 kHz audio covering the 8 s (av-benchmark's loaders refuse shorter
+    files); the video is cut to 200 frames, the audio made mono (channel mean, no mean removal) and cut to
+    128000 samples. Nothing is resampled. Stack the logits of N clips into ``[N, 2, 21]`` and pass them to
+    :func:`avikit.metrics.generation.evaluate_desync`. av-benchmark pairs the ground-truth video with the
+    generated audio: build the clip with ``gt_clip.with_waveform(generated, sample_rate=16000)``.
+
+    Example:
+        >>> from avikit.metrics.generation import evaluate_desync
+        >>> embedder = SynchformerEmbedder(load_synchformer())  # doctest: +SKIP
+        >>> evaluate_desync(np.stack([embedder.embed(clip)["logits"] for clip in clips]))  # doctest: +SKIP
+    """
+
+    name = "synchformer"
+
+    def __init__(self, model: Synchformer) -> None:
+        self.model = model.eval()
+
+    @property
+    def preprocessing(self) -> Mapping[str, Any]:
+        """The pinned values of :data:`SYNCHFORMER_PREPROCESSING` plus the mono mixdown."""
+        return {**SYNCHFORMER_PREPROCESSING, "mono": True, "remove_mean": False}
+
+    def prepare(self, clip: AVClip) -> tuple[torch.Tensor, torch.Tensor]:
+        """Video segments ``[1, S, 16, 3, 224, 224]`` and log-mel segments ``[1, S, 1, 128, 66]``."""
+        video, audio = SYNCHFORMER_PREPROCESSING["video"], SYNCHFORMER_PREPROCESSING["audio"]
+        duration = SYNCHFORMER_PREPROCESSING["windows"]["duration"]
+        frames, waveform = clip.require_frames(), clip.require_waveform()
+        if clip.fps != video["fps"] or clip.sample_rate != audio["sample_rate"]:
+            raise ValueError(
+                f"Synchformer needs {video['fps']} fps video and {audio['sample_rate']} Hz audio, the clip "
+                f"has {clip.fps} fps and {clip.sample_rate} Hz; resample it first (avikit never resamples "
+                "silently)"
+            )
+        num_frames, num_samples = round(duration * video["fps"]), round(duration * audio["sample_rate"])
+        if len(frames) < num_frames or waveform.shape[1] < num_samples:
+            raise ValueError(
+                f"DeSync scores {duration} s clips: {num_frames} frames and {num_samples} samples, the clip "
+                f"has {len(frames)} frames and {waveform.shape[1]} samples"
+            )
+        pixels = torch.from_numpy(np.ascontiguousarray(frames[:num_frames])).permute(0, 3, 1, 2)[None]
+        mono = torch.from_numpy(np.ascontiguousarray(waveform[:, :num_samples])).mean(0)[None]
+        return synchformer_video_input(pixels), synchformer_audio_input(mono)
+
+    @torch.no_grad()
+    def embed(self, clip: AVClip) -> dict[str, np.ndarray]:
+        """``{"logits": [2, 21]}``: the first and the last ``segments`` segments (14 of 24 for 8 s)."""
+        video, audio = self.prepare(clip)
+        model, count = self.model, video.shape[1]
+        size = model.cfg.segments
+        if count < size or audio.shape[1] != count:
+            raise ValueError(
+                f"Synchformer needs {size} or more segments per stream, got {count} and {audio.shape[1]}"
+            )
+        dtype = next(model.parameters()).dtype
+        device = next(model.parameters()).device
+        video_features = model.vfeat_extractor(video.to(device, dtype))  # [1, S, 8, D]
+        audio_features = model.afeat_extractor(audio.to(device, dtype))  # [1, S, 6, D]
+        windows = (slice(0, size), slice(count - size, count))
+        logits = torch.cat([model.compare(video_features[:, w], audio_features[:, w]) for w in windows])
+        return {"logits": logits.float().cpu().numpy()}
