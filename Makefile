@@ -33,7 +33,7 @@ typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
 
 unit: $(STAMP_DEV)
-	$(BIN)/pytest -n 2 -q
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
 

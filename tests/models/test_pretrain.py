@@ -91,3 +91,21 @@ def test_saved_encoder_reloads_bit_identically(tiny_run):
     assert evaluate_pretrained_retrieval(model, mel, frames) == tiny_run.metrics["val_retrieval"]
     with pytest.raises(WeightsError):
         from_pretrained(tiny_run.out_dir / "missing")
+
+
+def test_encoder_recipe_default_is_the_shipped_configuration():
+    from pathlib import Path
+
+    from avikit.models.pretrain import KIND, WEIGHTS_DIR
+    from avikit.models.recipes import EncoderRecipe
+    from avikit.nn import read_pretrained_config
+
+    recipe = EncoderRecipe().pretrain
+    assert recipe.model == read_pretrained_config(WEIGHTS_DIR / "av-encoder", AVEncoderConfig, KIND)
+    # the schedule the shipped trunk was trained with, as the training table of docs/models.md states it
+    docs = (Path(__file__).parents[2] / "docs" / "models.md").read_text()
+    row = next(line for line in docs.splitlines() if line.startswith("| av-encoder |"))
+    clips, steps = (cell.strip() for cell in row.split("|")[2:4])
+    t = recipe.train
+    assert clips == f"{t.train_clips} (+{t.val_clips} val)"
+    assert steps == str(t.epochs * (t.train_clips // t.batch_size))

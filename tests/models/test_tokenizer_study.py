@@ -1,4 +1,4 @@
-"""The tokenizer study end to end at a tiny setting: files, rows, rates, learning and the CLI function."""
+"""The tokenizer study end to end at a tiny setting: files, rows, rates, retrieval, learning and the CLI."""
 
 from __future__ import annotations
 
@@ -8,18 +8,20 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from avikit.models.tokenizer_study import StudyConfig, run_tokenizer_study
+from avikit.models.tokenizer_study import CodecSpec, StudyConfig, run_tokenizer_study
 
 TINY = StudyConfig(
-    num_train=4,
-    num_test=3,
+    num_train=8,
+    num_test=6,
+    num_reconstruct=3,
     duration=1,
-    codecs=(((4, 4, 16), 16),),
+    codecs=(CodecSpec((4, 4, 16), 16), CodecSpec((4, 4, 16), 16, semantic=True)),
     num_codebooks=2,
     steps=40,
     visual_steps=2,
     batch_size=4,
     crop_samples=4096,
+    probe_steps=20,
 )
 
 
@@ -32,14 +34,25 @@ def tiny(tmp_path_factory):
 def test_tiny_study_writes_table_json_and_plot(tiny):
     out, result = tiny
     rows = result["audio"]
-    assert [row["num_codebooks"] for row in rows] == [1, 2]
+    assert [(row["codec"], row["num_codebooks"]) for row in rows] == [
+        ("acoustic", 1),
+        ("acoustic", 2),
+        ("semantic", 1),
+        ("semantic", 2),
+    ]
     assert rows[0]["frame_rate"] == 62.5 and rows[1]["bitrate"] == 2 * rows[0]["bitrate"] == 2 * 62.5 * 4
-    assert all(0 <= row["av_retrieval_r1"] <= 1 and 0 < row["usage"] <= 1 for row in rows)
+    for row in [*rows, *result["references"].values()]:
+        assert 0 <= row["av_r1_low"] <= row["av_r1"] <= row["av_r1_high"] <= 1
+        assert row["av_chance_r1"] == 1 / 6 and row["av_num_clips"] == 6
+    assert all(0 < row["usage"] <= 1 for row in rows)
+    assert set(result["references"]) == {"log-mel", "encoder audio tokens", "encoder zero-shot"}
     assert result["visual"]["ssim"] <= 1
     assert json.loads((out / "tokenizer_study.json").read_text())["audio"] == rows
     table = (out / "tokenizer_study.md").read_text()
-    assert table.count("\n| 62 |") == 2 and "\n| silence |" in table
-    assert (out / "tokenizer_study.svg").read_text().startswith("<svg")
+    assert table.count("\n| acoustic | 62 |") == 2 and table.count("\n| semantic | 62 |") == 2
+    assert "\n| silence |" in table and "\n| chance | 0.167 |" in table
+    svg = (out / "tokenizer_study.svg").read_text()
+    assert svg.startswith("<svg") and svg.count("<polyline") == 4 and "mean rank" in svg
 
 
 def test_tiny_study_learns(tiny):
@@ -62,4 +75,9 @@ def test_study_command_runs(tmp_path, monkeypatch):
     app.command()(tokenizers.study_cmd)
     outcome = CliRunner().invoke(app, ["--out", str(tmp_path)])
     assert outcome.exit_code == 0, outcome.output
-    assert "SI-SDR" in outcome.output
+    assert "SI-SDR" in outcome.output and "A→V R@5" in outcome.output
+
+
+def test_bad_config_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="num_reconstruct"):
+        run_tokenizer_study(dataclasses.replace(TINY, num_reconstruct=7), tmp_path)

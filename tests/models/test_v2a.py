@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from avikit.models.gen_recipes import GenTrainConfig, evaluate_v2a, load_pairs, sync_logits, train_v2a
+from avikit.models.gen_recipes import (
+    GenTrainConfig,
+    evaluate_v2a,
+    export_v2a,
+    load_pairs,
+    sync_logits,
+    train_v2a,
+)
 from avikit.models.v2a import (
     V2AConfig,
     build_flow_v2a,
@@ -16,6 +23,7 @@ from avikit.models.v2a import (
     generate_maskgit,
     griffin_lim,
 )
+from avikit.models.v2a_model import from_pretrained
 from avikit.nn.schedulers import FlowMatchingScheduler
 
 TINY = V2AConfig(dim=32, depth=1, heads=2, n_mels=32, codebook_size=16)
@@ -93,3 +101,12 @@ def test_tiny_recipe_trains_and_scores(tmp_path):
     results = evaluate_v2a(trained)
     assert set(results) == {"flow", "autoregressive", "maskgit", "retrieval", "reference"}
     assert results["reference"]["mel_distance"] == 0.0 and results["flow"]["rtf"] > 0
+    folders = export_v2a(trained, tmp_path / "weights", TINY, retrieval_bank=0)
+    assert set(folders) == {"v2a", "v2a-ar", "v2a-flow"}
+    packaged = from_pretrained(folders["v2a"])
+    assert packaged.paradigm == "maskgit" and packaged.window_frames == 8  # the 1 s training clips
+    state = trained["models"]["maskgit"].state_dict()
+    for name, tensor in packaged.network.state_dict().items():
+        torch.testing.assert_close(
+            tensor, state[name].half().float() if tensor.is_floating_point() else state[name]
+        )

@@ -70,3 +70,16 @@ def test_objectives_reject_bad_shapes():
         info_nce(torch.randn(3, 4), torch.randn(4, 4))
     with pytest.raises(ValueError):
         masked_reconstruction_loss(torch.randn(2, 3), torch.randn(2, 3), torch.zeros(2, dtype=torch.bool))
+
+
+def test_multi_scale_mel_loss_of_a_gain_is_its_log():
+    # x vs 2x: waveform L1 = mean|x|, and every log-mel bin differs by log 2 (noise fills every bin)
+    from avikit.nn.objectives import MultiScaleMelLoss
+
+    waveform = torch.randn(2, 1, 8192, generator=torch.Generator().manual_seed(0)) * 0.3
+    loss = MultiScaleMelLoss()
+    expected = float(waveform.abs().mean()) + math.log(2)
+    assert abs(float(loss(2 * waveform, waveform)) - expected) < 1e-3
+    assert float(loss(waveform, waveform)) == 0.0
+    with pytest.raises(ValueError, match=r"\[B, C, N\]"):
+        loss(waveform[0], waveform[0])

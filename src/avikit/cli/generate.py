@@ -1,4 +1,4 @@
-"""``avikit generate``: train and score the video-to-audio generators on AVSynth."""
+"""``avikit generate``: train, score and package the video-to-audio generators on AVSynth."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from avikit.models.gen_recipes import GenTrainConfig, evaluate_v2a, train_v2a
+from avikit.models.gen_recipes import GenTrainConfig, evaluate_v2a, export_v2a, train_v2a
+from avikit.models.v2a_model import PARADIGMS
 
 __all__ = ["v2a_cmd"]
 
@@ -18,13 +19,26 @@ def v2a_cmd(
     codec_steps: int = typer.Option(250, help="Optimisation steps of the codec of the token paradigms."),
     num_train: int = typer.Option(96, help="AVSynth train clips."),
     num_test: int = typer.Option(12, help="AVSynth test clips."),
+    batch_size: int = typer.Option(4, help="Clips per optimisation step."),
+    render_size: int = typer.Option(128, help="Pixels AVSynth draws frames at before resizing to 32."),
+    paradigms: str = typer.Option(",".join(PARADIGMS), help="Comma-separated paradigms to train."),
     guidance: float = typer.Option(2.0, help="Classifier-free guidance scale."),
     seed: int = typer.Option(0, help="Seed of data order, initialisation and sampling."),
+    export: Path | None = typer.Option(None, help="Also save the models as packages in this folder."),
+    retrieval_bank: int = typer.Option(0, help="With --export: also build a retrieval bank of N clips."),
 ) -> None:
     """Train flow, autoregressive and MaskGIT video-to-audio models and print their scores."""
     config = GenTrainConfig(
-        num_train=num_train, num_test=num_test, steps=steps, codec_steps=codec_steps, seed=seed
+        num_train=num_train,
+        num_test=num_test,
+        steps=steps,
+        codec_steps=codec_steps,
+        batch_size=batch_size,
+        seed=seed,
     )
-    results = evaluate_v2a(train_v2a(config, out_dir=out), guidance=guidance, seed=seed)
+    trained = train_v2a(config, out_dir=out, paradigms=tuple(paradigms.split(",")), render_size=render_size)
+    if export is not None:
+        export_v2a(trained, export, retrieval_bank=retrieval_bank)
+    results = evaluate_v2a(trained, guidance=guidance, seed=seed)
     (out / "v2a_scores.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     typer.echo(json.dumps(results, indent=1))

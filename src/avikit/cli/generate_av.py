@@ -8,7 +8,14 @@ from pathlib import Path
 import typer
 
 from avikit.models.gen_recipes import GenTrainConfig
-from avikit.models.gen_recipes_av import evaluate_a2v, evaluate_joint, train_a2v, train_joint
+from avikit.models.gen_recipes_av import (
+    evaluate_a2v,
+    evaluate_joint,
+    save_a2v,
+    save_joint,
+    train_a2v,
+    train_joint,
+)
 
 __all__ = ["a2v_cmd", "joint_cmd"]
 
@@ -24,10 +31,17 @@ def a2v_cmd(
     num_train: int = typer.Option(192, help="AVSynth train clips."),
     num_test: int = typer.Option(32, help="AVSynth test clips."),
     seed: int = typer.Option(0, help="Seed of data order, initialisation and sampling."),
+    batch_size: int = typer.Option(4, help="Clips per optimisation step."),
+    weights: Path | None = typer.Option(None, help="Also save the generator as a weights folder here."),
 ) -> None:
     """Train the sync expert and the audio-to-video generator, then print their scores."""
-    config = GenTrainConfig(num_train=num_train, num_test=num_test, steps=steps, seed=seed)
-    _write(out, "a2v", evaluate_a2v(train_a2v(config, out_dir=out)))
+    config = GenTrainConfig(
+        num_train=num_train, num_test=num_test, steps=steps, batch_size=batch_size, seed=seed
+    )
+    trained = train_a2v(config, out_dir=out)
+    if weights is not None:
+        save_a2v(trained, weights)
+    _write(out, "a2v", evaluate_a2v(trained))
 
 
 def joint_cmd(
@@ -38,8 +52,11 @@ def joint_cmd(
     guidance: float = typer.Option(2.0, help="Classifier-free guidance scale."),
     sampling_steps: int = typer.Option(16, help="Euler steps of the sampling loop."),
     seed: int = typer.Option(0, help="Seed of data order, initialisation and sampling."),
+    weights: Path | None = typer.Option(None, help="Also save the generator as a weights folder here."),
 ) -> None:
     """Train the joint audio+video generator on captions, then print its scores."""
     config = GenTrainConfig(num_train=num_train, num_test=num_test, steps=steps, batch_size=8, seed=seed)
-    results = evaluate_joint(train_joint(config, out_dir=out), guidance, sampling_steps, seed)
-    _write(out, "joint", results)
+    trained = train_joint(config, out_dir=out)
+    if weights is not None:
+        save_joint(trained, weights, sampling_steps, guidance)
+    _write(out, "joint", evaluate_joint(trained, guidance, sampling_steps, seed))

@@ -5,8 +5,10 @@ same folder reuses every finished cell), runs the reference models of :mod:`avik
 chance baseline through :func:`avikit.eval.runner.run_evaluation` under ``clean``, the modality controls
 (``video_blanked`` = audio only, ``audio_muted`` = video only) and the standard AVSynth corruptions, scores
 the open-vocabulary split (``open_test``, classes never seen in training) for classification (supervised
-and zero-shot through the joint audio-visual-text space) and retrieval, prints a leaderboard and writes
-``results.json``, ``results.md`` and ``report.html``.
+and zero-shot through the joint audio-visual-text space) and retrieval, then runs the generation bench
+(:mod:`avikit.eval.generation`: every generator, its retrieval baseline and the real media on a few clean
+clips, reference and set metrics with intervals, into ``OUT/generation``), prints the leaderboards and
+writes ``results.json``, ``results.md`` and ``report.html`` (with playable generated samples).
 
 Example:
     >>> BENCH_TASKS["avs-binary"]
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ from rich.table import Table
 
 from avikit.data.manifest import atomic_writer
 from avikit.data.synth import generate, load_clip
+from avikit.eval.generation import GENERATION_MODELS, run_generation
+from avikit.eval.reference_embedders import load_reference_embedders
 from avikit.eval.report import build_report, compute_av_gain
 from avikit.eval.runner import RunConfig, run_evaluation
 from avikit.models.protocol import Item, Model
@@ -55,7 +59,10 @@ CONTROL_CONDITIONS = ("video_blanked", "audio_muted")
 """Audio-only and video-only views of every model."""
 STANDARD_CONDITIONS = ("noise_snr=10", "noise_snr=0", "occlusion=0.25", "occlusion=0.5")
 """The AVSynth corruptions of the standard bench (robustness against the clean truth)."""
-_OPEN_TASKS = {"classification": ("classification", "classification-zeroshot"), "retrieval": ("retrieval",)}
+_OPEN_TASKS = {
+    "classification": ("classification", "classification-zeroshot", "classification-zeroshot-minilm"),
+    "retrieval": ("retrieval", "retrieval-minilm"),
+}
 
 
 def _progress() -> Progress:
@@ -216,6 +223,51 @@ def _print(
     console.print(table)
 
 
+def _generation(
+    folder: Path,
+    given: Mapping[str, Model] | None,
+    loaded: Mapping[str, Model],
+    count: int,
+    tasks: Sequence[str] | None,
+    seed: int,
+    progress: Callable[[str, int, int], None],
+) -> dict[str, Any]:
+    """The generation bench into ``folder/generation``, scored with the loaded reference models."""
+    names = {name for names in GENERATION_MODELS.values() for name in names}
+    generators = None if given is None else {n: m for n, m in given.items() if n in names}
+    embedders = load_reference_embedders(
+        {n: m for n, m in loaded.items() if n in ("retrieval", "classification", "sync")}
+    )
+    start = time.perf_counter()
+    section = run_generation(folder / "generation", count, tasks, generators, embedders, seed, progress)
+    return {**section, "seconds": round(time.perf_counter() - start, 1)}
+
+
+def _print_generation(console: Console, section: Mapping[str, Any]) -> None:
+    metrics = section["metrics"]
+    for task in dict.fromkeys(row["task"] for row in section["rows"]):
+        rows = [r for r in section["rows"] if r["task"] == task]
+        used = [m for m in metrics if any(m in r["scores"] for r in rows)]
+        table = Table(title=f"avikit bench: {task}, {section['num_samples']} clean clips [95% CI]")
+        table.add_column("model")
+        table.add_column("role")
+        for metric in used:
+            arrow = "↑" if metrics[metric]["higher_is_better"] else "↓"
+            table.add_column(f"{metric} {arrow}\n({metrics[metric]['unit']})")
+        for r in rows:
+            cells = []
+            for metric in used:
+                value, ci = r["scores"].get(metric), r["ci"].get(metric)
+                text = "-" if value is None else f"{float(value):.3f}".replace("-0.000", "0.000")
+                cells.append(
+                    text + (f"\n[{ci[0]:.3f}, {ci[1]:.3f}]".replace("-0.000", "0.000") if ci else "")
+                )
+            table.add_row(r["model"], r["role"], *cells)
+        console.print(table)
+    if section["skipped"]:
+        console.print(f"generation: no model {', '.join(section['skipped'])}; skipped")
+
+
 def run_bench(
     out: str | Path,
     num_samples: int = 48,
@@ -224,6 +276,8 @@ def run_bench(
     models: Mapping[str, Model] | None = None,
     seed: int = 0,
     console: Console | None = None,
+    generation_samples: int = 8,
+    generation_tasks: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Run the bench into ``out`` (resumable) and return ``results.json`` with the leaderboard added.
 
@@ -233,9 +287,13 @@ def run_bench(
         conditions: corruptions besides ``clean`` and the two modality controls.
         tasks: perception tasks (default: every task of :data:`BENCH_TASKS`).
         models: reference models by registry name (default: the packaged ones); they must include the
-            model of every task and ``classification-zeroshot``.
+            model of every task and ``classification-zeroshot``. Given models replace the registry for the
+            generation bench too (a generator not given is skipped).
         seed: AVSynth and bootstrap seed.
         console: where the progress and leaderboard go.
+        generation_samples: clean clips of the generation bench (0: no generation bench).
+        generation_tasks: generation tasks (default: every task of
+            :data:`avikit.eval.generation.GENERATION_MODELS`).
     """
     start, folder, console = time.perf_counter(), Path(out), console or Console()
     task_names = tuple(tasks or BENCH_TASKS)
@@ -264,16 +322,24 @@ def run_bench(
             if set(_OPEN_TASKS) & set(task_names)
             else []
         )
+        generation = None
+        if generation_samples:
+            generation = _generation(
+                folder, models, loaded, generation_samples, generation_tasks, seed, report
+            )
     board = leaderboard(results, loaded)
     results = {
         **results,
         "leaderboard": board,
         "open_vocabulary": open_rows,
+        **({"generation": generation} if generation is not None else {}),
         "seconds": round(time.perf_counter() - start, 1),
     }
     with atomic_writer(folder / "results.json") as f:
         json.dump(results, f, indent=1, allow_nan=False)
     build_report([folder], folder)
     _print(console, board, open_rows)
+    if generation is not None:
+        _print_generation(console, generation)
     console.print(f"wrote {folder / 'report.html'} and {folder / 'results.json'} in {results['seconds']} s")
     return results

@@ -3,7 +3,9 @@
 They show the leaderboard (clean condition, primary metric, 95% interval), every condition per task, the
 robustness curves over each AVSynth corruption, and the AV gain = AV - max(audio-only, video-only), where the
 audio-only score is the ``video_blanked`` control and the video-only score the ``audio_muted`` control, with
-a paired bootstrap interval over the same items.
+a paired bootstrap interval over the same items. A run with a ``generation`` section (``avikit bench``) adds
+the generation leaderboard (every score with its unit and interval), the worst clips of every set metric and,
+in ``report.html``, playable samples of each generator next to the real clip (:mod:`avikit.eval.gallery`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from avikit.data.manifest import atomic_writer
+from avikit.eval.gallery import gallery_html
 from avikit.eval.svg import bar_chart, line_chart
 
 __all__ = ["build_report", "compute_av_gain", "load_runs"]
@@ -132,7 +135,66 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _sections(runs: Sequence[Run]) -> tuple[list[str], list[str]]:
+def _number(value: float | str) -> str:
+    text = f"{float(value):.3f}"
+    return "0.000" if text == "-0.000" else text
+
+
+def _scored(row: Mapping[str, Any], metric: str) -> str:
+    if metric not in row["scores"]:
+        return "-"
+    ci = row["ci"].get(metric)
+    return _number(row["scores"][metric]) + (f" [{_number(ci[0])}, {_number(ci[1])}]" if ci else "")
+
+
+def _generation_tables(section: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """``(title, header, rows)``: the metric legend, one leaderboard per task, the worst clips."""
+    metrics = section["metrics"]
+
+    def bound(value: float | None, infinity: str) -> str:
+        return infinity if value is None else f"{value:g}"
+
+    legend = [[name, info["unit"], f"{bound(info['low'], '-inf')} .. {bound(info['high'], 'inf')}",
+               "higher" if info["higher_is_better"] else "lower", info["definition"]]
+              for name, info in metrics.items()]  # fmt: skip
+    tables = [("Generation metrics", ["metric", "unit", "range", "better", "definition"], legend)]
+    worst = []
+    for task in dict.fromkeys(row["task"] for row in section["rows"]):
+        rows = [r for r in section["rows"] if r["task"] == task]
+        used = [m for m in metrics if any(m in r["scores"] for r in rows)]
+        arrows = {m: "↑" if metrics[m]["higher_is_better"] else "↓" for m in used}
+        header = ["model", "role", *[f"{m} {arrows[m]}" for m in used]]
+        tables.append((f"{task} (clean, {section['num_samples']} clips, 95% CI)", header,
+                       [[r["model"], r["role"], *[_scored(r, m) for m in used]] for r in rows]))  # fmt: skip
+        for r in rows:
+            if r["role"] == "real media":
+                continue
+            index = {sample: k for k, sample in enumerate(section["samples"])}
+            for metric, ids in r["worst"].items():
+                values = ", ".join(f"{i} ({_number(r['items'][metric][index[i]])})" for i in ids)
+                worst.append([task, r["model"], metric, values])
+    tables.append(("Worst clips (per-clip value; FD: leave-one-out contribution)",
+                   ["task", "model", "metric", "worst clips"], worst))  # fmt: skip
+    return tables
+
+
+def _generation(name: str, results: Mapping[str, Any], folder: Path | None) -> tuple[list[str], list[str]]:
+    """Markdown and HTML of a run's generation section (HTML with playable samples when media is there)."""
+    section = results["generation"]
+    embedders = ", ".join(f"{role}: {e['name']}" for role, e in section["embedders"].items())
+    skipped = ", ".join(section["skipped"]) or "none"
+    intro = (f"{name}: {section['num_samples']} clean AVSynth test clips; set metrics with the reference "
+             f"embedders ({embedders}). Skipped (no such model): {skipped}.")  # fmt: skip
+    markdown, html = ["\n## Generation\n", intro], ["<h2>Generation</h2>", f"<p>{escape(intro)}</p>"]
+    for title, header, rows in _generation_tables(section):
+        markdown += [f"\n### {title}\n", _table(header, rows)]
+        html += [f"<h3>{escape(title)}</h3>", _html_table(header, rows)]
+    if folder is not None:
+        html.append(gallery_html(section, folder / section["folder"]))
+    return markdown, html
+
+
+def _sections(runs: Sequence[Run], folders: Sequence[Path | None] = ()) -> tuple[list[str], list[str]]:
     markdown = [f"# avikit evaluation report\n\nRuns: {', '.join(n for n, _ in runs)}\n"]
     html = [f"<h1>avikit evaluation report</h1><p>Runs: {escape(', '.join(n for n, _ in runs))}</p>"]
     for name, results in runs:
@@ -165,14 +227,21 @@ def _sections(runs: Sequence[Run]) -> tuple[list[str], list[str]]:
             html.append(line_chart(f"{task}: {metric} under {kind}", kind, series))
             points = [[label, ", ".join(f"{x:g}: {y:.3f}" for x, y in sorted(p))] for label, p in series]
             markdown += [f"\nRobustness to {kind}:\n", _table(["run/model", "value: score"], points)]
+    for (name, results), folder in zip(runs, [*folders, *[None] * len(runs)], strict=False):
+        if "generation" in results:
+            more_markdown, more_html = _generation(name, results, folder)
+            markdown += more_markdown
+            html += more_html
     return markdown, html
 
 
 def build_report(runs: Sequence[str | Path], out: str | Path) -> tuple[Path, Path]:
     """Write ``results.md`` and ``report.html`` for one or several runs side by side; return their paths."""
-    markdown, html = _sections(load_runs(runs))
+    folders = [Path(p).parent if Path(p).suffix == ".json" else Path(p) for p in runs]
+    markdown, html = _sections(load_runs(runs), folders)
     style = ("body{font-family:sans-serif;max-width:960px;margin:auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}")  # fmt: skip
+             "td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}"
+             "table.gallery td{vertical-align:top}audio{width:150px}")  # fmt: skip
     folder = Path(out)
     with atomic_writer(folder / "results.md") as f:
         f.write("\n".join(markdown) + "\n")

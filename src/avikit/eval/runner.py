@@ -7,17 +7,28 @@ seed. A rerun skips every sample already recorded, so a killed run resumes losin
 files; scores are always computed from all records of a cell, in dataset order, so sharded and whole runs
 give identical results. ``results.json`` holds the run's metadata, dataset cards and every cell's scores
 with 95% bootstrap intervals.
+
+Generation tasks predict files: before a cell runs, the runner points the task's ``scratch`` at the cell's
+own media folder (``RUN/cells/<task>/<model>/<condition>_media``, absolute), where a generator writes its
+``.npy`` arrays; the records name those files, so they stay next to the run and a resumed run reuses them.
+A generation cell keeps the per-item values of every metric (``items``), in dataset order, and its records
+carry no per-item scores (scoring decodes the files once). A score that is not finite (the PSNR of
+identical frames) is stored as text (``"inf"``; ``float()`` reads it back) and has no interval.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
+import math
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from avikit import __version__
 from avikit.data.manifest import atomic_writer
@@ -36,8 +47,17 @@ from avikit.eval.source import (
 from avikit.metrics import compute_bootstrap_ci
 from avikit.models.protocol import Item, Model
 from avikit.tasks import Task, cut_media, get_task
+from avikit.tasks.generation import GenerationTask
 
-__all__ = ["RunConfig", "git_revision", "run_evaluation", "summarize_run"]
+__all__ = [
+    "RunConfig",
+    "cell_media_dir",
+    "git_revision",
+    "json_number",
+    "read_cell_records",
+    "run_evaluation",
+    "summarize_run",
+]
 
 Progress = Callable[[str, int, int], None]
 
@@ -107,6 +127,20 @@ def _slug(text: str) -> str:
 
 def _cell_dir(out: Path, task: str, model_id: str) -> Path:
     return out / "cells" / _slug(task) / _slug(model_id)
+
+
+def cell_media_dir(out: str | Path, task: str, model_id: str, condition: str) -> Path:
+    """The absolute folder where a generation cell's predicted media files go."""
+    return (_cell_dir(Path(out), task, model_id) / f"{_slug(condition)}_media").resolve()
+
+
+def read_cell_records(out: str | Path, task: str, model_id: str, condition: str) -> dict[str, dict[str, Any]]:
+    """Every record of one cell of run folder ``out`` (all shard files), by sample id, in file order."""
+    records: dict[str, dict[str, Any]] = {}
+    for path in sorted(_cell_dir(Path(out), task, model_id).glob(f"{_slug(condition)}.*jsonl")):
+        for record in CellStore(path).read():
+            records.setdefault(record["id"], record)
+    return records
 
 
 @dataclass
@@ -195,7 +229,8 @@ def _predict_batch(
     for item, prediction in zip(items, raw, strict=True):
         where = f"model {model.id}, task {task.name}, sample {item.sample.id}"
         checked = task.check_prediction(json.loads(json.dumps(prediction)), item.inputs, where)
-        scores = task.sample_scores(checked, item.target)
+        # a generation record names its files; its per-item scores come with the cell's (one decode, not two)
+        scores = {} if isinstance(task, GenerationTask) else task.sample_scores(checked, item.target)
         records.append({"id": item.sample.id, **ctx.header(task, model, condition), "prediction": prediction,
                         "scores": scores})  # fmt: skip
     return records
@@ -204,6 +239,9 @@ def _predict_batch(
 def _run_cell(
     ctx: _Context, task: Task, model: Model, condition: Condition, progress: Progress | None
 ) -> None:
+    if isinstance(task, GenerationTask):  # each cell writes its media files to its own folder
+        task = copy.copy(task)
+        task.scratch = str(cell_media_dir(ctx.out, task.name, model.id, condition.name))
     samples = _cell_samples(ctx, task)
     index, count = ctx.config.shard
     done = _read_cell(ctx, task, model, condition)
@@ -243,14 +281,27 @@ def _score_cell(ctx: _Context, task: Task, model: Model, condition: Condition) -
         for s in samples
     ]
     evaluation = task.evaluate(predictions, _targets(ctx, task, condition))
+    finite = {key: value for key, value in evaluation.item_values.items() if np.isfinite(value[0]).all()}
     ci = {key: list(compute_bootstrap_ci(values, seed=ctx.config.seed, scale=scale))
-          for key, (values, scale) in evaluation.item_values.items()}  # fmt: skip
+          for key, (values, scale) in finite.items()}  # fmt: skip
     primary = task.spec.primary_metric
-    items = (
-        {primary: evaluation.item_values[primary][0].tolist()} if primary in evaluation.item_values else {}
-    )
-    return {**result, "complete": True, "scores": evaluation.scores, "ci": ci, "items": items,
+    kept = finite if isinstance(task, GenerationTask) else {k: v for k, v in finite.items() if k == primary}
+    items = {key: values.tolist() for key, (values, _) in kept.items()}
+    scores = {key: json_number(value) for key, value in evaluation.scores.items()}
+    return {**result, "complete": True, "scores": scores, "ci": ci, "items": items,
             "scale": {k: s for k, (_, s) in evaluation.item_values.items()}}  # fmt: skip
+
+
+def json_number(value: float) -> float | str:
+    """``value``, or its text (``"inf"``, ``"-inf"``, ``"nan"``) when not finite: JSON has no infinity.
+
+    ``float()`` reads the text back; a score is infinite e.g. for the PSNR of identical frames (the oracle).
+
+    Example:
+        >>> json_number(0.5), json_number(float("inf"))
+        (0.5, 'inf')
+    """
+    return float(value) if math.isfinite(value) else str(float(value))
 
 
 def _resolve_models(config: RunConfig, models: Mapping[str, Model] | None) -> list[Model]:

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -25,7 +26,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float, tuple[float, float] |
     """Horizontal bars ``(label, value, interval or None)`` with whiskers for the intervals."""
     width, row, left = 640, 22, 260
     height = 30 + row * len(bars)
-    extent = [v for _, v, ci in bars for v in ((v,) if ci is None else (v, *ci))]
+    extent = [v for _, v, ci in bars for v in ((v,) if ci is None else (v, *ci)) if math.isfinite(v)]
     low, high = _scale(extent)
 
     def x(value: float) -> float:
@@ -40,6 +41,9 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float, tuple[float, float] |
         y = 24 + k * row
         colour = _COLOURS[k % len(_COLOURS)]
         parts.append(f'<text x="4" y="{y + 13}">{escape(label[:42])}</text>')
+        if not math.isfinite(value):  # e.g. the PSNR of identical frames: no bar, the value as text
+            parts.append(f'<text x="{width - 66}" y="{y + 13}">{value}</text>')
+            continue
         parts.append(
             f'<rect x="{x(min(0.0, value)):.1f}" y="{y + 3}" width="{abs(x(value) - x(0.0)):.1f}" '
             f'height="{row - 8}" fill="{colour}"/>'

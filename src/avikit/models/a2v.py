@@ -22,15 +22,23 @@ Example:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.models.v2a import LogMelFeatures
+from avikit.nn import from_pretrained as load_pretrained
+
+KIND = "avikit.a2v"
+"""The ``kind`` of audio-to-video weights folders."""
+WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 __all__ = [
+    "KIND",
     "A2VConfig",
     "A2VGenerator",
     "AudioFrameEncoder",
@@ -38,6 +46,7 @@ __all__ = [
     "SyncExpert",
     "build_a2v",
     "build_sync_expert",
+    "from_pretrained",
     "generate_a2v",
     "select_reference",
     "sync_expert_loss",
@@ -294,3 +303,8 @@ def build_a2v(config: A2VConfig) -> A2VGenerator:
 def build_sync_expert(config: A2VConfig) -> SyncExpert:
     """Build the sync expert over windows of ``sync_window`` frames."""
     return SyncExpert(config.n_mels, config.sync_window)
+
+
+def from_pretrained(name_or_path: str | os.PathLike[str] = "a2v") -> tuple[A2VGenerator, A2VConfig]:
+    """Load the generator and its config from a packaged name (default ``"a2v"``) or a folder (eval mode)."""
+    return load_pretrained(name_or_path, A2VConfig, build_a2v, KIND, [WEIGHTS_DIR])

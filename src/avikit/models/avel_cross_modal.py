@@ -1,10 +1,15 @@
-"""AVE cross-modal localisation reference model: a learned distance between visual and audio seconds.
+"""AVE cross-modal localisation reference model: distances between seconds from where the AV event is.
 
-After the cross-modality localisation of Tian et al. (ECCV 2018, AVE): audio and visual segment features
-of the frozen AVSynth trunk are mapped by two small networks into one space, trained with a contrastive
-loss (Hadsell et al., 2006) so that seconds of the same audio-visual event are close and an event second is
-far from a second without the event. The distance matrix is the prediction; the task slides the query
-modality's event over the other modality and takes the closest place (A2V and V2A).
+The task (Tian et al., ECCV 2018, AVE) slides the query modality's event seconds over the other modality
+and takes the place with the least summed distance (A2V and V2A). An audio-visual event needs both a sound
+and a visible source: in AVSynth, audio alone hears off-screen sounds too, and one frame a second barely
+shows an object pulse. The head therefore scores every second for the event from both streams: the
+trunk's audio and visual segment features are projected, fused (``[a, v, a * v]``) and read by dilated
+temporal convolutions into an event logit per second, and the distance between visual second ``i`` and
+audio second ``j`` is ``-log p(i) - log p(j)``, the negative log-probability that both hold the event. It is
+trained with a per-second binary cross-entropy on every training clip and, on the clips the task scores,
+a listwise loss that matches the task's decision: the cross-entropy of the true window start under a
+softmax over the negated window costs.
 
 Example:
     >>> import torch
@@ -25,6 +30,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.data.synth.ground_truth import BACKGROUND
 from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import TemporalConv
 from avikit.tasks import Task, get_task
@@ -48,29 +54,39 @@ KIND = "avikit.models.avel_cross_modal"
 
 @dataclass(frozen=True)
 class CrossModalConfig:
-    """Sizes of the head; ``margin`` is the contrastive loss's margin on unit-normalised embeddings."""
+    """Sizes of the head; ``depth`` is the number of dilated temporal convolutions after the fusion."""
 
     encoder: str = ENCODER_NAME
     dim: int = 64
     hidden: int = 64
-    margin: float = 1.0
+    depth: int = 2
 
 
 # ----------------------------------------------------------------------------------------------- blocks
 
 
 class CrossModalHead(nn.Module):
-    """Two projections with temporal context into one space; Euclidean distances between all pairs."""
+    """Per-second event logits from both streams; distances are negative log-probabilities of the event."""
 
-    def __init__(self, audio: nn.Module, visual: nn.Module, margin: float) -> None:
+    def __init__(self, audio: nn.Module, visual: nn.Module, fusion: nn.Module) -> None:
         super().__init__()
-        self.audio, self.visual, self.margin = audio, visual, margin
+        self.audio, self.visual, self.fusion = audio, visual, fusion
+
+    def event_logits(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Logit ``[B, S]`` that each second holds the audio-visual event."""
+        a = self.audio(features["audio_segments"])  # [B, S, H]
+        v = self.visual(features["visual_segments"])  # [B, S, H]
+        return self.fusion(torch.cat([a, v, a * v], dim=-1))[..., 0]  # [B, S]
+
+    @staticmethod
+    def distances_from_logits(logits: torch.Tensor) -> torch.Tensor:
+        """Event logits ``[B, S]`` -> distances ``[B, S (visual), S (audio)]``: ``-log p(i) - log p(j)``."""
+        cost = F.softplus(-logits)  # [B, S]: -log sigmoid
+        return cost[:, :, None] + cost[:, None, :]
 
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Distances ``[B, S (visual), S (audio)]``."""
-        a = F.normalize(self.audio(features["audio_segments"]), dim=-1)  # [B, S, H]
-        v = F.normalize(self.visual(features["visual_segments"]), dim=-1)  # [B, S, H]
-        return torch.cdist(v, a)
+        """Distances ``[B, S (visual), S (audio)]``: ``-log p(i) - log p(j)``, ``p`` the event probability."""
+        return self.distances_from_logits(self.event_logits(features))
 
 
 # ------------------------------------------------------------------------------------------------ model
@@ -95,12 +111,15 @@ class CrossModalModel(TrunkModel):
 
 
 def _stream(dim: int, hidden: int) -> nn.Module:
-    return nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, hidden), TemporalConv(hidden, depth=1))
+    return nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, hidden), nn.GELU())
 
 
 def build_cross_modal_head(cfg: CrossModalConfig) -> CrossModalHead:
     """Build the head from its config."""
-    return CrossModalHead(_stream(cfg.dim, cfg.hidden), _stream(cfg.dim, cfg.hidden), cfg.margin)
+    fusion = nn.Sequential(
+        nn.Linear(3 * cfg.hidden, cfg.hidden), TemporalConv(cfg.hidden, cfg.depth), nn.Linear(cfg.hidden, 1)
+    )
+    return CrossModalHead(_stream(cfg.dim, cfg.hidden), _stream(cfg.dim, cfg.hidden), fusion)
 
 
 def from_pretrained(name_or_path: str | os.PathLike[str] = "avel-cross-modal") -> CrossModalModel:
@@ -113,26 +132,50 @@ def from_pretrained(name_or_path: str | os.PathLike[str] = "avel-cross-modal") -
 
 
 def cross_modal_training_data(data: FeatureSet, task: Task) -> dict[str, torch.Tensor]:
-    """Segment features and the event mask ``[N, S]`` of the clips the task would score."""
+    """Segment features, the event mask ``[N, S]`` of every clip, and whether the task would score it ``[N]``.
+
+    Every clip teaches the per-second event logits; the clips the task scores (one run of event seconds,
+    neither empty nor the whole clip) also teach the listwise choice of the window.
+    """
     cross = get_task("avel-cross-modal")
-    keep = [
-        n for n, s in enumerate(data.samples) if cross.includes(replace(s, split=cross.spec.protocol.split))
-    ]
-    events = torch.stack([torch.as_tensor(cross.build_target(data.samples[n])["events"]) for n in keep])
-    index = torch.tensor(keep)
+    events = torch.tensor([[label != BACKGROUND for label in s.target("avel")] for s in data.samples])
+    scored = [cross.includes(replace(s, split=cross.spec.protocol.split)) for s in data.samples]
     return {
-        "audio_segments": data.features["audio_segments"][index],
-        "visual_segments": data.features["visual_segments"][index],
+        "audio_segments": data.features["audio_segments"],
+        "visual_segments": data.features["visual_segments"],
         "events": events.float(),
+        "scored": torch.tensor(scored, dtype=torch.bool),
     }
 
 
+def _window_costs(cost: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    """Costs ``[B, S]`` and event lengths ``[B]`` -> summed cost of every window start ``[B, S]``.
+
+    A window that would run past the end costs ``inf``.
+    """
+    s = cost.shape[1]
+    csum = F.pad(cost.cumsum(1), (1, 0))  # [B, S + 1]
+    starts = torch.arange(s)
+    ends = (starts[None, :] + length[:, None]).clamp(max=s)  # [B, S]
+    total = csum.gather(1, ends) - csum[:, :s]
+    return torch.where(starts[None, :] + length[:, None] <= s, total, torch.full_like(total, float("inf")))
+
+
+def _listwise(logits: torch.Tensor, events: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the true window start under a softmax over the negated window costs."""
+    windows = _window_costs(F.softplus(-logits), events.sum(1).long())  # [B, S]
+    return F.cross_entropy(-windows, events.argmax(1))
+
+
 def cross_modal_loss(head: CrossModalHead, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Contrastive loss: event-event pairs close, event-background pairs at least ``margin`` apart."""
-    distances = head(batch)  # [B, S, S]
+    """Per-second binary cross-entropy plus a listwise loss over the places the task slides the query to.
+
+    The task picks the window start with the least summed distance; the listwise term is the cross-entropy of
+    the true start under a softmax over the negated window costs.
+    """
+    logits = head.event_logits(batch)  # [B, S]
     events = batch["events"]  # [B, S]
-    positive = events[:, :, None] * events[:, None, :]
-    negative = events[:, :, None] + events[:, None, :] - 2 * positive  # exactly one side is an event
-    loss = (positive * distances.square()).sum() / positive.sum().clamp(min=1)
-    loss = loss + (negative * F.relu(head.margin - distances).square()).sum() / negative.sum().clamp(min=1)
-    return {"loss": loss}
+    per_second = F.binary_cross_entropy_with_logits(logits, events)
+    scored = batch["scored"]
+    listwise = _listwise(logits[scored], events[scored]) if bool(scored.any()) else logits.sum() * 0
+    return {"loss": per_second + listwise, "per_second": per_second, "listwise": listwise}

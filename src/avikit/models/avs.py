@@ -4,14 +4,25 @@ After Zhou et al., "Audio-Visual Segmentation" (ECCV 2022, AVSBench). The frozen
 five task frames and the audio around each (two seconds per frame); temporal pixel-wise audio-visual
 interaction (TPAVI) lets every pixel of every frame read the audio, and an upsampling decoder gives mask
 logits: channel 0 is the binary "sounding object" mask (S4/MS3), channels 1.. the semantic classes with
-background first (AVSS). Visible silent objects look like sounding ones; only the audio tells them apart.
+background first (trained jointly, they regularise the decoder). Visible silent objects look like sounding
+ones; only the audio tells them apart.
+
+The semantic masks (AVSS) combine what each stream knows best. Each connected region of the binary mask is
+one object; it takes the class that maximises, summed over its pixels, the log-probability of a per-pixel
+appearance classifier (the picture, read from the trunk's maps and the frame's own colours: which object
+is here) plus the log-probability that the class is heard in that frame's two seconds of audio (the sound,
+read from its log-Mel spectrum: which classes sound now); a region whose class is not heard is a silent
+object and stays background.
 
 Example:
     >>> import torch
     >>> head = build_avs_head(AVSConfig(dim=32))
-    >>> features = {"audio_segments": torch.randn(2, 5, 32), "visual_maps": torch.randn(2, 5, 32, 4, 4)}
+    >>> features = {"audio_segments": torch.randn(2, 5, 32), "visual_maps": torch.randn(2, 5, 32, 4, 4),
+    ...             "colours": torch.rand(2, 5, 3, 16, 16), "spectra": torch.randn(2, 5, 128)}
     >>> head(features).shape  # 1 binary + background + 27 classes, 4 x 4 maps upsampled twice
     torch.Size([2, 5, 29, 16, 16])
+    >>> head.semantic_masks(features, size=(16, 16)).shape  # 0 background, else class index + 1
+    torch.Size([2, 5, 16, 16])
 """
 
 from __future__ import annotations
@@ -19,30 +30,48 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
+from numpy.typing import NDArray
+from scipy import ndimage
 from torch import nn
 
+from avikit.data.sample import Sample
+from avikit.data.synth import load_clip
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.media import log_mel
 from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
 from avikit.nn import AudioConditionedMaskDecoder
-from avikit.tasks import Task, encode_mask, get_task
+from avikit.tasks import Task, TaskInputs, cut_media, encode_mask, get_task
 
 __all__ = [
+    "HEARD_THRESHOLD",
     "KIND",
+    "N_MELS",
     "AVSConfig",
     "AVSModel",
+    "AppearanceMap",
     "avs_loss",
     "avs_training_data",
     "build_avs_head",
+    "frame_colours",
     "from_pretrained",
+    "segment_spectra",
 ]
 
 KIND = "avikit.models.avs"
 _CHANNELS = 2 + len(CLASS_NAMES)  # binary, background, classes
+HEARD_THRESHOLD = 0.2
+"""A segmented region is labelled only if its class is heard with at least this probability (chosen on the
+AVSynth ``val`` split among 0.1, 0.2, 0.3 and 0.5)."""
+_SAMPLE_RATE = 16000
+N_MELS = 64
+"""Mel bands of the audio spectra (:func:`segment_spectra`)."""
+_HOP = 320
 
 
 # ----------------------------------------------------------------------------------------------- config
@@ -54,6 +83,7 @@ class AVSConfig:
 
     encoder: str = ENCODER_NAME
     dim: int = 64
+    hidden: int = 64
     upsample_steps: int = 2
     train_size: int = 32
 
@@ -66,17 +96,21 @@ class AVSModel(TrunkModel):
 
     tasks: tuple[str, ...] = ("avs-binary", "avs-semantic")
     default_id = "avikit/avs"
-    head: AudioConditionedMaskDecoder
+    head: AVSHead
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Run-length masks of every item's frames (binary, or class index + 1)."""
         self.check_task(task)
         features = encode_items(self.encoder, batch, len(batch[0].inputs.frames))
-        logits = self.head(_head_inputs(features), size=batch[0].inputs.frame_size)  # [B, T, 29, H, W]
-        binary = task.name == "avs-binary"
-        # [B, T, H, W]: 0/1, or 0 for background and class index + 1
-        masks = (logits[:, :, 0] > 0).long() if binary else logits[:, :, 1:].argmax(dim=2)
+        features["colours"] = frame_colours(np.stack([item.frames for item in batch]))
+        waveform = np.stack([item.waveform for item in batch]).astype(np.float32, copy=False)
+        features["spectra"] = segment_spectra(waveform, len(batch[0].inputs.frames))
+        size = batch[0].inputs.frame_size
+        if task.name == "avs-binary":
+            masks = (self.head(features, size=size)[:, :, 0] > 0).long()  # [B, T, H, W]: 0/1
+        else:
+            masks = self.head.semantic_masks(features, size)  # [B, T, H, W]: 0, or class index + 1
         return [
             {"id": item.sample.id, "masks": [encode_mask(m) for m in mask.numpy()]}
             for item, mask in zip(batch, masks, strict=True)
@@ -87,13 +121,36 @@ def _head_inputs(features: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, to
     return features["visual_maps"], features["audio_segments"]
 
 
-def build_avs_head(cfg: AVSConfig) -> AudioConditionedMaskDecoder:
-    """Build the TPAVI mask decoder (binary channel, background, one channel per class)."""
-    return _Head(cfg.dim, _CHANNELS, cfg.upsample_steps)
+class AppearanceMap(nn.Module):
+    """Per-position scores of a frame from the trunk's maps and the frame's own colours.
+
+    ``maps [N, D, h, w]`` are projected at their own grid and upsampled to the colours' grid, the colours
+    ``[N, 3, s, s]`` pass a 3 x 3 convolution; the sum, after a GELU, is projected to ``[N, K, s, s]``.
+    """
+
+    def __init__(self, dim: int, hidden: int, out: int) -> None:
+        super().__init__()
+        self.maps = nn.Conv2d(dim, hidden, 1)
+        self.colours = nn.Conv2d(3, hidden, 3, padding=1)
+        self.out = nn.Conv2d(hidden, out, 1)
+
+    def forward(self, maps: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+        """``[N, D, h, w]`` and ``[N, 3, s, s]`` -> ``[N, K, s, s]``."""
+        up = F.interpolate(self.maps(maps), size=colours.shape[-2:], mode="bilinear", align_corners=False)
+        return self.out(F.gelu(up + self.colours(colours)))
 
 
-class _Head(AudioConditionedMaskDecoder):
-    """The TPAVI decoder, called with the trunk's features by name."""
+class AVSHead(AudioConditionedMaskDecoder):
+    """The TPAVI decoder, called with the trunk's features by name, plus the two class cues of AVSS.
+
+    ``appearance`` scores the classes at every position of the frame (``[B*T, C, s, s]``, see
+    :class:`AppearanceMap`); ``heard`` scores the classes heard in each frame's audio from its spectrum
+    (``[B, T, 2M] -> [B, T, C]``).
+    """
+
+    def __init__(self, dim: int, upsample_steps: int, appearance: AppearanceMap, heard: nn.Module) -> None:
+        super().__init__(dim, _CHANNELS, upsample_steps)
+        self.appearance, self.heard = appearance, heard
 
     def forward(  # type: ignore[override]
         self,
@@ -103,6 +160,55 @@ class _Head(AudioConditionedMaskDecoder):
         """Mask logits ``[B, T, 29, H', W']`` from ``visual_maps`` and ``audio_segments``."""
         maps, audio = _head_inputs(features) if isinstance(features, Mapping) else features
         return super().forward(maps, audio, size)
+
+    def class_logits(
+        self, features: Mapping[str, torch.Tensor], size: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Appearance logits ``[B, T, C, H, W]`` (resized to ``size``) and heard logits ``[B, T, C]``.
+
+        The appearance classifier (:class:`AppearanceMap`) reads the trunk's maps and ``colours``
+        ``[B, T, 3, s, s]`` (the frames area-averaged to ``s`` pixels, see :func:`frame_colours`).
+        """
+        maps = features["visual_maps"]
+        b, t = maps.shape[:2]
+        looks = self.appearance(maps.flatten(0, 1), features["colours"].flatten(0, 1))  # [B*T, C, s, s]
+        looks = F.interpolate(looks, size=size, mode="bilinear", align_corners=False)
+        return looks.view(b, t, *looks.shape[1:]), self.heard(features["spectra"])
+
+    @torch.no_grad()
+    def semantic_masks(self, features: Mapping[str, torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+        """``[B, T, H, W]``: 0 for background, else class index + 1 on each sounding object.
+
+        Every connected region of the binary mask takes the class with the highest summed score over its
+        pixels (appearance log-probability plus the log-probability that the class is heard); a region whose
+        class is heard with probability under ``HEARD_THRESHOLD`` is a silent object and stays background.
+        """
+        binary = (self(features, size=size)[:, :, 0] > 0).numpy()  # [B, T, H, W]
+        looks, heard = self.class_logits(features, size)
+        score = (looks.log_softmax(dim=2) + F.logsigmoid(heard)[..., None, None]).numpy()  # [B, T, C, H, W]
+        heard = heard.sigmoid()  # [B, T, C]
+        out = np.zeros(binary.shape, dtype=np.int64)
+        for b, t in np.ndindex(*binary.shape[:2]):
+            regions, count = ndimage.label(binary[b, t])
+            for region in range(1, count + 1):
+                inside = regions == region
+                label = int(score[b, t][:, inside].sum(axis=1).argmax())
+                if heard[b, t, label] >= HEARD_THRESHOLD:
+                    out[b, t][inside] = label + 1
+        return torch.from_numpy(out)
+
+
+def build_avs_head(cfg: AVSConfig) -> AVSHead:
+    """Build the TPAVI mask decoder (binary channel, background, one channel per class) and the class cues."""
+    classes = len(CLASS_NAMES)
+    appearance = AppearanceMap(cfg.dim, cfg.hidden, classes)
+    heard = nn.Sequential(
+        nn.LayerNorm(2 * N_MELS),
+        nn.Linear(2 * N_MELS, cfg.hidden),
+        nn.GELU(),
+        nn.Linear(cfg.hidden, classes),
+    )
+    return AVSHead(cfg.dim, cfg.upsample_steps, appearance, heard)
 
 
 def from_pretrained(name_or_path: str | os.PathLike[str] = "avs") -> AVSModel:
@@ -115,26 +221,90 @@ def from_pretrained(name_or_path: str | os.PathLike[str] = "avs") -> AVSModel:
 
 
 def avs_training_data(data: FeatureSet, task: Task, size: int = 32) -> dict[str, torch.Tensor]:
-    """Trunk features and semantic masks ``[N, T, size, size]`` (nearest-neighbour downsampled)."""
+    """Trunk features, masks, media cues and the classes heard in each frame's audio.
+
+    Semantic masks are ``[N, T, size, size]`` (nearest-neighbour downsampled), the media cues the frame
+    colours and audio spectra (see :class:`AVSHead`), the heard classes ``[N, T, C]``. The media
+    are remade from the samples (AVSynth regenerates a clip in milliseconds).
+    """
     semantic = get_task("avs-semantic")
-    masks = []
-    for sample in data.samples:
+    masks, colours, spectra, heard = [], [], [], []
+    for sample, inputs in zip(data.samples, data.inputs, strict=True):
         mask = semantic.build_target(sample)["masks"]  # [T, H, W]
         step = mask.shape[-1] // size
         masks.append(torch.as_tensor(np.ascontiguousarray(mask[:, step // 2 :: step, step // 2 :: step])))
+        frames, waveform = cut_media(load_clip(sample), inputs)
+        colours.append(frame_colours(frames[None], size)[0])
+        spectra.append(segment_spectra(waveform[None].astype(np.float32), len(inputs.frames))[0])
+        heard.append(_heard_per_segment(sample, inputs))
     return {
         "audio_segments": data.features["audio_segments"],
         "visual_maps": data.features["visual_maps"],
         "masks": torch.stack(masks).long(),
+        "colours": torch.stack(colours),
+        "spectra": torch.stack(spectra),
+        "heard": torch.stack(heard),
     }
 
 
-def avs_loss(head: nn.Module, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Binary cross-entropy of the sounding mask plus cross-entropy of the semantic mask."""
+def frame_colours(frames: NDArray[np.uint8], size: int = 32) -> torch.Tensor:
+    """Frames ``[B, T, H, W, 3]`` uint8 -> colours ``[B, T, 3, size, size]`` in ``[0, 1]`` (area average)."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).float().div(255)  # [B, T, H, W, 3]
+    b, t = x.shape[:2]
+    pooled = F.adaptive_avg_pool2d(x.flatten(0, 1).permute(0, 3, 1, 2), size)  # [B*T, 3, size, size]
+    return pooled.view(b, t, 3, size, size)
+
+
+def segment_spectra(waveform: NDArray[np.float32], num_segments: int) -> torch.Tensor:
+    """Mean and max log-Mel spectrum of each of ``num_segments`` equal parts of the audio.
+
+    ``[B, C, N]`` at 16 kHz -> ``[B, num_segments, 2 * 64]`` (64 Mel bands, 20 ms hops, channels averaged).
+    The classes of AVSynth differ in pitch and spectral shape, which a spectrum keeps.
+
+    Example:
+        >>> segment_spectra(np.zeros((1, 2, 160000), np.float32), 5).shape
+        torch.Size([1, 5, 128])
+    """
+    mono = torch.from_numpy(np.ascontiguousarray(waveform)).float().mean(dim=1)  # [B, N]
+    mel = log_mel(mono, _SAMPLE_RATE, N_MELS, n_fft=1024, hop_length=_HOP, amin=1e-6)  # [B, M, frames]
+    steps = mel.shape[-1] // num_segments
+    if steps < 1:
+        raise ValueError(
+            f"{mono.shape[-1]} audio samples cannot cover {num_segments} segments; pass more audio"
+        )
+    parts = mel[..., : steps * num_segments].unflatten(-1, (num_segments, steps))  # [B, M, S, steps]
+    return torch.cat([parts.mean(-1), parts.amax(-1)], dim=1).transpose(1, 2)  # [B, S, 2M]
+
+
+def _heard_per_segment(sample: Sample, inputs: TaskInputs) -> torch.Tensor:
+    """``[T, C]``: 1 where a class has a sound event overlapping the audio of frame ``t`` (equal shares)."""
+    count, rate = len(inputs.frames), get_task("avs-semantic").check_rates(sample).sample_rate
+    start, stop = (Fraction(x, rate) for x in inputs.audio)
+    out = torch.zeros(count, len(CLASS_NAMES))
+    for event in sample.target("events")["audio"]:
+        onset, offset = Fraction(event["onset"]), Fraction(event["offset"])
+        for t in range(count):
+            lo, hi = start + (stop - start) * t / count, start + (stop - start) * (t + 1) / count
+            if onset < hi and offset > lo:
+                out[t, CLASS_NAMES.index(event["label"])] = 1.0
+    return out
+
+
+def avs_loss(head: AVSHead, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Binary and semantic mask losses, appearance cross-entropy on sounding pixels, heard-class BCE."""
     masks = batch["masks"]  # [B, T, h, w]
     logits = head(batch, size=tuple(masks.shape[-2:]))  # [B, T, 29, h, w]
     binary = F.binary_cross_entropy_with_logits(
         logits[:, :, 0], (masks > 0).float(), pos_weight=torch.tensor(3.0)
     )
     semantic = F.cross_entropy(logits[:, :, 1:].flatten(0, 1), masks.flatten(0, 1))
-    return {"loss": binary + semantic, "binary": binary, "semantic": semantic}
+    looks, heard = head.class_logits(
+        batch, size=(masks.shape[-2], masks.shape[-1])
+    )  # [B, T, C, h, w], [B, T, C]
+    on = masks > 0
+    appearance = (
+        F.cross_entropy(looks.movedim(2, -1)[on], masks[on] - 1) if bool(on.any()) else looks.sum() * 0
+    )
+    audio = F.binary_cross_entropy_with_logits(heard, batch["heard"])
+    loss = binary + semantic + appearance + audio
+    return {"loss": loss, "binary": binary, "semantic": semantic, "appearance": appearance, "heard": audio}

@@ -2,18 +2,25 @@
 
 :class:`ClassificationModel` (VGGSound-style single label, AudioSet-style multi-label) reads the frozen
 AVSynth trunk: each second's audio picks the sounding region of its frame (AVE-style audio-guided
-attention), the streams read each other (HAN), and per-second class logits are averaged over the clip. A
-second linear head scores every heard class (multi-label). Both heads know only the classes seen in
-training.
+attention), the streams read each other (HAN), and per-second class logits are averaged over the clip. The
+multi-label head (:class:`HeardHead`) scores every heard class from three cues of the clip, each a class
+score: how the trunk's audio sounds, how each second's log-Mel spectrum sounds (pitch and timbre, which
+name AVSynth's classes), and what is on screen (an appearance classifier over the frames' trunk maps and
+colours, max over positions and seconds); a small network shared by all classes combines the three
+scores of a class (a visible object makes its class likelier to be heard; an off-screen sound is heard but
+not seen). Both heads know only the classes seen in training.
 
-:class:`ZeroShotClassifier` needs no classifier at all: it scores a clip by the cosine of its fused
-audio-visual embedding with the caption of every class in the joint audio-visual-text space of
-:mod:`avikit.models.retrieval`, so it names classes never seen in training (the ``open_test`` split).
+:class:`ZeroShotClassifier` needs no classifier at all: it scores a clip against the caption of every class
+in the joint audio-visual-text space of :mod:`avikit.models.retrieval` (the sound and the look of the clip
+against the audio and visual halves of the caption), so it names classes never seen in training (the
+``open_test`` split). Two text sides: the caption encoder (``"retrieval"`` weights) and all-MiniLM-L6-v2
+(``"retrieval-minilm"``).
 
 Example:
     >>> import torch
     >>> head = build_classification_head(ClassificationConfig(dim=32))
-    >>> features = {"audio_segments": torch.randn(2, 10, 32), "visual_maps": torch.randn(2, 10, 32, 4, 4)}
+    >>> features = {"audio_segments": torch.randn(2, 10, 32), "visual_maps": torch.randn(2, 10, 32, 4, 4),
+    ...             "spectra": torch.randn(2, 10, 128), "colours": torch.rand(2, 10, 3, 16, 16)}
     >>> [t.shape for t in head(features)]
     [torch.Size([2, 27]), torch.Size([2, 27])]
 """
@@ -25,32 +32,42 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
+from numpy.typing import NDArray
 from torch import nn
 
+from avikit.data.synth import load_clip
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.models.avs import N_MELS, AppearanceMap, frame_colours, segment_spectra
 from avikit.models.retrieval import RetrievalModel, main_class
 from avikit.models.retrieval import from_pretrained as load_retrieval
 from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
-from avikit.nn import AudioGuidedAttention, HybridAttentionTransformer
-from avikit.tasks import Task
+from avikit.nn import AudioGuidedAttention, HybridAttentionTransformer, segment_frame_indices
+from avikit.tasks import Task, cut_media
 
 __all__ = [
+    "COLOUR_SIZE",
     "KIND",
     "ClassificationConfig",
     "ClassificationHead",
     "ClassificationModel",
+    "HeardHead",
     "ZeroShotClassifier",
     "build_classification_head",
     "classification_loss",
     "classification_training_data",
     "from_pretrained",
+    "media_cues",
     "zero_shot_from_pretrained",
 ]
 
 KIND = "avikit.models.classification"
 _TASKS = ("classification", "classification-multilabel")
+Features = dict[str, torch.Tensor]
+COLOUR_SIZE = 16
+"""Side of the colour grid the multi-label head's appearance classifier reads (8 x 8 pixel cells)."""
 
 
 # ----------------------------------------------------------------------------------------------- config
@@ -71,6 +88,40 @@ class ClassificationConfig:
 # ----------------------------------------------------------------------------------------------- blocks
 
 
+class HeardHead(nn.Module):
+    """Heard-class logits from a trunk-audio, a spectrum and an on-screen class score per class.
+
+    ``trunk``: ``[B, 2D] -> [B, C]``; ``spectrum``: ``[B, S, 2M] -> [B, S, C]``; ``appearance``: maps
+    ``[B*S, D, h, w]`` and colours ``[B*S, 3, s, s]`` -> ``[B*S, C, s, s]``; ``combine``: ``[B, C, 3] ->
+    [B, C, 1]`` (shared by the classes).
+    """
+
+    def __init__(
+        self, trunk: nn.Module, spectrum: nn.Module, appearance: nn.Module, combine: nn.Module
+    ) -> None:
+        super().__init__()
+        self.trunk, self.spectrum, self.appearance, self.combine = trunk, spectrum, appearance, combine
+        self.bias = nn.Parameter(torch.zeros(len(CLASS_NAMES)))
+
+    def visible_logits(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """``[B, C]``: is an object of the class on screen (max over positions and seconds)."""
+        maps, colours = features["visual_maps"], features["colours"]  # [B, S, D, h, w], [B, S, 3, s, s]
+        b, s = maps.shape[:2]
+        looks = self.appearance(maps.flatten(0, 1), colours.flatten(0, 1))  # [B*S, C, s, s]
+        return looks.flatten(2).amax(-1).view(b, s, -1).amax(1)
+
+    def cues(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The three class scores ``[B, C, 3]``: trunk audio, spectrum (max over seconds), on screen."""
+        audio = features["audio_segments"]  # [B, S, D]
+        trunk = self.trunk(torch.cat([audio.mean(1), audio.amax(1)], dim=-1))  # [B, C]
+        spectrum = self.spectrum(features["spectra"]).amax(1)  # [B, C]
+        return torch.stack([trunk, spectrum, self.visible_logits(features)], dim=-1)
+
+    def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Heard-class logits ``[B, C]``."""
+        return self.combine(self.cues(features))[..., 0] + self.bias
+
+
 class ClassificationHead(nn.Module):
     """Audio-guided attention, HAN, per-second class logits averaged over time; a heard-class head."""
 
@@ -79,7 +130,7 @@ class ClassificationHead(nn.Module):
         guide: AudioGuidedAttention,
         fusion: HybridAttentionTransformer,
         classifier: nn.Module,
-        heard: nn.Module,
+        heard: HeardHead,
     ) -> None:
         super().__init__()
         self.guide, self.fusion, self.classifier, self.heard = guide, fusion, classifier, heard
@@ -91,7 +142,7 @@ class ClassificationHead(nn.Module):
         visual, _ = self.guide(regions, audio)  # [B, S, D]
         fused_a, fused_v = self.fusion(audio, visual)  # [B, S, D] each
         logits = self.classifier(torch.cat([fused_a, fused_v], dim=-1)).mean(dim=1)  # [B, C]
-        return logits, self.heard(torch.cat([audio.mean(1), audio.amax(1)], dim=-1))
+        return logits, self.heard(features)
 
 
 # ------------------------------------------------------------------------------------------------ model
@@ -108,7 +159,12 @@ class ClassificationModel(TrunkModel):
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Softmax (single-label) or sigmoid (multi-label) scores over the AVSynth classes."""
         self.check_task(task)
-        main, heard = self.head(encode_items(self.encoder, batch, self.window_seconds(batch)))
+        seconds = self.window_seconds(batch)
+        features = encode_items(self.encoder, batch, seconds)
+        features.update(
+            media_cues([item.frames for item in batch], [item.waveform for item in batch], seconds)
+        )
+        main, heard = self.head(features)
         scores = main.softmax(-1) if task.name == "classification" else heard.sigmoid()
         return [
             {"id": item.sample.id, "scores": row.tolist()} for item, row in zip(batch, scores, strict=True)
@@ -116,7 +172,7 @@ class ClassificationModel(TrunkModel):
 
 
 class ZeroShotClassifier:
-    """Scores each class by the cosine of the clip's fused AV embedding with the class caption."""
+    """Scores each class by the clip's mean sound and look cosine with the class caption's two halves."""
 
     tasks: tuple[str, ...] = ("classification",)
 
@@ -146,9 +202,28 @@ def build_classification_head(cfg: ClassificationConfig) -> ClassificationHead:
         nn.GELU(),
         nn.Linear(cfg.hidden, c),
     )
-    heard = nn.Sequential(nn.LayerNorm(2 * d), nn.Linear(2 * d, c))
+    trunk_heard = nn.Sequential(nn.LayerNorm(2 * d), nn.Linear(2 * d, c))
     fusion = HybridAttentionTransformer(d, cfg.depth, cfg.heads)
-    return ClassificationHead(AudioGuidedAttention(d, d, cfg.hidden), fusion, classifier, heard)
+    guide = AudioGuidedAttention(d, d, cfg.hidden)
+    m = 2 * N_MELS
+    spectrum = nn.Sequential(nn.LayerNorm(m), nn.Linear(m, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, c))
+    appearance = AppearanceMap(d, cfg.hidden, c)
+    combine = nn.Sequential(nn.Linear(3, 16), nn.GELU(), nn.Linear(16, 1))
+    heard = HeardHead(trunk_heard, spectrum, appearance, combine)
+    return ClassificationHead(guide, fusion, classifier, heard)
+
+
+def media_cues(
+    frames: Sequence[NDArray[np.uint8]], waveforms: Sequence[NDArray[np.float32]], seconds: int
+) -> Features:
+    """The multi-label head's media cues of clips of ``seconds`` seconds.
+
+    ``colours [B, S, 3, 16, 16]`` of the frames the trunk sees (one per second) and ``spectra [B, S, 128]``
+    of each second's audio.
+    """
+    picked = np.stack([f[segment_frame_indices(len(f), seconds)] for f in frames])  # [B, S, H, W, 3]
+    waveform = np.stack(waveforms).astype(np.float32, copy=False)  # [B, C, N]
+    return {"colours": frame_colours(picked, COLOUR_SIZE), "spectra": segment_spectra(waveform, seconds)}
 
 
 def from_pretrained(name_or_path: str | os.PathLike[str] = "classification") -> ClassificationModel:
@@ -159,34 +234,62 @@ def from_pretrained(name_or_path: str | os.PathLike[str] = "classification") -> 
     return ClassificationModel(encoder, head, weights_hash=weights_hash).eval()
 
 
-def zero_shot_from_pretrained(name_or_path: str | os.PathLike[str] = "retrieval") -> ZeroShotClassifier:
-    """The zero-shot classifier over the packaged (or given) retrieval model."""
-    return ZeroShotClassifier(load_retrieval(name_or_path))
+def zero_shot_from_pretrained(
+    name_or_path: str | os.PathLike[str] = "retrieval", model_id: str | None = None
+) -> ZeroShotClassifier:
+    """The zero-shot classifier over a packaged (``"retrieval"``, ``"retrieval-minilm"``) or given model.
+
+    The id defaults to ``avikit/classification-zeroshot`` plus ``-minilm`` for the MiniLM text side.
+    """
+    retrieval = load_retrieval(name_or_path)
+    suffix = retrieval.id.removeprefix("avikit/retrieval")
+    return ZeroShotClassifier(retrieval, model_id or f"avikit/classification-zeroshot{suffix}")
 
 
 # --------------------------------------------------------------------------------------------- training
 
 
 def classification_training_data(data: FeatureSet, task: Task) -> dict[str, torch.Tensor]:
-    """Segment features, the main class (``-1``: no audio-visual event) and the heard classes ``[N, C]``."""
+    """Segment features, media cues, the main class, the heard classes and the classes on screen.
+
+    The main class is ``-1`` for clips without an audio-visual event; heard and on-screen classes are
+    ``[N, C]``. The media cues are made from the samples' media (AVSynth regenerates a clip in milliseconds).
+    """
     heard = torch.zeros(len(data), len(CLASS_NAMES))
-    for n, sample in enumerate(data.samples):
+    visible = torch.zeros(len(data), len(CLASS_NAMES))
+    cues = []
+    for n, (sample, inputs) in enumerate(zip(data.samples, data.inputs, strict=True)):
+        seconds = max(1, round((inputs.audio[1] - inputs.audio[0]) / task.check_rates(sample).sample_rate))
         heard[n, [CLASS_NAMES.index(c) for c in sample.target("sounding_classes")]] = 1.0
+        shown = [o["class"] for o in sample.target("objects") if o["on_screen"]]
+        visible[n, [CLASS_NAMES.index(c) for c in shown]] = 1.0
+        frames, waveform = cut_media(load_clip(sample), inputs)
+        cues.append(media_cues([frames], [waveform], seconds))
     labels = torch.tensor([main_class(s) for s in data.samples])
     return {
         "audio_segments": data.features["audio_segments"],
         "visual_maps": data.features["visual_maps"],
+        "colours": torch.cat([c["colours"] for c in cues]),
+        "spectra": torch.cat([c["spectra"] for c in cues]),
         "label": labels,
         "heard": heard,
+        "visible": visible,
     }
 
 
 def classification_loss(
     head: ClassificationHead, batch: Mapping[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
-    """Cross-entropy of the main class (clips with an event) plus binary cross-entropy of heard classes."""
+    """Cross-entropy of the main class, binary cross-entropy of the heard classes and of each cue alone.
+
+    The main class counts on clips with an event; each cue alone learns to name its classes (heard for the
+    two audio cues, on screen for the look).
+    """
     logits, heard = head(batch)
     keep = batch["label"] >= 0
     main = F.cross_entropy(logits[keep], batch["label"][keep]) if bool(keep.any()) else logits.sum() * 0
     multi = F.binary_cross_entropy_with_logits(heard, batch["heard"])
-    return {"loss": main + multi, "main": main, "heard": multi}
+    cues = head.heard.cues(batch)  # [B, C, 3]
+    targets = torch.stack([batch["heard"], batch["heard"], batch["visible"]], dim=-1)
+    each = F.binary_cross_entropy_with_logits(cues, targets)
+    return {"loss": main + multi + each, "main": main, "heard": multi, "cues": each}

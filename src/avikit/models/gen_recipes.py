@@ -33,7 +33,6 @@ from avikit.metrics.generation import evaluate_alignment, evaluate_desync
 from avikit.metrics.reconstruction import compute_mel_distance
 from avikit.models.tokenizer_study import MultiScaleMelLoss
 from avikit.models.v2a import (
-    TokenV2A,
     V2AConfig,
     build_flow_v2a,
     build_token_v2a,
@@ -43,13 +42,25 @@ from avikit.models.v2a import (
     generate_maskgit,
     griffin_lim,
 )
+from avikit.models.v2a_model import (
+    PARADIGMS,
+    RetrievalConfig,
+    V2AModelConfig,
+    build_v2a_generator,
+    build_v2a_retrieval,
+    frames_to_tensor,
+    save_v2a,
+)
+from avikit.nn.codec import AudioCodec
 from avikit.nn.schedulers import FlowMatchingScheduler
 from avikit.nn.training import LossLog, make_progress, plot_losses_svg
 
 __all__ = [
+    "EXPORT_NAMES",
     "GenTrainConfig",
     "PairEmbedder",
     "evaluate_v2a",
+    "export_v2a",
     "fit",
     "load_pairs",
     "sync_logits",
@@ -79,14 +90,20 @@ class GenTrainConfig:
     progress: bool = True
 
 
-def load_pairs(split: str, count: int, config: GenTrainConfig, image_size: int = 32) -> dict[str, Any]:
-    """AVSynth clips: ``{"audio": [N, 1, S] mono, "frames": [N, T, 3, H, W] in [0, 1], "labels", ...}``."""
-    synth = SynthConfig(duration=Fraction(config.duration), size=image_size)
+def load_pairs(
+    split: str, count: int, config: GenTrainConfig, image_size: int = 32, render_size: int | None = None
+) -> dict[str, Any]:
+    """AVSynth clips: ``{"audio": [N, 1, S] mono, "frames": [N, T, 3, H, W] in [0, 1], "labels", ...}``.
+
+    Frames are drawn at ``render_size`` px (default ``image_size``) and area-resized to ``image_size``, as a
+    packaged model resizes the benchmark's 128 px frames.
+    """
+    synth = SynthConfig(duration=Fraction(config.duration), size=render_size or image_size)
     audio, frames, labels, captions = [], [], [], []
     for index in range(count):
         sample, clip = generate(split, index, seed=config.seed, config=synth)[:2]
         audio.append(torch.from_numpy(clip.require_waveform().mean(0, keepdims=True).copy()))
-        frames.append(torch.from_numpy(clip.require_frames().copy()).permute(0, 3, 1, 2).float() / 255)
+        frames.append(frames_to_tensor(clip.require_frames(), image_size))
         labels.append(list(sample.targets.get("labels", [])))
         captions.append(str(sample.targets.get("caption", "")))
     return {
@@ -133,17 +150,44 @@ def fit(
     return {"seconds": time.perf_counter() - start, "loss_curve": curve}
 
 
+def _train_codec(
+    audio: torch.Tensor, config: GenTrainConfig, v2a: V2AConfig, out: Path | None
+) -> tuple[AudioCodec, dict[str, Any], torch.Tensor]:
+    """Train the codec of the token paradigms; returns it, its training record and the clips' codes."""
+    codec = build_v2a_codec(v2a)
+    codec_loss = MultiScaleMelLoss(v2a.sample_rate)
+
+    def codec_step(rows: torch.Tensor) -> torch.Tensor:
+        target = audio[rows]
+        reconstruction, _, losses = codec(target)
+        return codec_loss(reconstruction, target) + sum(losses.values())
+
+    record = fit(codec, codec_step, config.codec_steps, config, out, "codec")
+    with torch.no_grad():
+        codes = torch.cat([codec.encode(audio[i : i + 32]) for i in range(0, len(audio), 32)])
+    return codec, record, codes
+
+
 def train_v2a(
-    config: GenTrainConfig, v2a: V2AConfig | None = None, out_dir: str | Path | None = None
+    config: GenTrainConfig,
+    v2a: V2AConfig | None = None,
+    out_dir: str | Path | None = None,
+    paradigms: tuple[str, ...] = PARADIGMS,
+    render_size: int | None = 128,
 ) -> dict[str, Any]:
     """Train the codec and the flow, autoregressive and MaskGIT video-to-audio models on the same clips.
 
+    ``paradigms`` picks a subset (the codec is trained only for a token paradigm). Training frames are
+    drawn at ``render_size`` px (the benchmark's 128 by default) and area-resized to ``v2a.image_size``.
+
     Returns:
-        ``{"models": {"flow", "autoregressive", "maskgit"}, "codec",
-        "training": {name: {seconds, loss_curve}},
-        "data": {"train", "test"}, "config": v2a}``.
+        ``{"models": {paradigm: network}, "codec" (or None), "training": {name: {seconds, loss_curve}},
+        "data": {"train", "test"}, "render_size"}``.
     """
     v2a = v2a or V2AConfig()
+    unknown = set(paradigms) - set(PARADIGMS)
+    if unknown:
+        raise ValueError(f"unknown paradigms {sorted(unknown)}; choose from {PARADIGMS}")
     out = Path(out_dir) if out_dir else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -151,50 +195,33 @@ def train_v2a(
     torch.set_num_threads(config.num_threads)
     try:
         torch.manual_seed(config.seed)
-        train = load_pairs("train", config.num_train, config, v2a.image_size)
+        train = load_pairs("train", config.num_train, config, v2a.image_size, render_size)
         audio, frames = train["audio"], train["frames"]
         training: dict[str, Any] = {}
-        codec = build_v2a_codec(v2a)
-        codec_loss = MultiScaleMelLoss(v2a.sample_rate)
-
-        def codec_step(rows: torch.Tensor) -> torch.Tensor:
-            target = audio[rows]
-            reconstruction, _, losses = codec(target)
-            return codec_loss(reconstruction, target) + sum(losses.values())
-
-        training["codec"] = fit(codec, codec_step, config.codec_steps, config, out, "codec")
-        with torch.no_grad():
-            codes = torch.cat([codec.encode(audio[i : i + 32]) for i in range(0, len(audio), 32)])
+        codec, codes = None, torch.empty(0)
+        if set(paradigms) - {"flow"}:
+            codec, training["codec"], codes = _train_codec(audio, config, v2a, out)
         generator = torch.Generator().manual_seed(config.seed + 1)
-        flow, scheduler = build_flow_v2a(v2a), FlowMatchingScheduler()
-        training["flow"] = fit(
-            flow,
-            lambda rows: flow.loss(audio[rows], frames[rows], scheduler, v2a.condition_dropout, generator),
-            config.steps,
-            config,
-            out,
-            "flow",
-        )
-        models: dict[str, nn.Module] = {"flow": flow}
-        for name, causal in (("autoregressive", True), ("maskgit", False)):
-            net = build_token_v2a(v2a, causal)
+        scheduler, models = FlowMatchingScheduler(), dict[str, nn.Module]()
+        for name in paradigms:
+            if name == "flow":
+                net: nn.Module = build_flow_v2a(v2a)
 
-            def token_step(rows: torch.Tensor, net: TokenV2A = net) -> torch.Tensor:
-                return net.loss(codes[rows], frames[rows], v2a.condition_dropout, generator)
+                def step(rows: torch.Tensor, net: Any = net) -> torch.Tensor:
+                    return net.loss(audio[rows], frames[rows], scheduler, v2a.condition_dropout, generator)
+            else:
+                net = build_token_v2a(v2a, name == "autoregressive")
 
-            training[name] = fit(
-                net,
-                token_step,
-                config.steps,
-                config,
-                out,
-                name,
-            )
+                def step(rows: torch.Tensor, net: Any = net) -> torch.Tensor:
+                    return net.loss(codes[rows], frames[rows], v2a.condition_dropout, generator)
+
+            training[name] = fit(net, step, config.steps, config, out, name)
             models[name] = net
     finally:
         torch.set_num_threads(threads)
-    test = load_pairs("test", config.num_test, config, v2a.image_size)
-    return {"models": models, "codec": codec, "training": training, "data": {"train": train, "test": test}}
+    test = load_pairs("test", config.num_test, config, v2a.image_size, render_size)
+    data = {"train": train, "test": test}
+    return {"models": models, "codec": codec, "training": training, "data": data, "render_size": render_size}
 
 
 # ---------------------------------------------------------------------------------------------- scoring
@@ -304,9 +331,10 @@ def evaluate_v2a(
     """
     train, test = trained["data"]["train"], trained["data"]["test"]
     seconds = test["audio"].shape[-1] // 16000
-    held_out = load_pairs("val", len(train["audio"]), GenTrainConfig(duration=seconds))
-    embedder = PairEmbedder().fit(held_out["audio"], held_out["frames"], seed=seed)  # clips no model saw
     frames, models, codec = test["frames"], trained["models"], trained["codec"]
+    size, render = frames.shape[-1], trained.get("render_size")
+    held_out = load_pairs("val", len(train["audio"]), GenTrainConfig(duration=seconds), size, render)
+    embedder = PairEmbedder().fit(held_out["audio"], held_out["frames"], seed=seed)  # clips no model saw
     seconds_of_audio = test["audio"].shape[0] * test["audio"].shape[-1] / 16000
     samplers: dict[str, Callable[[torch.Generator], torch.Tensor]] = {
         "flow": lambda g: griffin_lim(
@@ -321,6 +349,8 @@ def evaluate_v2a(
     }
     results: dict[str, dict[str, float]] = {}
     for name, sample in samplers.items():
+        if name not in models:
+            continue
         start = time.perf_counter()
         with torch.no_grad():
             audio = sample(torch.Generator().manual_seed(seed))[..., : test["audio"].shape[-1]]
@@ -333,3 +363,41 @@ def evaluate_v2a(
     results["retrieval"] = {**_scores(train["audio"][nearest], test, embedder), "rtf": 0.0, "parameters": 0.0}
     results["reference"] = {**_scores(test["audio"], test, embedder), "rtf": 0.0, "parameters": 0.0}
     return results
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+EXPORT_NAMES = {"maskgit": "v2a", "autoregressive": "v2a-ar", "flow": "v2a-flow"}
+"""Weights folder of each paradigm when exported (the registry names of :mod:`avikit.models.registry`)."""
+
+
+def export_v2a(
+    trained: dict[str, Any],
+    weights_dir: str | Path,
+    v2a: V2AConfig | None = None,
+    window_frames: int | None = None,
+    retrieval_bank: int = 512,
+    names: dict[str, str] | None = None,
+) -> dict[str, Path]:
+    """Save the trained generators (and a retrieval bank of ``retrieval_bank`` train clips) as packages.
+
+    Each paradigm goes to ``weights_dir / names[paradigm]`` (default :data:`EXPORT_NAMES`), the bank to
+    ``weights_dir / "v2a-retrieval"``, loadable by :func:`avikit.models.v2a_model.from_pretrained` and
+    :func:`~avikit.models.v2a_model.retrieval_from_pretrained`. Float tensors are stored in float16.
+    """
+    v2a = v2a or V2AConfig()
+    window = window_frames or trained["data"]["train"]["frames"].shape[1]
+    root, out = Path(weights_dir), {}
+    for paradigm, name in (names or EXPORT_NAMES).items():
+        if paradigm not in trained["models"]:
+            continue
+        config = V2AModelConfig(paradigm, v2a, window, 16 if paradigm == "flow" else 12)
+        model = build_v2a_generator(config)
+        model.network.load_state_dict(trained["models"][paradigm].state_dict())
+        if model.codec is not None:
+            model.codec.load_state_dict(trained["codec"].state_dict())
+        out[name] = save_v2a(model, config, root / name)
+    if retrieval_bank:
+        bank = RetrievalConfig(bank_size=retrieval_bank)
+        out["v2a-retrieval"] = save_v2a(build_v2a_retrieval(bank).fill(), bank, root / "v2a-retrieval")
+    return out

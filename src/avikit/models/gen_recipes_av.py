@@ -30,6 +30,7 @@ from torch import nn
 from avikit.data.synth import SEEN_CLASSES, SynthConfig, generate
 from avikit.metrics.generation import evaluate_desync
 from avikit.metrics.reconstruction import compute_psnr, compute_ssim
+from avikit.models.a2v import KIND as A2V_KIND
 from avikit.models.a2v import (
     A2VConfig,
     build_a2v,
@@ -39,23 +40,30 @@ from avikit.models.a2v import (
     sync_expert_loss,
 )
 from avikit.models.gen_recipes import SYNC_OFFSETS, GenTrainConfig, fit, sync_logits
+from avikit.models.joint_gen import KIND as JOINT_KIND
 from avikit.models.joint_gen import (
     CaptionVocabulary,
+    JointCheckpoint,
     JointConfig,
     build_joint,
     build_vocabulary,
     generate_joint,
 )
 from avikit.models.v2a import griffin_lim
+from avikit.nn import save_pretrained
 from avikit.nn.schedulers import FlowMatchingScheduler
 
 __all__ = [
     "SourceClassifier",
+    "audio_feature",
     "evaluate_a2v",
     "evaluate_joint",
     "load_sources",
     "sample_joint",
+    "save_a2v",
+    "save_joint",
     "save_predictions",
+    "sync_scores",
     "train_a2v",
     "train_joint",
 ]
@@ -66,11 +74,12 @@ def load_sources(
 ) -> dict[str, Any]:
     """Single-source clips: ``{"audio" [N, 1, S], "frames" [N, T, 3, H, W], "classes", "captions", "ids"}``.
 
-    Frames are in [0, 1]; the one object sounds and stays still unless ``moving``.
+    Frames are in [0, 1]; the one object sounds and stays still unless ``moving``. Below AVSynth's smallest
+    size (32 px) clips are made at 32 px and area-downsampled.
     """
     synth = SynthConfig(
         duration=Fraction(config.duration),
-        size=image_size,
+        size=max(image_size, 32),
         max_objects=1,
         p_silent=0.0,
         p_offscreen=0.0,
@@ -86,11 +95,18 @@ def load_sources(
         ids.append(sample.id)
     return {
         "audio": torch.stack(audio),
-        "frames": torch.stack(frames),
+        "frames": _shrink(torch.stack(frames), image_size),
         "classes": classes,
         "captions": captions,
         "ids": ids,
     }
+
+
+def _shrink(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """``[N, T, 3, H, W]`` to ``[N, T, 3, size, size]`` by area averaging (unchanged at ``H``)."""
+    if frames.shape[-1] == size:
+        return frames
+    return F.interpolate(frames.flatten(0, 1), size=(size, size), mode="area").unflatten(0, frames.shape[:2])
 
 
 def _threads(config: GenTrainConfig) -> int:
@@ -159,7 +175,13 @@ def train_a2v(
     finally:
         torch.set_num_threads(previous)
     test = load_sources("test", config.num_test, config, a2v.image_size)
-    return {"model": model, "expert": expert, "training": training, "data": {"train": train, "test": test}}
+    return {
+        "model": model,
+        "expert": expert,
+        "training": training,
+        "data": {"train": train, "test": test},
+        "config": a2v,
+    }
 
 
 def _uint8(frames: torch.Tensor) -> np.ndarray:
@@ -167,7 +189,7 @@ def _uint8(frames: torch.Tensor) -> np.ndarray:
     return (frames.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).numpy()
 
 
-def _sync_scores(audio: torch.Tensor, frames: torch.Tensor) -> dict[str, float]:
+def sync_scores(audio: torch.Tensor, frames: torch.Tensor) -> dict[str, float]:
     """Offset accuracy, DeSync (s) and the zero-offset activity correlation of the simple sync scorer."""
     logits = sync_logits(audio, frames)  # [N, 1, K]
     grid = SYNC_OFFSETS / 8.0  # video frames to seconds at 8 fps
@@ -186,11 +208,11 @@ def _frame_scores(frames: torch.Tensor, test: dict[str, Any]) -> dict[str, float
     return {
         "psnr": float(np.mean(psnr)),
         "ssim": float(np.mean(compute_ssim(real, fake))),
-        **_sync_scores(test["audio"], frames),
+        **sync_scores(test["audio"], frames),
     }
 
 
-def _audio_feature(audio: torch.Tensor) -> np.ndarray:
+def audio_feature(audio: torch.Tensor) -> np.ndarray:
     """Retrieval feature ``[N, F]``: mean log spectrum (32 bands) and the loudness curve per 1/8 s."""
     spec = torch.stft(audio[:, 0], 512, 250, window=torch.hann_window(512), return_complex=True).abs()
     profile = F.adaptive_avg_pool1d(torch.log(spec + 1e-4).mean(-1)[:, None], 32)[:, 0]  # [N, 32]
@@ -218,7 +240,7 @@ def evaluate_a2v(trained: dict[str, Any]) -> dict[str, dict[str, float]]:
             "parameters": _parameters(model),
         }
     }
-    distances = (_audio_feature(test["audio"])[:, None] - _audio_feature(train["audio"])[None]) ** 2
+    distances = (audio_feature(test["audio"])[:, None] - audio_feature(train["audio"])[None]) ** 2
     nearest = distances.sum(-1).argmin(1)
     static = reference[:, None].expand_as(test["frames"])
     for name, frames in (
@@ -338,7 +360,7 @@ def _pair_scores(
 ) -> dict[str, float]:
     by_audio, by_video = classifier.predict(audio, frames)
     return {
-        **_sync_scores(audio, frames),
+        **sync_scores(audio, frames),
         "audio_class_accuracy": float((by_audio == labels).float().mean()),
         "video_class_accuracy": float((by_video == labels).float().mean()),
     }
@@ -399,6 +421,24 @@ def evaluate_joint(
             "parameters": 0.0,
         },
     }
+
+
+def save_a2v(trained: dict[str, Any], out_dir: str | Path) -> Path:
+    """Write the trained audio-to-video generator as a weights folder (read by ``a2v.from_pretrained``)."""
+    return save_pretrained(trained["model"], trained["config"], out_dir, A2V_KIND)
+
+
+def save_joint(
+    trained: dict[str, Any],
+    out_dir: str | Path,
+    num_steps: int = 16,
+    guidance: float = 2.0,
+    vocoder_iterations: int = 32,
+) -> Path:
+    """Write the trained joint generator, its vocabulary and sampling settings as a weights folder."""
+    words = trained["vocabulary"].words
+    checkpoint = JointCheckpoint(trained["config"], words, num_steps, guidance, vocoder_iterations)
+    return save_pretrained(trained["model"], checkpoint, out_dir, JOINT_KIND)
 
 
 def save_predictions(

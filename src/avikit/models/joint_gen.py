@@ -26,26 +26,36 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.models.v2a import LogMelFeatures
+from avikit.nn import from_pretrained as load_pretrained
 from avikit.nn.dit import FinalLayer, JointDiT, TimestepEmbedder
 from avikit.nn.schedulers import FlowMatchingScheduler, classifier_free_guidance, drop_condition
 
 __all__ = [
+    "KIND",
     "CaptionVocabulary",
+    "JointCheckpoint",
     "JointConfig",
     "JointFlow",
     "build_joint",
     "build_vocabulary",
+    "from_pretrained",
     "generate_joint",
 ]
+
+KIND = "avikit.joint-generation"
+"""The ``kind`` of joint-generator weights folders."""
+WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
 @dataclass(frozen=True)
@@ -270,3 +280,34 @@ def build_joint(config: JointConfig, vocabulary_size: int) -> JointFlow:
         config.patch_size,
         config.patches_per_frame,
     )
+
+
+@dataclass(frozen=True)
+class JointCheckpoint:
+    """What a joint-generator weights folder records besides the weights.
+
+    Attributes:
+        model: the network's sizes and rates.
+        words: the caption vocabulary (:class:`CaptionVocabulary` words, in id order).
+        num_steps: Euler steps of the sampling loop the weights were scored with.
+        guidance: classifier-free guidance scale they were scored with.
+        vocoder_iterations: Griffin-Lim iterations that turn the generated mel into audio.
+    """
+
+    model: JointConfig = field(default_factory=JointConfig)
+    words: tuple[str, ...] = ()
+    num_steps: int = 16
+    guidance: float = 2.0
+    vocoder_iterations: int = 32
+
+
+def _build_checkpoint(checkpoint: JointCheckpoint) -> JointFlow:
+    return build_joint(checkpoint.model, len(CaptionVocabulary(checkpoint.words)))
+
+
+def from_pretrained(
+    name_or_path: str | os.PathLike[str] = "joint",
+) -> tuple[JointFlow, CaptionVocabulary, JointCheckpoint]:
+    """Load the generator, its vocabulary and checkpoint record from a packaged name or folder (eval mode)."""
+    model, checkpoint = load_pretrained(name_or_path, JointCheckpoint, _build_checkpoint, KIND, [WEIGHTS_DIR])
+    return model, CaptionVocabulary(checkpoint.words), checkpoint

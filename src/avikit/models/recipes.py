@@ -39,7 +39,9 @@ from avikit.models import (
     source_localization,
     sync,
 )
-from avikit.models.pretrain import PretrainConfig, TrainConfig, pretrain
+from avikit.models.finetune import FINETUNE_FAMILIES, FinetuneRecipe, finetune
+from avikit.models.linear_probe import PROBE_TASKS, ProbeRecipe, train_linear_probe
+from avikit.models.pretrain import PretrainConfig, pretrain
 from avikit.models.trunk import FeatureSet, FitConfig, build_feature_set, fit_head, load_encoder
 from avikit.nn import count_parameters, save_config, save_pretrained
 from avikit.tasks import Task, get_task
@@ -55,6 +57,7 @@ __all__ = [
     "DenseLocalizationRecipe",
     "EncoderRecipe",
     "RecipeResult",
+    "RetrievalMiniLMRecipe",
     "RetrievalRecipe",
     "SourceLocalizationRecipe",
     "SyncRecipe",
@@ -78,11 +81,13 @@ class RecipeResult:
 
 @dataclass(frozen=True)
 class EncoderRecipe:
-    """Self-supervised pretraining of the joint encoder (contrastive + masked reconstruction)."""
+    """Self-supervised pretraining of the joint encoder (contrastive + masked reconstruction).
 
-    pretrain: PretrainConfig = field(
-        default_factory=lambda: PretrainConfig(train=TrainConfig(train_clips=960, epochs=12))
-    )
+    The default is the shipped ``av-encoder``'s configuration: 320 train clips (+64 val), 8 epochs of
+    batch 32 (80 steps).
+    """
+
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
 
     @classmethod
     def tiny(cls) -> EncoderRecipe:
@@ -115,11 +120,23 @@ class ClassificationRecipe:
 
 @dataclass(frozen=True)
 class RetrievalRecipe:
-    """Joint audio-visual-text embedding on the frozen encoder: InfoNCE and caption classification."""
+    """Joint audio-visual-text embedding on the frozen encoder: InfoNCE and partial-caption alignment."""
 
     model: retrieval.RetrievalConfig = field(default_factory=retrieval.RetrievalConfig)
     fit: FitConfig = field(default_factory=lambda: FitConfig(steps=300))
-    train_clips: int = 300
+    train_clips: int = 600
+    data_seed: int = 0
+
+
+@dataclass(frozen=True)
+class RetrievalMiniLMRecipe:
+    """The retrieval recipe with the frozen sentence model all-MiniLM-L6-v2 as the text side."""
+
+    model: retrieval.RetrievalConfig = field(
+        default_factory=lambda: retrieval.RetrievalConfig(text_encoder="minilm")
+    )
+    fit: FitConfig = field(default_factory=lambda: FitConfig(steps=300))
+    train_clips: int = 600
     data_seed: int = 0
 
 
@@ -158,7 +175,7 @@ class AVSRecipe:
     """TPAVI mask head on the frozen encoder: binary and semantic masks."""
 
     model: avs.AVSConfig = field(default_factory=avs.AVSConfig)
-    fit: FitConfig = field(default_factory=lambda: FitConfig(steps=120, batch_size=32))
+    fit: FitConfig = field(default_factory=lambda: FitConfig(steps=300, batch_size=32))
     train_clips: int = 300
     data_seed: int = 0
 
@@ -168,8 +185,8 @@ class SourceLocalizationRecipe:
     """Source localisation head on the frozen encoder: similarity maps."""
 
     model: source_localization.SourceConfig = field(default_factory=source_localization.SourceConfig)
-    fit: FitConfig = field(default_factory=lambda: FitConfig(steps=300))
-    train_clips: int = 300
+    fit: FitConfig = field(default_factory=lambda: FitConfig(steps=600))
+    train_clips: int = 600
     data_seed: int = 0
 
 
@@ -216,7 +233,7 @@ _HEADS: dict[str, _Head] = {
         classification.KIND,
     ),
     "retrieval": _Head(
-        "avel",
+        "retrieval",
         10,
         retrieval.build_retrieval_head,
         retrieval.retrieval_training_data,
@@ -224,7 +241,7 @@ _HEADS: dict[str, _Head] = {
         retrieval.KIND,
     ),
     "sync": _Head(
-        "sync", sync.NUM_STEPS, sync.build_sync_head, sync.sync_training_data, sync.sync_loss, sync.KIND
+        "sync", sync.NUM_FRAMES, sync.build_sync_head, sync.sync_training_data, sync.sync_loss, sync.KIND
     ),
     "avvp": _Head("avel", 10, avvp.build_avvp_head, avvp.avvp_training_data, avvp.avvp_loss, avvp.KIND),
     "dense-localization": _Head(
@@ -311,6 +328,20 @@ def _train_encoder(recipe: EncoderRecipe, out: Path, show: bool) -> RecipeResult
     return RecipeResult(result.out_dir, result.metrics)
 
 
+def _probe_trainer(task: str) -> Callable[[Any, Path, bool], RecipeResult]:
+    def train(recipe: ProbeRecipe, out: Path, show: bool) -> RecipeResult:
+        return RecipeResult(out, train_linear_probe(task, recipe, out, show))
+
+    return train
+
+
+def _finetune_trainer(family: str) -> Callable[[Any, Path, bool], RecipeResult]:
+    def train(recipe: FinetuneRecipe, out: Path, show: bool) -> RecipeResult:
+        return RecipeResult(out, finetune(family, recipe, out, show))
+
+    return train
+
+
 def _head_trainer(name: str) -> Callable[[Any, Path, bool], RecipeResult]:
     spec = _HEADS[name]
 
@@ -336,6 +367,7 @@ RECIPES: dict[str, tuple[type, Callable[[Any, Path, bool], RecipeResult]]] = {
     "avel": (AVELRecipe, _head_trainer("avel")),
     "classification": (ClassificationRecipe, _head_trainer("classification")),
     "retrieval": (RetrievalRecipe, _head_trainer("retrieval")),
+    "retrieval-minilm": (RetrievalMiniLMRecipe, _head_trainer("retrieval")),
     "sync": (SyncRecipe, _head_trainer("sync")),
     "avvp": (AVVPRecipe, _head_trainer("avvp")),
     "avs": (AVSRecipe, _head_trainer("avs")),
@@ -343,8 +375,12 @@ RECIPES: dict[str, tuple[type, Callable[[Any, Path, bool], RecipeResult]]] = {
     "dense-localization": (DenseLocalizationRecipe, _head_trainer("dense-localization")),
     "avqa": (AVQARecipe, _head_trainer("avqa")),
     "avel-cross-modal": (CrossModalRecipe, _head_trainer("avel-cross-modal")),
+    **{f"{task}-linear-probe": (ProbeRecipe, _probe_trainer(task)) for task in PROBE_TASKS},
+    **{f"{family}-finetune": (FinetuneRecipe, _finetune_trainer(family)) for family in FINETUNE_FAMILIES},
 }
-"""Recipe name -> (recipe dataclass, trainer)."""
+"""Recipe name -> (recipe dataclass, trainer). ``<task>-linear-probe`` fits one linear layer on the frozen
+trunk (:mod:`avikit.models.linear_probe`); ``<family>-finetune`` trains the trunk and the head end to end
+(:mod:`avikit.models.finetune`)."""
 
 
 def tiny_recipe(name: str, encoder: str | os.PathLike[str], dim: int = 32) -> Any:
@@ -352,6 +388,10 @@ def tiny_recipe(name: str, encoder: str | os.PathLike[str], dim: int = 32) -> An
     recipe_type = RECIPES[name][0]
     if recipe_type is EncoderRecipe:
         return EncoderRecipe.tiny()
+    if recipe_type is ProbeRecipe:
+        return ProbeRecipe(encoder=str(encoder), train_clips=8, val_clips=4, l2_grid=(1e-2, 1.0), max_iter=20)
+    if recipe_type is FinetuneRecipe:
+        raise ValueError(f"{name} starts from a trained head (which names its trunk): set init_head instead")
     base = recipe_type()
     sizes = {"encoder": str(encoder), "dim": dim, "hidden": 32, "heads": 2}
     names = {f.name for f in fields(base.model)}

@@ -1,18 +1,23 @@
 """Sound source localisation reference model: audio-visual similarity maps on the frozen AVSynth trunk.
 
 In the line of attention-based localisation (Senocak et al., CVPR 2018; LVS, Chen et al., CVPR 2021): the
-task's frame and the 3 s of audio around it are encoded by the frozen trunk; the audio embedding and every
-position of the frame's feature map are projected into one space, and their scaled cosine is the heatmap.
-The heatmap is trained against the task-style source maps of training clips (pixel-wise binary
-cross-entropy, at the map's resolution), then upsampled bilinearly; scores under half the peak are set to 0
-(the median-threshold cIoU rule then marks the region around the peak, not half of the frame).
+sound (3 s around the frame) and every position of the frame are projected into one space, and their
+scaled cosine is the heatmap. The sound is described by its log-Mel spectrum (mean and max over time, see
+:func:`avikit.models.avs.segment_spectra`), which keeps the pitch and timbre that tell AVSynth's classes
+apart; a frame position by the frozen trunk's feature map upsampled to 32 x 32 plus the frame's own colours
+at that grid (:class:`avikit.models.avs.AppearanceMap`), so small objects keep their shape. An
+auxiliary head names the classes heard in the audio (binary cross-entropy), so that the audio embedding
+carries the class. The heatmap is trained against the task-style source maps of training clips (pixel-wise
+binary cross-entropy, at 32 x 32); scores under half the peak are set to 0 (the median-threshold cIoU rule
+then marks the region around the peak, not half of the frame).
 
 Example:
     >>> import torch
     >>> head = build_source_head(SourceConfig(dim=32))
-    >>> features = {"audio_segments": torch.randn(2, 1, 32), "visual_maps": torch.randn(2, 1, 32, 4, 4)}
+    >>> features = {"spectra": torch.randn(2, 1, 128), "visual_maps": torch.randn(2, 1, 32, 4, 4),
+    ...             "colours": torch.rand(2, 1, 3, 32, 32)}
     >>> head(features).shape
-    torch.Size([2, 4, 4])
+    torch.Size([2, 32, 32])
 """
 
 from __future__ import annotations
@@ -20,15 +25,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.data.synth import load_clip
+from avikit.data.synth.classes import CLASS_NAMES
+from avikit.models.avs import N_MELS, AppearanceMap, frame_colours, segment_spectra
 from avikit.models.pretrain import AVJointEncoder
 from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
-from avikit.tasks import Task
+from avikit.tasks import Task, cut_media
 
 __all__ = [
     "KIND",
@@ -61,18 +71,23 @@ class SourceConfig:
 
 
 class SourceHead(nn.Module):
-    """Scaled cosine between a projected audio embedding and every projected map position."""
+    """Scaled cosine between a projected audio embedding and every projected frame position."""
 
-    def __init__(self, audio: nn.Module, visual: nn.Module) -> None:
+    def __init__(self, audio: nn.Module, visual: AppearanceMap, heard: nn.Module) -> None:
         super().__init__()
-        self.audio, self.visual = audio, visual
+        self.audio, self.visual, self.heard = audio, visual, heard
         self.scale = nn.Parameter(torch.tensor(10.0))
         self.bias = nn.Parameter(torch.tensor(-5.0))
 
+    def audio_embedding(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """``[B, H]`` from the audio's spectrum ``spectra [B, 1, 2M]``."""
+        return self.audio(features["spectra"][:, 0])
+
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Heatmap logits ``[B, h, w]`` from ``audio_segments [B, 1, D]``, ``visual_maps [B, 1, D, h, w]``."""
-        a = F.normalize(self.audio(features["audio_segments"].mean(1)), dim=-1)  # [B, H]
-        v = F.normalize(self.visual(features["visual_maps"][:, 0]), dim=1)  # [B, H, h, w]
+        """Heatmap logits ``[B, s, s]`` from ``spectra [B, 1, 2M]``, ``visual_maps`` and ``colours``."""
+        a = F.normalize(self.audio_embedding(features), dim=-1)  # [B, H]
+        v = self.visual(features["visual_maps"][:, 0], features["colours"][:, 0])  # [B, H, s, s]
+        v = F.normalize(v, dim=1)
         return self.scale * torch.einsum("bc,bchw->bhw", a, v) + self.bias
 
 
@@ -101,7 +116,11 @@ class SourceLocalizationModel(TrunkModel):
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """A ``heatmap_size`` square heatmap (sigmoid scores) per item."""
         self.check_task(task)
-        logits = self.head(encode_items(self.encoder, batch, 1))[:, None]  # [B, 1, h, w]
+        features = encode_items(self.encoder, batch, 1)
+        features["colours"] = frame_colours(np.stack([item.frames for item in batch]))
+        waveform = np.stack([item.waveform for item in batch]).astype(np.float32, copy=False)
+        features["spectra"] = segment_spectra(waveform, 1)
+        logits = self.head(features)[:, None]  # [B, 1, s, s]
         size = (self.heatmap_size, self.heatmap_size)
         heat = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)[:, 0].sigmoid()
         # scores below half the peak are set to 0, so the map marks a region, not a ranking of every pixel
@@ -114,9 +133,12 @@ class SourceLocalizationModel(TrunkModel):
 
 def build_source_head(cfg: SourceConfig) -> SourceHead:
     """Build the head from its config."""
-    audio = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.hidden))
-    visual = nn.Sequential(nn.Conv2d(cfg.dim, cfg.hidden, 1), nn.GELU(), nn.Conv2d(cfg.hidden, cfg.hidden, 1))
-    return SourceHead(audio, visual)
+    spectrum = 2 * N_MELS
+    audio = nn.Sequential(
+        nn.LayerNorm(spectrum), nn.Linear(spectrum, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.hidden)
+    )
+    visual = AppearanceMap(cfg.dim, cfg.hidden, cfg.hidden)
+    return SourceHead(audio, visual, nn.Linear(cfg.hidden, len(CLASS_NAMES)))
 
 
 def from_pretrained(name_or_path: str | os.PathLike[str] = "source-localization") -> SourceLocalizationModel:
@@ -128,20 +150,34 @@ def from_pretrained(name_or_path: str | os.PathLike[str] = "source-localization"
 # --------------------------------------------------------------------------------------------- training
 
 
-def source_training_data(data: FeatureSet, task: Task) -> dict[str, torch.Tensor]:
-    """Trunk features and the source map averaged to the feature map's grid ``[N, h, w]`` (soft labels)."""
-    grid = data.features["visual_maps"].shape[-1]
-    maps = torch.stack(
-        [torch.as_tensor(task.build_target(s)["map"], dtype=torch.float32) for s in data.samples]
-    )
-    soft = F.adaptive_avg_pool2d(maps[:, None], grid)[:, 0]  # [N, h, w]
+def source_training_data(data: FeatureSet, task: Task, size: int = 32) -> dict[str, torch.Tensor]:
+    """Trunk features, media cues, soft source maps and the classes heard in the audio window.
+
+    The source map is averaged to ``[N, size, size]``, the heard classes are ``[N, C]``. The
+    media are remade from the samples (AVSynth regenerates a clip in milliseconds).
+    """
+    maps, colours, spectra, heard = [], [], [], torch.zeros(len(data), len(CLASS_NAMES))
+    for n, (sample, inputs) in enumerate(zip(data.samples, data.inputs, strict=True)):
+        maps.append(torch.as_tensor(task.build_target(sample)["map"], dtype=torch.float32))
+        frames, waveform = cut_media(load_clip(sample), inputs)
+        colours.append(frame_colours(frames[None], size)[0])
+        spectra.append(segment_spectra(waveform[None].astype(np.float32), 1)[0])
+        rate = task.check_rates(sample).sample_rate
+        start, stop = (Fraction(x, rate) for x in inputs.audio)
+        for event in sample.target("events")["audio"]:
+            if Fraction(event["onset"]) < stop and Fraction(event["offset"]) > start:
+                heard[n, CLASS_NAMES.index(event["label"])] = 1.0
     return {
-        "audio_segments": data.features["audio_segments"],
         "visual_maps": data.features["visual_maps"],
-        "map": soft,
+        "colours": torch.stack(colours),
+        "spectra": torch.stack(spectra),
+        "map": F.adaptive_avg_pool2d(torch.stack(maps)[:, None], size)[:, 0],  # [N, s, s]
+        "heard": heard,
     }
 
 
 def source_loss(head: SourceHead, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Pixel-wise binary cross-entropy against the soft source map."""
-    return {"loss": F.binary_cross_entropy_with_logits(head(batch), batch["map"])}
+    """Pixel-wise binary cross-entropy against the soft source map, plus heard-class cross-entropy."""
+    heatmap = F.binary_cross_entropy_with_logits(head(batch), batch["map"])
+    heard = F.binary_cross_entropy_with_logits(head.heard(head.audio_embedding(batch)), batch["heard"])
+    return {"loss": heatmap + heard, "heatmap": heatmap, "heard": heard}

@@ -1,16 +1,19 @@
-"""Synchronisation reference model: offset logits from the cross-correlation of audio and visual steps.
+"""Synchronisation reference model: offset logits from a fine-grained correlation of sound and picture.
 
-The sync task shows 5 s of video and 5 s of audio shifted by one of 21 offsets (-2..2 s in 0.2 s steps). The
-frozen AVSynth trunk encodes both in 0.2 s steps (25 steps: one frame and two audio tokens each); small
-temporal convolutions map each stream to a common space, and the logit of offset ``k`` is the mean
-similarity of audio step ``t`` with video step ``t + k`` (the offset grid is the step grid), scaled and
-biased per offset, as in correlation-based sync models (e.g. Chung & Zisserman's SyncNet scoring). Objects
-in AVSynth pulse while they sound, so the visual stream carries the rhythm the audio has.
+The sync task shows 5 s of video (40 frames at 8 fps) and 5 s of audio shifted by one of 21 offsets
+(-2..2 s in 0.2 s steps). Objects in AVSynth pulse while they sound, in bursts of 0.15-0.45 s, so the rhythm
+that ties the streams together is finer than a second. The head therefore works on a 25 ms grid (a common
+divisor of the 0.125 s frame step and the 0.2 s offset step): the frozen AVSynth trunk encodes every one of
+the 40 frames (its per-frame feature maps), a fixed log-Mel front end gives the audio 40 frames a second,
+small temporal convolutions map each stream (the picture with its frame-to-frame change) to a common space,
+and the logit of offset ``k`` is the mean similarity of audio step ``t`` with video step ``t + 8 k'``
+(``k'`` the offset in 0.2 s steps), scaled and biased per offset, as in correlation-based sync models (e.g.
+Chung & Zisserman's SyncNet scoring).
 
 Example:
     >>> import torch
     >>> head = build_sync_head(SyncConfig(dim=32))
-    >>> features = {"audio_tokens": torch.randn(2, 50, 32), "visual_maps": torch.randn(2, 25, 32, 4, 4)}
+    >>> features = {"audio_frames": torch.randn(2, 32, 200), "visual_frames": torch.randn(2, 40, 64)}
     >>> head(features).shape
     torch.Size([2, 21])
 """
@@ -20,31 +23,42 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
+from numpy.typing import NDArray
 from torch import nn
 
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
+from avikit.data.synth import load_clip
+from avikit.media import log_mel
+from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_media, load_head
 from avikit.nn import TemporalConv
 from avikit.tasks import SYNC_OFFSETS, Task
 
 __all__ = [
+    "AUDIO_HOP",
     "KIND",
-    "NUM_STEPS",
+    "NUM_FRAMES",
     "SyncConfig",
     "SyncHead",
     "SyncModel",
     "build_sync_head",
+    "compute_audio_frames",
     "from_pretrained",
     "sync_loss",
     "sync_training_data",
 ]
 
 KIND = "avikit.models.sync"
-NUM_STEPS = 25
-"""Steps of 0.2 s in the task's 5 s window: the offset grid's step."""
+NUM_FRAMES = 40
+"""Video frames in the task's 5 s window at 8 fps: the trunk encodes every one."""
+AUDIO_HOP = 400
+"""Audio samples per step of the head's grid (25 ms at 16 kHz): 5 steps a frame, 8 steps an offset class."""
+_SAMPLE_RATE = 16000
+_STEPS_PER_FRAME = 5
+_STEPS_PER_OFFSET = 8
+_N_MELS = 32
 
 
 # ----------------------------------------------------------------------------------------------- config
@@ -57,14 +71,32 @@ class SyncConfig:
     encoder: str = ENCODER_NAME
     dim: int = 64
     hidden: int = 64
-    depth: int = 2
+    depth: int = 3
 
 
 # ----------------------------------------------------------------------------------------------- blocks
 
 
+def compute_audio_frames(waveform: torch.Tensor | NDArray[np.float32]) -> torch.Tensor:
+    """Log-Mel of the channel mean on the head's 25 ms grid: ``[B, C, N]`` -> ``[B, 32, N // 400]``.
+
+    Example:
+        >>> compute_audio_frames(torch.zeros(1, 2, 80000)).shape
+        torch.Size([1, 32, 200])
+    """
+    mono = torch.as_tensor(waveform, dtype=torch.float32).mean(dim=1)  # [B, N]
+    mel = log_mel(mono, _SAMPLE_RATE, _N_MELS, n_fft=2 * AUDIO_HOP, hop_length=AUDIO_HOP, amin=1e-6)
+    return mel[..., : mono.shape[-1] // AUDIO_HOP]  # [B, M, steps]: step t is centred on sample t * hop
+
+
+def pool_visual_maps(maps: torch.Tensor) -> torch.Tensor:
+    """Per-frame mean and max over the trunk's map positions: ``[B, T, D, h, w]`` -> ``[B, T, 2D]``."""
+    flat = maps.flatten(3)  # [B, T, D, h*w]
+    return torch.cat([flat.mean(-1), flat.amax(-1)], dim=-1)
+
+
 class SyncHead(nn.Module):
-    """Per-stream projection and temporal convolution, then per-offset mean similarity."""
+    """Per-stream temporal convolutions on the 25 ms grid, then per-offset mean similarity."""
 
     def __init__(
         self, audio: nn.Module, visual: nn.Module, audio_time: TemporalConv, visual_time: TemporalConv
@@ -76,19 +108,24 @@ class SyncHead(nn.Module):
         self.bias = nn.Parameter(torch.zeros(len(SYNC_OFFSETS)))
 
     def forward(self, features: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Offset logits ``[B, 21]`` from ``audio_tokens [B, 2*S, D]`` and ``visual_maps [B, S, D, h, w]``."""
-        maps = features["visual_maps"]
-        b, s = maps.shape[:2]
-        tokens = features["audio_tokens"]
-        a = tokens[:, : (tokens.shape[1] // s) * s].reshape(b, s, -1, tokens.shape[-1]).mean(2)  # [B, S, D]
-        v = torch.cat([maps.flatten(3).mean(-1), maps.flatten(3).amax(-1)], dim=-1)  # [B, S, 2D]
-        a = F.normalize(self.audio_time(self.audio(a)), dim=-1)  # [B, S, H]
-        v = F.normalize(self.visual_time(self.visual(v)), dim=-1)  # [B, S, H]
-        sim = a @ v.transpose(1, 2)  # [B, S(audio t), S(video u)]
+        """Offset logits ``[B, 21]`` from ``audio_frames [B, M, 5*T]`` and ``visual_frames [B, T, 2D]``."""
+        mel = features["audio_frames"]  # [B, M, N]
+        mel = (mel - mel.mean(-1, keepdim=True)) / (mel.std(-1, keepdim=True) + 1e-3)
+        a = self.audio_time(self.audio(mel).transpose(1, 2))  # [B, N, H]
+        pooled = features["visual_frames"]  # [B, T, 2D]
+        change = pooled - torch.cat([pooled[:, :1], pooled[:, :-1]], dim=1)  # [B, T, 2D]
+        v = self.visual_time(self.visual(torch.cat([pooled, change], dim=-1)))  # [B, T, H]
+        v = v.repeat_interleave(_STEPS_PER_FRAME, dim=1)[:, : a.shape[1]]  # [B, N, H]
+        a, v = F.normalize(a, dim=-1), F.normalize(v, dim=-1)
+        sim = a @ v.transpose(1, 2)  # [B, N (audio step t), N (video step u)]
         half = len(SYNC_OFFSETS) // 2
-        # offset class k pairs audio step t with video step t + (k - half)
+        # offset class k pairs audio step t with video step t + 8 (k - half): the same instant
         scores = torch.stack(
-            [sim.diagonal(offset=k - half, dim1=1, dim2=2).mean(-1) for k in range(2 * half + 1)], -1
+            [
+                sim.diagonal(offset=_STEPS_PER_OFFSET * (k - half), dim1=1, dim2=2).mean(-1)
+                for k in range(2 * half + 1)
+            ],
+            dim=-1,
         )
         return self.scale * scores + self.bias  # [B, 21]
 
@@ -97,17 +134,41 @@ class SyncHead(nn.Module):
 
 
 class SyncModel(TrunkModel):
-    """The frozen trunk and the correlation head, measured on task ``sync``."""
+    """The frozen trunk (every frame), a log-Mel front end and the correlation head, on task ``sync``."""
 
     tasks: tuple[str, ...] = ("sync",)
     default_id = "avikit/sync"
     head: SyncHead
 
     @torch.no_grad()
-    def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
+    def compute_logits(self, frames: NDArray[np.uint8], waveform: NDArray[np.float32]) -> torch.Tensor:
+        """Offset logits ``[B, 21]`` of 5 s windows: frames ``[B, 40, H, W, 3]``, waveforms ``[B, C, N]``.
+
+        Raises:
+            ValueError: unless there are 40 frames and 5 s of audio at 16 kHz per clip.
+        """
+        if frames.ndim != 5 or frames.shape[1] != NUM_FRAMES or waveform.ndim != 3:
+            raise ValueError(
+                f"{self.id} reads 5 s windows: frames [B, {NUM_FRAMES}, H, W, 3] at 8 fps and waveforms "
+                f"[B, C, {5 * _SAMPLE_RATE}] at {_SAMPLE_RATE} Hz, got {list(frames.shape)} and "
+                f"{list(waveform.shape)}"
+            )
+        if waveform.shape[-1] != 5 * _SAMPLE_RATE or self.encoder.sample_rate != _SAMPLE_RATE:
+            raise ValueError(
+                f"{self.id} needs 5 s of audio at {_SAMPLE_RATE} Hz ({5 * _SAMPLE_RATE} samples), got "
+                f"{waveform.shape[-1]} samples for an encoder at {self.encoder.sample_rate} Hz"
+            )
+        maps = encode_media(self.encoder, frames, waveform, NUM_FRAMES)["visual_maps"]  # [B, 40, D, h, w]
+        visual = pool_visual_maps(maps)
+        return self.head({"visual_frames": visual, "audio_frames": compute_audio_frames(waveform)})
+
+    @torch.no_grad()
+    def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, object]]:
         """21 offset logits per item."""
         self.check_task(task)
-        logits = self.head(encode_items(self.encoder, batch, NUM_STEPS))
+        frames = np.stack([item.frames for item in batch])  # [B, T, H, W, 3]
+        waveform = np.stack([item.waveform for item in batch]).astype(np.float32, copy=False)  # [B, C, N]
+        logits = self.compute_logits(frames, waveform)
         return [
             {"id": item.sample.id, "logits": row.tolist()} for item, row in zip(batch, logits, strict=True)
         ]
@@ -115,8 +176,10 @@ class SyncModel(TrunkModel):
 
 def build_sync_head(cfg: SyncConfig) -> SyncHead:
     """Build the head from its config."""
-    audio = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.hidden))
-    visual = nn.Sequential(nn.LayerNorm(2 * cfg.dim), nn.Linear(2 * cfg.dim, cfg.hidden))
+    audio = nn.Sequential(
+        nn.Conv1d(_N_MELS, cfg.hidden, 5, padding=2), nn.GELU(), nn.Conv1d(cfg.hidden, cfg.hidden, 1)
+    )
+    visual = nn.Sequential(nn.LayerNorm(4 * cfg.dim), nn.Linear(4 * cfg.dim, cfg.hidden))
     return SyncHead(audio, visual, TemporalConv(cfg.hidden, cfg.depth), TemporalConv(cfg.hidden, cfg.depth))
 
 
@@ -129,14 +192,29 @@ def from_pretrained(name_or_path: str | os.PathLike[str] = "sync") -> SyncModel:
 # --------------------------------------------------------------------------------------------- training
 
 
-def sync_training_data(data: FeatureSet, task: Task) -> dict[str, torch.Tensor]:
-    """Audio tokens, visual maps and the offset class of every clip."""
-    labels = torch.tensor([task.build_target(s)["label"] for s in data.samples])
-    return {
-        "audio_tokens": data.features["audio_tokens"],
-        "visual_maps": data.features["visual_maps"],
-        "label": labels,
-    }
+def sync_training_data(data: FeatureSet, task: Task, offsets_per_clip: int = 6) -> dict[str, torch.Tensor]:
+    """Per-frame visual features, audio frames and offset classes: each clip at several offsets.
+
+    The video window is fixed, so the audio of any offset trains the head on the same frames: each clip
+    gives its protocol offset and ``offsets_per_clip - 1`` others drawn (seeded) from the 21. The audio is
+    cut from the clips' media (AVSynth regenerates them in milliseconds).
+    """
+    rng = np.random.default_rng(0)
+    visual = pool_visual_maps(data.features["visual_maps"])  # [N, 40, 2D]
+    waves, labels, index = [], [], []
+    for n, (sample, inputs) in enumerate(zip(data.samples, data.inputs, strict=True)):
+        waveform = load_clip(sample).require_waveform()  # [C, samples of the clip]
+        protocol = int(task.build_target(sample)["label"])
+        others = rng.choice(
+            [k for k in range(len(SYNC_OFFSETS)) if k != protocol], offsets_per_clip - 1, False
+        )
+        for label in (protocol, *others.tolist()):
+            start = inputs.audio[0] + (label - protocol) * _STEPS_PER_OFFSET * AUDIO_HOP
+            waves.append(waveform[:, start : start + inputs.audio[1] - inputs.audio[0]])
+            labels.append(label)
+            index.append(n)
+    frames = torch.cat([compute_audio_frames(np.stack(waves[k : k + 64])) for k in range(0, len(waves), 64)])
+    return {"audio_frames": frames, "visual_frames": visual[index], "label": torch.tensor(labels)}
 
 
 def sync_loss(head: SyncHead, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

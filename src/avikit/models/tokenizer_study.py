@@ -1,14 +1,20 @@
 """The tokenizer study: how token rate, codebook size and count trade fidelity, bitrate and alignment.
 
-Trains tiny audio codecs (a few token rate / codebook size pairs, with quantizer dropout so each is scored
-at every codebook count) and one frame tokenizer on AVSynth, on CPU, then measures on held-out clips:
+Trains tiny audio codecs on AVSynth, on CPU: acoustic ones (EnCodec / DAC style, a few token rate / codebook
+size pairs) and a semantic+acoustic one (X-Codec style: the features of the packaged audio-visual encoder's
+audio branch are quantized together with the acoustic latent and must be predicted back from the codes),
+all with quantizer dropout so each is scored at every codebook count; and one frame tokenizer. On held-out
+``test`` clips it measures:
 
 - reconstruction: mel distance and SI-SDR for audio (``avikit.metrics.reconstruction``), PSNR/SSIM for frames,
   next to two reference points: silence and white noise of the test clips' loudness;
 - bitrate: ``frame_rate * Q * log2(K)`` bits per second;
 - codebook usage and perplexity of the codes;
-- audio-visual alignment of the tokens: a ridge map from audio bag-of-tokens to video bag-of-tokens is fitted
-  on the training clips, and each test audio retrieves its video among the test clips (R@1, chance 1/N).
+- audio-visual alignment of the tokens: retrieval of each test clip's video from its audio tokens with the
+  linear contrastive probe of :mod:`avikit.models.token_probe` (summed codebook embeddings pooled per second,
+  fit on the ``train`` clips against the encoder's frozen visual segment features); R@1 and R@5 with 95%
+  bootstrap intervals and chance ``1 / N`` and ``5 / N``. The same probe on continuous features (the log-mel
+  spectrogram, the encoder's audio tokens) and the encoder's own zero-shot embeddings are the references.
 
 The codecs train on 1 s crops with an L1 waveform loss plus a multi-scale log-mel loss (FFT 256/512/1024),
 Adam with cosine decay, and EMA codebooks with a fast decay (0.9) so that unused codewords are restarted on
@@ -16,7 +22,7 @@ batch vectors within a few steps. Without adversarial losses the decoders match 
 so SI-SDR stays low at low token rates while mel distance separates the configurations.
 
 Results go to ``tokenizer_study.json``, ``tokenizer_study.md`` and ``tokenizer_study.svg`` (bitrate against
-mel distance, one line per codec).
+mel distance and against the retrieval mean rank, one line per codec).
 """
 
 from __future__ import annotations
@@ -32,31 +38,61 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.data.synth import SynthConfig, generate
-from avikit.media.mel import mel_filterbank
 from avikit.metrics.reconstruction import compute_mel_distance, compute_psnr, compute_si_sdr, compute_ssim
-from avikit.nn.codec import AudioCodec, build_audio_codec
+from avikit.models.pretrain import AVJointEncoder
+from avikit.models.token_probe import (
+    code_vectors,
+    evaluate_probe_retrieval,
+    fit_retrieval_probe,
+    pool_segment_statistics,
+)
+from avikit.models.trunk import encode_media, load_encoder
+from avikit.nn.codec import AudioCodec, build_audio_codec, build_semantic_codec
+from avikit.nn.objectives import MultiScaleMelLoss
 from avikit.nn.quantize import VectorQuantizer, codebook_usage
 from avikit.nn.tokenizer import bitrate
-from avikit.nn.visual_tokenizer import VisualTokenizer, build_visual_tokenizer
+from avikit.nn.visual_tokenizer import build_visual_tokenizer
 
-__all__ = ["MultiScaleMelLoss", "StudyConfig", "run_tokenizer_study"]
+__all__ = ["CodecSpec", "MultiScaleMelLoss", "StudyConfig", "run_tokenizer_study"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class StudyConfig:
-    """Knobs of the study; the defaults run in about three minutes on one busy CPU core.
+class CodecSpec:
+    """One codec of the study.
 
     Attributes:
-        num_train: AVSynth ``train`` clips to train on.
-        num_test: AVSynth ``test`` clips to score.
-        duration: clip length in seconds.
-        image_size: frame size in pixels.
-        codecs: one ``(strides, codebook_size)`` pair per codec; its token rate is ``16000 / prod(strides)``.
+        strides: encoder strides; the token rate is ``16000 / prod(strides)`` code steps per second.
+        codebook_size: entries ``K`` per codebook.
+        semantic: quantize the audio-visual encoder's audio features with the acoustic latent (X-Codec style).
+    """
+
+    strides: tuple[int, ...]
+    codebook_size: int
+    semantic: bool = False
+
+    @property
+    def name(self) -> str:
+        """``"semantic"`` or ``"acoustic"``."""
+        return "semantic" if self.semantic else "acoustic"
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Knobs of the study; the defaults run in about four minutes on one busy CPU core.
+
+    Attributes:
+        num_train: AVSynth ``train`` clips: codecs train on crops of them, the retrieval probe on all of them.
+        num_test: AVSynth ``test`` clips: the retrieval gallery.
+        num_reconstruct: the first this many test clips are decoded and scored for reconstruction.
+        duration: clip length in seconds (one retrieval segment per second).
+        image_size: frame size of the frame tokenizer in pixels.
+        codecs: the audio codecs to train.
         num_codebooks: codebooks of each codec; scored at 1 .. this many.
         steps: optimisation steps per audio codec.
         visual_steps: optimisation steps of the frame tokenizer.
@@ -64,15 +100,23 @@ class StudyConfig:
         crop_samples: audio crop length in samples (16000 = 1 s).
         learning_rate: Adam's initial learning rate (cosine decay to zero).
         ema_decay: decay of the EMA codebooks (fast, so dead codewords restart early).
+        probe_steps: optimisation steps of each retrieval probe.
+        encoder: the audio-visual encoder (packaged name or folder): teacher and visual features.
         num_threads: torch intra-op threads while training (1 is fastest on a shared machine).
         seed: seed of data order and initialisation.
     """
 
-    num_train: int = 24
-    num_test: int = 12
-    duration: int = 2
+    num_train: int = 320
+    num_test: int = 96
+    num_reconstruct: int = 8
+    duration: int = 4
     image_size: int = 32
-    codecs: tuple[tuple[tuple[int, ...], int], ...] = (((4, 4, 4), 64), ((4, 4, 16), 64), ((4, 4, 16), 512))
+    codecs: tuple[CodecSpec, ...] = (
+        CodecSpec((4, 4, 4), 64),
+        CodecSpec((4, 4, 16), 64),
+        CodecSpec((4, 4, 16), 512),
+        CodecSpec((4, 4, 16), 64, semantic=True),
+    )
     num_codebooks: int = 4
     steps: int = 500
     visual_steps: int = 200
@@ -80,49 +124,54 @@ class StudyConfig:
     crop_samples: int = 16000
     learning_rate: float = 3e-3
     ema_decay: float = 0.9
+    probe_steps: int = 300
+    encoder: str = "av-encoder"
     num_threads: int = 1
     seed: int = 0
 
 
-def _load_split(split: str, count: int, config: StudyConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mono audio ``[N, 1, S]`` and frames ``[N, T, 3, H, W]`` in [0, 1] of AVSynth clips."""
-    synth = SynthConfig(duration=Fraction(config.duration), size=config.image_size)
-    audio, video = [], []
-    for index in range(count):
-        _, clip = generate(split, index, seed=config.seed, config=synth)[:2]
-        audio.append(torch.from_numpy(clip.require_waveform().mean(0, keepdims=True)))
-        video.append(torch.from_numpy(clip.require_frames()).permute(0, 3, 1, 2).float() / 255)
-    return torch.stack(audio), torch.stack(video)
+Split = dict[str, torch.Tensor]
 
 
-class MultiScaleMelLoss(nn.Module):
-    """L1 on the waveform plus the mean L1 of natural-log mels at FFT sizes 256/512/1024 (hop = FFT / 4)."""
+def _load_split(split: str, count: int, config: StudyConfig, encoder: AVJointEncoder) -> Split:
+    """AVSynth clips as ``audio [N, 1, S]``, ``frames [N, T, 3, s, s]`` uint8 and the encoder's features.
 
-    filterbanks: dict[int, torch.Tensor]
-
-    def __init__(
-        self,
-        sample_rate: int = 16000,
-        scales: tuple[tuple[int, int], ...] = ((256, 32), (512, 64), (1024, 64)),
-    ) -> None:
-        super().__init__()
-        self.filterbanks = {
-            n_fft: torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels).copy()).float()
-            for n_fft, n_mels in scales
-        }
-
-    def _log_mel(self, waveform: torch.Tensor, n_fft: int) -> torch.Tensor:
-        window = torch.hann_window(n_fft, device=waveform.device)
-        spec = torch.stft(waveform.flatten(0, 1), n_fft, n_fft // 4, window=window, return_complex=True)
-        return torch.log(self.filterbanks[n_fft] @ spec.abs() + 1e-5)  # [B*C, n_mels, frames]
-
-    def forward(self, reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Loss of ``reconstruction`` against ``target``, both ``[B, C, N]``."""
-        mel = sum(
-            (self._log_mel(reconstruction, n) - self._log_mel(target, n)).abs().mean()
-            for n in self.filterbanks
+    ``visual`` are the encoder's visual segment features ``[N, duration, D]`` (one frame per second);
+    ``audio_embedding`` / ``visual_embedding`` ``[N, E]`` its zero-shot clip embeddings.
+    """
+    synth = SynthConfig(duration=Fraction(config.duration))
+    parts: list[Split] = []
+    for begin in range(0, count, 32):
+        clips = [
+            generate(split, i, seed=config.seed, config=synth)[1]
+            for i in range(begin, min(count, begin + 32))
+        ]
+        waveform = np.stack([clip.require_waveform() for clip in clips])  # [b, C, S]
+        frames = np.stack([clip.require_frames() for clip in clips])  # [b, T, H, W, 3]
+        features = encode_media(encoder, frames, waveform, num_segments=config.duration)
+        small = torch.from_numpy(frames).flatten(0, 1).permute(0, 3, 1, 2).float()  # [b*T, 3, H, W]
+        small = F.interpolate(small, size=config.image_size, mode="area").round().to(torch.uint8)
+        parts.append(
+            {
+                "audio": torch.from_numpy(waveform).mean(1, keepdim=True),
+                "frames": small.unflatten(0, frames.shape[:2]),
+                "visual": features["visual_segments"],
+                "audio_embedding": features["audio_embedding"],
+                "visual_embedding": features["visual_embedding"],
+            }
         )
-        return (reconstruction - target).abs().mean() + mel / len(self.filterbanks)
+    return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
+
+
+class _AudioTeacher(nn.Module):
+    """The encoder's audio branch as a teacher: waveform ``[B, C, N]`` to tokens ``[B, N / 1600, D]``."""
+
+    def __init__(self, encoder: AVJointEncoder) -> None:
+        super().__init__()
+        self.frontend, self.audio = encoder.frontend, encoder.audio
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.audio(self.frontend(waveform))  # 10 tokens per second
 
 
 def _train(model: nn.Module, batches: Any, config: StudyConfig, steps: int, loss_fn: Any) -> dict[str, Any]:
@@ -160,68 +209,100 @@ def _audio_batches(audio: torch.Tensor, config: StudyConfig, generator: torch.Ge
     return draw
 
 
-def _histograms(codes: torch.Tensor, cardinality: int) -> np.ndarray:
-    """Bag of tokens per clip ``[N, Q * K]``, each codebook's histogram L1-normalised, then square-rooted."""
-    counts = torch.stack(
-        [torch.bincount(book, minlength=cardinality) for book in codes.flatten(2).flatten(0, 1)]
-    )
-    counts = counts.view(codes.shape[0], -1).double()  # [N, Q*K]
-    return np.sqrt((counts / counts.sum(1, keepdim=True) * codes.shape[1]).numpy())
-
-
-def _retrieval_r1(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> float:
-    """Fit ridge ``audio -> video`` on train; R@1 of retrieving each test video from its audio (cosine)."""
-    audio, video = train
-    weights = np.linalg.solve(audio.T @ audio + 1.0 * np.eye(audio.shape[1]), audio.T @ video)
-    predicted = test[0] @ weights
-    predicted /= np.linalg.norm(predicted, axis=1, keepdims=True) + 1e-12
-    gallery = test[1] / (np.linalg.norm(test[1], axis=1, keepdims=True) + 1e-12)
-    return float(np.mean(np.argmax(predicted @ gallery.T, axis=1) == np.arange(len(gallery))))
-
-
-def _score_codec(
-    codec: AudioCodec, audio: dict[str, torch.Tensor], video_tokens: dict[str, np.ndarray], count: int
-) -> dict[str, float]:
+def _chunked(function: Any, tensor: torch.Tensor, size: int = 32) -> torch.Tensor:
+    """``function`` over chunks of ``size`` rows, concatenated (bounds the memory of activations)."""
     with torch.no_grad():
-        codes = {split: codec.encode(audio[split], count) for split in audio}
-        decoded = codec.decode(codes["test"])[..., : audio["test"].shape[-1]]
-    reference, estimate = audio["test"].squeeze(1).numpy(), decoded.squeeze(1).numpy()
-    usage = codebook_usage(codes["test"], codec.cardinality)
-    hist = {split: _histograms(codes[split], codec.cardinality) for split in codes}
+        return torch.cat([function(tensor[i : i + size]) for i in range(0, len(tensor), size)])
+
+
+def _retrieval(
+    train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor], config: StudyConfig
+) -> dict[str, float]:
+    """Fit the probe on ``(audio features, visual)`` of train clips; retrieval scores on the test clips."""
+    probe = fit_retrieval_probe(*train, steps=config.probe_steps, seed=config.seed)
     return {
-        "frame_rate": codec.frame_rate,
-        "codebook_size": codec.cardinality,
-        "num_codebooks": count,
-        "bitrate": bitrate(codec, count),
-        "mel_distance": float(np.mean(compute_mel_distance(reference, estimate, codec.sample_rate))),
-        "si_sdr": float(np.mean(compute_si_sdr(reference, estimate))),
-        "usage": usage["usage"],
-        "perplexity": usage["perplexity"],
-        "av_retrieval_r1": _retrieval_r1(
-            (hist["train"], video_tokens["train"]), (hist["test"], video_tokens["test"])
-        ),
+        f"av_{key}": value for key, value in evaluate_probe_retrieval(probe, *test, seed=config.seed).items()
     }
 
 
-def _visual(config: StudyConfig, video: dict[str, torch.Tensor]) -> tuple[VisualTokenizer, dict[str, Any]]:
+def _score_codec(codec: AudioCodec, data: dict[str, Split], config: StudyConfig) -> list[dict[str, Any]]:
+    """One row per codebook count: reconstruction of the test clips, usage, bitrate and retrieval."""
+    codes = {split: _chunked(codec.encode, data[split]["audio"]) for split in data}  # [N, Q, T]
+    reference = data["test"]["audio"][: config.num_reconstruct].squeeze(1).numpy()
+    rows = []
+    for count in range(1, codec.num_codebooks + 1):  # RVQ codes at Q books are the first Q of all
+        decoded = _chunked(codec.decode, codes["test"][: len(reference), :count])[..., : reference.shape[-1]]
+        estimate = decoded.squeeze(1).numpy()
+        usage = codebook_usage(codes["test"][:, :count], codec.cardinality)
+        pooled = {
+            split: pool_segment_statistics(
+                code_vectors(codec.quantizer, codes[split][:, :count]), config.duration
+            )
+            for split in codes
+        }
+        rows.append(
+            {
+                "frame_rate": codec.frame_rate,
+                "codebook_size": codec.cardinality,
+                "num_codebooks": count,
+                "bitrate": bitrate(codec, count),
+                "mel_distance": float(np.mean(compute_mel_distance(reference, estimate, codec.sample_rate))),
+                "si_sdr": float(np.mean(compute_si_sdr(reference, estimate))),
+                "usage": usage["usage"],
+                "perplexity": usage["perplexity"],
+                **_retrieval(
+                    (pooled["train"], data["train"]["visual"]),
+                    (pooled["test"], data["test"]["visual"]),
+                    config,
+                ),
+            }
+        )
+    return rows
+
+
+def _references(
+    data: dict[str, Split], encoder: AVJointEncoder, config: StudyConfig
+) -> dict[str, dict[str, float]]:
+    """Retrieval from continuous audio features with the same probe, the encoder zero-shot, and chance."""
+    teacher = _AudioTeacher(encoder)
+    features = {
+        "log-mel": lambda audio: encoder.frontend(audio).transpose(1, 2),  # [N, T_mel, M]
+        "encoder audio tokens": teacher,  # [N, 10 * duration, D]
+    }
+    out = {}
+    for name, function in features.items():
+        pooled = {
+            s: pool_segment_statistics(_chunked(function, data[s]["audio"]), config.duration) for s in data
+        }
+        out[name] = _retrieval(
+            (pooled["train"], data["train"]["visual"]), (pooled["test"], data["test"]["visual"]), config
+        )
+    test = data["test"]
+    zero_shot = evaluate_probe_retrieval(
+        None, test["audio_embedding"][:, None], test["visual_embedding"][:, None], seed=config.seed
+    )
+    out["encoder zero-shot"] = {f"av_{key}": value for key, value in zero_shot.items()}
+    return out
+
+
+def _visual(config: StudyConfig, frames: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Train the frame tokenizer on train frames and score PSNR/SSIM, bitrate and usage on test frames."""
     tokenizer = build_visual_tokenizer(config.image_size, levels=2, base=8, latent_dim=16, codebook_size=64)
     generator = torch.Generator().manual_seed(config.seed)
-    frames = video["train"].flatten(0, 1)  # [N*T, 3, H, W]
+    pool = frames["train"].flatten(0, 1)  # [N*T, 3, s, s] uint8
 
-    def draw() -> torch.Tensor:
-        return frames[torch.randint(0, len(frames), (16,), generator=generator)].unsqueeze(
-            0
-        )  # [1, 16, 3, H, W]
+    def draw() -> torch.Tensor:  # [1, 16, 3, s, s] in [0, 1]
+        return pool[torch.randint(0, len(pool), (16,), generator=generator)].unsqueeze(0).float() / 255
 
     trained = _train(tokenizer, draw, config, config.visual_steps, lambda r, t: ((r - t) ** 2).mean())
-    with torch.no_grad():
-        decoded = tokenizer.decode(tokenizer.encode(video["test"]))
-    reference, estimate = (  # [N*T, H, W, 3] in 0..255
-        (x.permute(0, 1, 3, 4, 2).numpy() * 255).reshape(-1, *x.shape[-2:], 3)
-        for x in (video["test"], decoded)
+    test = frames["test"][: config.num_reconstruct].float() / 255  # [N, T, 3, s, s]
+    codes = _chunked(tokenizer.encode, test)
+    decoded = _chunked(tokenizer.decode, codes)
+    reference, estimate = (  # [N*T, s, s, 3] in 0..255
+        (x.permute(0, 1, 3, 4, 2).numpy() * 255).reshape(-1, *x.shape[-2:], 3) for x in (test, decoded)
     )
-    usage = codebook_usage(tokenizer.encode(video["test"]), tokenizer.cardinality)
-    return tokenizer, {
+    usage = codebook_usage(codes, tokenizer.cardinality)
+    return {
         "frame_rate": tokenizer.frame_rate,
         "codebook_size": tokenizer.cardinality,
         "bitrate": bitrate(tokenizer),
@@ -233,20 +314,47 @@ def _visual(config: StudyConfig, video: dict[str, torch.Tensor]) -> tuple[Visual
     }
 
 
+def _interval(row: dict[str, Any], key: str, digits: int = 3) -> str:
+    return f"{row[key]:.{digits}f} [{row[key + '_low']:.{digits}f}, {row[key + '_high']:.{digits}f}]"
+
+
 def _markdown(
-    audio_rows: list[dict[str, Any]], visual: dict[str, Any], baselines: dict[str, dict[str, float]]
+    audio_rows: list[dict[str, Any]],
+    visual: dict[str, Any],
+    baselines: dict[str, dict[str, float]],
+    references: dict[str, dict[str, float]],
 ) -> str:
-    head = "| codes/s | K | Q | kbit/s | mel dist ↓ | SI-SDR dB ↑ | usage | perplexity | AV R@1 ↑ |"
-    lines = [head, "|" + "---|" * 9]
+    head = (
+        "| codec | codes/s | K | Q | kbit/s | mel dist ↓ | SI-SDR dB ↑ | usage | perplexity "
+        "| A→V R@1 ↑ | A→V R@5 [95% CI] ↑ | A→V mean rank [95% CI] ↓ |"
+    )
+    lines = [head, "|" + "---|" * 12]
     for row in audio_rows:
         lines.append(
-            f"| {row['frame_rate']:.0f} | {row['codebook_size']} | {row['num_codebooks']} | "
+            f"| {row['codec']} | {row['frame_rate']:.0f} | {row['codebook_size']} | {row['num_codebooks']} | "
             f"{row['bitrate'] / 1000:.2f} | {row['mel_distance']:.3f} | {row['si_sdr']:.2f} | "
-            f"{row['usage']:.2f} | {row['perplexity']:.1f} | {row['av_retrieval_r1']:.3f} |"
+            f"{row['usage']:.2f} | {row['perplexity']:.1f} | {row['av_r1']:.3f} | "
+            f"{_interval(row, 'av_r5')} | {_interval(row, 'av_mean_rank', 1)} |"
         )
     for name, row in baselines.items():
         si_sdr = f"{row['si_sdr']:.2f}" if "si_sdr" in row else "-"
-        lines.append(f"| {name} | - | - | 0 | {row['mel_distance']:.3f} | {si_sdr} | - | - | - |")
+        lines.append(f"| {name} | - | - | - | 0 | {row['mel_distance']:.3f} | {si_sdr} | - | - | - | - | - |")
+    any_row = next(iter(references.values()))
+    lines += [
+        "",
+        f"| retrieval reference ({any_row['av_num_clips']:.0f} test clips) | A→V R@1 [95% CI] | "
+        "A→V R@5 [95% CI] | A→V mean rank [95% CI] |",
+        "|---|---|---|---|",
+    ]
+    for name, row in references.items():
+        lines.append(
+            f"| {name} | {_interval(row, 'av_r1')} | {_interval(row, 'av_r5')} | "
+            f"{_interval(row, 'av_mean_rank', 1)} |"
+        )
+    lines.append(
+        f"| chance | {any_row['av_chance_r1']:.3f} | {any_row['av_chance_r5']:.3f} | "
+        f"{any_row['av_chance_mean_rank']:.1f} |"
+    )
     lines += [
         "",
         "| frames | codes/s | K | kbit/s | PSNR dB ↑ | SSIM ↑ | usage | perplexity |",
@@ -257,28 +365,72 @@ def _markdown(
     return "\n".join(lines) + "\n"
 
 
-def _svg(rows: list[dict[str, Any]], width: int = 560, height: int = 360) -> str:
-    """Bitrate (log x) against mel distance (y), one polyline per codec, drawn without a plotting library."""
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def _panel(
+    rows: list[dict[str, Any]],
+    key: str,
+    label: str,
+    left: float,
+    size: tuple[float, float],
+    guides: dict[str, float],
+) -> list[str]:
+    """One panel: log bitrate (x) against ``row[key]`` (y), a polyline per codec, dashed ``guides``."""
+    width, height = size
     xs = [math.log10(row["bitrate"]) for row in rows]
-    ys = [row["mel_distance"] for row in rows]
+    ys = [row[key] for row in rows] + list(guides.values())
     x0, x1, y0, y1 = min(xs), max(xs) + 1e-9, min(ys), max(ys) + 1e-9
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
-    def point(row: dict[str, Any]) -> str:
-        x = 60 + (math.log10(row["bitrate"]) - x0) / (x1 - x0) * (width - 90)
-        y = height - 40 - (row["mel_distance"] - y0) / (y1 - y0) * (height - 70)
-        return f"{x:.1f},{y:.1f}"
+    def at(bits: float, value: float) -> tuple[float, float]:
+        x = left + 40 + (math.log10(bits) - x0) / (x1 - x0) * (width - 60)
+        return x, height - 40 - (value - y0) / (y1 - y0) * (height - 80)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-size="11">']
-    parts.append(f'<text x="{width / 2}" y="{height - 8}">bitrate (bit/s, log scale)</text>')
-    parts.append(f'<text x="4" y="14">mel distance {y0:.2f}..{y1:.2f} (lower is better)</text>')
-    groups = sorted({(row["frame_rate"], row["codebook_size"]) for row in rows})
-    for index, (rate, size) in enumerate(groups):
-        line = [point(row) for row in rows if (row["frame_rate"], row["codebook_size"]) == (rate, size)]
-        colour = colours[index % len(colours)]
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(line)}"/>')
+    parts = [
+        f'<text x="{left + width / 2 - 70}" y="{height - 8}">bitrate (bit/s, log scale)</text>',
+        f'<text x="{left + 4}" y="14">{label} ({y0:.2f}..{y1:.2f})</text>',
+    ]
+    for name, value in guides.items():
+        _, y = at(10**x0, value)
         parts.append(
-            f'<text x="{width - 150}" y="{30 + 14 * index}" fill="{colour}">{rate:.0f}/s, K={size}</text>'
+            f'<line x1="{left + 40}" x2="{left + width - 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="#888" '
+            f'stroke-dasharray="4 3"/><text x="{left + 44}" y="{y - 3:.1f}" fill="#888">{name}</text>'
+        )
+    groups = list(dict.fromkeys((row["codec"], row["frame_rate"], row["codebook_size"]) for row in rows))
+    for index, group in enumerate(groups):
+        points = [
+            at(r["bitrate"], r[key])
+            for r in rows
+            if (r["codec"], r["frame_rate"], r["codebook_size"]) == group
+        ]
+        colour = _COLOURS[index % len(_COLOURS)]
+        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{line}"/>')
+        parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>' for x, y in points]
+    return parts
+
+
+def _svg(rows: list[dict[str, Any]], references: dict[str, dict[str, float]]) -> str:
+    """Two panels drawn without a plotting library: bitrate against mel distance and A→V mean rank."""
+    width, height = 440, 360
+    first = next(iter(references.values()))
+    guides = {
+        "chance": first["av_chance_mean_rank"],
+        **{n: ref["av_mean_rank"] for n, ref in references.items()},
+    }
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width}" height="{height + 20}" font-size="11">'
+    ]
+    parts += _panel(rows, "mel_distance", "mel distance, lower is better", 0, (width, height), {})
+    parts += _panel(
+        rows, "av_mean_rank", "A→V mean rank from tokens, lower is better", width, (width, height), guides
+    )
+    groups = list(dict.fromkeys((row["codec"], row["frame_rate"], row["codebook_size"]) for row in rows))
+    for index, (codec, rate, size) in enumerate(groups):
+        colour = _COLOURS[index % len(_COLOURS)]
+        parts.append(
+            f'<text x="{width - 170}" y="{34 + 14 * index}" fill="{colour}">'
+            f"{codec} {rate:.0f}/s, K={size}</text>"
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
@@ -300,15 +452,33 @@ def _baselines(test_audio: torch.Tensor, seed: int) -> dict[str, dict[str, float
 
 
 def _train_codec(
-    strides: tuple[int, ...], size: int, config: StudyConfig, train_audio: torch.Tensor
+    spec: CodecSpec, config: StudyConfig, train_audio: torch.Tensor, encoder: AVJointEncoder
 ) -> tuple[AudioCodec, dict[str, Any]]:
-    codec = build_audio_codec(
-        strides=strides, base=8, latent_dim=32, num_codebooks=config.num_codebooks, codebook_size=size
-    )
+    codec: AudioCodec
+    if spec.semantic:
+        codec = build_semantic_codec(
+            _AudioTeacher(encoder),
+            encoder.audio.dim,
+            strides=spec.strides,
+            base=8,
+            latent_dim=32,
+            num_codebooks=config.num_codebooks,
+            codebook_size=spec.codebook_size,
+        )
+    else:
+        codec = build_audio_codec(
+            strides=spec.strides,
+            base=8,
+            latent_dim=32,
+            num_codebooks=config.num_codebooks,
+            codebook_size=spec.codebook_size,
+        )
     generator = torch.Generator().manual_seed(config.seed)
     batches = _audio_batches(train_audio, config, generator)
     trained = _train(codec, batches, config, config.steps, MultiScaleMelLoss())
-    log.info("trained codec %s K=%d in %.1f s", strides, size, trained["seconds"])
+    log.info(
+        "trained %s codec %s K=%d in %.1f s", spec.name, spec.strides, spec.codebook_size, trained["seconds"]
+    )
     return codec, trained
 
 
@@ -316,6 +486,13 @@ def _curve_summary(curve: list[float]) -> dict[str, float]:
     """Mean loss over the first and the last tenth of the steps."""
     tenth = max(len(curve) // 10, 1)
     return {"loss_first": float(np.mean(curve[:tenth])), "loss_last": float(np.mean(curve[-tenth:]))}
+
+
+def _write(out: Path, result: dict[str, Any]) -> None:
+    (out / "tokenizer_study.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    table = _markdown(result["audio"], result["visual"], result["baselines"], result["references"])
+    (out / "tokenizer_study.md").write_text(table, encoding="utf-8")
+    (out / "tokenizer_study.svg").write_text(_svg(result["audio"], result["references"]), encoding="utf-8")
 
 
 def run_tokenizer_study(config: StudyConfig, out_dir: str | Path) -> dict[str, Any]:
@@ -327,42 +504,50 @@ def run_tokenizer_study(config: StudyConfig, out_dir: str | Path) -> dict[str, A
 
     Returns:
         ``{"config", "audio": [row per codec and codebook count], "visual": {...}, "baselines": {"silence",
-        "noise"}, "seconds"}``; each audio row carries its codec's ``loss_first`` / ``loss_last``.
+        "noise"}, "references": {retrieval reference: scores}, "seconds"}``; each audio row carries its
+        codec's ``codec`` kind, ``train_seconds``, ``loss_first`` / ``loss_last`` and ``av_*`` retrieval
+        scores.
     """
+    if config.duration < 1 or config.num_train < 2 or not 1 <= config.num_reconstruct <= config.num_test:
+        raise ValueError(
+            "the study needs duration >= 1 s, at least 2 train clips and 1 <= num_reconstruct <= num_test"
+        )
     start, threads = time.perf_counter(), torch.get_num_threads()
     torch.set_num_threads(config.num_threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     try:
         torch.manual_seed(config.seed)
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        splits = {
-            "train": _load_split("train", config.num_train, config),
-            "test": _load_split("test", config.num_test, config),
+        encoder = load_encoder(config.encoder)
+        data = {
+            "train": _load_split("train", config.num_train, config, encoder),
+            "test": _load_split("test", config.num_test, config, encoder),
         }
-        audio = {split: splits[split][0] for split in splits}
-        video = {split: splits[split][1] for split in splits}
-        tokenizer, visual = _visual(config, video)
-        with torch.no_grad():
-            video_tokens = {
-                split: _histograms(tokenizer.encode(video[split]), tokenizer.cardinality) for split in video
-            }
+        data_seconds = time.perf_counter() - start
+        visual = _visual(config, {split: data[split]["frames"] for split in data})
+        references = _references(data, encoder, config)
         rows: list[dict[str, Any]] = []
-        for strides, size in config.codecs:
-            codec, trained = _train_codec(strides, size, config, audio["train"])
-            extra = {"train_seconds": trained["seconds"], **_curve_summary(trained["loss_curve"])}
-            for count in range(1, config.num_codebooks + 1):
-                rows.append({**_score_codec(codec, audio, video_tokens, count), **extra})
+        for spec in config.codecs:
+            codec, trained = _train_codec(spec, config, data["train"]["audio"], encoder)
+            scoring = time.perf_counter()
+            scored = _score_codec(codec, data, config)
+            extra = {
+                "codec": spec.name,
+                "train_seconds": trained["seconds"],
+                **_curve_summary(trained["loss_curve"]),
+            }
+            extra["score_seconds"] = time.perf_counter() - scoring
+            rows += [{"codec": spec.name, **row, **extra} for row in scored]
     finally:
         torch.set_num_threads(threads)
-    baselines = _baselines(audio["test"], config.seed)
     result = {
         "config": asdict(config),
         "audio": rows,
         "visual": visual,
-        "baselines": baselines,
+        "baselines": _baselines(data["test"]["audio"][: config.num_reconstruct], config.seed),
+        "references": references,
+        "data_seconds": data_seconds,
         "seconds": time.perf_counter() - start,
     }
-    (out / "tokenizer_study.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    (out / "tokenizer_study.md").write_text(_markdown(rows, visual, baselines), encoding="utf-8")
-    (out / "tokenizer_study.svg").write_text(_svg(rows), encoding="utf-8")
+    _write(out, result)
     return result

@@ -30,7 +30,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -63,16 +63,21 @@ __all__ = [
     "FeatureSet",
     "FitConfig",
     "MediaItem",
+    "MediaSet",
     "TrunkModel",
     "build_feature_set",
+    "build_media_set",
     "combined_hash",
     "default_cache_dir",
     "encode_items",
     "encode_media",
+    "encode_prepared",
     "fit_head",
     "freeze",
     "load_encoder",
     "load_head",
+    "prepare_media",
+    "resolve_head_encoder",
 ]
 
 logger = logging.getLogger(__name__)
@@ -174,15 +179,39 @@ def combined_hash(*paths: str | os.PathLike[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _frames_tensor(frames: NDArray[np.uint8], image_size: int, num_segments: int) -> torch.Tensor:
-    """``[B, T, H, W, 3]`` uint8 -> ``[B, S, 3, image_size, image_size]`` floats in ``[0, 1]``."""
+def _frames_uint8(frames: NDArray[np.uint8], image_size: int, num_segments: int) -> torch.Tensor:
+    """``[B, T, H, W, 3]`` uint8 -> ``[B, S, 3, image_size, image_size]`` uint8 (one frame per segment)."""
     picked = segment_frame_indices(frames.shape[1], num_segments) if frames.shape[1] != num_segments else None
     x = torch.from_numpy(np.ascontiguousarray(frames if picked is None else frames[:, picked]))
     b, s = x.shape[:2]
     x = x.permute(0, 1, 4, 2, 3).flatten(0, 1)  # [B*S, 3, H, W] uint8
     if x.shape[-1] != image_size:  # area resize then round, as the encoder saw in pretraining
-        x = F.interpolate(x.float(), size=(image_size, image_size), mode="area").round()
-    return x.float().view(b, s, 3, image_size, image_size) / 255
+        x = F.interpolate(x.float(), size=(image_size, image_size), mode="area").round().to(torch.uint8)
+    return x.reshape(b, s, 3, image_size, image_size)
+
+
+def prepare_media(
+    encoder: AVJointEncoder, frames: NDArray[np.uint8], waveform: NDArray[np.float32], num_segments: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut media -> the encoder's inputs: log-Mel ``[B, M, T_mel]`` and frames ``[B, S, 3, s, s]`` uint8.
+
+    One frame per segment is kept (the centre of each of ``num_segments`` equal parts), resized to the
+    encoder's ``image_size``; the audio goes through the encoder's (fixed) log-Mel front end.
+    """
+    if frames.ndim != 5 or waveform.ndim != 3 or len(frames) != len(waveform):
+        raise ValueError(
+            f"need frames [B, T, H, W, 3] and waveforms [B, C, N] of one batch size, got "
+            f"{list(frames.shape)} and {list(waveform.shape)}"
+        )
+    with torch.no_grad():
+        mel = encoder.frontend(torch.from_numpy(np.ascontiguousarray(waveform)))  # [B, M, T_mel]
+    return mel, _frames_uint8(frames, encoder.visual.image_size, num_segments)
+
+
+def encode_prepared(encoder: AVJointEncoder, mel: torch.Tensor, frames: torch.Tensor) -> Features:
+    """Encoder features of prepared inputs (see :func:`prepare_media`); gradients flow when enabled."""
+    out = encoder.encode(mel, frames.float() / 255)
+    return {key: getattr(out, key) for key in FEATURE_KEYS}
 
 
 @torch.no_grad()
@@ -207,19 +236,16 @@ def encode_media(
         the encoder outputs by name (see :data:`FEATURE_KEYS`), e.g. ``audio_segments [B, S, D]`` and
         ``visual_maps [B, S, D, h, w]``.
     """
-    if frames.ndim != 5 or waveform.ndim != 3 or len(frames) != len(waveform):
-        raise ValueError(
-            f"need frames [B, T, H, W, 3] and waveforms [B, C, N] of one batch size, got "
-            f"{list(frames.shape)} and {list(waveform.shape)}"
-        )
-    size = encoder.visual.image_size
     parts: list[Features] = []
     for begin in range(0, len(frames), batch_size):
-        wave = torch.from_numpy(np.ascontiguousarray(waveform[begin : begin + batch_size]))  # [b, C, N]
-        mel = encoder.frontend(wave)  # [b, M, T_mel]
-        x = _frames_tensor(frames[begin : begin + batch_size], size, num_segments)  # [b, S, 3, h, w]
-        out = encoder.encode(mel, x)
-        parts.append({key: getattr(out, key) for key in FEATURE_KEYS})
+        end = begin + batch_size
+        parts.append(
+            encode_prepared(
+                encoder, *prepare_media(encoder, frames[begin:end], waveform[begin:end], num_segments)
+            )
+        )
+    if not parts:
+        raise ValueError("encode_media needs at least one clip")
     return {key: torch.cat([p[key] for p in parts]) for key in FEATURE_KEYS}
 
 
@@ -275,13 +301,16 @@ def _cache_key(task: Task, encoder: AVJointEncoder, split: str, count: int, seed
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def _extract(
-    task: Task, encoder: AVJointEncoder, split: str, count: int, seed: int, segments: int, show: bool
-) -> FeatureSet:
-    samples, inputs, parts = [], [], []
-    frames, waves = [], []
+def _iter_task_media(
+    task: Task, split: str, count: int, seed: int, show: bool, chunk: int = 32
+) -> Iterator[tuple[list[Sample], list[TaskInputs], NDArray[np.uint8], NDArray[np.float32]]]:
+    """Chunks of the AVSynth clips ``0 .. count - 1`` the task scores: records, inputs, cut frames, waves."""
+    samples: list[Sample] = []
+    inputs: list[TaskInputs] = []
+    frames: list[NDArray[np.uint8]] = []
+    waves: list[NDArray[np.float32]] = []
     with make_progress(disable=not show) as progress:
-        bar = progress.add_task(f"features {task.name} {split}", total=count, info="")
+        bar = progress.add_task(f"media {task.name} {split}", total=count, info="")
         for index in range(count):
             sample, clip = generate(split, index, seed)[:2]
             progress.update(bar, advance=1)
@@ -293,11 +322,23 @@ def _extract(
             inputs.append(item_inputs)
             frames.append(cut[0])
             waves.append(cut[1])
-            if len(frames) == 32:
-                parts.append(encode_media(encoder, np.stack(frames), np.stack(waves), segments))
-                frames, waves = [], []
-    if frames:
-        parts.append(encode_media(encoder, np.stack(frames), np.stack(waves), segments))
+            if len(frames) == chunk or (index == count - 1 and frames):
+                yield samples, inputs, np.stack(frames), np.stack(waves)
+                samples, inputs, frames, waves = [], [], [], []
+
+
+def _extract(
+    task: Task, encoder: AVJointEncoder, split: str, count: int, seed: int, segments: int, show: bool
+) -> FeatureSet:
+    samples: list[Sample] = []
+    inputs: list[TaskInputs] = []
+    parts = []
+    for chunk_samples, chunk_inputs, frames, waves in _iter_task_media(task, split, count, seed, show):
+        samples += chunk_samples
+        inputs += chunk_inputs
+        parts.append(encode_media(encoder, frames, waves, segments))
+    if not parts:
+        raise ValueError(f"none of the first {count} {split} clips is scored by task {task.name}")
     features = {key: torch.cat([p[key] for p in parts]) for key in FEATURE_KEYS}
     return FeatureSet(features, samples, inputs)
 
@@ -335,6 +376,57 @@ def build_feature_set(
         "features of %d %s clips for %s in %.1f s", count, split, task.name, time.perf_counter() - start
     )
     return result
+
+
+@dataclass
+class MediaSet:
+    """Encoder inputs of a split, seen through one task's inputs, with the sample records.
+
+    What end-to-end training (:mod:`avikit.models.finetune`) reads: the encoder runs on these each step.
+
+    Attributes:
+        mel: ``[N, M, T_mel]`` log-Mel of each clip's audio window (the encoder's fixed front end).
+        frames: ``[N, S, 3, s, s]`` uint8, one frame per segment at the encoder's image size.
+        samples: the ``N`` sample records in index order.
+        inputs: the ``N`` task inputs.
+    """
+
+    mel: torch.Tensor
+    frames: torch.Tensor
+    samples: list[Sample]
+    inputs: list[TaskInputs]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+
+def build_media_set(
+    task: Task,
+    encoder: AVJointEncoder,
+    split: str,
+    count: int,
+    num_segments: int,
+    seed: int = 0,
+    show_progress: bool = True,
+) -> MediaSet:
+    """Encoder inputs of AVSynth clips ``0 .. count - 1`` of ``split`` under ``task``'s inputs (in memory).
+
+    The same clips, cuts and frame choice as :func:`build_feature_set`, before the encoder.
+    """
+    samples: list[Sample] = []
+    inputs: list[TaskInputs] = []
+    mels, frames = [], []
+    for chunk_samples, chunk_inputs, cut_frames, waves in _iter_task_media(
+        task, split, count, seed, show_progress
+    ):
+        samples += chunk_samples
+        inputs += chunk_inputs
+        mel, picked = prepare_media(encoder, cut_frames, waves, num_segments)
+        mels.append(mel)
+        frames.append(picked)
+    if not samples:
+        raise ValueError(f"none of the first {count} {split} clips is scored by task {task.name}")
+    return MediaSet(torch.cat(mels), torch.cat(frames), samples, inputs)
 
 
 # --------------------------------------------------------------------------------------------- training
@@ -406,6 +498,16 @@ H = TypeVar("H", bound=nn.Module)
 C = TypeVar("C")
 
 
+def resolve_head_encoder(head_folder: str | os.PathLike[str], encoder_name: str) -> Path:
+    """The folder of the trunk that a head's config names.
+
+    A sub-folder of the head's folder if one of that name holds weights (a fine-tuned trunk saved with its
+    head), else a packaged name, a folder or a hub id.
+    """
+    local = Path(head_folder) / encoder_name
+    return local if (local / "config.json").is_file() else resolve_pretrained(encoder_name, [WEIGHTS_DIR])
+
+
 def load_head(
     name_or_path: str | os.PathLike[str], config_type: type[C], build: Callable[[C], H], kind: str
 ) -> tuple[H, C, AVJointEncoder, str]:
@@ -417,7 +519,7 @@ def load_head(
     folder = resolve_pretrained(name_or_path, [WEIGHTS_DIR])
     head, cfg = load_pretrained(folder, config_type, build, kind, [WEIGHTS_DIR])
     encoder_name = getattr(cfg, "encoder")  # noqa: B009 (every head config names its encoder)
-    encoder_folder = resolve_pretrained(encoder_name, [WEIGHTS_DIR])
+    encoder_folder = resolve_head_encoder(folder, encoder_name)
     encoder = load_encoder(encoder_folder)
     weights_hash = combined_hash(folder / "model.safetensors", encoder_folder / "model.safetensors")
     return head, cfg, encoder, weights_hash

@@ -8,6 +8,8 @@
   not) is a negative.
 - :func:`masked_reconstruction_loss`: the mean squared error of MAE / CAV-MAE, over hidden patches only,
   with targets normalised per patch (``norm_pix_loss``).
+- :class:`MultiScaleMelLoss`: the waveform-codec reconstruction loss (as in DAC and EnCodec, without the
+  adversarial terms): L1 on the waveform plus the mean L1 of natural-log mels at several FFT sizes.
 
 Example:
     >>> import torch
@@ -20,8 +22,17 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F  # noqa: N812
+from torch import nn
 
-__all__ = ["cosine_similarity_matrix", "info_nce", "masked_reconstruction_loss", "segment_info_nce"]
+from avikit.media.mel import mel_filterbank
+
+__all__ = [
+    "MultiScaleMelLoss",
+    "cosine_similarity_matrix",
+    "info_nce",
+    "masked_reconstruction_loss",
+    "segment_info_nce",
+]
 
 
 def cosine_similarity_matrix(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -113,3 +124,46 @@ def masked_reconstruction_loss(
     per_patch = (prediction - target).square().mean(dim=-1)  # [..., N]
     weights = mask.to(per_patch.dtype)
     return (per_patch * weights).sum() / weights.sum()
+
+
+class MultiScaleMelLoss(nn.Module):
+    """L1 on the waveform plus the mean L1 of natural-log mels at FFT sizes 256/512/1024 (hop = FFT / 4).
+
+    Example:
+        >>> loss = MultiScaleMelLoss()
+        >>> waveform = torch.randn(2, 1, 4096) * 0.1
+        >>> float(loss(waveform, waveform))
+        0.0
+    """
+
+    filterbanks: dict[int, torch.Tensor]
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        scales: tuple[tuple[int, int], ...] = ((256, 32), (512, 64), (1024, 64)),
+    ) -> None:
+        super().__init__()
+        self.filterbanks = {
+            n_fft: torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels).copy()).float()
+            for n_fft, n_mels in scales
+        }
+
+    def _log_mel(self, waveform: torch.Tensor, n_fft: int) -> torch.Tensor:
+        window = torch.hann_window(n_fft, device=waveform.device)
+        spec = torch.stft(waveform.flatten(0, 1), n_fft, n_fft // 4, window=window, return_complex=True)
+        bank = self.filterbanks[n_fft].to(waveform.device)
+        return torch.log(bank @ spec.abs() + 1e-5)  # [B*C, n_mels, frames]
+
+    def forward(self, reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Loss of ``reconstruction`` against ``target``, both ``[B, C, N]``."""
+        if reconstruction.shape != target.shape or target.ndim != 3:
+            raise ValueError(
+                f"reconstruction {list(reconstruction.shape)} and target {list(target.shape)} must both be "
+                "[B, C, N] of one shape"
+            )
+        mel = sum(
+            (self._log_mel(reconstruction, n) - self._log_mel(target, n)).abs().mean()
+            for n in self.filterbanks
+        )
+        return (reconstruction - target).abs().mean() + mel / len(self.filterbanks)

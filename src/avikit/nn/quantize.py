@@ -145,9 +145,14 @@ class ResidualVectorQuantizer(nn.Module):
         return total, torch.stack(codes, dim=1), loss
 
     def encode(self, x: torch.Tensor, num_codebooks: int | None = None) -> torch.Tensor:
-        """Vectors ``[B, D, T]`` to codes ``[B, Q, T]``."""
+        """Vectors ``[B, D, T]`` to codes ``[B, Q, T]`` from the first ``num_codebooks`` stages (default all).
+
+        Each stage quantizes what the stages before it left, so the codes at ``Q`` codebooks are the first
+        ``Q`` rows of the codes at any larger count.
+        """
+        count = self.num_codebooks if num_codebooks is None else self._count(num_codebooks)
         residual, codes = x, []
-        for layer in list(self.layers)[: num_codebooks or self.num_codebooks]:
+        for layer in list(self.layers)[:count]:
             stage = layer.encode(residual)  # type: ignore[operator]
             residual = residual - layer.decode(stage)  # type: ignore[operator]
             codes.append(stage)

@@ -147,7 +147,7 @@ def _download(repo_id: str, revision: str | None, cache_dir: str | os.PathLike[s
     path = snapshot_download(
         repo_id=repo_id,
         revision=revision,
-        cache_dir=cache_dir,
+        cache_dir=None if cache_dir is None else Path(cache_dir),
         allow_patterns=[WEIGHTS_NAME, CONFIG_NAME, "*.md"],
     )
     return Path(path)

@@ -1,0 +1,503 @@
+"""The generation part of ``avikit bench``: every generator, its retrieval baseline and the real media.
+
+For each generation task (video-to-audio, audio-to-video, joint audio+video, codec reconstruction) the
+registered generators, the task's retrieval baseline and the real media (the ``oracle``, an upper bound that
+shows what each score reads on real clips) run through :func:`avikit.eval.runner.run_evaluation` on a few
+clean AVSynth test clips (a rerun resumes). Each is scored on the task's reference metrics (mel distance,
+SI-SDR, PSNR, SSIM) and on the set metrics of av-benchmark (:mod:`avikit.metrics.generation`), computed with
+the AVSynth reference embedders (:mod:`avikit.eval.reference_embedders`):
+
+- ``fd_audio`` / ``fd_video``: Frechet distance of the generated set to the real set, in the retrieval
+  model's audio or video space;
+- ``kl``: paired KL(real || generated) of the audio classifier's class distributions;
+- ``inception_score`` of the generated audio;
+- ``alignment``: cosine between the video and the audio embedding of each clip (IB-score analogue);
+  generated audio with real video (V2A, codec), generated video with real audio (A2V), both generated (joint);
+- ``desync``: mean absolute offset (s) the sync model sees between the same video and audio.
+
+Every score states its unit and range (:data:`GENERATION_METRICS`), has a 95% bootstrap interval over clips
+(set metrics: clips resampled with replacement, generated and real paired, the metric recomputed) and
+per-clip values: a clip's term of a mean metric, or its leave-one-out contribution to FD, so the worst clips
+can be looked at. Features are cached on disk by (embedder, preprocessing, file hash).
+
+Example:
+    >>> GENERATION_METRICS["desync"].unit
+    'seconds'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.linalg import LinAlgWarning
+
+from avikit.data.sample import Sample
+from avikit.eval.baselines import OracleModel
+from avikit.eval.feature_cache import FeatureCache, file_sha256
+from avikit.eval.runner import Progress, RunConfig, json_number, read_cell_records, run_evaluation
+from avikit.eval.source import load_eval_data
+from avikit.media import AVClip
+from avikit.metrics import compute_bootstrap_ci
+from avikit.metrics.generation import (
+    compute_alignment_statistics,
+    compute_desync_statistics,
+    compute_frechet_contributions,
+    compute_inception_contributions,
+    compute_inception_scores,
+    compute_kl_statistics,
+    evaluate_frechet_distance,
+)
+from avikit.models.embedders import Embedder
+from avikit.models.protocol import Model
+from avikit.models.registry import MODELS as REGISTRY
+from avikit.models.registry import get_model
+from avikit.tasks import get_task
+from avikit.tasks.generation import GenerationTask
+
+__all__ = [
+    "GENERATION_METRICS",
+    "GENERATION_MODELS",
+    "MetricInfo",
+    "compute_set_metrics",
+    "run_generation",
+]
+
+log = logging.getLogger(__name__)
+
+GENERATION_MODELS: dict[str, tuple[str, ...]] = {
+    "v2a": ("v2a", "v2a-ar", "v2a-flow", "v2a-retrieval"),
+    "a2v": ("a2v", "a2v-retrieval"),
+    "joint-generation": ("joint-generation", "joint-retrieval", "joint-caption-retrieval"),
+    "codec-reconstruction": ("codec",),
+}
+"""Generation task -> the registered models measured on it (generators, then the retrieval baseline)."""
+
+IS_SPLITS = 1
+"""Inception Score splits: av-benchmark's 10 need hundreds of clips; the bench scores a few."""
+NUM_RESAMPLES = 200
+"""Bootstrap resamples of the set metrics (each recomputes the metric)."""
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a generation score means: its unit, range, direction and definition."""
+
+    unit: str
+    low: float | None
+    high: float | None
+    higher_is_better: bool
+    definition: str
+
+
+GENERATION_METRICS: dict[str, MetricInfo] = {
+    "mel_distance": MetricInfo("log10-mel L1", 0.0, None, False,
+                               "DAC multi-scale mel distance to the real audio (2 scales summed)"),
+    "si_sdr": MetricInfo("dB", None, None, True, "scale-invariant SDR to the real audio"),
+    "psnr": MetricInfo("dB", 0.0, None, True, "PSNR to the real frames, mean over frames (inf: identical)"),
+    "ssim": MetricInfo("fraction", -1.0, 1.0, True, "SSIM to the real frames (Wang et al. 2004), frame mean"),
+    "fd_audio": MetricInfo("squared distance", 0.0, None, False,
+                           "Frechet distance, generated vs real audio (unit-norm 64-d retrieval embeddings)"),
+    "fd_video": MetricInfo("squared distance", 0.0, None, False,
+                           "Frechet distance, generated vs real video (unit-norm 64-d retrieval embeddings)"),
+    "kl": MetricInfo("nats", 0.0, None, False, "KL(real || generated) of the audio classifier's softmax"),
+    "inception_score": MetricInfo("classes", 1.0, 27.0, True,
+                                  f"Inception Score of the audio classifier's softmax, {IS_SPLITS} split"),
+    "alignment": MetricInfo("cosine", -1.0, 1.0, True, "cosine of the clip's video and audio embeddings"),
+    "desync": MetricInfo("seconds", 0.0, 2.0, False,
+                         "mean |offset| the sync model predicts on the first and the last 5 s"),
+}  # fmt: skip
+"""Every score of the generation bench: unit, range, direction, definition."""
+
+_ROLES = {"oracle": "real media"}
+
+
+def _role(name: str) -> str:
+    return _ROLES.get(name, "retrieval baseline" if "retrieval" in name else "generator")
+
+
+# ---------------------------------------------------------------------------------------- media and features
+
+
+@dataclass(frozen=True)
+class _Media:
+    """Where one clip's audio and video are, and the protocol's rates and reference length."""
+
+    audio: Path
+    video: Path
+    num_samples: int
+    sample_rate: int
+    fps: int
+
+
+def _load_audio(path: Path, num_samples: int) -> NDArray[np.float32]:
+    """A predicted audio array as mono ``[1, num_samples]`` (cut or zero-padded, as the task scores it)."""
+    array = np.load(path)
+    mono = np.asarray(array, dtype=np.float32).reshape(-1, np.shape(array)[-1]).mean(0)
+    return np.pad(mono[:num_samples], (0, max(num_samples - len(mono), 0)))[None]
+
+
+def _clip(media: _Media, streams: Sequence[str]) -> AVClip:
+    frames = np.load(media.video) if "video" in streams else None
+    waveform = _load_audio(media.audio, media.num_samples) if "audio" in streams else None
+    return AVClip(
+        frames=frames,
+        waveform=waveform,
+        fps=media.fps if frames is not None else None,
+        sample_rate=media.sample_rate if waveform is not None else None,
+    )
+
+
+def _features(
+    cache: FeatureCache, embedder: Embedder, media: _Media, streams: Sequence[str]
+) -> dict[str, Any]:
+    """The embedder's cached features of ``streams`` of a clip; the key covers every file it reads."""
+    files = [media.audio if stream == "audio" else media.video for stream in streams]
+    preprocessing = {**embedder.preprocessing, "num_samples": media.num_samples, "streams": list(streams)}
+    if len(files) > 1:
+        preprocessing["paired_sha256"] = [file_sha256(f) for f in files[1:]]
+    return cache.get_or_compute(
+        files[0], embedder.name, preprocessing, lambda: embedder.embed(_clip(media, streams))
+    )
+
+
+# ------------------------------------------------------------------------------------------------ set metrics
+
+
+def _clip_bootstrap(
+    score: Callable[[NDArray[np.int64]], float], count: int, seed: int, num_resamples: int = NUM_RESAMPLES
+) -> list[float]:
+    """95% interval of a set metric: its score plus the 2.5% and 97.5% quantiles of the centred resamples.
+
+    Clips are resampled with replacement (generated and real paired) and the metric recomputed. A resample
+    repeats clips, which moves a set metric on its own (IS down, FD up), so the resampled scores are centred
+    on their mean before the quantiles are taken: the interval is the bootstrap spread around the score.
+    """
+    rng = np.random.default_rng(seed)
+    values = np.array([score(rng.integers(0, count, count)) for _ in range(num_resamples)])
+    low, high = np.quantile(values - values.mean(), [0.025, 0.975])
+    point = score(np.arange(count))
+    return [float(point + low), float(point + high)]
+
+
+def _mean_metric(values: NDArray[np.float64], seed: int) -> tuple[float, list[float], NDArray[np.float64]]:
+    return float(np.mean(values)), list(compute_bootstrap_ci(values, seed=seed)), values
+
+
+def _span(generated: NDArray[np.float64], real: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    """Both sets in an orthonormal basis of the span of their centred rows (at most ``2N - 1`` dims).
+
+    A rotation and a shift change no Frechet distance (means, covariances and ``tr sqrt(S1 S2)`` all live in
+    that span), and the matrix roots become small: N clips in a 64-d space are 2N - 1 dims at most.
+    """
+    rows = np.concatenate([generated, real])
+    centre = rows.mean(axis=0)
+    _, singular, basis = np.linalg.svd(rows - centre, full_matrices=False)
+    keep = basis[singular > singular.max(initial=0.0) * 1e-10]  # [K, D]
+    if len(keep) == 0:  # every row equal: any one axis
+        keep = np.eye(1, rows.shape[1])
+    return (generated - centre) @ keep.T, (real - centre) @ keep.T
+
+
+def _frechet(
+    generated: NDArray[np.float64], real: NDArray[np.float64], seed: int
+) -> tuple[float, list[float], NDArray[np.float64]]:
+    generated, real = _span(generated, real)
+
+    def fd(rows: NDArray[np.int64]) -> float:
+        return evaluate_frechet_distance(generated[rows], real[rows], on_failure="eigh")["frechet_distance"]
+
+    with warnings.catch_warnings():  # fewer clips than dimensions: singular covariances are expected
+        warnings.simplefilter("ignore", LinAlgWarning)
+        contributions = compute_frechet_contributions(generated, real, on_failure="eigh")
+        return fd(np.arange(len(generated))), _clip_bootstrap(fd, len(generated), seed), contributions
+
+
+def _inception(logits: NDArray[np.float64], seed: int) -> tuple[float, list[float], NDArray[np.float64]]:
+    def score(rows: NDArray[np.int64]) -> float:
+        return compute_inception_scores(logits[rows], splits=IS_SPLITS)["inception_score_mean"]
+
+    contributions = compute_inception_contributions(logits, splits=IS_SPLITS)
+    return score(np.arange(len(logits))), _clip_bootstrap(score, len(logits), seed), contributions
+
+
+def compute_set_metrics(
+    features: Mapping[str, NDArray[np.float64]], outputs: Sequence[str], seed: int = 0
+) -> dict[str, tuple[float, list[float], NDArray[np.float64]]]:
+    """Set metrics of one generated set from embedder features: ``{metric: (score, [low, high], per clip)}``.
+
+    Args:
+        features: arrays over the same clips, in order: ``audio``/``real_audio`` ``[N, D]`` audio
+            embeddings, ``logits``/``real_logits`` ``[N, C]`` classifier logits (audio outputs),
+            ``video``/``real_video`` ``[N, D]`` video embeddings (video outputs), ``pair_video`` and
+            ``pair_audio`` ``[N, D]`` (the clip as watched) and ``sync`` ``[N, W, 21]`` offset logits.
+        outputs: what the task generates: ``"audio"``, ``"video"`` or both.
+        seed: bootstrap seed.
+
+    Returns:
+        per metric of :data:`GENERATION_METRICS`: the score, its 95% bootstrap interval and the per-clip
+        values (the clip's term of a mean, its leave-one-out contribution to FD, its KL to the marginal for
+        IS).
+    """
+    out: dict[str, tuple[float, list[float], NDArray[np.float64]]] = {}
+    if "audio" in outputs:
+        out["fd_audio"] = _frechet(features["audio"], features["real_audio"], seed)
+        kl = compute_kl_statistics(features["logits"], features["real_logits"])["kl_softmax"]
+        out["kl"] = _mean_metric(kl, seed)
+        out["inception_score"] = _inception(features["logits"], seed)
+    if "video" in outputs:
+        out["fd_video"] = _frechet(features["video"], features["real_video"], seed)
+    cosine = compute_alignment_statistics(features["pair_video"], features["pair_audio"])["cosine"]
+    out["alignment"] = _mean_metric(cosine, seed)
+    out["desync"] = _mean_metric(compute_desync_statistics(features["sync"])["desync"], seed)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- the run
+
+
+def _write_reference(
+    folder: Path, samples: Sequence[Sample], task: GenerationTask
+) -> dict[str, dict[str, Path]]:
+    """The real audio (mono float64 ``[N]``) and frames of every clip, once, as the oracle writes them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for sample in samples:
+        paths = {kind: folder / f"{sample.id}_{kind}.npy" for kind in ("audio", "video")}
+        if not all(p.is_file() for p in paths.values()):
+            target = task.build_target(sample)
+            for kind, path in paths.items():
+                partial = path.with_suffix(".partial.npy")
+                np.save(partial, np.asarray(target[kind]))
+                os.replace(partial, path)
+        out[sample.id] = paths
+    return out
+
+
+def _row_media(
+    records: Mapping[str, Mapping[str, Any]],
+    reference: Mapping[str, Mapping[str, Path]],
+    sample: Sample,
+    task: GenerationTask,
+) -> _Media:
+    prediction = records[sample.id]["prediction"]
+    geometry = task.check_rates(sample)
+    paths = {
+        kind: Path(prediction[kind]) if kind in task.outputs else reference[sample.id][kind]
+        for kind in ("audio", "video")
+    }
+    return _Media(
+        paths["audio"],
+        paths["video"],
+        geometry.num_samples,
+        task.spec.protocol.sample_rate,
+        task.spec.protocol.fps,
+    )
+
+
+def _row_features(
+    cache: FeatureCache,
+    embedders: Mapping[str, Embedder],
+    generated: Sequence[_Media],
+    real: Sequence[_Media],
+    outputs: Sequence[str],
+) -> dict[str, NDArray[np.float64]]:
+    def stack(role: str, key: str, media: Sequence[_Media], streams: Sequence[str]) -> NDArray[np.float64]:
+        return np.stack([_features(cache, embedders[role], m, streams)[key] for m in media]).astype(
+            np.float64
+        )
+
+    out = {
+        "pair_video": stack("video", "embedding", generated, ["video"]),
+        "pair_audio": stack("audio", "embedding", generated, ["audio"]),
+        "sync": stack("sync", "logits", generated, ["audio", "video"]),
+    }
+    if "audio" in outputs:
+        out |= {
+            "audio": out["pair_audio"],
+            "real_audio": stack("audio", "embedding", real, ["audio"]),
+            "logits": stack("classifier", "logits", generated, ["audio"]),
+            "real_logits": stack("classifier", "logits", real, ["audio"]),
+        }
+    if "video" in outputs:
+        out |= {"video": out["pair_video"], "real_video": stack("video", "embedding", real, ["video"])}
+    return out
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return path.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def _worst(values: Sequence[float], ids: Sequence[str], metric: str, count: int = 3) -> list[str]:
+    order = np.argsort(np.asarray(values, dtype=np.float64), kind="stable")
+    if not GENERATION_METRICS[metric].higher_is_better:
+        order = order[::-1]
+    return [ids[i] for i in order[:count]]
+
+
+def _row(
+    task: GenerationTask,
+    name: str,
+    model: Model,
+    cell: Mapping[str, Any],
+    set_scores: Mapping[str, Any],
+    media: Sequence[_Media],
+    ids: Sequence[str],
+    folder: Path,
+) -> dict[str, Any]:
+    scores: dict[str, float | str] = dict(cell["scores"])
+    ci = {key: list(value) for key, value in cell["ci"].items()}
+    items = {key: list(values) for key, values in cell["items"].items()}
+    for metric, (score, interval, per_clip) in set_scores.items():
+        scores[metric], ci[metric], items[metric] = json_number(score), interval, per_clip.tolist()
+    worst = {
+        metric: _worst(values, ids, metric)
+        for metric, values in items.items()
+        if metric in GENERATION_METRICS
+    }
+    files = {
+        i: {kind: _relative(getattr(m, kind), folder) for kind in task.outputs}
+        for i, m in zip(ids, media, strict=True)
+    }
+    return {
+        "task": task.name,
+        "name": name,
+        "model": model.id,
+        "role": _role(name),
+        "scores": scores,
+        "ci": ci,
+        "items": items,
+        "worst": worst,
+        "media": files,
+    }
+
+
+def _loaded_models(
+    models: Mapping[str, Model] | None, tasks: Sequence[str]
+) -> tuple[dict[str, Model], list[str]]:
+    """The models of :data:`GENERATION_MODELS` for ``tasks`` (``models``, or else the registered ones)."""
+    wanted = list(dict.fromkeys(name for task in tasks for name in GENERATION_MODELS[task]))
+    available = set(models) if models is not None else set(REGISTRY)
+    loaded = {
+        name: models[name] if models is not None else get_model(name) for name in wanted if name in available
+    }
+    return loaded, [name for name in wanted if name not in available]
+
+
+def run_generation(
+    out: str | Path,
+    num_samples: int = 8,
+    tasks: Sequence[str] | None = None,
+    models: Mapping[str, Model] | None = None,
+    embedders: Mapping[str, Embedder] | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) the generation bench into ``out`` and return its section of ``results.json``.
+
+    Args:
+        out: the run folder (``cells/`` of the runner, ``reference/`` real media, ``features/`` cache).
+        num_samples: clean AVSynth test clips.
+        tasks: generation tasks (default: every task of :data:`GENERATION_MODELS`).
+        models: model objects by registry name (default: load the registered ones); names of
+            :data:`GENERATION_MODELS` that are not there are skipped and listed in ``skipped``.
+        embedders: ``audio``, ``video``, ``classifier`` and ``sync`` embedders (default: the AVSynth
+            reference embedders).
+        seed: AVSynth and bootstrap seed.
+        progress: called as ``progress(cell, done, total)``.
+
+    Returns:
+        ``{"samples", "rows", "metrics", "embedders", "skipped", ...}``; media paths are relative to ``out``.
+    """
+    folder, names = Path(out), tuple(tasks or GENERATION_MODELS)
+    unknown = [t for t in names if t not in GENERATION_MODELS]
+    if unknown:
+        raise ValueError(f"unknown generation tasks {unknown}; choose from {sorted(GENERATION_MODELS)}")
+    if num_samples < 3:
+        raise ValueError("the generation bench needs at least 3 clips (a covariance and a leave-one-out FD)")
+    loaded, skipped = _loaded_models(models, names)
+    if skipped:
+        log.warning("generation bench: no model %s; skipped", ", ".join(skipped))
+    config = RunConfig(
+        tasks=names, models=(*loaded, "oracle"), num_samples=num_samples, seed=seed, batch_size=num_samples
+    )
+    results = run_evaluation(config, folder, models=loaded, progress=progress)
+    if embedders is None:
+        from avikit.eval.reference_embedders import load_reference_embedders
+
+        embedders = load_reference_embedders()
+    samples = load_eval_data(None, "test", num_samples, seed).samples
+    cache = FeatureCache(folder / "features")
+    rows, tasks_used = [], []
+    for task_name in names:
+        task = get_task(task_name)
+        if not isinstance(task, GenerationTask):
+            raise TypeError(f"{task_name} is not a generation task")
+        tasks_used.append(task)
+        samples_here = [s for s in samples if task.includes(s)]
+        ids = [s.id for s in samples_here]
+        reference = _write_reference(folder / "reference", samples_here, task)
+        real = [
+            _Media(
+                paths["audio"],
+                paths["video"],
+                task.check_rates(s).num_samples,
+                task.spec.protocol.sample_rate,
+                task.spec.protocol.fps,
+            )
+            for s, paths in zip(samples_here, reference.values(), strict=True)
+        ]
+        for name in (*[n for n in GENERATION_MODELS[task_name] if n in loaded], "oracle"):
+            model = loaded[name] if name in loaded else OracleModel()
+            if task_name not in model.tasks:
+                raise ValueError(f"{name} ({model.id}) does not declare task {task_name!r}")
+            cell = next(c for c in results["cells"] if (c["task"], c["model_id"]) == (task_name, model.id))
+            records = read_cell_records(folder, task_name, model.id, "clean")
+            media = [_row_media(records, reference, s, task) for s in samples_here]
+            features = _row_features(cache, embedders, media, real, task.outputs)
+            rows.append(
+                _row(
+                    task,
+                    name,
+                    model,
+                    cell,
+                    compute_set_metrics(features, task.outputs, seed),
+                    media,
+                    ids,
+                    folder,
+                )
+            )
+    return {
+        "folder": folder.name,
+        "num_samples": num_samples,
+        "condition": "clean",
+        "fps": int(tasks_used[0].spec.protocol.fps),
+        "sample_rate": int(tasks_used[0].spec.protocol.sample_rate),
+        "tasks": {
+            t.name: {"inputs": list(t.spec.inputs), "outputs": list(t.outputs), "version": t.spec.version}
+            for t in tasks_used
+        },
+        "samples": [s.id for s in samples],
+        "captions": {s.id: str(s.targets.get("caption", "")) for s in samples},
+        "reference": {
+            s.id: {k: _relative(folder / "reference" / f"{s.id}_{k}.npy", folder) for k in ("audio", "video")}
+            for s in samples
+        },
+        "rows": rows,
+        "metrics": {name: asdict(info) for name, info in GENERATION_METRICS.items()},
+        "embedders": {
+            role: {"name": e.name, "preprocessing": dict(e.preprocessing)} for role, e in embedders.items()
+        },
+        "skipped": skipped,
+        "run": results["run"],
+    }

@@ -1,0 +1,176 @@
+"""Generation in the runner, the bench and the report: reference scores, per-cell files, resume, set-metric
+intervals and contributions, and playable samples that decode back to the generated media."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avikit import media
+from avikit.eval.baselines import OracleModel
+from avikit.eval.gallery import SAMPLE_SECONDS
+from avikit.eval.generation import _span, compute_set_metrics, run_generation
+from avikit.eval.report import build_report
+from avikit.eval.runner import RunConfig, cell_media_dir, read_cell_records, run_evaluation
+from avikit.metrics.generation import evaluate_frechet_distance, evaluate_inception_score
+from avikit.metrics.reconstruction import compute_psnr
+
+
+class CountingOracle(OracleModel):
+    """The oracle under another id, counting the items it is asked to predict."""
+
+    id = "counting-oracle"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def predict(self, task, batch):
+        self.calls += len(batch)
+        return super().predict(task, batch)
+
+
+class NextClip:
+    """A retrieval-style stand-in: the real media of the next clip, written where the contract says."""
+
+    weights_hash = "none"
+
+    def __init__(self, model_id: str, tasks: tuple[str, ...]) -> None:
+        self.id, self.tasks = model_id, tasks
+
+    def predict(self, task, batch):
+        out = []
+        for k, item in enumerate(batch):
+            target = batch[(k + 1) % len(batch)].target
+            prediction = {"id": item.sample.id}
+            for kind in task.outputs:
+                path = Path(task.scratch) / f"{item.sample.id}_{kind}.npy"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, np.asarray(target[kind], np.float32 if kind == "audio" else np.uint8))
+                prediction[kind] = str(path)
+            out.append(prediction)
+        return out
+
+
+def test_oracle_cells_are_perfect_files_stay_in_their_cell_and_resume_reuses_them(tmp_path: Path) -> None:
+    model = CountingOracle()
+    config = RunConfig(tasks=("v2a", "a2v"), models=("counting",), num_samples=3, batch_size=2)
+    first = run_evaluation(config, tmp_path, models={"counting": model})
+    scores = {cell["task"]: cell["scores"] for cell in first["cells"]}
+    assert scores["v2a"]["mel_distance"] == 0.0
+    assert scores["a2v"]["ssim"] == pytest.approx(1.0) and float(scores["a2v"]["psnr"]) == np.inf
+    for task in ("v2a", "a2v"):
+        folder = cell_media_dir(tmp_path, task, model.id, "clean")
+        records = read_cell_records(tmp_path, task, model.id, "clean")
+        assert len(records) == 3
+        for record in records.values():
+            for kind in ("audio", "video"):
+                if kind in record["prediction"]:
+                    assert Path(record["prediction"][kind]).parent.is_relative_to(folder)
+                    assert Path(record["prediction"][kind]).is_file()
+    assert model.calls == 6
+    again = run_evaluation(config, tmp_path, models={"counting": model})
+    assert model.calls == 6 and again["cells"] == first["cells"]
+
+
+def _features(rng: np.random.Generator, count: int, shift: float) -> dict[str, np.ndarray]:
+    def unit(x: np.ndarray) -> np.ndarray:
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    real, generated = unit(rng.normal(size=(count, 64))), unit(rng.normal(size=(count, 64)) + shift)
+    logits = rng.normal(size=(count, 27)) * 3
+    return {"audio": generated, "real_audio": real, "video": generated[::-1], "real_video": real,
+            "logits": logits + shift, "real_logits": logits, "pair_video": real, "pair_audio": generated,
+            "sync": rng.normal(size=(count, 2, 21))}  # fmt: skip
+
+
+def test_set_metrics_match_the_metrics_and_their_intervals_bracket_the_score() -> None:
+    rng = np.random.default_rng(0)
+    features = _features(rng, 8, 0.3)
+    out = compute_set_metrics(features, ("audio", "video"), seed=0)
+    direct = evaluate_frechet_distance(features["audio"], features["real_audio"], on_failure="eigh")
+    assert out["fd_audio"][0] == pytest.approx(direct["frechet_distance"], rel=1e-6)
+    inception = evaluate_inception_score(features["logits"], splits=1)["inception_score_mean"]
+    assert out["inception_score"][0] == pytest.approx(inception)
+    for metric, (score, (low, high), per_clip) in out.items():
+        assert low <= score <= high, metric
+        assert per_clip.shape == (8,), metric
+    # FD's per-clip values are leave-one-out contributions, checked against a second computation
+    generated, real = features["audio"], features["real_audio"]
+    full = direct["frechet_distance"]
+    for index in (0, 5):
+        rest = np.delete(generated, index, axis=0)
+        loo = evaluate_frechet_distance(rest, real, on_failure="eigh")["frechet_distance"]
+        assert out["fd_audio"][2][index] == pytest.approx(full - loo, rel=1e-5, abs=1e-8)
+    # the real set against itself: FD, KL and its interval are 0
+    same = {**features, "audio": features["real_audio"], "logits": features["real_logits"]}
+    oracle = compute_set_metrics(same, ("audio",), seed=0)
+    assert oracle["fd_audio"][0] == pytest.approx(0.0, abs=1e-9) and oracle["kl"][1] == [0.0, 0.0]
+
+
+def test_span_keeps_every_pairwise_distance() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(6, 64)), rng.normal(size=(6, 64))
+    pa, pb = _span(a, b)
+    assert pa.shape[1] <= 11
+    rows, projected = np.concatenate([a, b]), np.concatenate([pa, pb])
+    distances = np.linalg.norm(rows[:, None] - rows[None], axis=-1)
+    assert np.allclose(distances, np.linalg.norm(projected[:, None] - projected[None], axis=-1))
+
+
+def _data_uris(html: str, mime: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(rf'src="data:{mime};base64,([A-Za-z0-9+/=]+)"', html)]
+
+
+def test_generation_bench_and_report_play_the_generated_media(tmp_path: Path) -> None:
+    models = {
+        "v2a-retrieval": NextClip("next-audio", ("v2a",)),
+        "a2v-retrieval": NextClip("next-video", ("a2v",)),
+    }
+    section = run_generation(tmp_path / "generation", 3, ("v2a", "a2v"), models)
+    assert {(r["task"], r["role"]) for r in section["rows"]} == {
+        ("v2a", "retrieval baseline"), ("v2a", "real media"), ("a2v", "retrieval baseline"), ("a2v", "real media")
+    }  # fmt: skip
+    for row in section["rows"]:
+        for metric, values in row["items"].items():
+            assert len(values) == 3, metric
+        for metric, info in section["metrics"].items():
+            if metric in row["scores"]:
+                assert info["unit"] and isinstance(info["higher_is_better"], bool)
+        if row["role"] == "real media" and row["task"] == "v2a":
+            assert row["scores"]["fd_audio"] == pytest.approx(0.0, abs=1e-9) and row["scores"]["kl"] == 0.0
+        if row["role"] != "real media":
+            folder = cell_media_dir(tmp_path / "generation", row["task"], row["model"], "clean")
+            assert all(
+                (tmp_path / "generation" / f).parent == folder
+                for m in row["media"].values()
+                for f in m.values()
+            )
+    assert set(section["skipped"]) >= {"v2a", "a2v"}
+    results = json.loads((tmp_path / "generation" / "results.json").read_text())
+    (tmp_path / "results.json").write_text(json.dumps({**results, "generation": section}))
+    _, page = build_report([tmp_path], tmp_path)
+    html = page.read_text()
+    # the first clip's WAV of the retrieval baseline decodes back to the file it wrote
+    wavs = _data_uris(html, "audio/wav")
+    assert len(wavs) == 2  # 2 clips x 1 v2a model (the real v2a clip is a video with its sound)
+    v2a = next(r for r in section["rows"] if r["model"] == "next-audio")
+    source = np.load(tmp_path / "generation" / v2a["media"][section["samples"][0]]["audio"])
+    (tmp_path / "a.wav").write_bytes(wavs[0])
+    decoded = media.load(tmp_path / "a.wav").require_waveform()[0]
+    assert len(decoded) == SAMPLE_SECONDS * 16000
+    assert np.max(np.abs(decoded - np.clip(source[: len(decoded)], -1, 1))) <= 2**-15
+    # the a2v baseline's mp4: its frames, muxed with the real audio
+    a2v = next(r for r in section["rows"] if r["model"] == "next-video")
+    frames = np.load(tmp_path / "generation" / a2v["media"][section["samples"][0]]["video"])[
+        : SAMPLE_SECONDS * 8
+    ]
+    videos = _data_uris(html, "video/mp4")
+    (tmp_path / "v.mp4").write_bytes(videos[3])  # v2a: 2 real clips; a2v: [real, baseline] per clip
+    clip = media.load(tmp_path / "v.mp4")
+    assert clip.require_frames().shape == frames.shape and clip.has_audio
+    assert float(np.mean(compute_psnr(frames, clip.require_frames()))) >= 30.0
