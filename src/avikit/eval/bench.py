@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -34,11 +35,19 @@ from avikit.eval.generation import GENERATION_MODELS, run_generation
 from avikit.eval.reference_embedders import load_reference_embedders
 from avikit.eval.report import build_report, compute_av_gain
 from avikit.eval.runner import RunConfig, run_evaluation
+from avikit.metrics.classification import compute_average_precision
 from avikit.models.protocol import Item, Model
 from avikit.models.registry import get_model
 from avikit.tasks import Task, cut_media, get_task
 
-__all__ = ["BENCH_TASKS", "CONTROL_CONDITIONS", "STANDARD_CONDITIONS", "leaderboard", "run_bench"]
+__all__ = [
+    "BENCH_TASKS",
+    "CONTROL_CONDITIONS",
+    "STANDARD_CONDITIONS",
+    "caption_to_clip_map",
+    "leaderboard",
+    "run_bench",
+]
 
 BENCH_TASKS: dict[str, str] = {
     "avel": "avel",
@@ -141,7 +150,9 @@ def _items(task: Task, split: str, count: int, seed: int) -> list[Item]:
     return out
 
 
-def _score(task: Task, model: Model, items: Sequence[Item], batch_size: int = 16) -> float:
+def _predictions(
+    task: Task, model: Model, items: Sequence[Item], batch_size: int = 16
+) -> list[dict[str, Any]]:
     predictions = []
     for begin in range(0, len(items), batch_size):
         chunk = items[begin : begin + batch_size]
@@ -150,8 +161,33 @@ def _score(task: Task, model: Model, items: Sequence[Item], batch_size: int = 16
             task.check_prediction(json.loads(json.dumps(p)), i.inputs, i.sample.id)
             for p, i in zip(raw, chunk, strict=True)
         ]
-    evaluation = task.evaluate(predictions, [item.target for item in items])
+    return predictions
+
+
+def _score(task: Task, model: Model, items: Sequence[Item]) -> float:
+    evaluation = task.evaluate(_predictions(task, model, items), [item.target for item in items])
     return float(evaluation.scores[task.spec.primary_metric])
+
+
+def caption_to_clip_map(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Text-to-clip retrieval through the joint space: each class caption ranks the clips by their score.
+
+    Args:
+        scores: ``[N, C]`` clip-by-caption scores (a zero-shot model's ``scores``).
+        labels: ``[N]`` class index of each clip.
+
+    Returns:
+        Mean average precision over the classes present among the clips, and its chance level (the mean
+        share of each present class's clips, the expected AP of a random ranking up to small-sample terms).
+
+    Example:
+        >>> caption_to_clip_map(np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]), np.array([0, 1, 0]))
+        (1.0, 0.5)
+    """
+    present = np.unique(labels)
+    targets = labels[:, None] == present[None, :]
+    ap = compute_average_precision(scores[:, present], targets)
+    return float(ap.mean()), float(targets.mean(0).mean())
 
 
 def _open_vocabulary(
@@ -167,7 +203,14 @@ def _open_vocabulary(
         seen, unseen = _items(task, "test", count, seed), _items(task, "open_test", count, seed)
         for name in names:
             model = models[name]
-            test_score, open_score = _score(task, model, seen), _score(task, model, unseen)
+            test_predictions, open_predictions = (
+                _predictions(task, model, seen),
+                _predictions(task, model, unseen),
+            )
+            test_score, open_score = (
+                float(task.evaluate(p, [item.target for item in i]).scores[task.spec.primary_metric])
+                for p, i in ((test_predictions, seen), (open_predictions, unseen))
+            )
             rows.append(
                 {
                     "task": task_name,
@@ -179,6 +222,26 @@ def _open_vocabulary(
                     "open_test_count": len(unseen),
                 }
             )
+            if "zeroshot" in name:
+                (test_map, test_chance), (open_map, open_chance) = (
+                    caption_to_clip_map(
+                        np.array([p["scores"] for p in predictions]),
+                        np.array([item.target["label"] for item in i]),
+                    )
+                    for predictions, i in ((test_predictions, seen), (open_predictions, unseen))
+                )
+                rows.append(
+                    {
+                        "task": "caption-to-clip retrieval",
+                        "model": model.id,
+                        "metric": "map",
+                        "test": test_map,
+                        "open_test": open_map,
+                        "drop": test_map - open_map,
+                        "open_test_count": len(unseen),
+                        "chance": {"test": test_chance, "open_test": open_chance},
+                    }
+                )
             progress.advance(bar)
     return rows
 
