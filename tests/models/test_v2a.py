@@ -103,6 +103,8 @@ def test_tiny_recipe_trains_and_scores(tmp_path):
     assert results["reference"]["mel_distance"] == 0.0 and results["flow"]["rtf"] > 0
     folders = export_v2a(trained, tmp_path / "weights", TINY, retrieval_bank=0)
     assert set(folders) == {"v2a", "v2a-ar", "v2a-flow"}
+    guided = export_v2a(trained, tmp_path / "guided", TINY, retrieval_bank=0, guidance=3.0)
+    assert [from_pretrained(folder).guidance for folder in guided.values()] == [3.0] * 3
     packaged = from_pretrained(folders["v2a"])
     assert packaged.paradigm == "maskgit" and packaged.window_frames == 8  # the 1 s training clips
     state = trained["models"]["maskgit"].state_dict()

@@ -22,7 +22,8 @@ def v2a_cmd(
     batch_size: int = typer.Option(4, help="Clips per optimisation step."),
     render_size: int = typer.Option(128, help="Pixels AVSynth draws frames at before resizing to 32."),
     paradigms: str = typer.Option(",".join(PARADIGMS), help="Comma-separated paradigms to train."),
-    guidance: float = typer.Option(2.0, help="Classifier-free guidance scale."),
+    guidance: float = typer.Option(2.0, help="Classifier-free guidance scale (scores and --export)."),
+    threads: int = typer.Option(1, help="Torch threads for training."),
     seed: int = typer.Option(0, help="Seed of data order, initialisation and sampling."),
     export: Path | None = typer.Option(None, help="Also save the models as packages in this folder."),
     retrieval_bank: int = typer.Option(0, help="With --export: also build a retrieval bank of N clips."),
@@ -35,10 +36,11 @@ def v2a_cmd(
         codec_steps=codec_steps,
         batch_size=batch_size,
         seed=seed,
+        num_threads=threads,
     )
     trained = train_v2a(config, out_dir=out, paradigms=tuple(paradigms.split(",")), render_size=render_size)
     if export is not None:
-        export_v2a(trained, export, retrieval_bank=retrieval_bank)
+        export_v2a(trained, export, retrieval_bank=retrieval_bank, guidance=guidance)
     results = evaluate_v2a(trained, guidance=guidance, seed=seed)
     (out / "v2a_scores.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     typer.echo(json.dumps(results, indent=1))

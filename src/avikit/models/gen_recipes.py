@@ -378,12 +378,14 @@ def export_v2a(
     window_frames: int | None = None,
     retrieval_bank: int = 512,
     names: dict[str, str] | None = None,
+    guidance: float = 2.0,
 ) -> dict[str, Path]:
     """Save the trained generators (and a retrieval bank of ``retrieval_bank`` train clips) as packages.
 
     Each paradigm goes to ``weights_dir / names[paradigm]`` (default :data:`EXPORT_NAMES`), the bank to
     ``weights_dir / "v2a-retrieval"``, loadable by :func:`avikit.models.v2a_model.from_pretrained` and
-    :func:`~avikit.models.v2a_model.retrieval_from_pretrained`. Float tensors are stored in float16.
+    :func:`~avikit.models.v2a_model.retrieval_from_pretrained`. Float tensors are stored in float16; the
+    packages sample with classifier-free guidance ``guidance``.
     """
     v2a = v2a or V2AConfig()
     window = window_frames or trained["data"]["train"]["frames"].shape[1]
@@ -391,7 +393,7 @@ def export_v2a(
     for paradigm, name in (names or EXPORT_NAMES).items():
         if paradigm not in trained["models"]:
             continue
-        config = V2AModelConfig(paradigm, v2a, window, 16 if paradigm == "flow" else 12)
+        config = V2AModelConfig(paradigm, v2a, window, 16 if paradigm == "flow" else 12, guidance)
         model = build_v2a_generator(config)
         model.network.load_state_dict(trained["models"][paradigm].state_dict())
         if model.codec is not None:
