@@ -45,11 +45,9 @@ from avikit.models.trunk import (
     build_media_set,
     encode_prepared,
     resolve_head_encoder,
+    run_minibatches,
 )
 from avikit.nn import (
-    LossLog,
-    make_progress,
-    plot_losses_svg,
     read_pretrained_config,
     resolve_pretrained,
     save_config,
@@ -189,26 +187,17 @@ def _train_loop(
     spec, gen = _family(family), seed_everything(recipe.seed)
     labels = training_labels(family, media)
     optimizer, schedule = _optimizer(model, recipe)
-    model.train()
-    order, cursor, count = torch.randperm(len(media), generator=gen), 0, len(media)
-    with LossLog(out / "loss.jsonl") as log, make_progress(disable=not show) as progress:
-        bar = progress.add_task(f"finetune {family}", total=recipe.steps, info="")
-        for step in range(recipe.steps):
-            if cursor + recipe.batch_size > count:
-                order, cursor = torch.randperm(count, generator=gen), 0
-            idx = order[cursor : cursor + recipe.batch_size]
-            cursor += recipe.batch_size
-            losses = _step_loss(model, spec, media, labels, idx)
-            optimizer.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            optimizer.step()
-            schedule.step()
-            values = {key: float(value.detach()) for key, value in losses.items()}
-            log.write(step=step + 1, **values)
-            progress.update(bar, advance=1, info=f"loss {values['loss']:.3f}")
-    model.eval()
-    plot_losses_svg(log.records, out / "loss.svg", title=f"{family} fine-tuned: training loss")
-    return log.records
+    return run_minibatches(
+        model,
+        lambda idx: _step_loss(model, spec, media, labels, idx),
+        len(media),
+        (recipe.steps, recipe.batch_size),
+        (optimizer, schedule),
+        gen,
+        out,
+        (f"finetune {family}", f"{family} fine-tuned: training loss"),
+        show,
+    )
 
 
 def finetune(

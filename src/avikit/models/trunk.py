@@ -78,6 +78,7 @@ __all__ = [
     "load_head",
     "prepare_media",
     "resolve_head_encoder",
+    "run_minibatches",
 ]
 
 logger = logging.getLogger(__name__)
@@ -469,17 +470,47 @@ def fit_head(
     params = [p for p in head.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
-    head.train()
-    order = torch.randperm(count, generator=gen)
-    cursor = 0
+    return run_minibatches(
+        head,
+        lambda idx: loss_fn({key: value[idx] for key, value in data.items()}),
+        count,
+        (cfg.steps, cfg.batch_size),
+        (optimizer, schedule),
+        gen,
+        out,
+        (f"train {name}", f"{name}: training loss"),
+        show_progress,
+    )
+
+
+def run_minibatches(
+    module: nn.Module,
+    step_loss: Callable[[torch.Tensor], dict[str, torch.Tensor]],
+    count: int,
+    schedule_size: tuple[int, int],
+    optim: tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler],
+    gen: torch.Generator,
+    out: Path,
+    labels: tuple[str, str],
+    show_progress: bool = True,
+) -> list[dict[str, float]]:
+    """The training loop: ``steps`` minibatches of row indices into ``count`` rows, reshuffled per epoch.
+
+    ``step_loss(idx)`` returns named scalar losses including ``"loss"``, the one minimised. Writes
+    ``loss.jsonl`` (one record per step) and ``loss.svg`` (titled ``labels[1]``; ``labels[0]`` is the
+    progress bar's) to ``out``, leaves ``module`` in eval mode and returns the records.
+    """
+    (steps, batch_size), (optimizer, schedule) = schedule_size, optim
+    module.train()
+    order, cursor = torch.randperm(count, generator=gen), 0
     with LossLog(out / "loss.jsonl") as log, make_progress(disable=not show_progress) as progress:
-        bar = progress.add_task(f"train {name}", total=cfg.steps, info="")
-        for step in range(cfg.steps):
-            if cursor + cfg.batch_size > count:
+        bar = progress.add_task(labels[0], total=steps, info="")
+        for step in range(steps):
+            if cursor + batch_size > count:
                 order, cursor = torch.randperm(count, generator=gen), 0
-            idx = order[cursor : cursor + cfg.batch_size]
-            cursor += cfg.batch_size
-            losses = loss_fn({key: value[idx] for key, value in data.items()})
+            idx = order[cursor : cursor + batch_size]
+            cursor += batch_size
+            losses = step_loss(idx)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
             optimizer.step()
@@ -487,8 +518,8 @@ def fit_head(
             values = {key: float(value.detach()) for key, value in losses.items()}
             log.write(step=step + 1, **values)
             progress.update(bar, advance=1, info=f"loss {values['loss']:.3f}")
-    head.eval()
-    plot_losses_svg(log.records, out / "loss.svg", title=f"{name}: training loss")
+    module.eval()
+    plot_losses_svg(log.records, out / "loss.svg", title=labels[1])
     return log.records
 
 
