@@ -71,6 +71,22 @@ def test_protocol_hash_moves_with_the_protocol_not_the_prose() -> None:
     assert dataclasses.replace(spec, version=2).protocol_hash != spec.protocol_hash
 
 
+def test_every_score_has_a_unit_and_generation_scores_their_own() -> None:
+    for name in TASKS:
+        spec = get_task(name).spec
+        assert all(spec.unit_of(metric) for metric in spec.metrics)
+    a2v, codec = get_task("a2v").spec, get_task("codec-reconstruction").spec
+    assert (a2v.unit, a2v.unit_of("psnr"), a2v.unit_of("ssim")) == ("dB", "dB", "fraction")
+    assert (codec.unit_of("mel_distance"), codec.unit_of("si_sdr")) == ("log10-mel L1", "dB")
+    assert dataclasses.replace(a2v, metric_units={"ssim": "percent"}).protocol_hash != a2v.protocol_hash
+    with pytest.raises(KeyError, match="has no score"):
+        a2v.unit_of("mel_distance")
+    with pytest.raises(ValueError, match="not scores of"):
+        dataclasses.replace(a2v, metric_units={"fid": "squared distance"})
+    with pytest.raises(ValueError, match="primary score"):
+        dataclasses.replace(a2v, metric_units={"psnr": "fraction"})
+
+
 def _run(name: str, kind: str) -> dict[str, float]:
     task = get_task(name)
     samples = [s for s in SAMPLES if task.includes(s)]

@@ -118,7 +118,7 @@ def leaderboard(results: Mapping[str, Any], models: Mapping[str, Model]) -> list
                 "task": task,
                 "model": model_id,
                 "metric": metric,
-                "unit": results["tasks"][task]["unit"],
+                "unit": results["tasks"][task]["units"][metric],
                 "score": clean["scores"][metric],
                 "ci": clean["ci"].get(metric),
                 "chance": None if chance is None else chance["scores"].get(metric),

@@ -60,7 +60,7 @@ from avikit.models.protocol import Model
 from avikit.models.registry import MODELS as REGISTRY
 from avikit.models.registry import get_model
 from avikit.tasks import get_task
-from avikit.tasks.generation import GenerationTask
+from avikit.tasks.generation import SCORE_UNITS, GenerationTask
 
 __all__ = [
     "GENERATION_METRICS",
@@ -98,11 +98,13 @@ class MetricInfo:
 
 
 GENERATION_METRICS: dict[str, MetricInfo] = {
-    "mel_distance": MetricInfo("log10-mel L1", 0.0, None, False,
+    "mel_distance": MetricInfo(SCORE_UNITS["mel_distance"], 0.0, None, False,
                                "DAC multi-scale mel distance to the real audio (2 scales summed)"),
-    "si_sdr": MetricInfo("dB", None, None, True, "scale-invariant SDR to the real audio"),
-    "psnr": MetricInfo("dB", 0.0, None, True, "PSNR to the real frames, mean over frames (inf: identical)"),
-    "ssim": MetricInfo("fraction", -1.0, 1.0, True, "SSIM to the real frames (Wang et al. 2004), frame mean"),
+    "si_sdr": MetricInfo(SCORE_UNITS["si_sdr"], None, None, True, "scale-invariant SDR to the real audio"),
+    "psnr": MetricInfo(SCORE_UNITS["psnr"], 0.0, None, True,
+                       "PSNR to the real frames, mean over frames (inf: identical)"),
+    "ssim": MetricInfo(SCORE_UNITS["ssim"], -1.0, 1.0, True,
+                       "SSIM to the real frames (Wang et al. 2004), frame mean"),
     "fd_audio": MetricInfo("squared distance", 0.0, None, False,
                            "Frechet distance, generated vs real audio (unit-norm 64-d retrieval embeddings)"),
     "fd_video": MetricInfo("squared distance", 0.0, None, False,

@@ -355,6 +355,7 @@ def _write_results(
         task.name: {
             "primary_metric": task.spec.primary_metric,
             "unit": task.spec.unit,
+            "units": {m: task.spec.unit_of(m) for m in task.spec.metrics},
             "metrics": list(task.spec.metrics),
             "lower_is_better": list(task.spec.lower_is_better),
         }

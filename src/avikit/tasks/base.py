@@ -85,8 +85,11 @@ class TaskSpec:
         prediction_schema: the fields of one prediction line (besides ``id``).
         metrics: score keys, in report order.
         primary_metric: the headline score key.
-        unit: ``"percent"`` or ``"fraction"`` (the official unit of the benchmark).
+        unit: the unit of the primary score, e.g. ``"percent"`` or ``"fraction"`` (the official unit of the
+            benchmark), ``"dB"``.
         lower_is_better: score keys for which lower is better (ranks).
+        metric_units: the unit of every score whose unit is not ``unit`` (e.g. SSIM ``"fraction"`` next to a
+            PSNR in ``"dB"``); :meth:`unit_of` reads both.
     """
 
     name: str
@@ -103,6 +106,30 @@ class TaskSpec:
     primary_metric: str
     unit: str
     lower_is_better: tuple[str, ...] = ()
+    metric_units: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.metric_units) - set(self.metrics))
+        if unknown:
+            raise ValueError(f"task {self.name}: metric_units names {unknown}, not scores of {self.metrics}")
+        if self.metric_units.get(self.primary_metric, self.unit) != self.unit:
+            raise ValueError(
+                f"task {self.name}: give the unit of the primary score {self.primary_metric!r} as `unit`, "
+                "not in metric_units"
+            )
+
+    def unit_of(self, metric: str) -> str:
+        """The unit of score ``metric``.
+
+        Example:
+            >>> from avikit.tasks import get_task
+            >>> spec = get_task("a2v").spec
+            >>> spec.unit_of("psnr"), spec.unit_of("ssim")
+            ('dB', 'fraction')
+        """
+        if metric not in self.metrics:
+            raise KeyError(f"task {self.name} has no score {metric!r}; its scores are {self.metrics}")
+        return self.metric_units.get(metric, self.unit)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-able form (what ``avikit tasks show`` prints)."""
@@ -115,6 +142,8 @@ class TaskSpec:
         """SHA-256 (first 16 hex digits) of everything but the prose: changes whenever a number can move."""
         data = json.loads(json.dumps(asdict(self)))
         data.pop("description")
+        if not data["metric_units"]:
+            data.pop("metric_units")  # keeps the hashes of tasks with one unit as they were
         for spec in data["prediction_schema"]:
             spec.pop("doc")
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))

@@ -27,7 +27,14 @@ from avikit.metrics.reconstruction import compute_mel_distance, compute_psnr, co
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
 from avikit.tasks.schema import FieldSpec, PredictionError
 
-__all__ = ["A2VTask", "CodecReconstructionTask", "GenerationTask", "JointGenerationTask", "V2ATask"]
+__all__ = [
+    "SCORE_UNITS",
+    "A2VTask",
+    "CodecReconstructionTask",
+    "GenerationTask",
+    "JointGenerationTask",
+    "V2ATask",
+]
 
 _AUDIO = FieldSpec("audio", "string", doc="path of a .npy float array [C, N] or [N]: the generated audio")
 _VIDEO = FieldSpec("video", "string", doc="path of a .npy uint8 array [T, H, W, 3]: the generated frames")
@@ -147,6 +154,15 @@ class GenerationTask(Task):
         return out
 
 
+SCORE_UNITS: dict[str, str] = {
+    "mel_distance": "log10-mel L1",
+    "si_sdr": "dB",
+    "psnr": "dB",
+    "ssim": "fraction",
+}
+"""The unit of every reference score of the generation tasks."""
+
+
 def _spec(
     name: str,
     family: str,
@@ -171,8 +187,9 @@ def _spec(
         prediction_schema=fields,
         metrics=metrics,
         primary_metric=metrics[0],
-        unit="fraction",
+        unit=SCORE_UNITS[metrics[0]],
         lower_is_better=tuple(m for m in metrics if m == "mel_distance"),
+        metric_units={m: SCORE_UNITS[m] for m in metrics[1:] if SCORE_UNITS[m] != SCORE_UNITS[metrics[0]]},
     )
 
 
