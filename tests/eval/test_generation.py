@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from avikit import media
 from avikit.eval.baselines import OracleModel
@@ -126,10 +128,22 @@ def _data_uris(html: str, mime: str) -> list[bytes]:
     return [base64.b64decode(m) for m in re.findall(rf'src="data:{mime};base64,([A-Za-z0-9+/=]+)"', html)]
 
 
+class SlowNextClip(NextClip):
+    """:class:`NextClip` taking a known time per item and holding a small network."""
+
+    def __init__(self, model_id: str, tasks: tuple[str, ...]) -> None:
+        super().__init__(model_id, tasks)
+        self.network = torch.nn.Linear(4, 3)  # 15 parameters
+
+    def predict(self, task, batch):
+        time.sleep(0.05 * len(batch))
+        return super().predict(task, batch)
+
+
 def test_generation_bench_and_report_play_the_generated_media(tmp_path: Path) -> None:
     models = {
         "v2a-retrieval": NextClip("next-audio", ("v2a",)),
-        "a2v-retrieval": NextClip("next-video", ("a2v",)),
+        "a2v-retrieval": SlowNextClip("next-video", ("a2v",)),
     }
     section = run_generation(tmp_path / "generation", 3, ("v2a", "a2v"), models)
     assert {(r["task"], r["role"]) for r in section["rows"]} == {
@@ -151,6 +165,9 @@ def test_generation_bench_and_report_play_the_generated_media(tmp_path: Path) ->
                 for f in m.values()
             )
     assert set(section["skipped"]) >= {"v2a", "a2v"}
+    slow = next(r for r in section["rows"] if r["model"] == "next-video")
+    assert 0.15 <= slow["speed"]["predict_seconds"] < 10 and slow["parameters"] == 15
+    assert slow["speed"]["real_time_factor"] == pytest.approx(slow["speed"]["predict_seconds"] / 30.0)
     results = json.loads((tmp_path / "generation" / "results.json").read_text())
     (tmp_path / "results.json").write_text(json.dumps({**results, "generation": section}))
     _, page = build_report([tmp_path], tmp_path)

@@ -317,6 +317,8 @@ def _print_generation(console: Console, section: Mapping[str, Any]) -> None:
         for metric in used:
             arrow = "↑" if metrics[metric]["higher_is_better"] else "↓"
             table.add_column(f"{metric} {arrow}\n({metrics[metric]['unit']})")
+        table.add_column("RTF\n(s per s)")
+        table.add_column("parameters")
         for r in rows:
             cells = []
             for metric in used:
@@ -325,7 +327,9 @@ def _print_generation(console: Console, section: Mapping[str, Any]) -> None:
                 cells.append(
                     text + (f"\n[{ci[0]:.3f}, {ci[1]:.3f}]".replace("-0.000", "0.000") if ci else "")
                 )
-            table.add_row(r["model"], r["role"], *cells)
+            real = r["role"] == "real media"
+            rtf = "-" if real else f"{r['speed']['real_time_factor']:.3f}"
+            table.add_row(r["model"], r["role"], *cells, rtf, "-" if real else f"{r['parameters']:,}")
         console.print(table)
     if section["skipped"]:
         console.print(f"generation: no model {', '.join(section['skipped'])}; skipped")

@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import LinAlgWarning
+from torch import nn
 
 from avikit.data.sample import Sample
 from avikit.eval.baselines import OracleModel
@@ -67,6 +69,7 @@ __all__ = [
     "GENERATION_MODELS",
     "MetricInfo",
     "compute_set_metrics",
+    "count_parameters",
     "run_generation",
 ]
 
@@ -347,6 +350,31 @@ def _worst(values: Sequence[float], ids: Sequence[str], metric: str, count: int 
     return [ids[i] for i in order[:count]]
 
 
+def count_parameters(model: object) -> int:
+    """Parameters of a model object: its own if it is a torch module, and those of the modules it holds.
+
+    Held means an attribute, or an attribute of an attribute. A retrieval baseline counts only the networks
+    it runs (its index is data), the real media none.
+
+    Example:
+        >>> from torch import nn
+        >>> class Wrapper:
+        ...     def __init__(self) -> None:
+        ...         self.net, self.vocoder = nn.Linear(3, 2), None
+        >>> count_parameters(Wrapper())
+        8
+    """
+    seen: dict[int, nn.Parameter] = {}
+    held = [model, *(vars(model).values() if hasattr(model, "__dict__") else ())]
+    for value in held:
+        if isinstance(value, nn.Module):
+            seen.update((id(p), p) for p in value.parameters())
+        elif value is not model and hasattr(value, "__dict__"):
+            modules = [v for v in vars(value).values() if isinstance(v, nn.Module)]
+            seen.update((id(p), p) for m in modules for p in m.parameters())
+    return sum(p.numel() for p in seen.values())
+
+
 def _row(
     task: GenerationTask,
     name: str,
@@ -356,6 +384,7 @@ def _row(
     media: Sequence[_Media],
     ids: Sequence[str],
     folder: Path,
+    records: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
     scores: dict[str, float | str] = dict(cell["scores"])
     ci = {key: list(value) for key, value in cell["ci"].items()}
@@ -371,6 +400,8 @@ def _row(
         i: {kind: _relative(getattr(m, kind), folder) for kind in task.outputs}
         for i, m in zip(ids, media, strict=True)
     }
+    seconds = sum(float(records[i].get("predict_seconds", math.nan)) for i in ids)
+    duration = sum(m.num_samples / m.sample_rate for m in media)
     return {
         "task": task.name,
         "name": name,
@@ -381,6 +412,8 @@ def _row(
         "items": items,
         "worst": worst,
         "media": files,
+        "speed": {"predict_seconds": seconds, "real_time_factor": seconds / duration},
+        "parameters": count_parameters(model),
     }
 
 
@@ -477,6 +510,7 @@ def run_generation(
                     media,
                     ids,
                     folder,
+                    records,
                 )
             )
     return {

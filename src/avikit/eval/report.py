@@ -147,6 +147,13 @@ def _scored(row: Mapping[str, Any], metric: str) -> str:
     return _number(row["scores"][metric]) + (f" [{_number(ci[0])}, {_number(ci[1])}]" if ci else "")
 
 
+def _cost(row: Mapping[str, Any]) -> list[str]:
+    """A generation row's real-time factor (``predict`` seconds per second of clip) and parameter count."""
+    if row["role"] == "real media" or "speed" not in row:  # the real media costs nothing; older runs lack it
+        return ["-", "-"]
+    return [f"{row['speed']['real_time_factor']:.3f}", f"{row['parameters']:,}"]
+
+
 def _generation_tables(section: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
     """``(title, header, rows)``: the metric legend, one leaderboard per task, the worst clips."""
     metrics = section["metrics"]
@@ -163,9 +170,9 @@ def _generation_tables(section: Mapping[str, Any]) -> list[tuple[str, list[str],
         rows = [r for r in section["rows"] if r["task"] == task]
         used = [m for m in metrics if any(m in r["scores"] for r in rows)]
         arrows = {m: "↑" if metrics[m]["higher_is_better"] else "↓" for m in used}
-        header = ["model", "role", *[f"{m} {arrows[m]}" for m in used]]
-        tables.append((f"{task} (clean, {section['num_samples']} clips, 95% CI)", header,
-                       [[r["model"], r["role"], *[_scored(r, m) for m in used]] for r in rows]))  # fmt: skip
+        header = ["model", "role", *[f"{m} {arrows[m]}" for m in used], "RTF", "parameters"]
+        board = [[r["model"], r["role"], *[_scored(r, m) for m in used], *_cost(r)] for r in rows]
+        tables.append((f"{task} (clean, {section['num_samples']} clips, 95% CI)", header, board))
         for r in rows:
             if r["role"] == "real media":
                 continue

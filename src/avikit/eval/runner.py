@@ -2,7 +2,8 @@
 
 Every finished sample is a record in its cell's JSONL file (``RUN/cells/<task>/<model>/<condition>.jsonl``)
 carrying the task version, protocol hash, model id and weights hash, package version, git revision and
-seed. A rerun skips every sample already recorded, so a killed run resumes losing nothing finished. Shards
+seed, and ``predict_seconds``, its share of the wall time of the ``predict`` call that made it. A rerun
+skips every sample already recorded, so a killed run resumes losing nothing finished. Shards
 (``shard=(k, n)``: the samples whose index in the task's sample list is ``k`` modulo ``n``) write their own
 files; scores are always computed from all records of a cell, in dataset order, so sharded and whole runs
 give identical results. ``results.json`` holds the run's metadata, dataset cards and every cell's scores
@@ -23,6 +24,7 @@ import functools
 import json
 import math
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -222,7 +224,9 @@ def _store(ctx: _Context, task: Task, model: Model, condition: Condition) -> Cel
 def _predict_batch(
     ctx: _Context, task: Task, model: Model, items: list[Item], condition: Condition
 ) -> list[dict]:
+    start = time.perf_counter()
     raw = model.predict(task, items)
+    share = (time.perf_counter() - start) / max(len(items), 1)  # each item's part of the batch's time
     if len(raw) != len(items):
         raise ValueError(f"model {model.id} returned {len(raw)} predictions for {len(items)} items")
     records = []
@@ -232,7 +236,7 @@ def _predict_batch(
         # a generation record names its files; its per-item scores come with the cell's (one decode, not two)
         scores = {} if isinstance(task, GenerationTask) else task.sample_scores(checked, item.target)
         records.append({"id": item.sample.id, **ctx.header(task, model, condition), "prediction": prediction,
-                        "scores": scores})  # fmt: skip
+                        "scores": scores, "predict_seconds": share})  # fmt: skip
     return records
 
 
