@@ -31,7 +31,7 @@ from torch import nn
 from avikit.data.synth import SynthConfig, generate
 from avikit.metrics.generation import evaluate_alignment, evaluate_desync
 from avikit.metrics.reconstruction import compute_mel_distance
-from avikit.models.tokenizer_study import MultiScaleMelLoss
+from avikit.models.training_loops import StepLog, run_steps
 from avikit.models.v2a import (
     V2AConfig,
     build_flow_v2a,
@@ -52,8 +52,8 @@ from avikit.models.v2a_model import (
     save_v2a,
 )
 from avikit.nn.codec import AudioCodec
+from avikit.nn.objectives import MultiScaleMelLoss
 from avikit.nn.schedulers import FlowMatchingScheduler
-from avikit.nn.training import LossLog, make_progress, plot_losses_svg
 
 __all__ = [
     "EXPORT_NAMES",
@@ -122,32 +122,23 @@ def fit(
     out_dir: Path | None,
     name: str,
 ) -> dict[str, Any]:
-    """Adam with cosine decay over ``steps`` calls of ``loss_fn(batch_rows)``; logs the loss curve."""
+    """AdamW with a one-cycle schedule over ``steps`` calls of ``loss_fn(batch_rows)``; logs the loss curve.
+
+    Each step draws ``config.batch_size`` random training rows (with replacement, seeded by ``config.seed``)
+    and clips the gradient norm to 1. With ``out_dir``, writes ``<name>_loss.jsonl`` and ``<name>_loss.svg``.
+
+    Returns:
+        ``{"seconds", "loss_curve"}``.
+    """
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=max(steps, 2))
     generator = torch.Generator().manual_seed(config.seed)
-    loss_log = LossLog(out_dir / f"{name}_loss.jsonl") if out_dir else None
-    curve, start = [], time.perf_counter()
-    model.train()
-    with make_progress(disable=not config.progress) as progress:
-        task = progress.add_task(name, total=steps, info="")
-        for step in range(steps):
-            rows = torch.randint(0, config.num_train, (config.batch_size,), generator=generator)
-            loss = loss_fn(rows)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            curve.append(float(loss.detach()))
-            if loss_log:
-                loss_log.write(step=step, loss=curve[-1])
-            progress.update(task, advance=1, info=f"loss {curve[-1]:.3f}")
-    model.eval()
-    if out_dir:
-        records = [{"step": float(i), "loss": v} for i, v in enumerate(curve)]
-        plot_losses_svg(records, out_dir / f"{name}_loss.svg", title=f"{name} training loss")
-    return {"seconds": time.perf_counter() - start, "loss_curve": curve}
+
+    def step_loss() -> torch.Tensor:
+        return loss_fn(torch.randint(0, config.num_train, (config.batch_size,), generator=generator))
+
+    report = StepLog(name, out_dir, f"{name} training loss", config.progress)
+    return run_steps(model, (optimizer, schedule), step_loss, steps, report, clip_norm=1.0)
 
 
 def _train_codec(

@@ -22,15 +22,15 @@ batch vectors within a few steps. Without adversarial losses the decoders match 
 so SI-SDR stays low at low token rates while mel distance separates the configurations.
 
 Results go to ``tokenizer_study.json``, ``tokenizer_study.md`` and ``tokenizer_study.svg`` (bitrate against
-mel distance and against the retrieval mean rank, one line per codec).
+mel distance and against the retrieval mean rank, one line per codec), written by
+:mod:`avikit.models.tokenizer_study_report`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -43,14 +43,17 @@ from torch import nn
 
 from avikit.data.synth import SynthConfig, generate
 from avikit.metrics.reconstruction import compute_mel_distance, compute_psnr, compute_si_sdr, compute_ssim
-from avikit.models.pretrain import AVJointEncoder
+from avikit.models.av_encoder import AVJointEncoder
 from avikit.models.token_probe import (
     code_vectors,
     evaluate_probe_retrieval,
     fit_retrieval_probe,
     pool_segment_statistics,
 )
-from avikit.models.trunk import encode_media, load_encoder
+from avikit.models.tokenizer_study_report import write_study_report
+from avikit.models.training_loops import draw_crops, run_steps
+from avikit.models.trunk import load_encoder
+from avikit.models.trunk_encoding import encode_media
 from avikit.nn.codec import AudioCodec, build_audio_codec, build_semantic_codec
 from avikit.nn.objectives import MultiScaleMelLoss
 from avikit.nn.quantize import VectorQuantizer, codebook_usage
@@ -174,39 +177,26 @@ class _AudioTeacher(nn.Module):
         return self.audio(self.frontend(waveform))  # 10 tokens per second
 
 
-def _train(model: nn.Module, batches: Any, config: StudyConfig, steps: int, loss_fn: Any) -> dict[str, Any]:
+def _train(
+    model: nn.Module,
+    batches: Callable[[], torch.Tensor],
+    config: StudyConfig,
+    steps: int,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> dict[str, Any]:
     """Adam with cosine decay for ``steps`` on ``batches()``; returns seconds and the loss curve."""
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
     for module in model.modules():  # a fast EMA lets dead codewords restart within a few steps
         if isinstance(module, VectorQuantizer):
             module.decay = config.ema_decay
-    model.train()
-    start, curve = time.perf_counter(), []
-    for _ in range(steps):
+
+    def step_loss() -> torch.Tensor:
         target = batches()
         reconstruction, _, losses = model(target)
-        loss = loss_fn(reconstruction, target) + sum(losses.values())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        curve.append(float(loss.detach()))
-    model.eval()
-    return {"seconds": time.perf_counter() - start, "loss_curve": curve}
+        return loss_fn(reconstruction, target) + sum(losses.values())
 
-
-def _audio_batches(audio: torch.Tensor, config: StudyConfig, generator: torch.Generator) -> Any:
-    def draw() -> torch.Tensor:
-        rows = torch.randint(0, len(audio), (config.batch_size,), generator=generator)
-        starts = torch.randint(
-            0, audio.shape[-1] - config.crop_samples + 1, (config.batch_size,), generator=generator
-        )
-        return torch.stack(
-            [audio[r, :, s : s + config.crop_samples] for r, s in zip(rows, starts, strict=True)]
-        )
-
-    return draw
+    return run_steps(model, (optimizer, schedule), step_loss, steps)
 
 
 def _chunked(function: Any, tensor: torch.Tensor, size: int = 32) -> torch.Tensor:
@@ -314,128 +304,6 @@ def _visual(config: StudyConfig, frames: dict[str, torch.Tensor]) -> dict[str, A
     }
 
 
-def _interval(row: dict[str, Any], key: str, digits: int = 3) -> str:
-    return f"{row[key]:.{digits}f} [{row[key + '_low']:.{digits}f}, {row[key + '_high']:.{digits}f}]"
-
-
-def _markdown(
-    audio_rows: list[dict[str, Any]],
-    visual: dict[str, Any],
-    baselines: dict[str, dict[str, float]],
-    references: dict[str, dict[str, float]],
-) -> str:
-    head = (
-        "| codec | codes/s | K | Q | kbit/s | mel dist ↓ | SI-SDR dB ↑ | usage | perplexity "
-        "| A→V R@1 ↑ | A→V R@5 [95% CI] ↑ | A→V mean rank [95% CI] ↓ |"
-    )
-    lines = [head, "|" + "---|" * 12]
-    for row in audio_rows:
-        lines.append(
-            f"| {row['codec']} | {row['frame_rate']:.0f} | {row['codebook_size']} | {row['num_codebooks']} | "
-            f"{row['bitrate'] / 1000:.2f} | {row['mel_distance']:.3f} | {row['si_sdr']:.2f} | "
-            f"{row['usage']:.2f} | {row['perplexity']:.1f} | {row['av_r1']:.3f} | "
-            f"{_interval(row, 'av_r5')} | {_interval(row, 'av_mean_rank', 1)} |"
-        )
-    for name, row in baselines.items():
-        si_sdr = f"{row['si_sdr']:.2f}" if "si_sdr" in row else "-"
-        lines.append(f"| {name} | - | - | - | 0 | {row['mel_distance']:.3f} | {si_sdr} | - | - | - | - | - |")
-    any_row = next(iter(references.values()))
-    lines += [
-        "",
-        f"| retrieval reference ({any_row['av_num_clips']:.0f} test clips) | A→V R@1 [95% CI] | "
-        "A→V R@5 [95% CI] | A→V mean rank [95% CI] |",
-        "|---|---|---|---|",
-    ]
-    for name, row in references.items():
-        lines.append(
-            f"| {name} | {_interval(row, 'av_r1')} | {_interval(row, 'av_r5')} | "
-            f"{_interval(row, 'av_mean_rank', 1)} |"
-        )
-    lines.append(
-        f"| chance | {any_row['av_chance_r1']:.3f} | {any_row['av_chance_r5']:.3f} | "
-        f"{any_row['av_chance_mean_rank']:.1f} |"
-    )
-    lines += [
-        "",
-        "| frames | codes/s | K | kbit/s | PSNR dB ↑ | SSIM ↑ | usage | perplexity |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| VQ | {visual['frame_rate']:.0f} | {visual['codebook_size']} | {visual['bitrate'] / 1000:.2f} | "
-        f"{visual['psnr']:.2f} | {visual['ssim']:.3f} | {visual['usage']:.2f} | {visual['perplexity']:.1f} |",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-
-
-def _panel(
-    rows: list[dict[str, Any]],
-    key: str,
-    label: str,
-    left: float,
-    size: tuple[float, float],
-    guides: dict[str, float],
-) -> list[str]:
-    """One panel: log bitrate (x) against ``row[key]`` (y), a polyline per codec, dashed ``guides``."""
-    width, height = size
-    xs = [math.log10(row["bitrate"]) for row in rows]
-    ys = [row[key] for row in rows] + list(guides.values())
-    x0, x1, y0, y1 = min(xs), max(xs) + 1e-9, min(ys), max(ys) + 1e-9
-
-    def at(bits: float, value: float) -> tuple[float, float]:
-        x = left + 40 + (math.log10(bits) - x0) / (x1 - x0) * (width - 60)
-        return x, height - 40 - (value - y0) / (y1 - y0) * (height - 80)
-
-    parts = [
-        f'<text x="{left + width / 2 - 70}" y="{height - 8}">bitrate (bit/s, log scale)</text>',
-        f'<text x="{left + 4}" y="14">{label} ({y0:.2f}..{y1:.2f})</text>',
-    ]
-    for name, value in guides.items():
-        _, y = at(10**x0, value)
-        parts.append(
-            f'<line x1="{left + 40}" x2="{left + width - 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="#888" '
-            f'stroke-dasharray="4 3"/><text x="{left + 44}" y="{y - 3:.1f}" fill="#888">{name}</text>'
-        )
-    groups = list(dict.fromkeys((row["codec"], row["frame_rate"], row["codebook_size"]) for row in rows))
-    for index, group in enumerate(groups):
-        points = [
-            at(r["bitrate"], r[key])
-            for r in rows
-            if (r["codec"], r["frame_rate"], r["codebook_size"]) == group
-        ]
-        colour = _COLOURS[index % len(_COLOURS)]
-        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{line}"/>')
-        parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>' for x, y in points]
-    return parts
-
-
-def _svg(rows: list[dict[str, Any]], references: dict[str, dict[str, float]]) -> str:
-    """Two panels drawn without a plotting library: bitrate against mel distance and A→V mean rank."""
-    width, height = 440, 360
-    first = next(iter(references.values()))
-    guides = {
-        "chance": first["av_chance_mean_rank"],
-        **{n: ref["av_mean_rank"] for n, ref in references.items()},
-    }
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width}" height="{height + 20}" font-size="11">'
-    ]
-    parts += _panel(rows, "mel_distance", "mel distance, lower is better", 0, (width, height), {})
-    parts += _panel(
-        rows, "av_mean_rank", "A→V mean rank from tokens, lower is better", width, (width, height), guides
-    )
-    groups = list(dict.fromkeys((row["codec"], row["frame_rate"], row["codebook_size"]) for row in rows))
-    for index, (codec, rate, size) in enumerate(groups):
-        colour = _COLOURS[index % len(_COLOURS)]
-        parts.append(
-            f'<text x="{width - 170}" y="{34 + 14 * index}" fill="{colour}">'
-            f"{codec} {rate:.0f}/s, K={size}</text>"
-        )
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
-
-
 def _baselines(test_audio: torch.Tensor, seed: int) -> dict[str, dict[str, float]]:
     """Mel distance and SI-SDR of silence and of white noise at each test clip's RMS: the floor to beat."""
     reference = test_audio.squeeze(1).numpy().astype(np.float64)  # [N, S]
@@ -474,7 +342,10 @@ def _train_codec(
             codebook_size=spec.codebook_size,
         )
     generator = torch.Generator().manual_seed(config.seed)
-    batches = _audio_batches(train_audio, config, generator)
+
+    def batches() -> torch.Tensor:
+        return draw_crops(train_audio, config.batch_size, config.crop_samples, generator)
+
     trained = _train(codec, batches, config, config.steps, MultiScaleMelLoss())
     log.info(
         "trained %s codec %s K=%d in %.1f s", spec.name, spec.strides, spec.codebook_size, trained["seconds"]
@@ -486,13 +357,6 @@ def _curve_summary(curve: list[float]) -> dict[str, float]:
     """Mean loss over the first and the last tenth of the steps."""
     tenth = max(len(curve) // 10, 1)
     return {"loss_first": float(np.mean(curve[:tenth])), "loss_last": float(np.mean(curve[-tenth:]))}
-
-
-def _write(out: Path, result: dict[str, Any]) -> None:
-    (out / "tokenizer_study.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    table = _markdown(result["audio"], result["visual"], result["baselines"], result["references"])
-    (out / "tokenizer_study.md").write_text(table, encoding="utf-8")
-    (out / "tokenizer_study.svg").write_text(_svg(result["audio"], result["references"]), encoding="utf-8")
 
 
 def run_tokenizer_study(config: StudyConfig, out_dir: str | Path) -> dict[str, Any]:
@@ -549,5 +413,5 @@ def run_tokenizer_study(config: StudyConfig, out_dir: str | Path) -> dict[str, A
         "data_seconds": data_seconds,
         "seconds": time.perf_counter() - start,
     }
-    _write(out, result)
+    write_study_report(out, result)
     return result

@@ -32,13 +32,13 @@ import torch
 from torch import nn
 
 from avikit.metrics.reconstruction import compute_mel_distance, compute_si_sdr
+from avikit.models.training_loops import StepLog, draw_crops, run_steps
 from avikit.models.trunk import WEIGHTS_DIR
 from avikit.models.v2a import LogMelFeatures, griffin_lim
 from avikit.nn import from_pretrained as load_pretrained
 from avikit.nn import resolve_pretrained, save_pretrained
 from avikit.nn.codec import ConvDecoder
 from avikit.nn.objectives import MultiScaleMelLoss
-from avikit.nn.training import LossLog, make_progress, plot_losses_svg
 
 __all__ = [
     "KIND",
@@ -133,31 +133,16 @@ def train_vocoder(
     generator = torch.Generator().manual_seed(train.seed)
     crop = train.crop_frames * cfg.hop_length
     out = Path(out_dir) if out_dir else None
-    log = LossLog(out / "vocoder_loss.jsonl") if out else None
-    curve, start = [], time.perf_counter()
-    with make_progress(disable=not progress) as bar:
-        task = bar.add_task("vocoder", total=train.steps, info="")
-        for step in range(train.steps):
-            rows = torch.randint(0, len(audio), (train.batch_size,), generator=generator)
-            offsets = torch.randint(0, audio.shape[-1] - crop + 1, (train.batch_size,), generator=generator)
-            target = torch.stack([audio[r, :, o : o + crop] for r, o in zip(rows, offsets, strict=True)])
-            loss = loss_fn(vocoder(vocoder.features(target)), target)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(vocoder.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            curve.append(float(loss.detach()))
-            if log:
-                log.write(step=step, loss=curve[-1])
-            bar.update(task, advance=1, info=f"loss {curve[-1]:.3f}")
-    vocoder.eval()
+
+    def step_loss() -> torch.Tensor:
+        target = draw_crops(audio, train.batch_size, crop, generator)
+        return loss_fn(vocoder(vocoder.features(target)), target)
+
+    report = StepLog("vocoder", out, show_progress=progress)
+    record = run_steps(vocoder, (optimizer, schedule), step_loss, train.steps, report, clip_norm=1.0)
     if out:
-        plot_losses_svg(
-            [{"step": float(i), "loss": v} for i, v in enumerate(curve)], out / "vocoder_loss.svg"
-        )
         save_pretrained(vocoder, cfg, out / "vocoder", KIND)
-    return vocoder, {"seconds": time.perf_counter() - start, "loss_curve": curve}
+    return vocoder, record
 
 
 @torch.no_grad()
