@@ -7,8 +7,11 @@ from a local checkpoint or the published file (downloaded once, checksum-verifie
 
 - ``"vggish"`` and ``"panns"``: avikit's own VGGish and Cnn14 (16 kHz), reading the official checkpoints key
   for key, with the front ends av-benchmark uses;
-- ``"passt"``, ``"clap"``, ``"imagebind"``: through their upstream packages (optional, not on avikit's
-  dependency list; the error says what to install).
+- ``"passt"``: avikit's own PaSST-S (32 kHz), reading the official checkpoint key for key;
+- ``"imagebind"`` / ``"imagebind-video"``: avikit's own ImageBind-huge audio and vision branches, reading
+  ``imagebind_huge.pth`` (the other modalities in it are skipped by name);
+- ``"clap"``: LAION-CLAP HTSAT-base through ``transformers``' CLAP audio model, the official laion_clap
+  checkpoint converted key for key (needs ``pip install 'avikit[embedders]'``).
 
 Synchformer, for DeSync, is avikit's own too: :func:`load_synchformer` builds the whole model (Motionformer,
 AST, offset head) from the official checkpoint and :class:`SynchformerEmbedder` maps a clip to the offset
@@ -16,7 +19,7 @@ logits that ``evaluate_desync`` scores (:mod:`avikit.models.embedders.synchforme
 
 Example:
     >>> sorted(EMBEDDER_LOADERS)
-    ['clap', 'imagebind', 'panns', 'passt', 'vggish']
+    ['clap', 'imagebind', 'imagebind-video', 'panns', 'passt', 'vggish']
 """
 
 from __future__ import annotations
@@ -32,8 +35,18 @@ from avikit.models.embedders.base import (
     load_checkpoint_state,
     load_state_strict,
 )
+from avikit.models.embedders.clap import ClapConfig, load_clap
 from avikit.models.embedders.hub import WEIGHTS, WeightsSource, resolve_weights
+from avikit.models.embedders.imagebind import (
+    ImageBind,
+    ImageBindConfig,
+    ImageBindVideoEmbedder,
+    load_imagebind,
+    load_imagebind_audio,
+    load_imagebind_video,
+)
 from avikit.models.embedders.panns import Cnn14, Cnn14Config
+from avikit.models.embedders.passt import PaSST, PaSSTConfig, load_passt
 from avikit.models.embedders.synchformer import (
     Synchformer,
     SynchformerConfig,
@@ -42,17 +55,22 @@ from avikit.models.embedders.synchformer import (
     load_synchformer,
     load_synchformer_head,
 )
-from avikit.models.embedders.upstream import load_clap, load_imagebind_audio, load_passt
 from avikit.models.embedders.vggish import VGGISH_FRONT_END, VGGish, VGGishConfig
 
 __all__ = [
     "EMBEDDER_LOADERS",
     "WEIGHTS",
     "CheckpointLayoutError",
+    "ClapConfig",
     "Cnn14",
     "Cnn14Config",
     "Embedder",
+    "ImageBind",
+    "ImageBindConfig",
+    "ImageBindVideoEmbedder",
     "ModuleEmbedder",
+    "PaSST",
+    "PaSSTConfig",
     "Synchformer",
     "SynchformerConfig",
     "SynchformerEmbedder",
@@ -60,8 +78,13 @@ __all__ = [
     "VGGish",
     "VGGishConfig",
     "WeightsSource",
+    "load_clap",
     "load_embedder",
+    "load_imagebind",
+    "load_imagebind_audio",
+    "load_imagebind_video",
     "load_panns",
+    "load_passt",
     "load_synchformer",
     "load_synchformer_head",
     "load_vggish",
@@ -105,22 +128,23 @@ def load_panns(checkpoint: Checkpoint = None, cfg: Cnn14Config | None = None) ->
     return ModuleEmbedder("panns-cnn14-16k", model, cfg.sample_rate, duration=8.0, extra=extra)
 
 
-EMBEDDER_LOADERS: dict[str, Callable[[Checkpoint], ModuleEmbedder]] = {
+EMBEDDER_LOADERS: dict[str, Callable[[Checkpoint], Embedder]] = {
     "vggish": load_vggish,
     "panns": load_panns,
     "passt": load_passt,
     "clap": load_clap,
     "imagebind": load_imagebind_audio,
+    "imagebind-video": load_imagebind_video,
 }
 """Name to loader of the real embedders; each takes an optional local checkpoint path."""
 
 
-def load_embedder(name: str, checkpoint: Checkpoint = None) -> ModuleEmbedder:
+def load_embedder(name: str, checkpoint: Checkpoint = None) -> Embedder:
     """Build a real embedder by name, from a local checkpoint or the published one (downloaded once).
 
     Raises:
         ValueError: for an unknown name (the message lists the known ones).
-        ImportError: when an upstream package is missing (the message says how to install it).
+        ImportError: ``"clap"`` without ``transformers`` (the message says how to install it).
         CheckpointLayoutError: the checkpoint's keys or shapes are not the official layout (listed).
     """
     if name not in EMBEDDER_LOADERS:

@@ -65,6 +65,18 @@ WEIGHTS: dict[str, WeightsSource] = {
         filename="passt-s-f128-p16-s10-ap.476-swa.pt",
         origin="kkoutini/passt_hear21 hear21passt/models/passt.py default_cfgs (no checksum published)",
     ),
+    "clap": WeightsSource(
+        url="https://huggingface.co/lukewys/laion_clap/resolve/main/music_speech_audioset_epoch_15_esc_89.98.pt",
+        filename="music_speech_audioset_epoch_15_esc_89.98.pt",
+        origin="LAION-AI/CLAP README (checkpoints on the Hugging Face hub, lukewys/laion_clap; no checksum "
+        "published); av-benchmark loads it",
+    ),
+    "imagebind": WeightsSource(
+        url="https://dl.fbaipublicfiles.com/imagebind/imagebind_huge.pth",
+        filename="imagebind_huge.pth",
+        origin="facebookresearch/ImageBind imagebind/models/imagebind_model.py imagebind_huge (no checksum "
+        "published); av-benchmark loads it",
+    ),
     "synchformer": WeightsSource(
         url="https://github.com/hkchengrex/MMAudio/releases/download/v0.1/synchformer_state_dict.pth",
         filename="synchformer_state_dict.pth",
