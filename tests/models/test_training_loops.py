@@ -54,6 +54,23 @@ def test_step_loop_clips_the_gradient_norm():
     assert steps[0] > 0.1 and steps[1] == pytest.approx(0.01, rel=1e-4)  # SGD lr 1: the step is the gradient
 
 
+def test_step_loop_reports_each_step_after_the_update():
+    model, x, y = _problem()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    schedule = torch.optim.lr_scheduler.ConstantLR(optimizer, 1.0)
+    initial = model.weight.detach().clone()
+    seen: list[tuple[int, float, torch.Tensor]] = []
+
+    def on_step(step: int, loss: float) -> None:
+        seen.append((step, loss, model.weight.detach().clone()))
+
+    record = run_steps(
+        model, (optimizer, schedule), lambda: (model(x) - y).square().mean(), 5, on_step=on_step
+    )
+    assert [(step, loss) for step, loss, _ in seen] == list(enumerate(record["loss_curve"]))
+    assert not torch.equal(seen[0][2], initial) and torch.equal(seen[-1][2], model.weight.detach())
+
+
 @pytest.mark.parametrize(
     "module", [trunk_encoding, feature_sets, training_loops], ids=lambda m: m.__name__.rsplit(".", 1)[-1]
 )

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from avikit._registry import lookup
 from avikit.eval.controls import apply_control
 from avikit.models.protocol import Item, Model
 from avikit.tasks import TASKS, Task
@@ -90,6 +91,4 @@ def get_model(name: str) -> Model:
     Raises:
         KeyError: for an unknown name; the message lists the known ones.
     """
-    if name not in MODELS:
-        raise KeyError(f"unknown model {name!r}; known models are: {', '.join(MODELS)}")
-    return MODELS[name]()
+    return lookup(MODELS, name, "model")()

@@ -27,16 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from avikit.data.download import compute_file_hash
+
 __all__ = ["FeatureCache", "feature_key", "file_sha256"]
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return compute_file_hash(path, "sha256")
 
 
 def feature_key(embedder: str, preprocessing: Mapping[str, Any], file_hash: str) -> str:

@@ -27,7 +27,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
+from avikit.models.feature_sets import FeatureSet
+from avikit.models.trunk import ENCODER_NAME, TrunkModel, load_head
+from avikit.models.trunk_encoding import MediaItem, encode_items
 from avikit.nn import AudioGuidedAttention, HybridAttentionTransformer
 from avikit.tasks import AVEL_LABELS, Task
 

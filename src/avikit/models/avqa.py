@@ -29,7 +29,9 @@ from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.data.synth.questions import TEMPLATES
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
+from avikit.models.feature_sets import FeatureSet
+from avikit.models.trunk import ENCODER_NAME, TrunkModel, load_head
+from avikit.models.trunk_encoding import MediaItem, encode_items
 from avikit.tasks import AVQA_ANSWERS, Task
 
 __all__ = [

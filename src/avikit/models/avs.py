@@ -44,7 +44,9 @@ from avikit.data.sample import Sample
 from avikit.data.synth import load_clip
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.media import log_mel
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
+from avikit.models.feature_sets import FeatureSet
+from avikit.models.trunk import ENCODER_NAME, TrunkModel, load_head
+from avikit.models.trunk_encoding import MediaItem, encode_items
 from avikit.nn import AudioConditionedMaskDecoder
 from avikit.tasks import Task, TaskInputs, cut_media, encode_mask, get_task
 

@@ -29,8 +29,10 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
-from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
+from avikit.models.av_encoder import AVJointEncoder
+from avikit.models.feature_sets import FeatureSet
+from avikit.models.trunk import ENCODER_NAME, TrunkModel, load_head
+from avikit.models.trunk_encoding import MediaItem, encode_items
 from avikit.nn import HybridAttentionTransformer
 from avikit.tasks import Task, get_task
 

@@ -41,9 +41,11 @@ from torch import nn
 from avikit.data.synth import load_clip
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.models.avs import N_MELS, AppearanceMap, frame_colours, segment_spectra
+from avikit.models.feature_sets import FeatureSet
 from avikit.models.retrieval import RetrievalModel, main_class
 from avikit.models.retrieval import from_pretrained as load_retrieval
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
+from avikit.models.trunk import ENCODER_NAME, TrunkModel, load_head
+from avikit.models.trunk_encoding import MediaItem, encode_items
 from avikit.nn import AudioGuidedAttention, HybridAttentionTransformer, segment_frame_indices
 from avikit.tasks import Task, cut_media
 

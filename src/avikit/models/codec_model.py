@@ -32,6 +32,7 @@ import torch
 from avikit.data.synth import SynthConfig, generate
 from avikit.metrics.reconstruction import compute_mel_distance, compute_si_sdr
 from avikit.models.protocol import Item
+from avikit.models.training_loops import draw_crops, run_steps
 from avikit.nn.codec import AudioCodec, build_audio_codec
 from avikit.nn.objectives import MultiScaleMelLoss
 from avikit.nn.quantize import VectorQuantizer
@@ -240,25 +241,20 @@ def train_codec(cfg: CodecTrainConfig, out_dir: str | os.PathLike[str], device: 
     optimizer = torch.optim.Adam(codec.parameters(), lr=cfg.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(cfg.steps, 1))
     generator = torch.Generator().manual_seed(cfg.seed)
-    start, curve = time.perf_counter(), []
-    codec.train()
-    for step in range(cfg.steps):
-        rows = torch.randint(0, len(audio), (cfg.batch_size,), generator=generator).tolist()
-        starts = torch.randint(
-            0, audio.shape[-1] - cfg.crop_samples + 1, (cfg.batch_size,), generator=generator
-        )
-        target = torch.stack(
-            [audio[r, :, s : s + cfg.crop_samples] for r, s in zip(rows, starts.tolist(), strict=True)]
-        )
+    curve: list[list[float]] = []
+    start = time.perf_counter()
+
+    def step_loss() -> torch.Tensor:
+        target = draw_crops(audio, cfg.batch_size, cfg.crop_samples, generator)
         reconstruction, _, losses = codec(target)
-        loss = loss_fn(reconstruction, target) + losses["commitment"]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        return loss_fn(reconstruction, target) + losses["commitment"]
+
+    def on_step(step: int, loss: float) -> None:
         if step % 100 == 0 or step == cfg.steps - 1:
-            curve.append([step, float(loss.detach())])
-            log.info("codec step %d loss %.4f", step, curve[-1][1])
+            curve.append([step, loss])
+            log.info("codec step %d loss %.4f", step, loss)
+
+    run_steps(codec, (optimizer, schedule), step_loss, cfg.steps, on_step=on_step)
     codec = codec.cpu().eval()
     save_pretrained(codec, cfg.model, out, kind=KIND)
     record = {"recipe": asdict(cfg), "device": device, "seconds": time.perf_counter() - start, "loss": curve}

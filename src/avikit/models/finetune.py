@@ -2,8 +2,8 @@
 
 The shipped reference models train their heads on features of a frozen trunk
 (:mod:`avikit.models.trunk`). Fine-tuning unfreezes the trunk: each step encodes the clips afresh
-(log-Mel and frames, prepared once by :func:`~avikit.models.trunk.build_media_set`), runs the head and
-back-propagates the head's own training loss into both, with a lower learning rate for the trunk (two
+(log-Mel and frames, prepared once by :func:`~avikit.models.feature_sets.build_media_set`), runs the head
+and back-propagates the head's own training loss into both, with a lower learning rate for the trunk (two
 AdamW parameter groups, warm-up then cosine decay). The head starts from a trained frozen-trunk head (the
 packaged one by default), i.e. linear-probe-then-fine-tune in the sense of Kumar et al. (ICLR 2022): the
 trunk is not pulled around by a random head in the first steps.
@@ -34,19 +34,12 @@ import torch
 
 from avikit import __version__
 from avikit.models import avel, classification, retrieval
-from avikit.models.pretrain import KIND as ENCODER_KIND
-from avikit.models.pretrain import AVEncoderConfig
-from avikit.models.trunk import (
-    FEATURE_KEYS,
-    WEIGHTS_DIR,
-    FeatureSet,
-    MediaSet,
-    TrunkModel,
-    build_media_set,
-    encode_prepared,
-    resolve_head_encoder,
-    run_minibatches,
-)
+from avikit.models.av_encoder import KIND as ENCODER_KIND
+from avikit.models.av_encoder import AVEncoderConfig
+from avikit.models.feature_sets import FeatureSet, MediaSet, build_media_set
+from avikit.models.training_loops import run_minibatches
+from avikit.models.trunk import WEIGHTS_DIR, TrunkModel, resolve_head_encoder
+from avikit.models.trunk_encoding import FEATURE_KEYS, encode_prepared
 from avikit.nn import (
     read_pretrained_config,
     resolve_pretrained,

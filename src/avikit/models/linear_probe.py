@@ -39,18 +39,10 @@ from torch import nn
 
 from avikit import __version__
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.models.feature_sets import FeatureSet, build_feature_set
 from avikit.models.retrieval import main_class
-from avikit.models.trunk import (
-    ENCODER_NAME,
-    WEIGHTS_DIR,
-    FeatureSet,
-    MediaItem,
-    TrunkModel,
-    build_feature_set,
-    combined_hash,
-    encode_items,
-    load_encoder,
-)
+from avikit.models.trunk import ENCODER_NAME, WEIGHTS_DIR, TrunkModel, combined_hash, load_encoder
+from avikit.models.trunk_encoding import MediaItem, encode_items
 from avikit.nn import (
     LossLog,
     info_nce,

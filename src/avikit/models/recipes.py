@@ -2,8 +2,8 @@
 
 ``av-encoder`` pretrains the joint encoder without labels (:func:`avikit.models.pretrain.pretrain`). Every
 other recipe freezes that encoder, computes its features of AVSynth ``train`` clips once through the task's
-own inputs (cached on disk, :func:`avikit.models.trunk.build_feature_set`), trains the task head on them and
-writes to ``out``: ``model.safetensors`` + ``config.json`` (for the model's ``from_pretrained``),
+own inputs (cached on disk, :func:`avikit.models.feature_sets.build_feature_set`), trains the task head on
+them and writes to ``out``: ``model.safetensors`` + ``config.json`` (for the model's ``from_pretrained``),
 ``recipe.json``, ``loss.jsonl``, ``loss.svg`` and ``metrics.json``. Each recipe has a ``tiny`` variant
 (a few clips and steps) for tests.
 
@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from avikit import __version__
+from avikit._registry import lookup
 from avikit.models import (
     avel,
     avel_cross_modal,
@@ -39,10 +40,12 @@ from avikit.models import (
     source_localization,
     sync,
 )
+from avikit.models.feature_sets import FeatureSet, build_feature_set
 from avikit.models.finetune import FINETUNE_FAMILIES, FinetuneRecipe, finetune
 from avikit.models.linear_probe import PROBE_TASKS, ProbeRecipe, train_linear_probe
 from avikit.models.pretrain import PretrainConfig, pretrain
-from avikit.models.trunk import FeatureSet, FitConfig, build_feature_set, fit_head, load_encoder
+from avikit.models.training_loops import FitConfig, fit_head
+from avikit.models.trunk import load_encoder
 from avikit.nn import count_parameters, save_config, save_pretrained
 from avikit.tasks import Task, get_task
 
@@ -407,9 +410,7 @@ def train_recipe(
     Raises:
         KeyError: for an unknown recipe; the message lists the known ones.
     """
-    if name not in RECIPES:
-        raise KeyError(f"unknown recipe {name!r}; known recipes are: {', '.join(RECIPES)}")
-    recipe_type, trainer = RECIPES[name]
+    recipe_type, trainer = lookup(RECIPES, name, "recipe")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     return trainer(recipe if recipe is not None else recipe_type(), folder, show_progress)

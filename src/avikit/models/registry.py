@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from avikit._registry import lookup
 from avikit.models import (
     av_generators,
     avel,
@@ -62,9 +63,7 @@ def get_model(name: str) -> Any:
     Raises:
         KeyError: for an unknown name; the message lists the known ones.
     """
-    if name not in MODELS:
-        raise KeyError(f"unknown model {name!r}; known models are: {', '.join(MODELS)}")
-    return MODELS[name]()
+    return lookup(MODELS, name, "model")()
 
 
 def list_models() -> list[str]:

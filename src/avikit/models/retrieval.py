@@ -49,7 +49,9 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES, CLASSES, SEEN_CLASSES, SOUNDS
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
+from avikit.models.feature_sets import FeatureSet
+from avikit.models.trunk import ENCODER_NAME, TrunkModel, load_head
+from avikit.models.trunk_encoding import MediaItem, encode_items
 from avikit.nn import AudioGuidedAttention, info_nce
 from avikit.nn.text import load_sentence_encoder
 from avikit.tasks import Task

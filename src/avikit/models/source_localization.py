@@ -35,9 +35,11 @@ from torch import nn
 
 from avikit.data.synth import load_clip
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.models.av_encoder import AVJointEncoder
 from avikit.models.avs import N_MELS, AppearanceMap, frame_colours, segment_spectra
-from avikit.models.pretrain import AVJointEncoder
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_items, load_head
+from avikit.models.feature_sets import FeatureSet
+from avikit.models.trunk import ENCODER_NAME, TrunkModel, load_head
+from avikit.models.trunk_encoding import MediaItem, encode_items
 from avikit.tasks import Task, cut_media
 
 __all__ = [

@@ -32,7 +32,9 @@ from torch import nn
 
 from avikit.data.synth import load_clip
 from avikit.media import log_mel
-from avikit.models.trunk import ENCODER_NAME, FeatureSet, MediaItem, TrunkModel, encode_media, load_head
+from avikit.models.feature_sets import FeatureSet
+from avikit.models.trunk import ENCODER_NAME, TrunkModel, load_head
+from avikit.models.trunk_encoding import MediaItem, encode_media
 from avikit.nn import TemporalConv
 from avikit.tasks import SYNC_OFFSETS, Task
 

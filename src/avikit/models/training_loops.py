@@ -3,7 +3,8 @@
 - :func:`run_minibatches`: minibatches of row indices, reshuffled every epoch, named losses per step (the
   heads on cached features, :func:`fit_head`, and end-to-end fine-tuning);
 - :func:`run_steps`: one scalar loss per step from a closure that draws its own batch, gradient clipping
-  (the generators of :mod:`avikit.models.gen_recipes`, the vocoder and the tokenizer study's codecs);
+  (the generators of :mod:`avikit.models.gen_recipes`, the vocoder, the packaged codec and the tokenizer
+  study's codecs);
 - :func:`draw_crops`: random equal-length crops of a batch of clips (a closure's batch for :func:`run_steps`).
 
 Example:
@@ -154,11 +155,13 @@ def run_steps(
     steps: int,
     report: StepLog | None = None,
     clip_norm: float | None = None,
+    on_step: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
     """``steps`` optimisation steps of ``model``, each minimising ``step_loss()`` (which draws its batch).
 
     Each step clears the gradients, back-propagates, clips the gradient norm of ``model``'s parameters to
-    ``clip_norm`` (when given), steps the optimizer and then the schedule. Leaves ``model`` in eval mode.
+    ``clip_norm`` (when given), steps the optimizer and then the schedule, then calls ``on_step(step, loss)``
+    (when given; ``step`` counts from 0). Leaves ``model`` in eval mode.
 
     Returns:
         ``{"seconds", "loss_curve"}``: wall-clock seconds and the loss of every step.
@@ -182,6 +185,8 @@ def run_steps(
             curve.append(float(loss.detach()))
             if log:
                 log.write(step=step, loss=curve[-1])
+            if on_step is not None:
+                on_step(step, curve[-1])
             progress.update(task, advance=1, info=f"loss {curve[-1]:.3f}")
     model.eval()
     if out:

@@ -16,7 +16,8 @@ usual names, the pieces that live in their own modules:
 
 Example:
     >>> import numpy as np
-    >>> from avikit.models.pretrain import PretrainConfig, build_av_encoder
+    >>> from avikit.models.av_encoder import build_av_encoder
+    >>> from avikit.models.pretrain import PretrainConfig
     >>> encoder = freeze(build_av_encoder(PretrainConfig.tiny().model))
     >>> frames = np.zeros((2, 16, 64, 64, 3), np.uint8)
     >>> waveform = np.zeros((2, 2, 64000), np.float32)

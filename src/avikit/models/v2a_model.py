@@ -46,7 +46,8 @@ from numpy.typing import NDArray
 from torch import nn
 
 from avikit.data.synth import SynthConfig, generate
-from avikit.models.trunk import WEIGHTS_DIR, MediaItem
+from avikit.models.trunk import WEIGHTS_DIR
+from avikit.models.trunk_encoding import MediaItem
 from avikit.models.v2a import (
     FlowV2A,
     TokenV2A,

@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from typing import Any, TypeVar
 from safetensors.torch import load_model, save_model
 from torch import nn
 
+from avikit.data.download import compute_file_hash
 from avikit.errors import AvikitError
 from avikit.nn.config import config_from_dict, config_to_dict
 
@@ -74,11 +74,7 @@ def count_parameters(model: nn.Module) -> int:
 
 def weights_sha256(path: str | os.PathLike[str]) -> str:
     """Return the hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return compute_file_hash(path, "sha256")
 
 
 def save_weights(model: nn.Module, path: str | os.PathLike[str]) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from avikit._registry import lookup
 from avikit.tasks.avel import AVELCrossModalTask, AVELTask
 from avikit.tasks.avqa import AVQATask
 from avikit.tasks.avs import AVSBinaryTask, AVSSemanticTask
@@ -55,9 +56,7 @@ def get_task(name: str) -> Task:
     Raises:
         KeyError: for an unknown name; the message lists the known ones.
     """
-    if name not in TASKS:
-        raise KeyError(f"unknown task {name!r}; known tasks are: {', '.join(TASKS)}")
-    return TASKS[name]()
+    return lookup(TASKS, name, "task")()
 
 
 def list_tasks() -> list[str]:
