@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from avikit.data.synth import SynthConfig, generate
+from avikit.models.av_generators import caption_parts
 from avikit.models.gen_recipes import GenTrainConfig
 from avikit.models.gen_recipes_av import (
     evaluate_joint,
@@ -18,7 +19,7 @@ from avikit.models.joint_gen import JointConfig, build_joint, build_vocabulary, 
 from avikit.nn.schedulers import FlowMatchingScheduler
 from avikit.tasks.generation import JointGenerationTask
 
-TINY = JointConfig(dim=32, depth=1, heads=2)
+TINY = JointConfig(image_size=32, patch_size=16, dim=32, depth=1, heads=2)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,22 @@ def test_tokens_round_trip_and_vocabulary(pairs):
     assert audio.shape == (4, 8, 2, 128) and video.shape == (4, 8, 4, 768)
     back_mel, back_frames = model.untokenize(audio, video)
     assert torch.equal(back_mel, mel) and torch.allclose(back_frames, pairs["frames"], atol=1e-6)
+
+
+def test_caption_parts_name_each_sounding_source_once():
+    for index in range(12):
+        targets = generate("test", index, seed=0)[0].targets
+        sounding = {
+            o["id"] for e in targets["events"]["audio"] for o in targets["objects"] if o["id"] == e["object"]
+        }
+        if not sounding:
+            continue
+        parts = caption_parts(targets["caption"])
+        named = [o["class"] for o in targets["objects"] if o["id"] in sounding]
+        assert len(parts) == len(sounding)
+        assert sorted(next(c for c in named if c in p.split()) for p in parts) == sorted(named)
+        assert all("silent" not in p for p in parts)
+    assert caption_parts("a silent cat is seen") == ["a silent cat is seen"]
 
 
 def test_sampling_loop_runs_with_guidance_and_is_seeded(pairs):

@@ -49,7 +49,7 @@ def joint_cmd(
     steps: int = typer.Option(1500, help="Optimisation steps of the joint generator."),
     num_train: int = typer.Option(192, help="AVSynth train clips."),
     num_test: int = typer.Option(32, help="AVSynth test clips (one caption each)."),
-    guidance: float = typer.Option(2.0, help="Classifier-free guidance scale."),
+    guidance: float = typer.Option(4.0, help="Classifier-free guidance scale (the shipped weights: 4)."),
     sampling_steps: int = typer.Option(16, help="Euler steps of the sampling loop."),
     seed: int = typer.Option(0, help="Seed of data order, initialisation and sampling."),
     weights: Path | None = typer.Option(None, help="Also save the generator as a weights folder here."),

@@ -1,11 +1,20 @@
 """Audio-to-video: generate the visible activity of a source from its sound (the Wav2Lip idea).
 
 Given a *reference frame* (the scene with its source at rest) and the audio of a clip, the generator
-predicts every frame, so that the source pulses when it sounds. As in Wav2Lip (Prajwal et al., 2020)
-training combines a reconstruction loss (L1 to the real frames) with a *sync-expert* loss: a small
-audio-visual sync discriminator (:class:`SyncExpert`), trained first on real against time-shifted
-pairs and then frozen, scores windows of generated frames against the audio, and the generator is pushed
-towards windows the expert calls "in sync".
+predicts every frame, so that the source pulses when it sounds. Training is L1 to the real frames plus
+``change_weight`` times the L1 on the *changing* pixels (:func:`change_loss`: where the real frame differs
+from the reference by more than :data:`CHANGE_THRESHOLD`): the pulse of a sounding object covers a few
+pixels of the frame, so a plain L1 is nearly as low for a frame that never pulses.
+
+As in Wav2Lip (Prajwal et al., 2020) a *sync-expert* loss is added (``sync_weight`` = 0.01, after the
+first ``sync_warmup`` = half of the generator's steps): a small audio-visual sync discriminator
+(:class:`SyncExpert`), trained first and then frozen, scores windows of generated frames against the audio,
+and the generator is pushed towards windows the expert calls "in sync". The expert is trained on real
+windows against out-of-sync ones (audio shifted in time) and against *misplaced* ones (the real, in-sync
+change moved elsewhere in the frame, :func:`sync_expert_loss`); it sees the scene as well as the change,
+and the order of the sounds in its window. An expert that sees only the change is as pleased by any change
+that follows the loudness (a blob in a corner of the frame) as by the object's pulse. With the expert the
+bench's DeSync drops from 0.256 to 0.175 s on 32 clips (PSNR -0.1 dB, alignment 0.2605 against 0.2615).
 
 The generator is a single forward pass (no iterative sampler): :func:`generate_a2v` is the whole loop,
 one audio-conditioned decoding per frame, batched.
@@ -35,9 +44,12 @@ from avikit.nn import from_pretrained as load_pretrained
 
 KIND = "avikit.a2v"
 """The ``kind`` of audio-to-video weights folders."""
+CHANGE_THRESHOLD = 0.04
+"""Largest difference (any channel, frames in [0, 1]) from the reference of a pixel that does not change."""
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 __all__ = [
+    "CHANGE_THRESHOLD",
     "KIND",
     "A2VConfig",
     "A2VGenerator",
@@ -46,6 +58,7 @@ __all__ = [
     "SyncExpert",
     "build_a2v",
     "build_sync_expert",
+    "change_loss",
     "from_pretrained",
     "generate_a2v",
     "select_reference",
@@ -55,7 +68,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class A2VConfig:
-    """Sizes and rates of the audio-to-video generator and its sync expert."""
+    """Sizes and rates of the audio-to-video generator and its sync expert, and its loss weights."""
 
     sample_rate: int = 16000
     fps: int = 8
@@ -66,7 +79,9 @@ class A2VConfig:
     width: int = 24
     dim: int = 64
     sync_window: int = 5
-    sync_weight: float = 0.1
+    sync_weight: float = 0.01
+    sync_warmup: float = 0.5
+    change_weight: float = 0.5
 
     @property
     def steps_per_frame(self) -> int:
@@ -129,8 +144,10 @@ class ReferenceEncoder(nn.Module):
 class SyncExpert(nn.Module):
     """Audio-visual sync discriminator over windows of ``K`` frames and the mel frames they cover.
 
-    Video: the ``K`` frames minus their mean (what changes, not what is shown), stacked on channels, through
-    a CNN; audio: the ``8 K`` mel frames through a 1-D CNN; the logit is a scaled cosine similarity
+    Video: the ``K`` frames minus their mean (what changes), stacked on channels with the mean (the scene,
+    so that the expert can tell a change on an object from one elsewhere), through a CNN; audio: the
+    ``8 K`` mel frames through a 1-D CNN down to one step per frame, whose ``K`` steps are flattened (so
+    that the expert knows *when* in the window the sound is); the logit is a scaled cosine similarity
     (SyncNet as used by Wav2Lip).
     """
 
@@ -138,23 +155,31 @@ class SyncExpert(nn.Module):
         super().__init__()
         self.window = window
         self.video = nn.Sequential(
-            _down(3 * window, width), _down(width, 2 * width), _down(2 * width, dim), nn.AdaptiveAvgPool2d(1)
+            _down(3 * window + 3, width),
+            _down(width, 2 * width),
+            _down(2 * width, dim),
+            nn.AdaptiveAvgPool2d(1),
         )
         self.audio = nn.Sequential(
             nn.Conv1d(n_mels, width, 3, 1, 1),
             nn.GELU(),
             nn.Conv1d(width, 2 * width, 4, 2, 1),
             nn.GELU(),
-            nn.Conv1d(2 * width, dim, 4, 2, 1),
-            nn.AdaptiveAvgPool1d(1),
+            nn.Conv1d(2 * width, 2 * width, 4, 2, 1),
+            nn.GELU(),
+            nn.Conv1d(2 * width, dim, 4, 2, 1),  # one step per video frame
+            nn.Flatten(),
+            nn.Linear(dim * window, dim),  # keeps the order of the frames' sounds
         )
         self.scale = nn.Parameter(torch.tensor(5.0))
         self.bias = nn.Parameter(torch.tensor(0.0))
 
     def forward(self, frames: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
         """Logits ``[B]`` of "in sync" for ``frames [B, K, 3, H, W]`` and ``mel [B, 8 K, M]``."""
-        moving = (frames - frames.mean(1, keepdim=True)) * 4  # [B, K, 3, H, W]
-        v = F.normalize(self.video(moving.flatten(1, 2)).flatten(1), dim=-1)  # [B, dim]
+        scene = frames.mean(1)  # [B, 3, H, W]
+        moving = (frames - scene[:, None]) * 4  # [B, K, 3, H, W]
+        video = torch.cat([moving.flatten(1, 2), scene * 2 - 1], 1)  # [B, 3 K + 3, H, W]
+        v = F.normalize(self.video(video).flatten(1), dim=-1)  # [B, dim]
         a = F.normalize(self.audio(mel.transpose(1, 2)).flatten(1), dim=-1)  # [B, dim]
         return self.scale * (v * a).sum(-1) + self.bias
 
@@ -176,12 +201,15 @@ def sync_expert_loss(
     mel: torch.Tensor,
     generator: torch.Generator | None = None,
     min_shift: int = 2,
+    misplaced: bool = True,
 ) -> torch.Tensor:
-    """BCE of the expert on one aligned and one shifted window per clip.
+    """BCE of the expert on one aligned window per clip against two kinds of negatives.
 
-    ``frames [B, T, 3, H, W]`` and ``mel [B, N, M]`` come from the same clips.
-
-    The shifted window takes the audio of ``min_shift`` or more frames away in the same clip.
+    ``frames [B, T, 3, H, W]`` and ``mel [B, N, M]`` come from the same clips. Negatives: the window with
+    the audio of ``min_shift`` or more frames away in the same clip (out of sync), and, with
+    ``misplaced``, the aligned window whose change (frames minus their mean) is moved by a random circular
+    shift of a quarter to three quarters of the frame (in sync, at the wrong place). Each kind of negative
+    weighs as much as the positives.
     """
     batch, window = frames.shape[0], expert.window
     starts = frames.shape[1] - window + 1
@@ -192,11 +220,44 @@ def sync_expert_loss(
     start = torch.randint(0, starts, (batch,), generator=generator)
     shifted = torch.randint(0, starts, (batch,), generator=generator)
     shifted = torch.where((shifted - start).abs() < min_shift, (start + starts // 2) % starts, shifted)
-    real = expert(*_windows(frames, mel, start, start, window))
+    aligned, aligned_mel = _windows(frames, mel, start, start, window)
+    real = expert(aligned, aligned_mel)
     fake = expert(*_windows(frames, mel, start, shifted, window))
-    logits = torch.cat([real, fake])
-    labels = torch.cat([torch.ones(batch), torch.zeros(batch)])
-    return F.binary_cross_entropy_with_logits(logits, labels)
+    loss = F.binary_cross_entropy_with_logits(real, torch.ones(batch))
+    loss = loss + F.binary_cross_entropy_with_logits(fake, torch.zeros(batch))
+    if misplaced:
+        loss = loss + F.binary_cross_entropy_with_logits(
+            expert(_misplace(aligned, generator), aligned_mel), torch.zeros(batch)
+        )
+    return loss / 2
+
+
+def _misplace(frames: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """``frames [B, K, 3, H, W]`` with their change moved by a random circular shift (per window)."""
+    scene = frames.mean(1, keepdim=True)
+    change = frames - scene
+    height, width = frames.shape[-2:]
+    low = torch.tensor([height // 4, width // 4])
+    shifts = low + (torch.rand(frames.shape[0], 2, generator=generator) * (2 * low + 1)).long()  # [B, 2]
+    moved = [torch.roll(c, (int(dy), int(dx)), (-2, -1)) for c, (dy, dx) in zip(change, shifts, strict=True)]
+    return scene + torch.stack(moved)
+
+
+def change_loss(generated: torch.Tensor, frames: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Mean L1 of ``generated`` to ``frames`` (``[B, T, 3, H, W]``) over the pixels that change.
+
+    A pixel changes in a frame when any channel differs from ``reference [B, 3, H, W]`` by more than
+    :data:`CHANGE_THRESHOLD`; the loss is 0 when no pixel changes.
+
+    Example:
+        >>> reference = torch.zeros(1, 3, 2, 2)
+        >>> frames = torch.zeros(1, 1, 3, 2, 2); frames[..., 0, 0] = 1.0
+        >>> float(change_loss(torch.zeros_like(frames), frames, reference))
+        1.0
+    """
+    changed = ((frames - reference[:, None]).abs().amax(2, keepdim=True) > CHANGE_THRESHOLD).float()
+    total = changed.sum() * frames.shape[2]
+    return ((generated - frames).abs() * changed).sum() / total.clamp(min=1)
 
 
 def select_reference(audio: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
@@ -258,10 +319,16 @@ class A2VGenerator(nn.Module):
         expert: SyncExpert | None = None,
         sync_weight: float = 0.1,
         generator: torch.Generator | None = None,
+        change_weight: float = 0.0,
     ) -> torch.Tensor:
-        """L1 to the real ``frames [B, T, 3, H, W]`` plus ``sync_weight`` times the frozen expert's BCE."""
+        """L1 to the real ``frames [B, T, 3, H, W]`` plus the weighted change loss and expert's BCE.
+
+        ``change_weight`` weighs :func:`change_loss`, ``sync_weight`` the frozen expert's BCE.
+        """
         generated = self(reference, audio)
         loss = F.l1_loss(generated, frames)
+        if change_weight:
+            loss = loss + change_weight * change_loss(generated, frames, reference)
         if expert is None or sync_weight == 0:
             return loss
         mel = self.features(audio)

@@ -6,7 +6,7 @@ Each class implements the :class:`~avikit.models.protocol.Model` protocol for a 
 ``[N]`` mono) and returns the prediction records. Outputs always cover the whole clip at the task's rates
 and frame size.
 
-The networks work on short windows at low resolution (2 s; 48 px for audio-to-video, 32 px for joint
+The networks work on short windows at low resolution (2 s; 48 px for audio-to-video, 16 px for joint
 generation). A clip is cut into consecutive windows of that length on its frame grid (the last window
 ends with the clip and overlaps the one before; only its new frames are kept), and every window is
 generated; the windows are then joined and resized:
@@ -28,9 +28,11 @@ generated; the windows are then joined and resized:
   training clips whose captions share most words with the prompt (an upper reference for sync: the pairs
   are real).
 
-Training clips of the retrieval indexes are the single-source AVSynth ``train`` clips the generators were
-trained on (:func:`~avikit.models.gen_recipes_av.load_sources`, seed 0); a retrieved clip is made again
-at the task's frame size (AVSynth is procedural, so nothing is stored).
+Training clips of the retrieval indexes are single-source AVSynth ``train`` clips
+(:func:`~avikit.models.gen_recipes_av.load_sources`, seed 0: those the joint generator was trained on; the
+audio-to-video generator was trained on still scenes of up to three objects,
+:func:`~avikit.models.gen_recipes_av.load_scenes`); a retrieved clip is made again at the task's frame
+size (AVSynth is procedural, so nothing is stored).
 
 Example:
     >>> model = load_a2v()
@@ -41,6 +43,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,6 +75,7 @@ __all__ = [
     "JointModel",
     "JointRetrieval",
     "RetrievalIndex",
+    "caption_parts",
     "load_a2v",
     "load_a2v_retrieval",
     "load_caption_retrieval",
@@ -291,6 +295,21 @@ def _item_seed(seed: int, sample_id: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(sample_id.encode())) % 2**63
 
 
+def caption_parts(caption: str) -> list[str]:
+    """The sounding sources of an AVSynth-style caption, one caption each, in the order they are named.
+
+    Parts are cut at ``while``, ``, then`` and ``;``; parts about silent sources are dropped. A caption
+    with no such part is kept whole.
+
+    Example:
+        >>> caption_parts("a bell rings on the left while a dog calls 'ah'; a silent cat is seen")
+        ['a bell rings on the left', "a dog calls 'ah'"]
+    """
+    parts = [p.strip() for p in re.split(r"\bwhile\b|, then\b|;", caption)]
+    sounding = [p for p in parts if p and "silent" not in CaptionVocabulary.split(p)]
+    return sounding or [caption.strip()]
+
+
 class JointModel:
     """The joint generator of :mod:`avikit.models.joint_gen` on whole clips (task ``"joint-generation"``)."""
 
@@ -310,8 +329,13 @@ class JointModel:
 
     @torch.no_grad()
     def generate_windows(self, caption: str, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``count`` windows for ``caption``: ``(mel [K, 8 W, M], frames [K, W, 3, h, w])``."""
-        ids = self.vocabulary.encode([caption]).expand(count, -1)
+        """``count`` windows for ``caption``: ``(mel [K, 8 W, M], frames [K, W, 3, h, w])``.
+
+        The generator learned one source per window: a caption naming several sounding sources
+        (:func:`caption_parts`) gives them the windows in turn.
+        """
+        parts = caption_parts(caption)
+        ids = self.vocabulary.encode([parts[k % len(parts)] for k in range(count)])
         generator = torch.Generator().manual_seed(seed)
         return generate_joint(
             self.model,

@@ -1,11 +1,14 @@
 """Training and scoring recipes for audio-to-video and joint audio+video generation on AVSynth.
 
-Both recipes use single-source AVSynth scenes (one visible object that sounds, no off-screen sound; for
-audio-to-video the object stays still), so a clip's activity belongs to one source and its caption names
-one class. Each default run trains in about 3 minutes on one busy CPU core.
+Joint generation uses single-source AVSynth scenes (one visible object that sounds, no off-screen sound),
+so a clip's activity belongs to one source and its caption names one class. Audio-to-video uses the
+scenes it meets on the benchmark (:func:`load_scenes`: up to three objects, some silent or off-screen,
+drawn at 128 px and area-resized), with still objects, since the reference frame cannot move them. Each
+default run trains in about 3 minutes on one busy CPU core.
 
-- :func:`train_a2v` trains the sync expert on real against shifted windows, freezes it, then trains the
-  audio-to-video generator; :func:`evaluate_a2v` scores PSNR/SSIM to the real frames and sync (offset
+- :func:`train_a2v` trains the audio-to-video generator on L1 plus L1 on the changing pixels (and, with a
+  sync weight, first trains and freezes the sync expert on real against shifted and misplaced windows
+  and adds its loss); :func:`evaluate_a2v` scores PSNR/SSIM to the real frames and sync (offset
   accuracy, DeSync and the activity correlation of the simple sync scorer of
   :func:`avikit.models.gen_recipes.sync_logits`) against two baselines: *retrieval* (the frames of the
   nearest training clip by an audio feature) and *static* (the reference frame repeated).
@@ -58,6 +61,7 @@ __all__ = [
     "audio_feature",
     "evaluate_a2v",
     "evaluate_joint",
+    "load_scenes",
     "load_sources",
     "sample_joint",
     "save_a2v",
@@ -130,13 +134,36 @@ def _parameters(model: nn.Module) -> float:
 # -------------------------------------------------------------------------------------------- a2v
 
 
+def load_scenes(
+    split: str, count: int, config: GenTrainConfig, image_size: int, render_size: int = 128
+) -> dict[str, Any]:
+    """Still AVSynth scenes as the benchmark shows them: ``{"audio" [N, 1, S], "frames" [N, T, 3, H, W]}``.
+
+    Up to three objects, some silent or off-screen (AVSynth's defaults), none moving; drawn at
+    ``render_size`` px and area-resized to ``image_size`` as :class:`~avikit.models.av_generators.A2VModel`
+    resizes the benchmark's 128 px frames. Frames are in [0, 1].
+    """
+    synth = SynthConfig(duration=Fraction(config.duration), size=render_size, p_moving=0.0)
+    audio, frames = [], []
+    for index in range(count):
+        clip = generate(split, index, seed=config.seed, config=synth)[1]
+        audio.append(torch.from_numpy(clip.require_waveform().mean(0, keepdims=True).copy()))
+        drawn = torch.from_numpy(clip.require_frames().copy()).permute(0, 3, 1, 2).float() / 255
+        frames.append(_shrink(drawn[None], image_size)[0])
+    return {"audio": torch.stack(audio), "frames": torch.stack(frames)}
+
+
 def train_a2v(
     config: GenTrainConfig,
     a2v: A2VConfig | None = None,
     out_dir: str | Path | None = None,
     expert_steps: int | None = None,
 ) -> dict[str, Any]:
-    """Train the sync expert (``expert_steps``, default ``config.steps``), freeze it, then the generator.
+    """Train the sync expert (``expert_steps``, default ``4 * config.steps``), freeze it, then the generator.
+
+    The expert's loss joins the generator's after the first ``a2v.sync_warmup`` of its steps. With
+    ``a2v.sync_weight == 0`` the generator does not use the expert, which is then not trained
+    (``training["sync_expert"]`` is ``None``).
 
     Returns:
         ``{"model", "expert", "training": {"sync_expert", "a2v"}, "data": {"train", "test"}, "config"}``.
@@ -144,29 +171,42 @@ def train_a2v(
     a2v, out = a2v or A2VConfig(), _folder(out_dir)
     previous = _threads(config)
     try:
-        train = load_sources("train", config.num_train, config, a2v.image_size)
+        train = load_scenes("train", config.num_train, config, a2v.image_size)
         audio, frames = train["audio"], train["frames"]
         reference = select_reference(audio, frames)  # [N, 3, H, W]
         model, expert = build_a2v(a2v), build_sync_expert(a2v)
         with torch.no_grad():
             mel = model.features(audio)  # [N, 8 T, M]
         generator = torch.Generator().manual_seed(config.seed + 1)
-        training = {
-            "sync_expert": fit(
+        training: dict[str, Any] = {"sync_expert": None}
+        if a2v.sync_weight:
+            training["sync_expert"] = fit(
                 expert,
                 lambda rows: sync_expert_loss(expert, frames[rows], mel[rows], generator),
-                config.steps if expert_steps is None else expert_steps,
+                4 * config.steps if expert_steps is None else expert_steps,
                 config,
                 out,
                 "sync_expert",
             )
-        }
         expert.requires_grad_(False).eval()
+        warmup, calls = int(a2v.sync_warmup * config.steps), [0]
+
+        def a2v_loss(rows: torch.Tensor) -> torch.Tensor:
+            calls[0] += 1
+            sync_weight = a2v.sync_weight if calls[0] > warmup else 0.0
+            return model.loss(
+                reference[rows],
+                audio[rows],
+                frames[rows],
+                expert if sync_weight else None,
+                sync_weight,
+                generator,
+                a2v.change_weight,
+            )
+
         training["a2v"] = fit(
             model,
-            lambda rows: model.loss(
-                reference[rows], audio[rows], frames[rows], expert, a2v.sync_weight, generator
-            ),
+            a2v_loss,
             config.steps,
             config,
             out,
@@ -174,7 +214,7 @@ def train_a2v(
         )
     finally:
         torch.set_num_threads(previous)
-    test = load_sources("test", config.num_test, config, a2v.image_size)
+    test = load_scenes("test", config.num_test, config, a2v.image_size)
     return {
         "model": model,
         "expert": expert,
@@ -276,7 +316,12 @@ def train_joint(
             "joint": fit(
                 model,
                 lambda rows: model.loss(
-                    audio[rows], frames[rows], ids[rows], scheduler, joint.condition_dropout, generator
+                    audio[rows],
+                    frames[rows],
+                    ids[rows],
+                    scheduler,
+                    joint.condition_dropout,
+                    generator,
                 ),
                 config.steps,
                 config,

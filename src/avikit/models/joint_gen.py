@@ -14,14 +14,14 @@ not ("Back to Basics: Let Denoising Generative Models Denoise", Li & He, 2025). 
 uses a learned null caption; :func:`generate_joint` is the whole sampling loop.
 
 Timeline (defaults): 16 kHz audio, mel hop 250 = 8 mel frames per video frame at 8 fps = 2 audio tokens;
-frames of 32 x 32 pixels in 16 x 16 patches = 4 video tokens per frame.
+frames of 16 x 16 pixels in 8 x 8 patches = 4 video tokens per frame.
 
 Example:
     >>> vocabulary = build_vocabulary(["a bell rings"])
     >>> model = build_joint(JointConfig(dim=32, depth=1, heads=2), len(vocabulary))
     >>> mel, frames = generate_joint(model, vocabulary.encode(["a bell rings"]), num_frames=2, num_steps=2)
     >>> tuple(mel.shape), tuple(frames.shape)
-    ((1, 16, 32), (1, 2, 3, 32, 32))
+    ((1, 16, 32), (1, 2, 3, 16, 16))
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ class JointConfig:
 
     sample_rate: int = 16000
     fps: int = 8
-    image_size: int = 32
-    patch_size: int = 16
+    image_size: int = 16
+    patch_size: int = 8
     n_mels: int = 32
     n_fft: int = 1024
     hop_length: int = 250
