@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.errors import AvikitError
@@ -26,10 +27,28 @@ __all__ = [
     "CheckpointLayoutError",
     "Embedder",
     "ModuleEmbedder",
+    "TimmMlp",
     "load_checkpoint_state",
     "load_state_strict",
     "require_package",
 ]
+
+
+class TimmMlp(nn.Module):
+    """The transformer MLP of timm-style checkpoints: ``fc1``, exact GELU, ``fc2`` (their key names).
+
+    Example:
+        >>> TimmMlp(8, 32)(torch.zeros(2, 8)).shape
+        torch.Size([2, 8])
+    """
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[..., dim]`` to ``[..., dim]``."""
+        return self.fc2(F.gelu(self.fc1(x)))
 
 
 class CheckpointLayoutError(AvikitError, ValueError):

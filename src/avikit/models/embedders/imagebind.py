@@ -47,7 +47,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.media import AVClip
-from avikit.models.embedders.base import ModuleEmbedder, load_checkpoint_state, load_state_strict
+from avikit.models.embedders.base import ModuleEmbedder, TimmMlp, load_checkpoint_state, load_state_strict
 from avikit.models.embedders.hub import WEIGHTS, resolve_weights
 from avikit.models.embedders.kaldi import kaldi_fbank
 
@@ -183,21 +183,12 @@ class _Preprocessor(nn.Module):
         return torch.cat([self.cls_token.expand(len(patches), -1, -1), patches], dim=1) + pos
 
 
-class _Mlp(nn.Module):
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(dim, 4 * dim), nn.Linear(4 * dim, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
 class _Block(nn.Module):
     def __init__(self, dim: int, heads: int, bias_kv: bool) -> None:
         super().__init__()
         self.attn = nn.MultiheadAttention(dim, heads, bias=True, add_bias_kv=bias_kv, batch_first=True)
         self.norm_1, self.norm_2 = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = _Mlp(dim)
+        self.mlp = TimmMlp(dim, 4 * dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.norm_1(x)

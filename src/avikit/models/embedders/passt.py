@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from avikit.models.embedders.base import ModuleEmbedder, load_checkpoint_state, load_state_strict
+from avikit.models.embedders.base import ModuleEmbedder, TimmMlp, load_checkpoint_state, load_state_strict
 from avikit.models.embedders.hub import WEIGHTS, resolve_weights
 from avikit.models.embedders.kaldi import kaldi_mel_banks
 
@@ -110,20 +110,11 @@ class _Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(batch, tokens, dim))
 
 
-class _Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
 class _Block(nn.Module):
     def __init__(self, dim: int, heads: int, hidden: int) -> None:
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
-        self.attn, self.mlp = _Attention(dim, heads), _Mlp(dim, hidden)
+        self.attn, self.mlp = _Attention(dim, heads), TimmMlp(dim, hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.models.embedders.base import TimmMlp
+
 __all__ = ["ASTFeatures", "ASTFeaturesConfig", "MotionformerConfig", "MotionformerFeatures", "attend"]
 
 
@@ -148,21 +150,12 @@ class _DividedAttention(nn.Module):
         return self.proj(torch.cat([cls, out], dim=1))
 
 
-class _Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
 class _DividedBlock(nn.Module):
     def __init__(self, dim: int, heads: int, hidden: int) -> None:
         super().__init__()
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(dim, eps=1e-6) for _ in range(3))
         self.attn, self.timeattn = _DividedAttention(dim, heads), _DividedAttention(dim, heads)
-        self.mlp = _Mlp(dim, hidden)
+        self.mlp = TimmMlp(dim, hidden)
 
     def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
         x = x + self.timeattn(self.norm3(x), frames, over_time=True)
