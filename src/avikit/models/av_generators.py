@@ -67,6 +67,7 @@ from avikit.models.trunk import combined_hash
 from avikit.models.v2a import griffin_lim
 from avikit.nn import resolve_pretrained
 from avikit.tasks import Task
+from avikit.tasks.generation import prediction_folder
 
 __all__ = [
     "A2VModel",
@@ -113,27 +114,6 @@ def _join(windows: torch.Tensor, starts: list[int], total: int, per_frame: int =
     for window, start in zip(windows, starts, strict=True):
         out[start * per_frame : start * per_frame + size] = window
     return out
-
-
-def _check(model_id: str, tasks: tuple[str, ...], task: Task) -> Path:
-    """The task's scratch folder; raises if the model does not do ``task`` or the rates differ."""
-    if task.name not in tasks:
-        raise ValueError(f"{model_id} predicts {', '.join(tasks)}, not {task.name!r}")
-    protocol = task.spec.protocol
-    if (protocol.fps, protocol.sample_rate) != (FPS, SAMPLE_RATE):
-        raise ValueError(
-            f"{model_id} generates {FPS} fps video and {SAMPLE_RATE} Hz audio; task {task.name} asks for "
-            f"{protocol.fps} fps and {protocol.sample_rate} Hz"
-        )
-    scratch = getattr(task, "scratch", None)
-    if scratch is None:
-        raise ValueError(
-            f"{model_id} writes its outputs as .npy files under task.scratch; set task.scratch to a folder "
-            "before predicting"
-        )
-    folder = Path(scratch)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _media(item: Item) -> tuple[torch.Tensor, torch.Tensor]:
@@ -211,7 +191,7 @@ class A2VModel:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Generate every clip's frames from its audio; one ``{"id", "video"}`` record per item."""
-        folder = _check(self.id, self.tasks, task)
+        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
             frames, audio = _media(item)
@@ -277,7 +257,7 @@ class A2VRetrieval:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Retrieve every window's frames; one ``{"id", "video"}`` record per item."""
-        folder = _check(self.id, self.tasks, task)
+        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
             frames, audio = _media(item)
@@ -360,7 +340,7 @@ class JointModel:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Generate every clip from its caption; one ``{"id", "audio", "video"}`` record per item."""
-        folder = _check(self.id, self.tasks, task)
+        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
             sample_id, (height, width) = item.sample.id, item.inputs.frame_size
@@ -397,7 +377,7 @@ class JointRetrieval:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Generated frames with retrieved audio; one ``{"id", "audio", "video"}`` record per item."""
-        folder = _check(self.id, self.tasks, task)
+        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
             sample_id, size, count = item.sample.id, item.inputs.frame_size, len(item.inputs.frames)
@@ -440,7 +420,7 @@ class CaptionRetrieval:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Retrieved real pairs; one ``{"id", "audio", "video"}`` record per item."""
-        folder = _check(self.id, self.tasks, task)
+        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
             sample_id, size, count = item.sample.id, item.inputs.frame_size, len(item.inputs.frames)

@@ -40,6 +40,7 @@ from avikit.nn.tokenizer import bitrate
 from avikit.nn.weights import WEIGHTS_NAME, resolve_pretrained, save_pretrained, weights_sha256
 from avikit.nn.weights import from_pretrained as load_pretrained
 from avikit.tasks import Task
+from avikit.tasks.generation import prediction_folder
 
 __all__ = [
     "KIND",
@@ -136,28 +137,9 @@ class CodecModel:
             codes = self.codec.encode(mono, self.num_codebooks)  # [B, Q, ceil(N / hop)]
             return self.codec.decode(codes)[..., : waveform.shape[-1]]
 
-    def _check(self, task: Task) -> Path:
-        if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
-        rate = task.spec.protocol.sample_rate
-        if rate != self.codec.sample_rate:
-            raise ValueError(
-                f"{self.id} works at {self.codec.sample_rate} Hz but task {task.name} is at {rate} Hz; "
-                "resample the data or load a codec trained at that rate"
-            )
-        scratch = getattr(task, "scratch", None)
-        if scratch is None:
-            raise ValueError(
-                f"task {task.name} has no scratch folder for the reconstructed audio; set task.scratch "
-                "to a writable folder before predicting"
-            )
-        folder = Path(scratch)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Reconstruct each item's whole audio window; ``{"id", "audio": path of a float32 [1, N] .npy}``."""
-        folder = self._check(task)
+        folder = prediction_folder(task, self.id, self.tasks, self.codec.sample_rate)
         out = []
         for item in batch:  # clips may differ in length: one at a time
             waveform = np.asarray(item.waveform, dtype=np.float32)

@@ -65,6 +65,7 @@ from avikit.nn import from_pretrained as load_pretrained
 from avikit.nn import resolve_pretrained, save_pretrained, weights_sha256
 from avikit.nn.codec import AudioCodec
 from avikit.tasks import Task
+from avikit.tasks.generation import prediction_folder
 
 __all__ = [
     "KIND",
@@ -163,24 +164,6 @@ def _sample_seed(seed: int, sample_id: str) -> int:
     return (seed + zlib.crc32(sample_id.encode())) % (2**63)
 
 
-def _check_task(model_id: str, task: Task, sample_rate: int, fps: int) -> Path:
-    """The folder predictions go to; raises ``ValueError`` for a task this model cannot serve."""
-    if task.name != "v2a":
-        raise ValueError(f"{model_id} predicts task 'v2a', not {task.name!r}")
-    protocol = task.spec.protocol
-    if (protocol.sample_rate, protocol.fps) != (sample_rate, fps):
-        raise ValueError(
-            f"{model_id} works at {sample_rate} Hz and {fps} fps, the task at {protocol.sample_rate} Hz and "
-            f"{protocol.fps} fps; resample the data or train a model at the task's rates"
-        )
-    scratch = getattr(task, "scratch", None)
-    if scratch is None:
-        raise ValueError(f"{model_id} writes audio files: set task.scratch to a folder before predicting")
-    folder = Path(scratch)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _write(folder: Path, sample_id: str, audio: NDArray[np.float32], length: int) -> dict[str, Any]:
     """Save mono float32 audio cut or zero-padded to ``length`` samples; the prediction record."""
     audio = np.pad(audio[:length], (0, max(length - len(audio), 0))).astype(np.float32)
@@ -260,7 +243,7 @@ class V2AGenerator(nn.Module):
 
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Generate and write each item's audio; ``{"id", "audio": path}`` per item."""
-        folder = _check_task(self.id, task, self.sample_rate, self.fps)
+        folder = prediction_folder(task, self.id, ("v2a",), self.sample_rate, self.fps)
         out = []
         for item in batch:
             start, stop = item.inputs.audio
@@ -326,7 +309,7 @@ class V2ARetrieval(nn.Module):
 
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Write each item's retrieved audio; ``{"id", "audio": path}`` per item."""
-        folder = _check_task(self.id, task, self.sample_rate, self.fps)
+        folder = prediction_folder(task, self.id, ("v2a",), self.sample_rate, self.fps)
         out = []
         for item in batch:
             start, stop = item.inputs.audio

@@ -34,6 +34,7 @@ __all__ = [
     "GenerationTask",
     "JointGenerationTask",
     "V2ATask",
+    "prediction_folder",
 ]
 
 _AUDIO = FieldSpec("audio", "string", doc="path of a .npy float array [C, N] or [N]: the generated audio")
@@ -52,6 +53,42 @@ def _mono(audio: np.ndarray, length: int) -> np.ndarray:
     """``[C, N]`` or ``[N]`` to mono float64 ``[length]`` (cut or zero-padded)."""
     mono = np.asarray(audio, dtype=np.float64).reshape(-1, np.shape(audio)[-1]).mean(0)
     return np.pad(mono[:length], (0, max(length - len(mono), 0)))
+
+
+def prediction_folder(
+    task: Task, model_id: str, tasks: Sequence[str], sample_rate: int, fps: int | None = None
+) -> Path:
+    """Check that generator ``model_id`` serves ``task`` at its rates; return ``task.scratch``, created.
+
+    A generator writes its outputs as ``.npy`` files under the task's ``scratch`` folder (the runner sets
+    it per cell). Raises ``ValueError`` for a task the model does not do, another sample rate (or frame
+    rate, when ``fps`` is given), or an unset ``scratch``.
+
+    Example:
+        >>> task = V2ATask()
+        >>> prediction_folder(task, "my-v2a", ("v2a",), 16000)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: my-v2a writes its outputs as .npy files under task.scratch; ...
+    """
+    if task.name not in tasks:
+        raise ValueError(f"{model_id} predicts {', '.join(tasks)}, not {task.name!r}")
+    protocol = task.spec.protocol
+    if protocol.sample_rate != sample_rate or (fps is not None and protocol.fps != fps):
+        rates = f"{sample_rate} Hz" + ("" if fps is None else f" and {fps} fps")
+        raise ValueError(
+            f"{model_id} works at {rates}, task {task.name} at {protocol.sample_rate} Hz and {protocol.fps} "
+            "fps; resample the data or use a model trained at the task's rates"
+        )
+    scratch = getattr(task, "scratch", None)
+    if scratch is None:
+        raise ValueError(
+            f"{model_id} writes its outputs as .npy files under task.scratch; set task.scratch to a folder "
+            "before predicting"
+        )
+    folder = Path(scratch)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 class GenerationTask(Task):
