@@ -14,9 +14,16 @@ Every packaged v2a model (``v2a`` = MaskGIT, ``v2a-ar``, ``v2a-flow``, ``v2a-ret
 - speed and size: ``seconds_per_clip`` of ``predict``, ``rtf`` (seconds per second of audio, one thread),
   ``parameters`` (network and codec).
 
+With ``--resynthesis`` it also scores the real audio passed through each generator's decoder (the codec of
+a token model, encode then decode; the vocoder of ``v2a-flow``, from the real mel): the ceiling that decoder
+puts on the generator.
+
 Usage::
 
     .venv/bin/python benchmarks/v2a_paradigms.py [--clips 16] [--models v2a,v2a-ar,v2a-flow,v2a-retrieval]
+        [--resynthesis] [--split test]
+
+``--models`` takes registry names or package folders.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,16 +52,17 @@ from avikit.metrics.generation import (
 from avikit.metrics.reconstruction import compute_mel_distance
 from avikit.models.protocol import Item
 from avikit.models.registry import get_model
+from avikit.models.v2a_model import from_pretrained
 from avikit.tasks import SYNC_OFFSETS
 from avikit.tasks.generation import V2ATask
 
 GRID = np.array([float(offset) for offset in SYNC_OFFSETS])
 
 
-def load_items(count: int, seed: int = 0) -> list[Item]:
+def load_items(count: int, seed: int = 0, split: str = "test") -> list[Item]:
     task, items = V2ATask(), []
     for index in range(count):
-        sample, clip = generate("test", index, seed)[:2]
+        sample, clip = generate(split, index, seed)[:2]
         sample = replace(sample, split=task.spec.protocol.split)
         media = (clip.require_frames(), clip.require_waveform())
         items.append(Item(sample, task.build_inputs(sample), lambda m=media: m, dict))
@@ -97,13 +106,36 @@ def score(
     }
 
 
+def resynthesize(model: Any, real: np.ndarray) -> np.ndarray | None:
+    """The real audio ``[N, S]`` through a generator's decoder: its codec (encode then decode) or vocoder."""
+    waveform = torch.from_numpy(real)[:, None]
+    with torch.no_grad():
+        if getattr(model, "codec", None) is not None:
+            audio = model.codec.decode(model.codec.encode(waveform))
+        elif getattr(model, "vocoder", None) is not None:
+            audio = model.vocoder(model.vocoder.features(waveform)).clamp(-1, 1)
+        else:
+            return None
+    audio = audio[:, 0, : real.shape[-1]].numpy()
+    return np.pad(audio, ((0, 0), (0, real.shape[-1] - audio.shape[-1])))
+
+
 def evaluate(
-    models: Mapping[str, Any], count: int, embedders: Mapping[str, Any]
+    models: Mapping[str, Any],
+    count: int,
+    embedders: Mapping[str, Any],
+    resynthesis: bool = False,
+    split: str = "test",
 ) -> dict[str, dict[str, float]]:
-    items = load_items(count)
+    items = load_items(count, split=split)
     frames = np.stack([item.frames for item in items])
     real = np.stack([item.waveform.mean(0) for item in items]).astype(np.float32)
     results = {}
+    for name, model in models.items() if resynthesis else ():
+        audio = resynthesize(model, real)
+        if audio is not None:
+            zero = {"seconds_per_clip": 0.0, "rtf": 0.0, "parameters": 0.0}
+            results[f"{name} resynthesis"] = {**score(embedders, audio, frames, real), **zero}
     for name, model in models.items():
         audio, seconds = run(model, items)
         results[name] = {
@@ -128,10 +160,17 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=16)
     parser.add_argument("--models", default="v2a,v2a-ar,v2a-flow,v2a-retrieval")
     parser.add_argument("--out", default=None, help="write the scores as JSON here")
+    parser.add_argument(
+        "--resynthesis", action="store_true", help="also score the real audio through each model's decoder"
+    )
+    parser.add_argument(
+        "--split", default="test", help="AVSynth split of the clips ('val' to choose settings, not 'test')"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    models = {name: get_model(name) for name in args.models.split(",")}
-    results = evaluate(models, args.clips, load_reference_embedders())
+    names = args.models.split(",")
+    models = {name: from_pretrained(name) if Path(name).is_dir() else get_model(name) for name in names}
+    results = evaluate(models, args.clips, load_reference_embedders(), args.resynthesis, args.split)
     header = ("model", *next(iter(results.values())))
     print("| " + " | ".join(header) + " |")
     for name, row in results.items():

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from avikit.models.gen_recipes import GenTrainConfig, evaluate_v2a, export_v2a, train_v2a
-from avikit.models.v2a_model import PARADIGMS
+from avikit.models.v2a import TOKENIZERS, V2AConfig
+from avikit.models.v2a_model import PARADIGMS, load_vocoder
 
 __all__ = ["v2a_cmd"]
 
@@ -27,6 +28,13 @@ def v2a_cmd(
     seed: int = typer.Option(0, help="Seed of data order, initialisation and sampling."),
     export: Path | None = typer.Option(None, help="Also save the models as packages in this folder."),
     retrieval_bank: int = typer.Option(0, help="With --export: also build a retrieval bank of N clips."),
+    tokenizer: str = typer.Option("mel", help=f"Codes of the token paradigms: one of {TOKENIZERS}."),
+    token_stride: int | None = typer.Option(None, help="Mel frames per code step (mel 2, waveform 1)."),
+    num_codebooks: int | None = typer.Option(None, help="Codebooks per step (mel 4, waveform 2)."),
+    token_noise: float = typer.Option(0.8, help="Share of AR input codes made random in training."),
+    vocoder: str = typer.Option(
+        "v2a-flow", help="Vocoder of mel tokens and flow: a vocoder folder, a package with one, or 'none'."
+    ),
 ) -> None:
     """Train flow, autoregressive and MaskGIT video-to-audio models and print their scores."""
     config = GenTrainConfig(
@@ -37,10 +45,24 @@ def v2a_cmd(
         batch_size=batch_size,
         seed=seed,
         num_threads=threads,
+        token_noise=token_noise,
     )
-    trained = train_v2a(config, out_dir=out, paradigms=tuple(paradigms.split(",")), render_size=render_size)
+    mel = tokenizer == "mel"
+    v2a = V2AConfig(
+        tokenizer=tokenizer,
+        token_stride=token_stride if token_stride is not None else 2 if mel else 1,
+        num_codebooks=num_codebooks if num_codebooks is not None else 4 if mel else 2,
+    )
+    trained = train_v2a(
+        config,
+        v2a,
+        out,
+        tuple(paradigms.split(",")),
+        render_size,
+        None if vocoder == "none" else load_vocoder(vocoder),
+    )
     if export is not None:
-        export_v2a(trained, export, retrieval_bank=retrieval_bank, guidance=guidance)
+        export_v2a(trained, export, v2a, retrieval_bank=retrieval_bank, guidance=guidance)
     results = evaluate_v2a(trained, guidance=guidance, seed=seed)
     (out / "v2a_scores.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     typer.echo(json.dumps(results, indent=1))

@@ -31,6 +31,7 @@ from torch import nn
 from avikit.data.synth import SynthConfig, generate
 from avikit.metrics.generation import evaluate_alignment, evaluate_desync
 from avikit.metrics.reconstruction import compute_mel_distance
+from avikit.models.mel_codec import build_mel_codec, train_mel_codec
 from avikit.models.training_loops import StepLog, run_steps
 from avikit.models.v2a import (
     V2AConfig,
@@ -51,6 +52,7 @@ from avikit.models.v2a_model import (
     frames_to_tensor,
     save_v2a,
 )
+from avikit.models.vocoder import MelVocoder, VocoderConfig
 from avikit.nn.codec import AudioCodec
 from avikit.nn.objectives import MultiScaleMelLoss
 from avikit.nn.schedulers import FlowMatchingScheduler
@@ -76,7 +78,11 @@ SYNC_OFFSETS = np.arange(-3, 4)
 
 @dataclass(frozen=True)
 class GenTrainConfig:
-    """Knobs of the generator recipes (defaults: each model under 5 minutes on one busy CPU core)."""
+    """Knobs of the generator recipes (defaults: each model under 5 minutes on one busy CPU core).
+
+    ``token_noise`` is the fraction of input codes the autoregressive model sees replaced by random ids in
+    training (:meth:`~avikit.models.v2a.TokenV2A.loss`).
+    """
 
     num_train: int = 192
     num_test: int = 16
@@ -88,6 +94,7 @@ class GenTrainConfig:
     seed: int = 0
     num_threads: int = 1
     progress: bool = True
+    token_noise: float = 0.8
 
 
 def load_pairs(
@@ -142,18 +149,37 @@ def fit(
 
 
 def _train_codec(
-    audio: torch.Tensor, config: GenTrainConfig, v2a: V2AConfig, out: Path | None
+    audio: torch.Tensor,
+    config: GenTrainConfig,
+    v2a: V2AConfig,
+    out: Path | None,
+    vocoder: tuple[MelVocoder, VocoderConfig] | None,
 ) -> tuple[AudioCodec, dict[str, Any], torch.Tensor]:
-    """Train the codec of the token paradigms; returns it, its training record and the clips' codes."""
-    codec = build_v2a_codec(v2a)
-    codec_loss = MultiScaleMelLoss(v2a.sample_rate)
+    """Train the codec of the token paradigms; returns it, its training record and the clips' codes.
 
-    def codec_step(rows: torch.Tensor) -> torch.Tensor:
-        target = audio[rows]
-        reconstruction, _, losses = codec(target)
-        return codec_loss(reconstruction, target) + sum(losses.values())
+    The waveform codec trains on whole clips with the multi-scale mel loss; the mel codec on 1 s crops with
+    the mel L1, decoding through ``vocoder`` (frozen).
+    """
+    if v2a.tokenizer == "mel":
+        if vocoder is None:
+            raise ValueError(
+                "the mel tokenizer decodes through a trained vocoder: pass vocoder=load_vocoder('v2a-flow')"
+            )
+        mel_codec = build_mel_codec(v2a, vocoder[1])
+        mel_codec.decoder.vocoder.load_state_dict(vocoder[0].state_dict())
+        report = StepLog("codec", out, "codec training loss", config.progress)
+        record = train_mel_codec(mel_codec, audio, config.codec_steps, seed=config.seed, report=report)
+        codec: AudioCodec = mel_codec
+    else:
+        codec = build_v2a_codec(v2a)
+        codec_loss = MultiScaleMelLoss(v2a.sample_rate)
 
-    record = fit(codec, codec_step, config.codec_steps, config, out, "codec")
+        def codec_step(rows: torch.Tensor) -> torch.Tensor:
+            target = audio[rows]
+            reconstruction, _, losses = codec(target)
+            return codec_loss(reconstruction, target) + sum(losses.values())
+
+        record = fit(codec, codec_step, config.codec_steps, config, out, "codec")
     with torch.no_grad():
         codes = torch.cat([codec.encode(audio[i : i + 32]) for i in range(0, len(audio), 32)])
     return codec, record, codes
@@ -165,15 +191,18 @@ def train_v2a(
     out_dir: str | Path | None = None,
     paradigms: tuple[str, ...] = PARADIGMS,
     render_size: int | None = 128,
+    vocoder: tuple[MelVocoder, VocoderConfig] | None = None,
 ) -> dict[str, Any]:
     """Train the codec and the flow, autoregressive and MaskGIT video-to-audio models on the same clips.
 
     ``paradigms`` picks a subset (the codec is trained only for a token paradigm). Training frames are
     drawn at ``render_size`` px (the benchmark's 128 by default) and area-resized to ``v2a.image_size``.
+    ``vocoder`` (a trained vocoder and its config, :func:`~avikit.models.v2a_model.load_vocoder`) decodes
+    the mel tokenizer (``v2a.tokenizer == "mel"``, where it is required) and the flow model's mel.
 
     Returns:
-        ``{"models": {paradigm: network}, "codec" (or None), "training": {name: {seconds, loss_curve}},
-        "data": {"train", "test"}, "render_size"}``.
+        ``{"models": {paradigm: network}, "codec" (or None), "vocoder" (or None), "training": {name:
+        {seconds, loss_curve}}, "data": {"train", "test"}, "render_size"}``.
     """
     v2a = v2a or V2AConfig()
     unknown = set(paradigms) - set(PARADIGMS)
@@ -191,7 +220,7 @@ def train_v2a(
         training: dict[str, Any] = {}
         codec, codes = None, torch.empty(0)
         if set(paradigms) - {"flow"}:
-            codec, training["codec"], codes = _train_codec(audio, config, v2a, out)
+            codec, training["codec"], codes = _train_codec(audio, config, v2a, out, vocoder)
         generator = torch.Generator().manual_seed(config.seed + 1)
         scheduler, models = FlowMatchingScheduler(), dict[str, nn.Module]()
         for name in paradigms:
@@ -204,7 +233,8 @@ def train_v2a(
                 net = build_token_v2a(v2a, name == "autoregressive")
 
                 def step(rows: torch.Tensor, net: Any = net) -> torch.Tensor:
-                    return net.loss(codes[rows], frames[rows], v2a.condition_dropout, generator)
+                    dropout, noise = v2a.condition_dropout, config.token_noise
+                    return net.loss(codes[rows], frames[rows], dropout, generator, noise)
 
             training[name] = fit(net, step, config.steps, config, out, name)
             models[name] = net
@@ -212,7 +242,14 @@ def train_v2a(
         torch.set_num_threads(threads)
     test = load_pairs("test", config.num_test, config, v2a.image_size, render_size)
     data = {"train": train, "test": test}
-    return {"models": models, "codec": codec, "training": training, "data": data, "render_size": render_size}
+    return {
+        "models": models,
+        "codec": codec,
+        "vocoder": vocoder,
+        "training": training,
+        "data": data,
+        "render_size": render_size,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- scoring
@@ -327,10 +364,13 @@ def evaluate_v2a(
     held_out = load_pairs("val", len(train["audio"]), GenTrainConfig(duration=seconds), size, render)
     embedder = PairEmbedder().fit(held_out["audio"], held_out["frames"], seed=seed)  # clips no model saw
     seconds_of_audio = test["audio"].shape[0] * test["audio"].shape[-1] / 16000
+    vocoder = trained.get("vocoder")
+
+    def to_audio(mel: torch.Tensor) -> torch.Tensor:
+        return vocoder[0](mel).clamp(-1, 1) if vocoder else griffin_lim(models["flow"].features, mel)
+
     samplers: dict[str, Callable[[torch.Generator], torch.Tensor]] = {
-        "flow": lambda g: griffin_lim(
-            models["flow"].features, generate_flow(models["flow"], frames, 16, guidance, None, g)
-        ),
+        "flow": lambda g: to_audio(generate_flow(models["flow"], frames, 16, guidance, None, g)),
         "autoregressive": lambda g: codec.decode(
             generate_autoregressive(models["autoregressive"], frames, guidance, generator=g)
         ),
@@ -381,14 +421,25 @@ def export_v2a(
     v2a = v2a or V2AConfig()
     window = window_frames or trained["data"]["train"]["frames"].shape[1]
     root, out = Path(weights_dir), {}
+    vocoder = trained.get("vocoder")
     for paradigm, name in (names or EXPORT_NAMES).items():
         if paradigm not in trained["models"]:
             continue
-        config = V2AModelConfig(paradigm, v2a, window, 16 if paradigm == "flow" else 12, guidance)
+        with_vocoder = vocoder is not None and (paradigm == "flow" or v2a.tokenizer == "mel")
+        config = V2AModelConfig(
+            paradigm,
+            v2a,
+            window,
+            16 if paradigm == "flow" else 12,
+            guidance,
+            vocoder=vocoder[1] if with_vocoder and vocoder else None,
+        )
         model = build_v2a_generator(config)
         model.network.load_state_dict(trained["models"][paradigm].state_dict())
         if model.codec is not None:
             model.codec.load_state_dict(trained["codec"].state_dict())
+        if model.vocoder is not None and vocoder is not None:
+            model.vocoder.load_state_dict(vocoder[0].state_dict())
         out[name] = save_v2a(model, config, root / name)
     if retrieval_bank:
         bank = RetrievalConfig(bank_size=retrieval_bank)

@@ -10,10 +10,12 @@ frame differences, added to the per-token adaLN conditioning of the audio stream
 with classifier-free guidance, in one readable function.
 
 Timeline (defaults): 16 kHz audio, mel hop 250 samples = 64 mel frames/s = 8 mel frames per video frame at
-8 fps; the token paradigms use a codec with the same hop (64 code steps/s, ``Q`` codebooks per step).
+8 fps; the token paradigms use a waveform codec with the same hop (64 code steps/s) or the mel tokenizer of
+:mod:`avikit.models.mel_codec` (``token_stride`` mel frames per step), ``Q`` codebooks per step.
 
 Waveforms come from the mel by :func:`griffin_lim` (a documented vocoder baseline: no training, phase
-estimated by 32 Griffin-Lim iterations from a pseudo-inverted mel), and from codes by the codec's decoder.
+estimated by 32 Griffin-Lim iterations from a pseudo-inverted mel) or a trained vocoder
+(:mod:`avikit.models.vocoder`), and from codes by the codec's decoder.
 
 Example:
     >>> model = build_flow_v2a(V2AConfig(dim=32, depth=1, heads=2))
@@ -42,6 +44,7 @@ from avikit.nn.schedulers import (
 )
 
 __all__ = [
+    "TOKENIZERS",
     "FlowV2A",
     "LogMelFeatures",
     "TokenV2A",
@@ -50,16 +53,29 @@ __all__ = [
     "build_flow_v2a",
     "build_token_v2a",
     "build_v2a_codec",
+    "delay_codes",
     "generate_autoregressive",
     "generate_flow",
     "generate_maskgit",
     "griffin_lim",
+    "undelay_codes",
 ]
+
+
+TOKENIZERS = ("waveform", "mel")
+"""What the token paradigms' codes quantize: a waveform codec's latents or log-Mel frames
+(:mod:`avikit.models.mel_codec`, decoded by a vocoder)."""
 
 
 @dataclass(frozen=True)
 class V2AConfig:
-    """Sizes and rates of the video-to-audio models (the defaults total about 1 M parameters each)."""
+    """Sizes and rates of the video-to-audio models (the defaults total about 1 M parameters each).
+
+    ``tokenizer`` and ``token_stride`` choose the token paradigms' codes (:data:`TOKENIZERS`): the waveform
+    codec (:func:`build_v2a_codec`, one step per mel frame) or the mel codec of
+    :mod:`avikit.models.mel_codec` (``token_stride`` mel frames per step). ``token_delay`` makes the
+    autoregressive model use the delay pattern (:func:`delay_codes`).
+    """
 
     sample_rate: int = 16000
     fps: int = 8
@@ -73,11 +89,30 @@ class V2AConfig:
     codebook_size: int = 256
     num_codebooks: int = 2
     condition_dropout: float = 0.1
+    tokenizer: str = "waveform"
+    token_stride: int = 1
+    token_delay: bool = False
+
+    def __post_init__(self) -> None:
+        if self.tokenizer not in TOKENIZERS:
+            raise ValueError(f"unknown tokenizer {self.tokenizer!r}; choose one of {TOKENIZERS}")
+        if self.tokenizer == "waveform" and self.token_stride != 1:
+            raise ValueError("the waveform codec makes one code step per mel frame: token_stride must be 1")
+        if self.token_stride < 1 or self.steps_per_frame % self.token_stride:
+            raise ValueError(
+                f"token_stride {self.token_stride} must divide the {self.steps_per_frame} mel frames per "
+                "video frame"
+            )
 
     @property
     def steps_per_frame(self) -> int:
-        """Mel frames (or code steps) per video frame."""
+        """Mel frames per video frame."""
         return self.sample_rate // (self.hop_length * self.fps)
+
+    @property
+    def token_steps_per_frame(self) -> int:
+        """Code steps per video frame of the token paradigms (``token_stride`` mel frames per step)."""
+        return self.steps_per_frame // self.token_stride
 
 
 # ----------------------------------------------------------------------------------------------- blocks
@@ -192,7 +227,10 @@ class _Conditioned(nn.Module):
     def _run(
         self, x: torch.Tensor, tokens: torch.Tensor, sync: torch.Tensor, condition: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        aligned = sync.repeat_interleave(self.steps_per_frame, dim=1)[:, : x.shape[1]]  # [B, N, D]
+        aligned = sync.repeat_interleave(self.steps_per_frame, dim=1)  # [B, T * steps, D]
+        if aligned.shape[1] < x.shape[1]:  # a delayed code sequence runs past the last frame: hold it
+            aligned = torch.cat([aligned, aligned[:, -1:].expand(-1, x.shape[1] - aligned.shape[1], -1)], 1)
+        aligned = aligned[:, : x.shape[1]]  # [B, N, D]
         condition = condition + tokens.mean(1)  # [B, D]: global video content
         return self.backbone(x, tokens, condition, aligned), condition[:, None] + aligned
 
@@ -247,6 +285,10 @@ class TokenV2A(_Conditioned):
 
     Autoregressive when the backbone is causal, masked (MaskGIT) otherwise. Id ``K`` (the codebook size)
     is the start token (AR) or the mask token (MaskGIT).
+
+    With ``delay`` (AR only) the model reads and predicts the codes in MusicGen's delay pattern
+    (:func:`delay_codes`): codebook ``q`` runs ``q`` steps late, so the residual codebooks of a step are
+    predicted after the coarser codebooks of that step are known, not independently of them.
     """
 
     def __init__(
@@ -256,9 +298,12 @@ class TokenV2A(_Conditioned):
         codebook_size: int,
         num_codebooks: int,
         steps_per_frame: int,
+        delay: bool = False,
     ) -> None:
         super().__init__(conditioner, backbone, steps_per_frame)
-        self.codebook_size, self.num_codebooks = codebook_size, num_codebooks
+        if delay and not backbone.causal:
+            raise ValueError("the delay pattern is for the autoregressive (causal) model")
+        self.codebook_size, self.num_codebooks, self.delay = codebook_size, num_codebooks, delay
         self.special = codebook_size
         self.embed = nn.ModuleList(
             [nn.Embedding(codebook_size + 1, backbone.dim) for _ in range(num_codebooks)]
@@ -288,16 +333,49 @@ class TokenV2A(_Conditioned):
         frames: torch.Tensor,
         dropout: float = 0.1,
         generator: torch.Generator | None = None,
+        token_noise: float = 0.0,
     ) -> torch.Tensor:
-        """Cross-entropy of the next step (AR) or of the masked tokens (MaskGIT); ``codes [B, Q, N]``."""
+        """Cross-entropy of the next step (AR) or of the masked tokens (MaskGIT); ``codes [B, Q, N]``.
+
+        ``token_noise`` (AR only) replaces that fraction of the input codes by random ids, so the model
+        cannot just continue its past and must read the video (it meets its own errors when sampling).
+        """
         tokens, sync = self.drop(*self.condition(frames), dropout, generator)
         if self.causal:
-            logits = self(self.shift_right(codes), tokens, sync)  # [B, Q, N, K]
-            return F.cross_entropy(logits.flatten(0, 2), codes.flatten())
+            inputs = codes
+            if token_noise > 0:
+                replace = torch.rand(codes.shape, generator=generator) < token_noise
+                noise = torch.randint(0, self.codebook_size, codes.shape, generator=generator)
+                inputs = torch.where(replace, noise, codes)
+            if self.delay:  # padding positions of the pattern are not predicted
+                codes, inputs = delay_codes(codes, self.special), delay_codes(inputs, self.special)
+            logits = self(self.shift_right(inputs), tokens, sync)  # [B, Q, N, K]
+            return F.cross_entropy(logits.flatten(0, 2), codes.flatten(), ignore_index=self.special)
         schedule = MaskGITSchedule(self.special)
         mask = schedule.training_mask((codes.shape[0], codes[0].numel()), generator).view_as(codes)
         logits = self(codes.masked_fill(mask, self.special), tokens, sync)
         return F.cross_entropy(logits[mask], codes[mask])
+
+
+def delay_codes(codes: torch.Tensor, pad: int) -> torch.Tensor:
+    """MusicGen's delay pattern: ``[B, Q, N]`` to ``[B, Q, N + Q - 1]`` with codebook ``q`` shifted by ``q``.
+
+    ``out[:, q, q + t] = codes[:, q, t]``; every other position is ``pad``.
+
+    Example:
+        >>> delay_codes(torch.tensor([[[1, 2, 3], [4, 5, 6]]]), pad=0).tolist()
+        [[[1, 2, 3, 0], [0, 4, 5, 6]]]
+    """
+    batch, books, length = codes.shape
+    out = codes.new_full((batch, books, length + books - 1), pad)
+    for q in range(books):
+        out[:, q, q : q + length] = codes[:, q]
+    return out
+
+
+def undelay_codes(delayed: torch.Tensor, length: int) -> torch.Tensor:
+    """The inverse of :func:`delay_codes`: ``[B, Q, N + Q - 1]`` back to ``[B, Q, N]`` (``N = length``)."""
+    return torch.stack([delayed[:, q, q : q + length] for q in range(delayed.shape[1])], dim=1)
 
 
 # ------------------------------------------------------------------------------------------ sampling
@@ -342,18 +420,28 @@ def generate_autoregressive(
     top_k: int | None = 32,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Sample codes ``[B, Q, N]`` one step at a time (all ``Q`` codebooks of a step together)."""
+    """Sample codes ``[B, Q, N]`` one step at a time (all ``Q`` codebooks of a step together).
+
+    A ``delay`` model samples the delayed sequence (``N + Q - 1`` steps; at step ``s`` codebook ``q`` gets
+    its code for time ``s - q``, where that exists) and returns it undelayed.
+    """
     tokens, sync = model.condition(frames)
     null_tokens, null_sync = model.null_condition(tokens, sync)
     length = frames.shape[1] * model.steps_per_frame
-    codes = torch.full((frames.shape[0], model.num_codebooks, length), model.special)
-    for step in range(length):
+    steps = length + (model.num_codebooks - 1 if model.delay else 0)
+    codes = torch.full((frames.shape[0], model.num_codebooks, steps), model.special)
+    books = torch.arange(model.num_codebooks)
+    for step in range(steps):
         inputs = model.shift_right(codes)  # causal: positions after `step` do not matter
         conditional = model(inputs, tokens, sync)[:, :, step]  # [B, Q, K]
         unconditional = model(inputs, null_tokens, null_sync)[:, :, step]
         logits = classifier_free_guidance(conditional, unconditional, guidance)
-        codes[:, :, step] = sample_logits(logits, temperature, top_k, generator)
-    return codes
+        sampled = sample_logits(logits, temperature, top_k, generator)  # [B, Q]
+        if model.delay:  # codebook q holds time step - q: padding before its start and after its end
+            inside = (step - books >= 0) & (step - books < length)  # [Q]
+            sampled = torch.where(inside, sampled, model.special)
+        codes[:, :, step] = sampled
+    return undelay_codes(codes, length) if model.delay else codes
 
 
 @torch.no_grad()
@@ -399,12 +487,15 @@ def build_token_v2a(config: V2AConfig, causal: bool) -> TokenV2A:
         JointDiT(config.dim, config.depth, config.heads, causal=causal),
         config.codebook_size,
         config.num_codebooks,
-        config.steps_per_frame,
+        config.token_steps_per_frame,
+        delay=causal and config.token_delay,
     )
 
 
 def build_v2a_codec(config: V2AConfig) -> AudioCodec:
-    """The codec of the token paradigms: hop ``hop_length`` (strides 5, 5, 10 for 250), mono."""
+    """The waveform codec of the token paradigms: hop ``hop_length`` (strides 5, 5, 10 for 250), mono."""
+    if config.tokenizer != "waveform":
+        raise ValueError(f"build a {config.tokenizer} tokenizer with avikit.models.mel_codec.build_mel_codec")
     if config.hop_length != 250:
         raise ValueError(f"the v2a codec is built for hop 250, got {config.hop_length}")
     return build_audio_codec(

@@ -4,12 +4,12 @@ The generators are those of :mod:`avikit.models.v2a`, loaded from shipped weight
 other model.
 
 :class:`V2AGenerator` wraps one trained network (flow matching over log-Mel, or autoregressive / MaskGIT
-decoding over codec tokens, with the codec) behind the :class:`~avikit.models.protocol.Model` protocol. The
-networks were trained on short windows (``window_frames`` video frames, 2 s by default), so a clip of any
-length is cut into consecutive windows (the last one padded by repeating its last frame), each window is
-generated (all windows of a clip in one batch), and the windows' log-Mel frames (or codes) are joined on the
-timeline before the one vocoder / codec-decoder pass, so the waveform has no seam of its own. The result is
-cut to the exact length of the task's audio window.
+decoding over codec tokens, with the codec: the packaged ones over mel tokens) behind the
+:class:`~avikit.models.protocol.Model` protocol. The networks were trained on short windows (``window_frames``
+video frames, 2 s by default), so a clip of any length is cut into consecutive windows (the last one padded by
+repeating its last frame), each window is generated (all windows of a clip in one batch), and the windows'
+log-Mel frames (or codes) are joined on the timeline before the one vocoder / codec-decoder pass, so the
+waveform has no seam of its own. The result is cut to the exact length of the task's audio window.
 
 :class:`V2ARetrieval` is the baseline every generator must beat: the audio of the nearest training video by
 its mean 8 x 8 colour image (:func:`visual_bank_feature`). AVSynth regenerates a training clip exactly from
@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import json
 import os
 import zlib
 from collections.abc import Sequence
@@ -46,6 +47,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from avikit.data.synth import SynthConfig, generate
+from avikit.models.mel_codec import MelCodec, build_mel_codec
 from avikit.models.trunk import WEIGHTS_DIR
 from avikit.models.trunk_encoding import MediaItem
 from avikit.models.v2a import (
@@ -60,10 +62,12 @@ from avikit.models.v2a import (
     generate_maskgit,
     griffin_lim,
 )
+from avikit.models.vocoder import KIND as VOCODER_KIND
 from avikit.models.vocoder import MelVocoder, VocoderConfig, build_vocoder
 from avikit.nn import from_pretrained as load_pretrained
 from avikit.nn import resolve_pretrained, save_pretrained, weights_sha256
 from avikit.nn.codec import AudioCodec
+from avikit.nn.weights import CONFIG_NAME, read_pretrained_config
 from avikit.tasks import Task
 from avikit.tasks.generation import prediction_folder
 
@@ -81,6 +85,7 @@ __all__ = [
     "from_pretrained",
     "load_v2a_ar",
     "load_v2a_flow",
+    "load_vocoder",
     "retrieval_from_pretrained",
     "save_v2a",
     "visual_bank_feature",
@@ -107,7 +112,8 @@ class V2AModelConfig:
             per code step.
         guidance: classifier-free guidance scale.
         seed: base seed of sampling (combined with each sample id).
-        vocoder: a trained mel vocoder for the flow paradigm (``None``: Griffin-Lim).
+        vocoder: the mel vocoder: of the flow paradigm (``None``: Griffin-Lim), or of the token paradigms'
+            mel tokenizer (``network.tokenizer == "mel"``, required there; :mod:`avikit.models.mel_codec`).
     """
 
     paradigm: str = "flow"
@@ -325,14 +331,21 @@ def build_v2a_generator(cfg: V2AModelConfig) -> V2AGenerator:
     """Build an (untrained) packaged generator from its config."""
     if cfg.paradigm not in PARADIGMS:
         raise ValueError(f"unknown paradigm {cfg.paradigm!r}; choose one of {PARADIGMS}")
-    net = cfg.network
-    if cfg.vocoder is not None and cfg.paradigm != "flow":
-        raise ValueError(f"a vocoder reads the flow paradigm's mel; the {cfg.paradigm} model decodes codes")
+    net, vocoder = cfg.network, None
+    codec: AudioCodec | None = None
     if cfg.paradigm == "flow":
         network: FlowV2A | TokenV2A = build_flow_v2a(net)
-        codec = None
+        vocoder = build_vocoder(cfg.vocoder) if cfg.vocoder is not None else None
     else:
-        network, codec = build_token_v2a(net, cfg.paradigm == "autoregressive"), build_v2a_codec(net)
+        network = build_token_v2a(net, cfg.paradigm == "autoregressive")
+        if net.tokenizer == "mel":
+            if cfg.vocoder is None:
+                raise ValueError("a mel tokenizer needs the vocoder that turns its mel into sound; set one")
+            codec = build_mel_codec(net, cfg.vocoder)
+        elif cfg.vocoder is not None:
+            raise ValueError(f"the {cfg.paradigm} model decodes waveform-codec codes; it takes no vocoder")
+        else:
+            codec = build_v2a_codec(net)
     return V2AGenerator(
         network,
         codec,
@@ -343,7 +356,7 @@ def build_v2a_generator(cfg: V2AModelConfig) -> V2AGenerator:
         cfg.num_steps,
         cfg.guidance,
         cfg.seed,
-        build_vocoder(cfg.vocoder) if cfg.vocoder is not None else None,
+        vocoder,
     )
 
 
@@ -362,24 +375,48 @@ def save_v2a(model: nn.Module, config: Any, out_dir: str | os.PathLike[str], hal
     return save_pretrained(stored, config, out_dir, kind)
 
 
-def from_pretrained(name_or_path: str | os.PathLike[str] = "v2a") -> V2AGenerator:
-    """Load a packaged generator (``"v2a"``: MaskGIT, ``"v2a-ar"``, ``"v2a-flow"``), a folder or a hub id."""
+def _load(name_or_path: str | os.PathLike[str], config_type: Any, build: Any, kind: str) -> Any:
+    """A package in float32, its ``id`` ``avikit/<folder>`` and ``weights_hash`` set."""
     folder = resolve_pretrained(name_or_path, [WEIGHTS_DIR])
-    model, _ = load_pretrained(folder, V2AModelConfig, build_v2a_generator, KIND, [WEIGHTS_DIR])
+    model, _ = load_pretrained(folder, config_type, build, kind, [WEIGHTS_DIR])
     model.float()
     model.id = f"avikit/{folder.name}"
     model.weights_hash = weights_sha256(folder / "model.safetensors")[:16]
     return model
+
+
+def from_pretrained(name_or_path: str | os.PathLike[str] = "v2a") -> V2AGenerator:
+    """Load a packaged generator (``"v2a"``: MaskGIT, ``"v2a-ar"``, ``"v2a-flow"``), a folder or a hub id."""
+    generator: V2AGenerator = _load(name_or_path, V2AModelConfig, build_v2a_generator, KIND)
+    return generator
 
 
 def retrieval_from_pretrained(name_or_path: str | os.PathLike[str] = "v2a-retrieval") -> V2ARetrieval:
     """Load the packaged retrieval bank (default ``"v2a-retrieval"``), a folder or a hub id."""
+    bank: V2ARetrieval = _load(name_or_path, RetrievalConfig, build_v2a_retrieval, RETRIEVAL_KIND)
+    return bank
+
+
+def load_vocoder(name_or_path: str | os.PathLike[str] = "v2a-flow") -> tuple[MelVocoder, VocoderConfig]:
+    """A trained vocoder and its config: from a vocoder folder, or from a v2a package that carries one.
+
+    The default is the vocoder of the packaged ``v2a-flow``, the one the packaged mel-token models decode
+    with.
+    """
     folder = resolve_pretrained(name_or_path, [WEIGHTS_DIR])
-    model, _ = load_pretrained(folder, RetrievalConfig, build_v2a_retrieval, RETRIEVAL_KIND, [WEIGHTS_DIR])
-    model.float()
-    model.id = f"avikit/{folder.name}"
-    model.weights_hash = weights_sha256(folder / "model.safetensors")[:16]
-    return model
+    if json.loads((folder / CONFIG_NAME).read_text()).get("kind") == VOCODER_KIND:
+        vocoder, vocoder_config = load_pretrained(folder, VocoderConfig, build_vocoder, VOCODER_KIND)
+        return vocoder.float(), vocoder_config
+    config = read_pretrained_config(folder, V2AModelConfig, KIND)
+    model = from_pretrained(folder)
+    codec = model.codec
+    found = codec.decoder.vocoder if isinstance(codec, MelCodec) else model.vocoder
+    if found is None or config.vocoder is None:
+        raise ValueError(
+            f"{folder} carries no vocoder (it decodes with Griffin-Lim or a waveform codec); name a vocoder "
+            "folder (avikit.models.vocoder.train_vocoder) or a package with one, such as 'v2a-flow'"
+        )
+    return found, config.vocoder
 
 
 def load_v2a_ar() -> V2AGenerator:
