@@ -15,7 +15,11 @@ TINY = StudyConfig(
     num_test=6,
     num_reconstruct=3,
     duration=1,
-    codecs=(CodecSpec((4, 4, 16), 16), CodecSpec((4, 4, 16), 16, semantic=True)),
+    codecs=(
+        CodecSpec((4, 4, 16), 16),
+        CodecSpec((4, 4, 16), 16, semantic=True),
+        CodecSpec((500,), 16, mel=True),
+    ),
     num_codebooks=2,
     steps=40,
     visual_steps=2,
@@ -39,7 +43,10 @@ def test_tiny_study_writes_table_json_and_plot(tiny):
         ("acoustic", 2),
         ("semantic", 1),
         ("semantic", 2),
+        ("mel", 1),
+        ("mel", 2),
     ]
+    assert rows[-1]["frame_rate"] == 32.0 and rows[-1]["bitrate"] == 32 * 2 * 4
     assert rows[0]["frame_rate"] == 62.5 and rows[1]["bitrate"] == 2 * rows[0]["bitrate"] == 2 * 62.5 * 4
     for row in [*rows, *result["references"].values()]:
         assert 0 <= row["av_r1_low"] <= row["av_r1"] <= row["av_r1_high"] <= 1
@@ -50,9 +57,10 @@ def test_tiny_study_writes_table_json_and_plot(tiny):
     assert json.loads((out / "tokenizer_study.json").read_text())["audio"] == rows
     table = (out / "tokenizer_study.md").read_text()
     assert table.count("\n| acoustic | 62 |") == 2 and table.count("\n| semantic | 62 |") == 2
+    assert table.count("\n| mel | 32 |") == 2
     assert "\n| silence |" in table and "\n| chance | 0.167 |" in table
     svg = (out / "tokenizer_study.svg").read_text()
-    assert svg.startswith("<svg") and svg.count("<polyline") == 4 and "mean rank" in svg
+    assert svg.startswith("<svg") and svg.count("<polyline") == 6 and "mean rank" in svg
 
 
 def test_tiny_study_learns(tiny):
@@ -76,6 +84,12 @@ def test_study_command_runs(tmp_path, monkeypatch):
     outcome = CliRunner().invoke(app, ["--out", str(tmp_path)])
     assert outcome.exit_code == 0, outcome.output
     assert "SI-SDR" in outcome.output and "A→V R@5" in outcome.output
+
+
+def test_mel_codec_steps_must_be_whole_mel_frames():
+    with pytest.raises(ValueError, match="multiple of 250"):
+        CodecSpec((4, 4, 16), 16, mel=True)
+    assert CodecSpec((1000,), 16, mel=True).name == "mel"
 
 
 def test_bad_config_is_refused(tmp_path):

@@ -28,7 +28,7 @@ def study_cmd(
     ),
     seed: int = typer.Option(_DEFAULTS.seed, help="Seed of data order and initialisation."),
 ) -> None:
-    """Train tiny codecs (acoustic and semantic) and a frame tokenizer on CPU; write the table and plot."""
+    """Train tiny codecs (acoustic, semantic, mel) and a frame tokenizer on CPU; write the table and plot."""
     config = StudyConfig(
         num_train=num_train,
         num_test=num_test,

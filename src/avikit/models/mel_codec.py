@@ -103,11 +103,12 @@ class MelCodec(AudioCodec):
         return F.l1_loss(self.decoder.mel(quantized), mel) + commitment
 
 
-def build_mel_codec(config: V2AConfig, vocoder: VocoderConfig) -> MelCodec:
+def build_mel_codec(config: V2AConfig, vocoder: VocoderConfig, quantizer_dropout: bool = False) -> MelCodec:
     """The mel tokenizer of ``config``, decoded by a vocoder built from ``vocoder``.
 
     ``token_stride`` mel frames per step, ``num_codebooks`` codebooks of ``codebook_size``; the vocoder
-    must read ``config``'s mel.
+    must read ``config``'s mel. With ``quantizer_dropout`` each training step uses a random number of
+    codebooks, so the codes decode at every count.
     """
     mel = (config.sample_rate, config.n_fft, config.hop_length, config.n_mels)
     if (vocoder.sample_rate, vocoder.n_fft, vocoder.hop_length, vocoder.n_mels) != mel:
@@ -118,7 +119,7 @@ def build_mel_codec(config: V2AConfig, vocoder: VocoderConfig) -> MelCodec:
     stride = config.token_stride
     return MelCodec(
         MelEncoder(features, stride),
-        build_rvq(LATENT, config.codebook_size, config.num_codebooks),
+        build_rvq(LATENT, config.codebook_size, config.num_codebooks, quantizer_dropout),
         MelDecoder(build_vocoder(vocoder), stride),
         config.sample_rate,
         config.hop_length * stride,

@@ -1,9 +1,11 @@
 """The tokenizer study: how token rate, codebook size and count trade fidelity, bitrate and alignment.
 
 Trains tiny audio codecs on AVSynth, on CPU: acoustic ones (EnCodec / DAC style, a few token rate / codebook
-size pairs) and a semantic+acoustic one (X-Codec style: the features of the packaged audio-visual encoder's
-audio branch are quantized together with the acoustic latent and must be predicted back from the codes),
-all with quantizer dropout so each is scored at every codebook count; and one frame tokenizer. On held-out
+size pairs), a semantic+acoustic one (X-Codec style: the features of the packaged audio-visual encoder's
+audio branch are quantized together with the acoustic latent and must be predicted back from the codes) and
+a mel tokenizer (:mod:`avikit.models.mel_codec`: residual VQ over log-Mel frames, decoded by a trained
+vocoder), all with quantizer dropout so each is scored at every codebook count; and one frame tokenizer. On
+held-out
 ``test`` clips it measures:
 
 - reconstruction: mel distance and SI-SDR for audio (``avikit.metrics.reconstruction``), PSNR/SSIM for frames,
@@ -16,10 +18,12 @@ all with quantizer dropout so each is scored at every codebook count; and one fr
   bootstrap intervals and chance ``1 / N`` and ``5 / N``. The same probe on continuous features (the log-mel
   spectrogram, the encoder's audio tokens) and the encoder's own zero-shot embeddings are the references.
 
-The codecs train on 1 s crops with an L1 waveform loss plus a multi-scale log-mel loss (FFT 256/512/1024),
-Adam with cosine decay, and EMA codebooks with a fast decay (0.9) so that unused codewords are restarted on
-batch vectors within a few steps. Without adversarial losses the decoders match the spectrum before the phase,
-so SI-SDR stays low at low token rates while mel distance separates the configurations.
+The waveform codecs train on 1 s crops with an L1 waveform loss plus a multi-scale log-mel loss (FFT
+256/512/1024), Adam with cosine decay (the mel tokenizer on the same crops and steps with the mel L1 and its
+vocoder frozen, AdamW with a one-cycle schedule: :func:`~avikit.models.mel_codec.train_mel_codec`), and EMA
+codebooks with a fast decay (0.9) so that unused codewords are restarted on batch vectors within a few steps.
+Without adversarial losses the decoders match the spectrum before the phase, so SI-SDR stays low at low token
+rates while mel distance separates the configurations.
 
 Results go to ``tokenizer_study.json``, ``tokenizer_study.md`` and ``tokenizer_study.svg`` (bitrate against
 mel distance and against the retrieval mean rank, one line per codec), written by
@@ -44,6 +48,7 @@ from torch import nn
 from avikit.data.synth import SynthConfig, generate
 from avikit.metrics.reconstruction import compute_mel_distance, compute_psnr, compute_si_sdr, compute_ssim
 from avikit.models.av_encoder import AVJointEncoder
+from avikit.models.mel_codec import build_mel_codec, train_mel_codec
 from avikit.models.token_probe import (
     code_vectors,
     evaluate_probe_retrieval,
@@ -54,6 +59,8 @@ from avikit.models.tokenizer_study_report import write_study_report
 from avikit.models.training_loops import draw_crops, run_steps
 from avikit.models.trunk import load_encoder
 from avikit.models.trunk_encoding import encode_media
+from avikit.models.v2a import V2AConfig
+from avikit.models.v2a_model import load_vocoder
 from avikit.nn.codec import AudioCodec, build_audio_codec, build_semantic_codec
 from avikit.nn.objectives import MultiScaleMelLoss
 from avikit.nn.quantize import VectorQuantizer, codebook_usage
@@ -64,6 +71,9 @@ __all__ = ["CodecSpec", "MultiScaleMelLoss", "StudyConfig", "run_tokenizer_study
 
 log = logging.getLogger(__name__)
 
+MEL_HOP = V2AConfig().hop_length
+"""Samples per mel frame of the mel tokenizer."""
+
 
 @dataclass(frozen=True)
 class CodecSpec:
@@ -73,16 +83,26 @@ class CodecSpec:
         strides: encoder strides; the token rate is ``16000 / prod(strides)`` code steps per second.
         codebook_size: entries ``K`` per codebook.
         semantic: quantize the audio-visual encoder's audio features with the acoustic latent (X-Codec style).
+        mel: the mel tokenizer of :mod:`avikit.models.mel_codec` instead of a waveform codec;
+            ``prod(strides)`` must be a multiple of the mel hop (250 samples): ``prod(strides) / 250`` mel
+            frames per step.
     """
 
     strides: tuple[int, ...]
     codebook_size: int
     semantic: bool = False
+    mel: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mel and (self.semantic or int(np.prod(self.strides)) % MEL_HOP):
+            raise ValueError(
+                f"a mel codec is not semantic and steps a multiple of {MEL_HOP} samples, got {self.strides}"
+            )
 
     @property
     def name(self) -> str:
-        """``"semantic"`` or ``"acoustic"``."""
-        return "semantic" if self.semantic else "acoustic"
+        """``"semantic"``, ``"mel"`` or ``"acoustic"``."""
+        return "semantic" if self.semantic else "mel" if self.mel else "acoustic"
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,7 @@ class StudyConfig:
         ema_decay: decay of the EMA codebooks (fast, so dead codewords restart early).
         probe_steps: optimisation steps of each retrieval probe.
         encoder: the audio-visual encoder (packaged name or folder): teacher and visual features.
+        vocoder: the trained vocoder of mel codecs (:func:`avikit.models.v2a_model.load_vocoder`).
         num_threads: torch intra-op threads while training (1 is fastest on a shared machine).
         seed: seed of data order and initialisation.
     """
@@ -119,6 +140,7 @@ class StudyConfig:
         CodecSpec((4, 4, 16), 64),
         CodecSpec((4, 4, 16), 512),
         CodecSpec((4, 4, 16), 64, semantic=True),
+        CodecSpec((500,), 64, mel=True),
     )
     num_codebooks: int = 4
     steps: int = 500
@@ -129,6 +151,7 @@ class StudyConfig:
     ema_decay: float = 0.9
     probe_steps: int = 300
     encoder: str = "av-encoder"
+    vocoder: str = "v2a-flow"
     num_threads: int = 1
     seed: int = 0
 
@@ -323,6 +346,8 @@ def _train_codec(
     spec: CodecSpec, config: StudyConfig, train_audio: torch.Tensor, encoder: AVJointEncoder
 ) -> tuple[AudioCodec, dict[str, Any]]:
     codec: AudioCodec
+    if spec.mel:
+        return _train_mel_codec(spec, config, train_audio)
     if spec.semantic:
         codec = build_semantic_codec(
             _AudioTeacher(encoder),
@@ -350,6 +375,35 @@ def _train_codec(
     log.info(
         "trained %s codec %s K=%d in %.1f s", spec.name, spec.strides, spec.codebook_size, trained["seconds"]
     )
+    return codec, trained
+
+
+def _train_mel_codec(
+    spec: CodecSpec, config: StudyConfig, train_audio: torch.Tensor
+) -> tuple[AudioCodec, dict[str, Any]]:
+    """The mel tokenizer on the study's crops and schedule length, decoding through ``config.vocoder``."""
+    vocoder, vocoder_config = load_vocoder(config.vocoder)
+    network = V2AConfig(
+        tokenizer="mel",
+        token_stride=int(np.prod(spec.strides)) // MEL_HOP,
+        codebook_size=spec.codebook_size,
+        num_codebooks=config.num_codebooks,
+    )
+    codec = build_mel_codec(network, vocoder_config, quantizer_dropout=True)
+    codec.decoder.vocoder.load_state_dict(vocoder.state_dict())
+    for module in codec.modules():
+        if isinstance(module, VectorQuantizer):
+            module.decay = config.ema_decay
+    trained = train_mel_codec(
+        codec,
+        train_audio,
+        config.steps,
+        config.batch_size,
+        config.crop_samples / codec.sample_rate,
+        config.learning_rate,
+        config.seed,
+    )
+    log.info("trained mel codec %s K=%d in %.1f s", spec.strides, spec.codebook_size, trained["seconds"])
     return codec, trained
 
 
