@@ -165,8 +165,7 @@ def _train_codec(
             raise ValueError(
                 "the mel tokenizer decodes through a trained vocoder: pass vocoder=load_vocoder('v2a-flow')"
             )
-        mel_codec = build_mel_codec(v2a, vocoder[1])
-        mel_codec.decoder.vocoder.load_state_dict(vocoder[0].state_dict())
+        mel_codec = build_mel_codec(v2a, vocoder[1], vocoder_weights=vocoder[0])
         report = StepLog("codec", out, "codec training loss", config.progress)
         record = train_mel_codec(mel_codec, audio, config.codec_steps, seed=config.seed, report=report)
         codec: AudioCodec = mel_codec
@@ -425,14 +424,14 @@ def export_v2a(
     for paradigm, name in (names or EXPORT_NAMES).items():
         if paradigm not in trained["models"]:
             continue
-        with_vocoder = vocoder is not None and (paradigm == "flow" or v2a.tokenizer == "mel")
+        decodes_mel = paradigm == "flow" or v2a.tokenizer == "mel"
         config = V2AModelConfig(
             paradigm,
             v2a,
             window,
             16 if paradigm == "flow" else 12,
             guidance,
-            vocoder=vocoder[1] if with_vocoder and vocoder else None,
+            vocoder=vocoder[1] if vocoder is not None and decodes_mel else None,
         )
         model = build_v2a_generator(config)
         model.network.load_state_dict(trained["models"][paradigm].state_dict())

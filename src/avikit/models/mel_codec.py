@@ -103,27 +103,32 @@ class MelCodec(AudioCodec):
         return F.l1_loss(self.decoder.mel(quantized), mel) + commitment
 
 
-def build_mel_codec(config: V2AConfig, vocoder: VocoderConfig, quantizer_dropout: bool = False) -> MelCodec:
+def build_mel_codec(
+    config: V2AConfig,
+    vocoder: VocoderConfig,
+    quantizer_dropout: bool = False,
+    vocoder_weights: MelVocoder | None = None,
+) -> MelCodec:
     """The mel tokenizer of ``config``, decoded by a vocoder built from ``vocoder``.
 
     ``token_stride`` mel frames per step, ``num_codebooks`` codebooks of ``codebook_size``; the vocoder
     must read ``config``'s mel. With ``quantizer_dropout`` each training step uses a random number of
-    codebooks, so the codes decode at every count.
+    codebooks, so the codes decode at every count. ``vocoder_weights`` (a trained vocoder of that config)
+    are copied into the codec's vocoder; without them it is untrained (as when loading a saved package).
     """
     mel = (config.sample_rate, config.n_fft, config.hop_length, config.n_mels)
     if (vocoder.sample_rate, vocoder.n_fft, vocoder.hop_length, vocoder.n_mels) != mel:
         raise ValueError(
             f"the vocoder reads another mel (rate, n_fft, hop, mels) than the tokenizer: {vocoder} vs {mel}"
         )
-    features = LogMelFeatures(*mel)
     stride = config.token_stride
-    return MelCodec(
-        MelEncoder(features, stride),
-        build_rvq(LATENT, config.codebook_size, config.num_codebooks, quantizer_dropout),
-        MelDecoder(build_vocoder(vocoder), stride),
-        config.sample_rate,
-        config.hop_length * stride,
-    )
+    encoder = MelEncoder(LogMelFeatures(*mel), stride)  # built in this order: the same seed, the same weights
+    quantizer = build_rvq(LATENT, config.codebook_size, config.num_codebooks, quantizer_dropout)
+    decoder_vocoder = build_vocoder(vocoder)
+    if vocoder_weights is not None:
+        decoder_vocoder.load_state_dict(vocoder_weights.state_dict())
+    decoder = MelDecoder(decoder_vocoder, stride)
+    return MelCodec(encoder, quantizer, decoder, config.sample_rate, config.hop_length * stride)
 
 
 def train_mel_codec(

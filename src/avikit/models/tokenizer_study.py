@@ -200,6 +200,13 @@ class _AudioTeacher(nn.Module):
         return self.audio(self.frontend(waveform))  # 10 tokens per second
 
 
+def _set_ema_decay(model: nn.Module, decay: float) -> None:
+    """Give every codebook of ``model`` this EMA decay (a fast one lets dead codewords restart early)."""
+    for module in model.modules():
+        if isinstance(module, VectorQuantizer):
+            module.decay = decay
+
+
 def _train(
     model: nn.Module,
     batches: Callable[[], torch.Tensor],
@@ -210,9 +217,7 @@ def _train(
     """Adam with cosine decay for ``steps`` on ``batches()``; returns seconds and the loss curve."""
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
-    for module in model.modules():  # a fast EMA lets dead codewords restart within a few steps
-        if isinstance(module, VectorQuantizer):
-            module.decay = config.ema_decay
+    _set_ema_decay(model, config.ema_decay)
 
     def step_loss() -> torch.Tensor:
         target = batches()
@@ -389,11 +394,8 @@ def _train_mel_codec(
         codebook_size=spec.codebook_size,
         num_codebooks=config.num_codebooks,
     )
-    codec = build_mel_codec(network, vocoder_config, quantizer_dropout=True)
-    codec.decoder.vocoder.load_state_dict(vocoder.state_dict())
-    for module in codec.modules():
-        if isinstance(module, VectorQuantizer):
-            module.decay = config.ema_decay
+    codec = build_mel_codec(network, vocoder_config, quantizer_dropout=True, vocoder_weights=vocoder)
+    _set_ema_decay(codec, config.ema_decay)
     trained = train_mel_codec(
         codec,
         train_audio,

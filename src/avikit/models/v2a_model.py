@@ -67,7 +67,7 @@ from avikit.models.vocoder import MelVocoder, VocoderConfig, build_vocoder
 from avikit.nn import from_pretrained as load_pretrained
 from avikit.nn import resolve_pretrained, save_pretrained, weights_sha256
 from avikit.nn.codec import AudioCodec
-from avikit.nn.weights import CONFIG_NAME, read_pretrained_config
+from avikit.nn.weights import CONFIG_NAME
 from avikit.tasks import Task
 from avikit.tasks.generation import prediction_folder
 
@@ -407,8 +407,8 @@ def load_vocoder(name_or_path: str | os.PathLike[str] = "v2a-flow") -> tuple[Mel
     if json.loads((folder / CONFIG_NAME).read_text()).get("kind") == VOCODER_KIND:
         vocoder, vocoder_config = load_pretrained(folder, VocoderConfig, build_vocoder, VOCODER_KIND)
         return vocoder.float(), vocoder_config
-    config = read_pretrained_config(folder, V2AModelConfig, KIND)
-    model = from_pretrained(folder)
+    model, config = load_pretrained(folder, V2AModelConfig, build_v2a_generator, KIND)
+    model.float()
     codec = model.codec
     found = codec.decoder.vocoder if isinstance(codec, MelCodec) else model.vocoder
     if found is None or config.vocoder is None:
