@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
+from avikit.errors import UnknownNameError
+
 __all__ = ["lookup"]
 
 V = TypeVar("V")
@@ -19,9 +21,9 @@ def lookup(registry: Mapping[str, V], name: str, kind: str) -> V:
     """The entry of ``name`` in ``registry``; ``kind`` names what the registry holds, in the singular.
 
     Raises:
-        KeyError: for an unknown name; the message lists the known ones in registry order, e.g.
+        UnknownNameError: (a ``KeyError``) for an unknown name; the message lists the known ones in registry order, e.g.
             ``unknown model 'x'; known models are: oracle, chance``.
     """
     if name not in registry:
-        raise KeyError(f"unknown {kind} {name!r}; known {kind}s are: {', '.join(registry)}")
+        raise UnknownNameError(f"unknown {kind} {name!r}; known {kind}s are: {', '.join(registry)}")
     return registry[name]

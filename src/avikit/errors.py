@@ -9,16 +9,34 @@ from __future__ import annotations
 __all__ = [
     "AvikitError",
     "CorruptMediaError",
+    "DataError",
     "MediaError",
     "MediaNotFoundError",
     "MissingStreamError",
+    "UnknownNameError",
     "UnsupportedCodecError",
+    "UsageError",
     "WindowError",
 ]
 
 
 class AvikitError(Exception):
     """Base class of every error raised by avikit."""
+
+
+class UsageError(AvikitError, ValueError):
+    """An argument or option is wrong (an unknown value, out of range, a bad combination): the CLI exits 2."""
+
+
+class UnknownNameError(UsageError, KeyError):
+    """A name (task, model, split, condition, recipe, ...) is not in its registry; the message lists them."""
+
+    def __str__(self) -> str:  # KeyError would print the message quoted
+        return str(self.args[0]) if self.args else ""
+
+
+class DataError(AvikitError, ValueError):
+    """A file's content is wrong (malformed annotation, schema mismatch, stale records): the CLI exits 1."""
 
 
 class MediaError(AvikitError):
