@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 
 from avikit.eval.runner import RunConfig, run_evaluation
-from avikit.models.finetune import load_finetuned
-from avikit.models.linear_probe import PROBE_TASKS, load_linear_probe
+from avikit.models.perception.linear_probe import PROBE_TASKS, load_linear_probe
 from avikit.models.registry import get_model
+from avikit.train.finetune import load_finetuned
 
 CONDITIONS = ("clean", "audio_muted", "video_blanked")
 

@@ -50,9 +50,9 @@ from avikit.metrics.generation import (
     evaluate_kl,
 )
 from avikit.metrics.reconstruction import compute_mel_distance
+from avikit.models.generation.v2a_pipeline import from_pretrained
 from avikit.models.protocol import Item
 from avikit.models.registry import get_model
-from avikit.models.v2a_model import from_pretrained
 from avikit.tasks import SYNC_OFFSETS
 from avikit.tasks.generation import V2ATask
 

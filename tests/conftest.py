@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = [
+    "tests.model_fixtures"
+]  # the tiny encoder and model checks shared by tests/models and tests/train
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DATA = ROOT.parent / "shared" / "reference-data"
 

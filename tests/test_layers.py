@@ -7,17 +7,25 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "avikit"
 # Lower index = lower layer. Top-level modules (errors, _version) sit below every layer.
-LAYERS = ["media", "data", "metrics", "tasks", "nn", "models", "eval", "cli"]
+LAYERS = ["media", "data", "metrics", "tasks", "envs", "nn", "models", "train", "eval", "studies", "cli"]
 
 
-def imported_modules(path: Path) -> list[tuple[int, str]]:
+def imported_modules(path: Path, root: Path = SRC) -> list[tuple[int, str]]:
+    """Absolute names of the modules ``path`` imports; relative imports are resolved against its package."""
     tree = ast.parse(path.read_text(), filename=str(path))
+    package = ["avikit", *path.relative_to(root).parent.parts]
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1]
+            if node.module:
+                found.append((node.lineno, ".".join([*base, node.module])))
+            else:
+                found += [(node.lineno, ".".join([*base, alias.name])) for alias in node.names]
     return found
 
 
@@ -33,7 +41,7 @@ def upward_imports(root: Path) -> list[str]:
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root)
         own = LAYERS.index(rel.parts[0]) if rel.parts[0] in LAYERS else -1
-        for line, module in imported_modules(path):
+        for line, module in imported_modules(path, root):
             target = layer_of(module)
             if target is not None and target > own:
                 problems.append(
@@ -53,8 +61,26 @@ def test_the_check_catches_an_upward_import(tmp_path: Path) -> None:
     (tmp_path / "eval" / "fine.py").write_text(
         "from avikit.media import AVClip\nfrom avikit.errors import AvikitError\n"
     )
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "relative.py").write_text("from ..train import recipes\nfrom . import protocol\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "rel.py").write_text("from ..models.registry import get_model\n")
     problems = upward_imports(tmp_path)
-    assert len(problems) == 2 and all(p.startswith("media/bad.py") for p in problems)
+    assert len(problems) == 4
+    assert sum(p.startswith("media/bad.py") for p in problems) == 2
+    assert any(p.startswith("models/relative.py:1 imports avikit.train ") for p in problems)
+    assert any(p.startswith("data/rel.py:1 imports avikit.models.registry") for p in problems)
+
+
+def test_inference_never_imports_training() -> None:
+    """``models`` (inference) must not import ``train``: spelled out, though the layer order implies it."""
+    offenders = [
+        f"{path.relative_to(SRC)} imports {module}"
+        for path in sorted((SRC / "models").rglob("*.py"))
+        for _, module in imported_modules(path)
+        if module.startswith("avikit.train") or module.startswith("avikit.studies")
+    ]
+    assert offenders == []
 
 
 def test_importing_avikit_has_no_side_effects() -> None:

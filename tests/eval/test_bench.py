@@ -6,8 +6,8 @@ import json
 
 from rich.console import Console
 
-from avikit.eval.baselines import OracleModel
 from avikit.eval.bench import run_bench
+from avikit.models.baselines import OracleModel
 
 
 class PerfectCodec(OracleModel):

@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from avikit import media
-from avikit.eval.baselines import OracleModel
 from avikit.eval.gallery import SAMPLE_SECONDS
 from avikit.eval.generation import _span, compute_set_metrics, run_generation
 from avikit.eval.report import build_report
 from avikit.eval.runner import RunConfig, cell_media_dir, read_cell_records, run_evaluation
 from avikit.metrics.generation import evaluate_frechet_distance, evaluate_inception_score
 from avikit.metrics.reconstruction import compute_psnr
+from avikit.models.baselines import OracleModel
 
 
 class CountingOracle(OracleModel):

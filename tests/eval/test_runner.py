@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avikit.eval.baselines import ChanceModel, OracleModel, SingleModality
 from avikit.eval.cache import CellStore
 from avikit.eval.controls import apply_control
+from avikit.eval.modality import SingleModality
 from avikit.eval.report import build_report
 from avikit.eval.runner import RunConfig, run_evaluation
+from avikit.models.baselines import ChanceModel, OracleModel
 from avikit.models.protocol import Model
 
 TASKS = ("avel", "sync", "classification", "avqa", "dense-localization")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from avikit.models.gen_recipes import GenTrainConfig, evaluate_v2a, export_v2a, train_v2a
-from avikit.models.v2a import TOKENIZERS, V2AConfig
-from avikit.models.v2a_model import PARADIGMS, load_vocoder
+from avikit.models.generation.v2a_network import TOKENIZERS, V2AConfig
+from avikit.models.generation.v2a_pipeline import PARADIGMS, load_vocoder
+from avikit.train.generators import GenTrainConfig
+from avikit.train.v2a import evaluate_v2a, export_v2a, train_v2a
 
 __all__ = ["v2a_cmd"]
 

@@ -7,15 +7,9 @@ from pathlib import Path
 
 import typer
 
-from avikit.models.gen_recipes import GenTrainConfig
-from avikit.models.gen_recipes_av import (
-    evaluate_a2v,
-    evaluate_joint,
-    save_a2v,
-    save_joint,
-    train_a2v,
-    train_joint,
-)
+from avikit.train.a2v import evaluate_a2v, save_a2v, train_a2v
+from avikit.train.generators import GenTrainConfig
+from avikit.train.joint import evaluate_joint, save_joint, train_joint
 
 __all__ = ["a2v_cmd", "joint_cmd"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from avikit.eval.bench import STANDARD_CONDITIONS, run_bench
-from avikit.models.recipes import RECIPES, train_recipe
+from avikit.train.recipes import RECIPES, train_recipe
 
 __all__ = ["bench_cmd", "train_cmd"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from avikit.models.tokenizer_study import StudyConfig, run_tokenizer_study
+from avikit.studies.tokenizer_study import StudyConfig, run_tokenizer_study
 
 _DEFAULTS = StudyConfig()
 

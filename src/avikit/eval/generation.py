@@ -42,7 +42,6 @@ from scipy.linalg import LinAlgWarning
 from torch import nn
 
 from avikit.data.sample import Sample
-from avikit.eval.baselines import OracleModel
 from avikit.eval.feature_cache import FeatureCache, file_sha256
 from avikit.eval.runner import Progress, RunConfig, json_number, read_cell_records, run_evaluation
 from avikit.eval.source import load_eval_data
@@ -57,6 +56,7 @@ from avikit.metrics.generation import (
     compute_kl_statistics,
     evaluate_frechet_distance,
 )
+from avikit.models.baselines import OracleModel
 from avikit.models.embedders import Embedder
 from avikit.models.protocol import Model
 from avikit.models.registry import MODELS as REGISTRY

@@ -35,7 +35,6 @@ import numpy as np
 from avikit import __version__
 from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
-from avikit.eval.baselines import get_model
 from avikit.eval.cache import CellStore
 from avikit.eval.controls import apply_control, swap_partner
 from avikit.eval.source import (
@@ -48,6 +47,7 @@ from avikit.eval.source import (
 )
 from avikit.metrics import compute_bootstrap_ci
 from avikit.models.protocol import Item, Model
+from avikit.models.registry import get_model
 from avikit.tasks import Task, cut_media, get_task
 from avikit.tasks.generation import GenerationTask
 
@@ -70,7 +70,7 @@ class RunConfig:
 
     Attributes:
         tasks: task names.
-        models: model names (registered in :data:`avikit.eval.baselines.MODELS`, or keys of ``models``
+        models: model names (registered in :data:`avikit.models.registry.MODELS`, or keys of ``models``
             passed to :func:`run_evaluation`).
         conditions: ``clean``, controls and AVSynth corruptions (see
             :func:`avikit.eval.source.parse_condition`).

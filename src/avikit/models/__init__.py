@@ -1,20 +1,17 @@
-"""The ``models`` layer: reference models, adapters and the Model protocol (`avikit.models.protocol`)."""
+"""The ``models`` layer: the Model protocol, the one registry, baselines and the reference models.
 
-from avikit.models.av_encoder import AVEncoderConfig, AVFeatures, AVJointEncoder, build_av_encoder
-from avikit.models.av_encoder import from_pretrained as load_av_encoder
-from avikit.models.pretrain import PretrainConfig, PretrainResult, TrainConfig, pretrain
+Sub-packages by role: ``encoders`` (the self-supervised audio-visual trunk), ``perception`` (one head per
+task family), ``generation`` (networks, sampling loops and pipelines of the generators, and their retrieval
+baselines), ``tokenizers`` (codecs, the mel tokenizer, vocoders) and ``embedders`` (the official metric
+networks). Training lives in :mod:`avikit.train`, which this layer never imports.
+
+Example:
+    >>> model = get_model("oracle")
+    >>> isinstance(model, Model), "avel" in model.tasks
+    (True, True)
+"""
+
 from avikit.models.protocol import Item, Model
+from avikit.models.registry import MODELS, ModelInfo, describe_model, get_model, list_models
 
-__all__ = [
-    "AVEncoderConfig",
-    "AVFeatures",
-    "AVJointEncoder",
-    "Item",
-    "Model",
-    "PretrainConfig",
-    "PretrainResult",
-    "TrainConfig",
-    "build_av_encoder",
-    "load_av_encoder",
-    "pretrain",
-]
+__all__ = ["MODELS", "Item", "Model", "ModelInfo", "describe_model", "get_model", "list_models"]

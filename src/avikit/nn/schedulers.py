@@ -1,8 +1,8 @@
 """Samplers and schedules for generation, kept apart from the networks and from the sampling loops.
 
 Three pieces, as in diffusers: a network predicts (a velocity, or logits), a scheduler here says how to
-move from one step to the next, and the loop lives in the generator (e.g. ``avikit.models.v2a``), where it
-can be read in one function.
+move from one step to the next, and the loop lives in the generator (e.g.
+``avikit.models.generation.v2a_network``), where it can be read in one function.
 
 - :class:`FlowMatchingScheduler`: rectified flow (Liu et al., 2023; Lipman et al., 2023). The path from
   noise ``x0`` (``t = 0``) to data ``x1`` (``t = 1``) is the straight line ``x_t = (1 - t) x0 + t x1``; the

@@ -1,0 +1,1 @@
+"""Perception reference models: one file per task family, each a head on the frozen trunk."""

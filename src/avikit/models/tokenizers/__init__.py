@@ -1,0 +1,1 @@
+"""Tokenizers and decoders of audio: the waveform codec, the mel tokenizer and the vocoders."""

@@ -1,0 +1,84 @@
+"""Shared pieces of the reference-model tests: a tiny random encoder and one check per contract."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from avikit.data.synth import generate
+from avikit.models.encoders.av_encoder import build_av_encoder
+from avikit.models.encoders.trunk import load_encoder
+from avikit.models.protocol import Item, Model
+from avikit.nn import save_pretrained
+from avikit.tasks import cut_media, get_task
+from avikit.train.feature_sets import build_feature_set
+from avikit.train.pretrain import KIND as ENCODER_KIND
+from avikit.train.pretrain import PretrainConfig
+from avikit.train.recipes import _HEADS, tiny_recipe, train_recipe
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory):
+    """A tiny random joint encoder saved as a weights folder (32 px frames, 32 mel bands, width 32)."""
+    folder = tmp_path_factory.mktemp("encoder")
+    torch.manual_seed(0)
+    save_pretrained(
+        build_av_encoder(PretrainConfig.tiny().model), PretrainConfig.tiny().model, folder, ENCODER_KIND
+    )
+    return folder
+
+
+@pytest.fixture
+def feature_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("AVIKIT_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def make_items(task_name, count=2, split="test"):
+    """Evaluation items of the first ``count`` test clips the task scores."""
+    task, items, index = get_task(task_name), [], 0
+    while len(items) < count:
+        sample, clip = generate(split, index)[:2]
+        index += 1
+        if not task.includes(sample):
+            continue
+        inputs = task.build_inputs(sample)
+        media = cut_media(clip, inputs)
+        items.append(Item(sample, inputs, lambda m=media: m, lambda s=sample: task.build_target(s)))
+    return items
+
+
+def train_tiny(name, encoder, out, steps=30):
+    """Train the tiny recipe of ``name``; return (full-data loss before, after, result)."""
+    spec = _HEADS[name]
+    recipe = tiny_recipe(name, encoder)
+    recipe = replace(recipe, fit=replace(recipe.fit, steps=steps, lr=1e-2))
+    task = get_task(spec.task)
+    data = spec.data(
+        build_feature_set(
+            task, load_encoder(encoder), "train", recipe.train_clips, spec.segments, show_progress=False
+        ),
+        task,
+    )
+    torch.manual_seed(recipe.fit.seed)
+    before_head = spec.build(recipe.model)
+    with torch.no_grad():
+        before = float(spec.loss(before_head.eval(), data)["loss"])
+    result = train_recipe(name, out, recipe, show_progress=False)
+    return before, data, result
+
+
+def check_model(model, tasks, count=2):
+    """Protocol conformance and schema-valid predictions on a few test items of every task."""
+    assert isinstance(model, Model)
+    assert model.weights_hash != "untrained"
+    for task_name in tasks:
+        task = get_task(task_name)
+        items = make_items(task_name, count)
+        predictions = model.predict(task, items)
+        assert len(predictions) == len(items)
+        for prediction, item in zip(predictions, items, strict=True):
+            task.check_prediction(json.loads(json.dumps(prediction)), item.inputs, "test")
