@@ -10,7 +10,7 @@ Official layout (tab-separated, header first)::
 
 ``filename`` is ``<YouTubeID>_<start>_<end>``; the official download script names each clip by the first
 11 characters (the YouTube id). ``ROOT`` may also be the ``data`` folder itself. Clips named by the full
-``filename`` (as AVSynth's exporter writes them, under ``ROOT/LLP_dataset/video``) are found too.
+``filename``, or kept under ``ROOT/LLP_dataset/video``, are found too.
 
 Targets (the AVSynth schema): ``duration`` (10) and ``labels`` (the weak video-level labels); for val and
 test also ``events`` (``audio``, ``visual`` and ``audio_visual`` rows {label, onset, offset} in whole
