@@ -176,10 +176,10 @@ def compute_ave_cross_modal_statistics(
 
     Args:
         distances: ``[N, T, T]`` with ``distances[n, i, j]`` = distance between the visual embedding of
-        segment
-            ``i`` and the audio embedding of segment ``j`` of video ``n`` (lower = closer). The sums are
-            taken in
-            the array's own dtype (float32 as in the official Keras model).
+            segment ``i`` and the audio embedding of segment ``j`` of video ``n`` (lower = closer). They
+            are cast to float32 and summed in float32, as the official script sums the float32 outputs of
+            its Keras model: windows whose sums tie in float32 (but not in float64, e.g. for distances read
+            from JSON) resolve to the first start, as officially.
         event_labels: ``[N, T]`` binary, 1 = event segment (``labels_closs.h5``).
 
     Returns:
@@ -189,9 +189,9 @@ def compute_ave_cross_modal_statistics(
     Raises:
         ValueError: if a video has no event segment (the official script fails on it too).
     """
-    distance_array = as_finite(distances, "distances", 3)
-    if distance_array.dtype.kind != "f":
-        distance_array = distance_array.astype(np.float64)
+    distance_array = as_finite(distances, "distances", 3).astype(np.float32)
+    if not np.all(np.isfinite(distance_array)):
+        raise ValueError("distances overflow float32 (the official model's dtype); scale them down")
     events = as_binary(event_labels, "event_labels", 2).astype(bool)
     if distance_array.shape != (*events.shape, events.shape[1]):
         raise ValueError(
@@ -225,8 +225,8 @@ def evaluate_ave_cross_modal(distances: ArrayLike, event_labels: ArrayLike) -> d
 
     Official: ``cmm_test.py`` at 93f843fed7. Videos whose segments are all events are skipped. With the event
     segments ``s`` (``l`` of them) as the query, every start ``n`` in ``0..T-l`` is scored by the summed
-    distance
-    of the ``l``-long window; the prediction is the first minimum and is correct iff it equals ``s[0]``. The
+    distance of the ``l``-long window, summed in float32 in segment order as the official loop sums its
+    model's float32 outputs; the prediction is the first minimum and is correct iff it equals ``s[0]``. The
     official script prints V2A first, then A2V.
 
     Args:
