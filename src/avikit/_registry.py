@@ -21,8 +21,8 @@ def lookup(registry: Mapping[str, V], name: str, kind: str) -> V:
     """The entry of ``name`` in ``registry``; ``kind`` names what the registry holds, in the singular.
 
     Raises:
-        UnknownNameError: (a ``KeyError``) for an unknown name; the message lists the known ones in registry order, e.g.
-            ``unknown model 'x'; known models are: oracle, chance``.
+        UnknownNameError: (a ``KeyError``) for an unknown name; the message lists the known ones in
+            registry order, e.g. ``unknown model 'x'; known models are: oracle, chance``.
     """
     if name not in registry:
         raise UnknownNameError(f"unknown {kind} {name!r}; known {kind}s are: {', '.join(registry)}")

@@ -23,11 +23,13 @@ from avikit.errors import DataError
 
 def _zip_bomb(path, size):
     """``size`` zero bytes, deflated: about 1000 times smaller on disk."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        with zf.open("zeros.bin", "w", force_zip64=True) as f:
-            block = bytes(1 << 20)
-            for _ in range(size >> 20):
-                f.write(block)
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+        zf.open("zeros.bin", "w", force_zip64=True) as f,
+    ):
+        block = bytes(1 << 20)
+        for _ in range(size >> 20):
+            f.write(block)
     return path
 
 

@@ -27,7 +27,7 @@ from avikit.tasks import get_task
 
 def _official_kept(fps: float, num_frames: int, seconds: int) -> list[int]:
     """The preprocessing's sampling, written out from its definition: 16 positions a second, keep the 16th."""
-    step = int(round(fps))
+    step = round(fps)  # Python's rounding, as the script's int(round(fps))
     listed = []
     for second in range(seconds):
         for position in range(16):

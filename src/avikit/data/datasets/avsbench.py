@@ -104,7 +104,7 @@ def avsbench_frame_indices(fps: float | Fraction, num_frames: int, seconds: int 
         >>> avsbench_frame_indices(25, 110)
         (23, 48, 73, 98, 109)
     """
-    step = int(round(float(fps)))
+    step = round(float(fps))  # an int, as the official int(round(fps))
     if step < 1 or num_frames < 1:
         raise ValueError(f"need fps >= 0.5 and at least one frame, got fps={fps}, num_frames={num_frames}")
     return tuple(min(second * step + 15 * step // 16, num_frames - 1) for second in range(seconds))

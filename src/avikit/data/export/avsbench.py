@@ -4,8 +4,9 @@ One frame per second is extracted, the one the official preprocessing keeps (``p
 ``preprocess_ms3.py``: 16 frames listed per second, the 16th kept, about 15/16 s into the second; see
 :func:`avikit.data.datasets.avsbench.avsbench_frame_indices`). The AVS tasks pick the same frames on an
 AVSynth folder, so a model scored there and on the export sees the same frames, masks and audio. The AVSS
-release ships its frames without the script that chose them; its export uses the same rule. Binary masks are 8-bit grey PNGs (255 on sounding objects); AVSS colour masks use the official
-palette (bit-interleaved class index, background 0) with ``label2idx.json`` naming the classes.
+release ships its frames without the script that chose them; its export uses the same rule. Binary masks
+are 8-bit grey PNGs (255 on sounding objects); AVSS colour masks use the official palette
+(bit-interleaved class index, background 0) with ``label2idx.json`` naming the classes.
 
 S4 (one sounding source class per clip; train annotates frame 1 only)::
 
