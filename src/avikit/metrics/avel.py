@@ -13,6 +13,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.data.text import read_text_lines
+from avikit.errors import DataError
 from avikit.metrics._validation import as_binary, as_finite, as_labels, non_empty
 
 __all__ = [
@@ -49,19 +51,20 @@ def load_ave_annotations(path: str | Path) -> list[AVEAnnotation]:
         One record per video, in file order.
 
     Raises:
-        ValueError: if a line does not have 5 fields or its times are not integers.
+        DataError: (a ``ValueError``) if a line does not have 5 fields, its times are not integers, or the
+            file is not UTF-8 text; the message names the file and line.
     """
     records = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text_lines(path), start=1):
         if not line.strip() or (number == 1 and line.startswith("Category&")):
             continue
         fields = line.split("&")
         if len(fields) != 5:
-            raise ValueError(f"{path}:{number}: expected 5 '&'-separated fields, got {len(fields)}")
+            raise DataError(f"{path}:{number}: expected 5 '&'-separated fields, got {len(fields)}")
         try:
             records.append(AVEAnnotation(fields[0], fields[1], fields[2], int(fields[3]), int(fields[4])))
         except ValueError as error:
-            raise ValueError(f"{path}:{number}: start and end must be whole seconds") from error
+            raise DataError(f"{path}:{number}: start and end must be whole seconds") from error
     return records
 
 
