@@ -57,15 +57,16 @@ def test_llp_layout_matches_the_reference_files(synth_dir, samples, tmp_path):
         ref = REFERENCE / "llp" / name
         if ref.is_file():
             assert ours == ref.read_text().splitlines()[0]
+    back = {row["filename"]: row["avsynth_id"] for row in _tsv(root / "avsynth_ids.tsv")}
     audio = _tsv(root / "data" / "AVVP_eval_audio.csv")
     for row in audio:
-        sample = samples[row["filename"].rsplit("_", 2)[0]]
+        sample = samples[back[row["filename"]]]
         seg = sample.target("segment_labels")["audio"]
         assert all(row["event_labels"] in seg[k] for k in range(int(row["onset"]), int(row["offset"])))
     weak = _tsv(root / "data" / "AVVP_test_pd.csv")
     assert len(weak) == 8  # test + open_test
     assert all(set(r["event_labels"].split(",")) <= set(CLASS_NAMES) for r in weak)
-    assert (root / "LLP_dataset" / "video" / f"{weak[0]['filename']}.mp4").is_file()
+    assert (root / "data" / "LLP_dataset" / "video" / f"{weak[0]['filename'][:11]}.mp4").is_file()
 
 
 def test_music_avqa_layout_matches_the_reference_file(synth_dir, samples, tmp_path):

@@ -21,9 +21,8 @@ def prepared_llp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     prepare_avsynth(synth, {"train": 2, "val": 2, "test": 4}, seed=0)
     official = tmp_path_factory.mktemp("llp-official")
     export_dataset(synth, official, "llp")
-    videos = sorted(official.rglob("*.mp4"))
-    test_videos = [v for v in videos if v.name.startswith("test_")]
-    test_videos[0].unlink()  # a taken-down video: the norm with YouTube-sourced benchmarks
+    first_test = (official / "data" / "AVVP_test_pd.csv").read_text().splitlines()[1][:11]
+    (official / "data" / "LLP_dataset" / "video" / f"{first_test}.mp4").unlink()  # a taken-down video
     out = tmp_path_factory.mktemp("llp-prepared")
     DATASETS["llp"].prepare(official, out, check_classes=False)
     return out

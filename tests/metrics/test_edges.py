@@ -156,7 +156,7 @@ def load_llp_annotations_row(tmp_path):
         (lambda: evaluate_ave_accuracy(np.zeros((1, 10, 29)), np.full((1, 10), 29)), r"\[0, 29\)"),
         (
             lambda: evaluate_unav_detection([0], [[2.0, 1.0]], [0], [0], [[0.0, 1.0]], [0], [1.0]),
-            "end before",
+            "ends before it starts",
         ),
         (
             lambda: evaluate_avs_binary(np.zeros((1, 5, 4, 4)), np.zeros((1, 5, 4, 4)), batch_size=0),

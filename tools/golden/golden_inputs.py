@@ -75,6 +75,26 @@ def ave_cross_modal_distances(event_labels: NDArray) -> NDArray[np.float32]:
     )
 
 
+def ave_cross_modal_near_ties() -> dict[str, NDArray]:
+    """Constructed float32 distances ``[3, 10, 10]`` whose window sums tie in float32 but not in float64.
+
+    Video 0 and 1 (events at seconds 0-1): start 0 sums ``1 + 1e-8``, start 1 sums ``1 + 0``; in float32 both
+    are 1.0 and the first (correct) start wins, in float64 start 1 wins. Video 2 (events at 3-4) is the
+    mirror case: float32 ties start 2 with the correct start 3 and picks 2.
+    """
+    tiny = np.float32(1e-8)
+    distances = np.ones((3, 10, 10), dtype=np.float32)
+    labels = np.zeros((3, 10), dtype=np.int64)
+    for video in (0, 1):
+        labels[video, :2] = 1
+        distances[video, 1, 1] = tiny  # start 0: d[0, 0] + d[1, 1]
+        distances[video, 2, 1] = distances[video, 1, 2] = 0.0  # start 1 (A2V and V2A)
+    labels[2, 3:5] = 1
+    distances[2, 3, 3], distances[2, 4, 4] = 1.0, 0.0  # start 3: 1 + 0
+    distances[2, 3, 4] = distances[2, 4, 3] = tiny  # start 2: 1 + 1e-8 (A2V and V2A)
+    return {"distances": distances, "event_labels": labels}
+
+
 def unav_inputs() -> dict[str, NDArray]:
     """Seeded UnAV-like ground truth (labels with gaps, duplicates) and predictions (some unmapped labels)."""
     rng = np.random.default_rng(100)
@@ -113,6 +133,33 @@ def unav_inputs() -> dict[str, NDArray]:
         "pred_segments": np.array(pred_seg),
         "pred_labels": np.array(pred_label),
         "pred_scores": np.array(pred_score),
+    }
+
+
+def unav_reversed_inputs() -> dict[str, NDArray]:
+    """:func:`unav_inputs` with every 5th prediction reversed (start > end), plus constructed reversed cases.
+
+    Videos ``rev0``-``rev2``: a prediction that is a true event with start and end swapped (the official tIoU
+    is 0/0, NaN), one whose reversed length is shorter than the event's (tIoU 0) and one whose reversed
+    length is longer (negative union, tIoU -0.0), and a reversed prediction in a video without events.
+    """
+    data = unav_inputs()
+    segments = data["pred_segments"].copy()
+    segments[::5] = segments[::5, ::-1]
+    gt = {"rev0": ([2.0, 5.0], 1), "rev1": ([0.0, 4.0], 2), "rev2": ([1.0, 3.0], 4)}
+    pred = [
+        ("rev0", [5.0, 2.0], 1, 0.97), ("rev0", [2.0, 5.0], 1, 0.15),
+        ("rev1", [4.0, 0.0], 2, 0.96), ("rev1", [3.0, 1.0], 2, 0.95),
+        ("rev2", [6.0, 0.0], 4, 0.94), ("rev2", [1.0, 3.0], 4, 0.05), ("rev9", [9.0, 1.0], 4, 0.93),
+    ]  # fmt: skip
+    return {
+        "gt_video_ids": np.concatenate([data["gt_video_ids"], list(gt)]),
+        "gt_segments": np.concatenate([data["gt_segments"], [seg for seg, _ in gt.values()]]),
+        "gt_labels": np.concatenate([data["gt_labels"], [label for _, label in gt.values()]]),
+        "pred_video_ids": np.concatenate([data["pred_video_ids"], [p[0] for p in pred]]),
+        "pred_segments": np.concatenate([segments, [p[1] for p in pred]]),
+        "pred_labels": np.concatenate([data["pred_labels"], [p[2] for p in pred]]),
+        "pred_scores": np.concatenate([data["pred_scores"], [p[3] for p in pred]]),
     }
 
 

@@ -180,6 +180,22 @@ def golden_ave(root: Path, reference: Path, out: Path) -> None:
     )
 
 
+def golden_ave_near_ties(root: Path, out: Path) -> None:
+    """AVE cross-modal: the evaluation loop of cmm_test.py on distances whose window sums tie in float32."""
+    repo = root / "YapengTian+AVE-ECCV18"
+    data = inputs.ave_cross_modal_near_ties()
+    cross = run_cmm_test(repo / "cmm_test.py", data["event_labels"], data["distances"])
+    payload = {
+        "inputs": "golden_inputs.ave_cross_modal_near_ties (below, float32 values written exactly)",
+        "event_labels": data["event_labels"].tolist(),
+        "distances": [[[float(x) for x in row] for row in video] for video in data["distances"]],
+        "cross_modal": cross,
+    }
+    reason = "model outputs are float32, summed in float32 in the same order, integer counts: bit-exact"
+    write(out, "ave_near_ties", repo, "cmm_test.py (evaluation loop)", payload,
+          {"cross_modal": {"abs": 0.0, "reason": reason}})  # fmt: skip
+
+
 class _DistanceModel:
     """Stands in for the Keras model of cmm_test.py; 'features' are (video, segment) indices."""
 
@@ -219,16 +235,14 @@ def run_cmm_test(path: Path, event_labels: np.ndarray, distances: np.ndarray) ->
     }
 
 
-def golden_unav(root: Path, out: Path) -> None:
-    """UnAV-100: ANETdetection on a temporary annotation file in the official format."""
+def _official_unav_scores(repo: Path, data: dict[str, np.ndarray]) -> dict[str, float]:
+    """Run ANETdetection on a temporary annotation file in the official format; return its mAPs."""
     import pandas as pd
 
-    repo = root / "ttgeng233+UnAV"
     np.float = float  # type: ignore[attr-defined]  # the official code uses np.float (removed in NumPy 1.24)
     sys.path.insert(0, str(repo / "libs" / "utils"))
     import metrics as official  # libs/utils/metrics.py
 
-    data = inputs.unav_inputs()
     database = {}
     for video in np.unique(data["gt_video_ids"]):
         rows = np.flatnonzero(data["gt_video_ids"] == video)
@@ -254,17 +268,24 @@ def golden_unav(root: Path, out: Path) -> None:
                 "score": data["pred_scores"],
             }
         )
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), np.errstate(invalid="ignore", divide="ignore"):
             mean_ap, average = evaluator.evaluate(preds, verbose=False)
     scores = {
         f"map@{t:.2f}".rstrip("0"): float(v) for t, v in zip(np.linspace(0.1, 0.9, 9), mean_ap, strict=True)
     }
     scores["average_map"] = float(average)
+    return scores
+
+
+def golden_unav(root: Path, out: Path) -> None:
+    """UnAV-100: ANETdetection on a temporary annotation file in the official format."""
+    repo = root / "ttgeng233+UnAV"
+    data = inputs.unav_inputs()
     payload = {
         "inputs": "golden_inputs.unav_inputs (seeded; labels with gaps, a duplicate GT event per 10 videos, "
         "20% predictions with other labels, tied scores)",
         "input_digest": inputs.digest(data["pred_segments"], data["pred_scores"], data["gt_segments"]),
-        "scores": scores,
+        "scores": _official_unav_scores(repo, data),
     }
     write(
         out,
@@ -274,6 +295,21 @@ def golden_unav(root: Path, out: Path) -> None:
         payload,
         {"scores": {"abs": 0.0, "reason": "same argsort, matching and float64 AP arithmetic: bit-exact"}},
     )
+
+
+def golden_unav_reversed(root: Path, out: Path) -> None:
+    """UnAV-100: ANETdetection on predictions of which some end before they start."""
+    repo = root / "ttgeng233+UnAV"
+    data = inputs.unav_reversed_inputs()
+    payload = {
+        "inputs": "golden_inputs.unav_reversed_inputs (unav_inputs with every 5th prediction reversed, and "
+        "constructed reversed cases: tIoU 0/0, 0 and -0.0)",
+        "input_digest": inputs.digest(data["pred_segments"], data["pred_scores"], data["gt_segments"]),
+        "scores": _official_unav_scores(repo, data),
+    }
+    reason = "same argsort, NaN/-0.0 tIoU comparisons, matching and float64 AP arithmetic: bit-exact"
+    write(out, "unav_reversed", repo, "libs/utils/metrics.py::ANETdetection.evaluate", payload,
+          {"scores": {"abs": 0.0, "reason": reason}})  # fmt: skip
 
 
 def golden_avsbench(root: Path, out: Path) -> None:
@@ -500,18 +536,25 @@ def main() -> None:
     parser.add_argument("--official-root", type=Path, required=True)
     parser.add_argument("--reference-data", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("tests/fixtures/golden/metrics"))
+    parser.add_argument("--only", nargs="*", default=None, help="write only these golden files (names)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    jobs: list[Callable[[], None]] = [
-        lambda: golden_llp(args.official_root, args.reference_data, args.out),
-        lambda: golden_ave(args.official_root, args.reference_data, args.out),
-        lambda: golden_unav(args.official_root, args.out),
-        lambda: golden_avsbench(args.official_root, args.out),
-        lambda: golden_avqa(args.official_root, args.reference_data, args.out),
-        lambda: golden_cav_mae(args.official_root, args.out),
-    ]
-    for job in jobs:
-        job()
+    jobs: dict[str, Callable[[], None]] = {
+        "llp": lambda: golden_llp(args.official_root, args.reference_data, args.out),
+        "ave": lambda: golden_ave(args.official_root, args.reference_data, args.out),
+        "ave_near_ties": lambda: golden_ave_near_ties(args.official_root, args.out),
+        "unav": lambda: golden_unav(args.official_root, args.out),
+        "unav_reversed": lambda: golden_unav_reversed(args.official_root, args.out),
+        "avsbench": lambda: golden_avsbench(args.official_root, args.out),
+        "music_avqa": lambda: golden_avqa(args.official_root, args.reference_data, args.out),
+        "cav_mae": lambda: golden_cav_mae(args.official_root, args.out),
+    }
+    unknown = set(args.only or ()) - set(jobs)
+    if unknown:
+        parser.error(f"unknown golden file(s) {sorted(unknown)}; known: {', '.join(jobs)}")
+    for name, job in jobs.items():
+        if args.only is None or name in args.only:
+            job()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@
 A transfer writes to ``.<name>.part`` next to the destination. An interrupted transfer is resumed with an
 HTTP ``Range`` request (within the same call, up to ``retries`` times, and by a later call, which finds the
 ``.part`` file). Only a complete file whose checksum matches is renamed to the destination; a checksum
-mismatch deletes the ``.part`` file and raises :class:`ChecksumError`. Nothing here touches the network
-at import time.
+mismatch deletes the ``.part`` file and raises :class:`ChecksumError`. An existing destination with another
+checksum is kept (the error says so). A failure says what happened (the HTTP status, a refused connection,
+a host name that does not resolve, a timeout, a cut transfer) and what is left: nothing, or a ``.part``
+file of so many bytes that a later call resumes. HTTP errors other than 408, 429 and 5xx are not retried.
+Nothing here touches the network at import time.
 
 Example:
     >>> compute_file_hash.__name__
@@ -13,13 +16,14 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import logging
 import os
 import re
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,7 +53,16 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 class DownloadError(AvikitError):
-    """A file could not be downloaded (network error, HTTP error, truncated transfer)."""
+    """A file could not be downloaded (network error, HTTP error, truncated transfer).
+
+    Attributes:
+        retryable: whether trying again may help (a cut transfer, a timeout, HTTP 5xx), as opposed to
+            e.g. HTTP 404.
+    """
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ChecksumError(DownloadError, ValueError):
@@ -94,17 +107,46 @@ def compute_file_hash(path: str | os.PathLike[str], algorithm: str = "sha256") -
     return digest.hexdigest()
 
 
-def _verify(path: Path, url: str, sha256: str | None, md5: str | None) -> None:
+def _mismatch(path: Path, sha256: str | None, md5: str | None) -> tuple[str, str, str] | None:
+    """Return ``(algorithm, actual, expected)`` of the first checksum that does not match, else None."""
     for algorithm, expected in (("sha256", sha256), ("md5", md5)):
         if expected is None:
             continue
         actual = compute_file_hash(path, algorithm)
         if actual.lower() != expected.lower():
-            raise ChecksumError(
-                f"{url}: {algorithm} of the downloaded file is {actual}, expected {expected}; the file was "
-                "deleted. The server may serve a different version: check the dataset's page, or pass the "
-                "new checksum if the change is expected."
-            )
+            return algorithm, actual, expected
+    return None
+
+
+_HTTP_HINTS = {
+    401: "access denied: the file needs a login or an accepted licence",
+    403: "access denied: the file needs a login or an accepted licence",
+    404: "the file is not at this address: check the URL, or the dataset's page for where it moved",
+    410: "the file is not at this address: check the URL, or the dataset's page for where it moved",
+}
+
+
+def _http_error(url: str, err: urllib.error.HTTPError) -> DownloadError:
+    hint = _HTTP_HINTS.get(err.code, "the server refused the request")
+    retryable = err.code >= 500 or err.code in (408, 429)
+    if retryable:
+        hint = "a server-side problem; it may pass"
+    return DownloadError(f"{url}: the server answered HTTP {err.code} {err.reason} ({hint})", retryable)
+
+
+def _network_error(url: str, reason: object, timeout: float) -> DownloadError:
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or url
+    if isinstance(reason, socket.gaierror):
+        what = f"could not resolve the host name {host!r} (check the address, and the network and its DNS)"
+    elif isinstance(reason, ConnectionRefusedError):
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        what = f"connection refused by {host}:{port} (no server listens there: check the address and port)"
+    elif isinstance(reason, TimeoutError):
+        what = f"no answer from {host} within {timeout:g} s"
+    else:
+        what = f"network error: {reason}"
+    return DownloadError(f"{url}: {what}")
 
 
 def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse:
@@ -115,9 +157,11 @@ def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse:
     except urllib.error.HTTPError as err:
         if err.code == 416 and offset:
             raise
-        raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from err
-    except (urllib.error.URLError, OSError) as err:
-        raise DownloadError(f"{url}: {err}") from err
+        raise _http_error(url, err) from err
+    except urllib.error.URLError as err:
+        raise _network_error(url, err.reason, timeout) from err
+    except OSError as err:
+        raise _network_error(url, err, timeout) from err
 
 
 def _resume_offset(response: http.client.HTTPResponse, offset: int, url: str) -> tuple[int, int | None]:
@@ -140,7 +184,7 @@ def _copy_body(
         try:
             block = response.read(_CHUNK)
         except (http.client.IncompleteRead, OSError) as err:
-            raise DownloadError(f"transfer interrupted after {done} bytes: {err}") from err
+            raise DownloadError(f"the transfer was cut after {done} bytes ({err})") from err
         if not block:
             return done
         out.write(block)
@@ -159,9 +203,21 @@ def _transfer(url: str, part: Path, timeout: float, progress: ProgressCallback |
     with response:
         start, total = _resume_offset(response, offset, url)
         with part.open("ab" if start else "wb") as out:
-            done = _copy_body(response, out, start, total, progress)
+            try:
+                done = _copy_body(response, out, start, total, progress)
+            except DownloadError as err:
+                raise DownloadError(f"{url}: {err}") from err
     if total is not None and done < total:
-        raise DownloadError(f"{url}: transfer ended after {done} of {total} bytes")
+        raise DownloadError(f"{url}: the transfer ended after {done} of {total} bytes")
+
+
+def _left_over(part: Path) -> str:
+    """Say what a failed call leaves behind (and remove an empty ``.part`` file)."""
+    size = part.stat().st_size if part.exists() else 0
+    if size:
+        return f"{part} holds {size} bytes and was kept: call again to resume"
+    part.unlink(missing_ok=True)
+    return "nothing was written"
 
 
 def download_file(
@@ -184,20 +240,30 @@ def download_file(
         sha256: expected SHA-256 hex digest.
         md5: expected MD5 hex digest.
         progress: called as ``progress(bytes_done, bytes_total_or_None)``.
-        retries: how many times an interrupted transfer is resumed within this call.
+        retries: how many times a failed transfer is tried again within this call (not after an HTTP
+            error that cannot pass, such as 404).
         timeout: socket timeout in seconds.
 
     Returns:
         ``dest``.
 
     Raises:
-        ChecksumError: the complete file has another checksum (it is deleted).
-        DownloadError: the transfer failed ``retries + 1`` times; the ``.part`` file is kept so that a
-            later call resumes it, and ``dest`` is untouched.
+        ChecksumError: ``dest`` already exists with another checksum (it is kept, and nothing is
+            downloaded), or the downloaded file has another checksum (it is deleted).
+        DownloadError: the transfer failed; the message says why (HTTP status, refused connection,
+            unresolvable host name, timeout, cut transfer), after how many attempts, and whether a
+            ``.part`` file was kept for a later call to resume. ``dest`` is untouched.
     """
     final = Path(dest)
     if final.is_file():
-        _verify(final, url, sha256, md5)
+        mismatch = _mismatch(final, sha256, md5)
+        if mismatch is not None:
+            algorithm, actual, expected = mismatch
+            raise ChecksumError(
+                f"{final} already exists but its {algorithm} is {actual}, expected {expected}; it was kept "
+                f"and nothing was downloaded. Delete it to download {url} again, or pass the new checksum "
+                "if the change is expected."
+            )
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     part = final.with_name(f".{final.name}.part")
@@ -206,15 +272,19 @@ def download_file(
             _transfer(url, part, timeout, progress)
             break
         except DownloadError as err:
-            if attempt == retries:
-                raise DownloadError(f"{err}; {part} was kept, call again to resume") from err
-            log.info("%s (attempt %d of %d); resuming", err, attempt + 1, retries + 1)
-    try:
-        _verify(part, url, sha256, md5)
-    except ChecksumError:
-        with contextlib.suppress(FileNotFoundError):
-            part.unlink()
-        raise
+            if attempt == retries or not err.retryable:
+                attempts = f" (after {attempt + 1} attempts)" if attempt else ""
+                raise DownloadError(f"{err}{attempts}; {_left_over(part)}", err.retryable) from err
+            log.info("%s (attempt %d of %d); trying again", err, attempt + 1, retries + 1)
+    mismatch = _mismatch(part, sha256, md5)
+    if mismatch is not None:
+        part.unlink(missing_ok=True)
+        algorithm, actual, expected = mismatch
+        raise ChecksumError(
+            f"{url}: {algorithm} of the downloaded file is {actual}, expected {expected}; the file was "
+            "deleted. The server may serve a different version: check the dataset's page, or pass the "
+            "new checksum if the change is expected."
+        )
     if sha256 is None and md5 is None:
         log.info("%s: no published checksum; sha256 of the download is %s", url, compute_file_hash(part))
     os.replace(part, final)

@@ -13,6 +13,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.data.text import read_text_lines
+from avikit.errors import DataError
 from avikit.metrics._validation import as_binary, as_finite, as_labels, non_empty
 
 __all__ = [
@@ -49,19 +51,20 @@ def load_ave_annotations(path: str | Path) -> list[AVEAnnotation]:
         One record per video, in file order.
 
     Raises:
-        ValueError: if a line does not have 5 fields or its times are not integers.
+        DataError: (a ``ValueError``) if a line does not have 5 fields, its times are not integers, or the
+            file is not UTF-8 text; the message names the file and line.
     """
     records = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text_lines(path), start=1):
         if not line.strip() or (number == 1 and line.startswith("Category&")):
             continue
         fields = line.split("&")
         if len(fields) != 5:
-            raise ValueError(f"{path}:{number}: expected 5 '&'-separated fields, got {len(fields)}")
+            raise DataError(f"{path}:{number}: expected 5 '&'-separated fields, got {len(fields)}")
         try:
             records.append(AVEAnnotation(fields[0], fields[1], fields[2], int(fields[3]), int(fields[4])))
         except ValueError as error:
-            raise ValueError(f"{path}:{number}: start and end must be whole seconds") from error
+            raise DataError(f"{path}:{number}: start and end must be whole seconds") from error
     return records
 
 
@@ -176,10 +179,10 @@ def compute_ave_cross_modal_statistics(
 
     Args:
         distances: ``[N, T, T]`` with ``distances[n, i, j]`` = distance between the visual embedding of
-        segment
-            ``i`` and the audio embedding of segment ``j`` of video ``n`` (lower = closer). The sums are
-            taken in
-            the array's own dtype (float32 as in the official Keras model).
+            segment ``i`` and the audio embedding of segment ``j`` of video ``n`` (lower = closer). They
+            are cast to float32 and summed in float32, as the official script sums the float32 outputs of
+            its Keras model: windows whose sums tie in float32 (but not in float64, e.g. for distances read
+            from JSON) resolve to the first start, as officially.
         event_labels: ``[N, T]`` binary, 1 = event segment (``labels_closs.h5``).
 
     Returns:
@@ -189,9 +192,9 @@ def compute_ave_cross_modal_statistics(
     Raises:
         ValueError: if a video has no event segment (the official script fails on it too).
     """
-    distance_array = as_finite(distances, "distances", 3)
-    if distance_array.dtype.kind != "f":
-        distance_array = distance_array.astype(np.float64)
+    distance_array = as_finite(distances, "distances", 3).astype(np.float32)
+    if not np.all(np.isfinite(distance_array)):
+        raise ValueError("distances overflow float32 (the official model's dtype); scale them down")
     events = as_binary(event_labels, "event_labels", 2).astype(bool)
     if distance_array.shape != (*events.shape, events.shape[1]):
         raise ValueError(
@@ -225,8 +228,8 @@ def evaluate_ave_cross_modal(distances: ArrayLike, event_labels: ArrayLike) -> d
 
     Official: ``cmm_test.py`` at 93f843fed7. Videos whose segments are all events are skipped. With the event
     segments ``s`` (``l`` of them) as the query, every start ``n`` in ``0..T-l`` is scored by the summed
-    distance
-    of the ``l``-long window; the prediction is the first minimum and is correct iff it equals ``s[0]``. The
+    distance of the ``l``-long window, summed in float32 in segment order as the official loop sums its
+    model's float32 outputs; the prediction is the first minimum and is correct iff it equals ``s[0]``. The
     official script prints V2A first, then A2V.
 
     Args:

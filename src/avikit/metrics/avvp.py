@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.data.text import read_text_lines
 from avikit.metrics._validation import as_binary, non_empty, same_shape
 
 __all__ = [
@@ -70,7 +71,7 @@ def load_llp_annotations(path: str | Path) -> list[LLPAnnotation]:
     Raises:
         ValueError: if the header or a row is malformed.
     """
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = read_text_lines(path)
     if not lines or lines[0].split("\t") != ["filename", "onset", "offset", "event_labels"]:
         raise ValueError(f"{path}: expected the header 'filename<TAB>onset<TAB>offset<TAB>event_labels'")
     rows = []
@@ -97,7 +98,7 @@ def load_llp_video_ids(path: str | Path) -> list[str]:
     Returns:
         The filenames in file order (the order in which the official script scores the videos).
     """
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = read_text_lines(path)
     if not lines or lines[0].split("\t")[0] != "filename":
         raise ValueError(f"{path}: expected a header row starting with 'filename'")
     return [line.split("\t")[0] for line in lines[1:] if line.strip()]

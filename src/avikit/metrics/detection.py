@@ -7,6 +7,8 @@ detection evaluation as adapted by ActionFormer / EPIC-Kitchens), with the thres
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -19,6 +21,8 @@ __all__ = [
     "evaluate_unav_detection",
 ]
 
+log = logging.getLogger(__name__)
+
 UNAV_TIOU_THRESHOLDS: NDArray[np.float64] = np.linspace(0.1, 0.9, 9)
 """The official tIoU grid, bit-exact (0.30000000000000004 and 0.7000000000000001 included)."""
 
@@ -27,9 +31,29 @@ def _check_segments(segments: ArrayLike, name: str) -> NDArray[np.float64]:
     array = as_finite(segments, name, 2).astype(np.float64)
     if array.shape[1:] != (2,):
         raise ValueError(f"{name} must be [N, 2] (start, end) in seconds, got shape {array.shape}")
-    if np.any(array[:, 1] < array[:, 0]):
-        raise ValueError(f"{name} has segments that end before they start; fix or drop them")
     return array
+
+
+def _check_ground_truth(segments: NDArray[np.float64]) -> None:
+    reversed_rows = np.flatnonzero(segments[:, 1] < segments[:, 0])
+    if len(reversed_rows):
+        row = int(reversed_rows[0])
+        start, end = segments[row]
+        raise ValueError(
+            f"gt_segments row {row} ends before it starts ({start} > {end}), one of {len(reversed_rows)} "
+            "such rows; fix the annotation"
+        )
+
+
+def _note_reversed(segments: NDArray[np.float64]) -> None:
+    count = int(np.sum(segments[:, 1] < segments[:, 0]))
+    if count:
+        log.warning(
+            "%d of %d detections end before they start; scored as the official UnAV-100 scorer scores them "
+            "(tIoU 0 / union: a miss, or a hit when the reversed length equals a true event's, 0/0)",
+            count,
+            len(segments),
+        )
 
 
 def _dedup_ground_truth(videos: NDArray, segments: NDArray, labels: NDArray, tol: float = 1e-3) -> NDArray:
@@ -102,6 +126,8 @@ def compute_detection_statistics(
         _check_segments(gt_segments, "gt_segments"),
         _check_segments(pred_segments, "pred_segments"),
     )
+    _check_ground_truth(gt_segs)
+    _note_reversed(pred_segs)
     gt_lab = as_finite(gt_labels, "gt_labels", 1).astype(np.int64)
     pred_lab = as_finite(pred_labels, "pred_labels", 1).astype(np.int64)
     scores = as_finite(pred_scores, "pred_scores", 1).astype(np.float64)
@@ -182,6 +208,11 @@ def evaluate_unav_detection(
     ranked by ``argsort()[::-1]`` of the score; each is matched greedily to the unmatched ground truth of its
     video with the highest tIoU at or above the threshold; AP is VOC-2011 interpolated; mAP averages over the
     classes present in the ground truth (a class without predictions scores 0).
+
+    Detections that end before they start are scored as officially (with a log warning): their tIoU is
+    ``0 / union``, a miss, except when the reversed length equals a true event's length, where it is 0/0
+    (NaN), which no threshold rejects, so the official scorer counts a hit. Ground truth that ends before it
+    starts is refused.
 
     Args:
         gt_video_ids: ``[G]`` video id of each ground-truth event (str or int).

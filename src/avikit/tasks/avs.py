@@ -1,13 +1,17 @@
 """Audio-visual segmentation (AVSBench): masks of the sounding objects, binary (S4/MS3) or semantic (AVSS).
 
-Five frames per clip, the centres of five equal parts (AVSBench: one frame per second of a 5 s clip). Masks
-are at the clip's resolution and travel as run-length encodings (:func:`avikit.tasks.schema.encode_mask`).
+As in AVSBench S4/MS3, the first 5 s of a clip: one frame per second, the one AVSBench's preprocessing
+keeps (:func:`avikit.data.datasets.avsbench.avsbench_frame_indices`, about 15/16 s into each second), and
+the audio of those 5 s. The AVSBench exporters write exactly these frames, masks and audio, so a model
+scored on an AVSynth folder and on its export sees the same inputs, clip for clip. Masks are at the clip's
+resolution and travel as run-length encodings (:func:`avikit.tasks.schema.encode_mask`).
 
 Example:
     >>> from avikit.data.synth import generate
     >>> sample, _ = generate("test", 1)
-    >>> AVSBinaryTask().build_inputs(sample).frames
-    (8, 24, 40, 56, 72)
+    >>> inputs = AVSBinaryTask().build_inputs(sample)
+    >>> inputs.frames, inputs.audio
+    ((7, 15, 23, 31, 39), (0, 80000))
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from avikit.data.datasets.avsbench import avsbench_frame_indices
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.data.synth.ground_truth import segment_mask_maps
@@ -36,7 +41,6 @@ from avikit.tasks.base import (
     TaskInputs,
     TaskSpec,
     mean_values,
-    sample_uniform_frames,
 )
 from avikit.tasks.schema import FieldSpec, encode_mask
 
@@ -44,7 +48,8 @@ __all__ = ["BINARY_LOGIT", "AVSBinaryTask", "AVSSemanticTask"]
 
 BINARY_LOGIT = 10.0
 """A mask pixel of 1 is scored as logit +10 and a 0 as -10 (sigmoid 0.99995 and 0.00005)."""
-_NUM_FRAMES = 5
+_SECONDS = 5
+_NUM_FRAMES = _SECONDS  # one frame per second
 _MASKS_DOC = "one run-length mask per frame: {'size': [H, W], 'runs': [[value, count], ...]}"
 
 
@@ -59,10 +64,14 @@ def _masks(
 
 class _AVSTask(Task):
     def build_inputs(self, sample: Sample) -> TaskInputs:
-        """Five uniformly spread frames and the whole audio."""
+        """The frame AVSBench keeps of each of the first five seconds, and the audio of those seconds."""
         geometry = self.check_rates(sample)
-        frames = sample_uniform_frames(geometry.num_frames, _NUM_FRAMES)
-        return TaskInputs(sample.id, frames, (0, geometry.num_samples), (geometry.size, geometry.size))
+        if geometry.duration < _SECONDS:
+            raise ValueError(f"task {self.name} needs clips of at least {_SECONDS} s, {sample.id!r} lasts "
+                             f"{geometry.duration} s")  # fmt: skip
+        frames = avsbench_frame_indices(geometry.fps, geometry.num_frames, _SECONDS)
+        audio = (0, _SECONDS * geometry.sample_rate)
+        return TaskInputs(sample.id, frames, audio, (geometry.size, geometry.size))
 
     def _dims(self, inputs: TaskInputs, max_value: int) -> dict[str, int]:
         height, width = inputs.frame_size
@@ -80,13 +89,15 @@ class AVSBinaryTask(_AVSTask):
         name="avs-binary",
         pillar="perception",
         family="segmentation",
-        version=1,
+        version=2,
         benchmark="AVSBench S4 / MS3",
-        description="Segment the objects that make sound in five frames of the clip (1 = sounding object).",
+        description="Segment the objects that make sound in one frame of each of the first five seconds "
+        "(1 = sounding object).",
         inputs=("audio", "video"),
         protocol=Protocol(
             num_frames=_NUM_FRAMES,
-            frame_sampling="uniform",
+            frame_sampling="avsbench",
+            window=("0", str(_SECONDS)),
             params={"batch_size": 4, "binary_logit": BINARY_LOGIT},
         ),
         target_schema={"masks": "binary [T, H, W]: 1 on objects that sound in that frame"},
@@ -133,13 +144,15 @@ class AVSSemanticTask(_AVSTask):
         name="avs-semantic",
         pillar="perception",
         family="segmentation",
-        version=1,
+        version=2,
         benchmark="AVSBench-semantic (AVSS)",
-        description="Segment and classify the objects that make sound in five frames (0 = background).",
+        description="Segment and classify the objects that make sound in one frame of each of the first "
+        "five seconds (0 = background).",
         inputs=("audio", "video"),
         protocol=Protocol(
             num_frames=_NUM_FRAMES,
-            frame_sampling="uniform",
+            frame_sampling="avsbench",
+            window=("0", str(_SECONDS)),
             params={"batch_size": 1, "num_classes": len(CLASS_NAMES) + 1},
         ),
         target_schema={"masks": "int [T, H, W]: class index + 1 on sounding objects, 0 elsewhere"},

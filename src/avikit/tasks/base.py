@@ -54,7 +54,8 @@ class Protocol:
         sample_rate: audio sample rate the audio windows refer to.
         num_frames: frames given to a model (``None``: every frame of the window).
         frame_sampling: ``"all"``, ``"uniform"`` (centres of equal parts), ``"segments"`` (every frame of
-            each 1 s segment) or ``"event_middle"`` (the middle frame of the first audio-visual event).
+            each 1 s segment), ``"event_middle"`` (the middle frame of the first audio-visual event) or
+            ``"avsbench"`` (the frame AVSBench's preprocessing keeps of each second).
         window: ``(start, duration)`` of the video window in exact seconds as strings (``None``: whole clip).
         params: task-specific parameters (class list size, offsets grid, batch size, ...), JSON-able.
     """

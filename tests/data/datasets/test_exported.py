@@ -10,6 +10,7 @@ import pytest
 
 from avikit.data.datasets import DATASETS
 from avikit.data.export import export_dataset
+from avikit.data.export.llp import llp_video_id
 from avikit.data.manifest import read_manifest
 from avikit.data.prepared import read_prepared, validate_prepared
 
@@ -53,9 +54,10 @@ def test_ave_targets_equal_avsynth_ground_truth(prepared, synth_dir):
 
 def test_llp_targets_equal_avsynth_segment_labels(prepared, synth_dir):
     truth = _truth(synth_dir)
+    back = {llp_video_id(i): i for i in truth}
     for split in ("val", "test"):
         for sample in read_manifest(prepared["llp"][1][split]):
-            source = truth[sample.id.rsplit("_", 2)[0]].target("segment_labels")
+            source = truth[back[sample.id[:11]]].target("segment_labels")
             mine = sample.target("segment_labels")
             assert mine["audio"] == source["audio"] and mine["visual"] == source["visual"]
 

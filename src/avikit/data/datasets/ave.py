@@ -41,6 +41,8 @@ from avikit.data.datasets._recipe import (
 )
 from avikit.data.download import RemoteFile, download_files
 from avikit.data.sample import Sample
+from avikit.data.text import read_text_lines
+from avikit.errors import DataError
 
 __all__ = ["AVE_INFO", "card_ave", "download_ave", "prepare_ave"]
 
@@ -103,18 +105,18 @@ class _Line:
 def _parse_line(path: Path, number: int, line: str) -> _Line:
     fields = line.split("&")
     if len(fields) != 5:
-        raise ValueError(
+        raise DataError(
             f"{path}:{number}: expected 5 '&'-separated fields ({_HEADER}), got {len(fields)}: {line!r}"
         )
     category, video_id, quality, start, end = (f.strip() for f in fields)
     try:
         a, b = int(start), int(end)
     except ValueError as err:
-        raise ValueError(
+        raise DataError(
             f"{path}:{number}: start and end must be whole seconds, got {start!r}, {end!r}"
         ) from err
     if not 0 <= a <= b <= _SECONDS or not category or not video_id:
-        raise ValueError(
+        raise DataError(
             f"{path}:{number}: bad event {line!r}; need a category, an id and 0 <= start <= end <= 10"
         )
     return _Line(category, video_id, quality, a, b)
@@ -122,7 +124,7 @@ def _parse_line(path: Path, number: int, line: str) -> _Line:
 
 def _read_lines(path: Path) -> list[_Line]:
     rows = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for number, raw in enumerate(read_text_lines(path), start=1):
         line = raw.rstrip("\r")
         if not line.strip() or (number == 1 and line.strip() == _HEADER):
             continue
@@ -157,7 +159,8 @@ def prepare_ave(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> di
 
     Raises:
         FileNotFoundError: ``Annotations.txt`` is not under ``root``.
-        ValueError: a line is not in the official format.
+        DataError: a line is not in the official format, or the file is not UTF-8 text (the message names
+            the file and line).
     """
     base = Path(root)
     annotations = find_file(base, [f"{d}/Annotations.txt" for d in _DIRS], "AVE Annotations.txt")

@@ -28,6 +28,7 @@ import csv
 import json
 import os
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,14 @@ from avikit.data.datasets._recipe import check_header, find_file, media_ref, pro
 from avikit.data.download import ManualDownloadError
 from avikit.data.sample import Sample
 
-__all__ = ["AVSBENCH_INFO", "VARIANTS", "card_avsbench", "download_avsbench", "prepare_avsbench"]
+__all__ = [
+    "AVSBENCH_INFO",
+    "VARIANTS",
+    "avsbench_frame_indices",
+    "card_avsbench",
+    "download_avsbench",
+    "prepare_avsbench",
+]
 
 VARIANTS = ("s4", "ms3", "avss")
 _HEADERS = {
@@ -75,6 +83,31 @@ AVSBENCH_INFO = DatasetInfo(
     manual_steps="Request AVSBench-object and AVSBench-semantic through the forms linked from "
     "github.com/OpenNLPLab/AVSBench (avsbench_data/readme.md) and extract them under ROOT as in the README.",
 )
+
+
+def avsbench_frame_indices(fps: float | Fraction, num_frames: int, seconds: int = 5) -> tuple[int, ...]:
+    """Indices of the frames that AVSBench's preprocessing keeps: one per second, 15/16 of the way in.
+
+    Official: ``preprocess_scripts/preprocess_s4.py`` and ``preprocess_ms3.py`` at f7414aff6a. With
+    ``F = int(round(fps))`` (Python's rounding), second ``l`` lists the 16 frames ``int(l * F + i / 16 * F)``,
+    ``i = 0..15``, an index past the clip giving its last frame; the frame listed 16th is kept
+    (``k % 16 == 15``), i.e. ``l * F + 15 * F // 16``.
+
+    Args:
+        fps: the video's frame rate.
+        num_frames: frames in the clip (indices are capped at the last one).
+        seconds: seconds of the clip (5 for S4 and MS3).
+
+    Example:
+        >>> avsbench_frame_indices(8, 80)
+        (7, 15, 23, 31, 39)
+        >>> avsbench_frame_indices(25, 110)
+        (23, 48, 73, 98, 109)
+    """
+    step = round(float(fps))  # an int, as the official int(round(fps))
+    if step < 1 or num_frames < 1:
+        raise ValueError(f"need fps >= 0.5 and at least one frame, got fps={fps}, num_frames={num_frames}")
+    return tuple(min(second * step + 15 * step // 16, num_frames - 1) for second in range(seconds))
 
 
 def _read_csv(path: Path, variant: str) -> list[dict[str, str]]:

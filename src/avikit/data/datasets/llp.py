@@ -10,7 +10,7 @@ Official layout (tab-separated, header first)::
 
 ``filename`` is ``<YouTubeID>_<start>_<end>``; the official download script names each clip by the first
 11 characters (the YouTube id). ``ROOT`` may also be the ``data`` folder itself. Clips named by the full
-``filename`` (as AVSynth's exporter writes them, under ``ROOT/LLP_dataset/video``) are found too.
+``filename``, or kept under ``ROOT/LLP_dataset/video``, are found too.
 
 Targets (the AVSynth schema): ``duration`` (10) and ``labels`` (the weak video-level labels); for val and
 test also ``events`` (``audio``, ``visual`` and ``audio_visual`` rows {label, onset, offset} in whole
@@ -27,6 +27,7 @@ lose these events, as they did in papers before the fix.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 from pathlib import Path
@@ -44,6 +45,7 @@ from avikit.data.datasets._recipe import (
 )
 from avikit.data.download import RemoteFile, download_files
 from avikit.data.sample import Sample
+from avikit.data.text import read_text
 
 __all__ = ["LLP_CLASSES", "LLP_INFO", "card_llp", "download_llp", "prepare_llp"]
 
@@ -107,8 +109,8 @@ LLP_INFO = DatasetInfo(
 
 
 def _read_tsv(path: Path, header: list[str]) -> list[list[str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = [[c.strip() for c in row] for row in csv.reader(f, delimiter="\t") if row]
+    text = io.StringIO(read_text(path), newline="")
+    rows = [[c.strip() for c in row] for row in csv.reader(text, delimiter="\t") if row]
     check_header(path, rows[0] if rows else [], header)
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):

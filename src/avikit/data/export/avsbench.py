@@ -1,8 +1,12 @@
 """Export to the AVSBench layouts (Zhou et al., ECCV 2022; OpenNLPLab/AVSBench): S4, MS3 and AVSS.
 
-One frame per second is extracted (the frame that starts each second), as the official preprocessing
-does. Binary masks are 8-bit grey PNGs (255 on sounding objects); AVSS colour masks use the official
-palette (bit-interleaved class index, background 0) with ``label2idx.json`` naming the classes.
+One frame per second is extracted, the one the official preprocessing keeps (``preprocess_s4.py`` and
+``preprocess_ms3.py``: 16 frames listed per second, the 16th kept, about 15/16 s into the second; see
+:func:`avikit.data.datasets.avsbench.avsbench_frame_indices`). The AVS tasks pick the same frames on an
+AVSynth folder, so a model scored there and on the export sees the same frames, masks and audio. The AVSS
+release ships its frames without the script that chose them; its export uses the same rule. Binary masks
+are 8-bit grey PNGs (255 on sounding objects); AVSS colour masks use the official palette
+(bit-interleaved class index, background 0) with ``label2idx.json`` naming the classes.
 
 S4 (one sounding source class per clip; train annotates frame 1 only)::
 
@@ -39,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from avikit.data.datasets.avsbench import avsbench_frame_indices
 from avikit.data.export._common import Progress, source_samples, split_of, targets, write_image, write_text
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
@@ -74,14 +79,16 @@ def _csv(rows: list[list[Any]]) -> str:
     return buffer.getvalue()
 
 
-def _per_second(sample: Sample, src: Path, seconds: int) -> tuple[AVClip, np.ndarray, np.ndarray, np.ndarray]:
-    """Return the clip, the frame index of each second, and binary and semantic masks of those frames."""
+def _per_second(
+    sample: Sample, src: Path, seconds: int
+) -> tuple[AVClip, tuple[int, ...], np.ndarray, np.ndarray]:
+    """Return the clip, the frame AVSBench keeps of each second, and the binary and semantic masks there."""
     clip = load_clip(sample, src)
     fps = int(sample.provenance.generator["config"]["fps"]) if sample.provenance.generator else 8
-    index = np.arange(seconds) * fps
-    # the picked frames start whole seconds, so as a sequence they are on a 1 fps grid
-    binary, semantic = segment_mask_maps(load_ids(sample, src)[index], targets(sample), 1)
-    return clip, index, binary, semantic
+    ids = load_ids(sample, src)
+    index = avsbench_frame_indices(fps, len(ids), seconds)
+    binary, semantic = segment_mask_maps(ids, targets(sample), fps)
+    return clip, index, binary[list(index)], semantic[list(index)]
 
 
 def _audio(clip: AVClip, seconds: int, path: Path) -> None:
