@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from avikit.data.synth import generate
+from avikit.eval.predict import ItemFactory, OpaqueIds
 from avikit.models.encoders.av_encoder import build_av_encoder
 from avikit.models.encoders.trunk import load_encoder
-from avikit.models.protocol import Item, Model
+from avikit.models.protocol import Model
 from avikit.nn import save_pretrained
-from avikit.tasks import cut_media, get_task
+from avikit.tasks import get_task
 from avikit.train.feature_sets import build_feature_set
 from avikit.train.pretrain import KIND as ENCODER_KIND
 from avikit.train.pretrain import PretrainConfig
@@ -37,18 +38,28 @@ def feature_cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-def make_items(task_name, count=2, split="test"):
-    """Evaluation items of the first ``count`` test clips the task scores."""
-    task, items, index = get_task(task_name), [], 0
-    while len(items) < count:
+def make_samples(task_name, count=2, split="test"):
+    """``(sample, clip)`` of the first ``count`` clips of ``split`` that the task scores."""
+    task, pairs, index = get_task(task_name), [], 0
+    while len(pairs) < count:
         sample, clip = generate(split, index)[:2]
         index += 1
-        if not task.includes(sample):
-            continue
-        inputs = task.build_inputs(sample)
-        media = cut_media(clip, inputs)
-        items.append(Item(sample, inputs, lambda m=media: m, lambda s=sample: task.build_target(s)))
-    return items
+        if task.includes(sample):
+            pairs.append((sample, clip))
+    return pairs
+
+
+def items_of(task, pairs, output_dir=None):
+    """The items the harness gives a model for ``(sample, clip)`` pairs: opaque ids, declared inputs only."""
+    clips = {sample.id: clip for sample, clip in pairs}
+    factory = ItemFactory(task, lambda sample: clips[sample.id], OpaqueIds(b"tests"))
+    samples = [sample for sample, _ in pairs]
+    return [factory.item(samples, i, output_dir=output_dir) for i in range(len(samples))]
+
+
+def make_items(task_name, count=2, split="test", output_dir=None):
+    """Evaluation items of the first ``count`` clips the task scores, as the harness makes them."""
+    return items_of(get_task(task_name), make_samples(task_name, count, split), output_dir)
 
 
 def train_tiny(name, encoder, out, steps=30):

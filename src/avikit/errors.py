@@ -10,6 +10,7 @@ __all__ = [
     "AvikitError",
     "CorruptMediaError",
     "DataError",
+    "InputFileError",
     "MediaError",
     "MediaNotFoundError",
     "MissingStreamError",
@@ -33,6 +34,10 @@ class UnknownNameError(UsageError, KeyError):
 
     def __str__(self) -> str:  # KeyError would print the message quoted
         return str(self.args[0]) if self.args else ""
+
+
+class InputFileError(UsageError, FileNotFoundError):
+    """A file or folder named by an argument does not exist: the CLI exits 2."""
 
 
 class DataError(AvikitError, ValueError):

@@ -20,7 +20,7 @@ from avikit.eval.report import build_report
 from avikit.eval.runner import RunConfig, cell_media_dir, read_cell_records, run_evaluation
 from avikit.metrics.generation import evaluate_frechet_distance, evaluate_inception_score
 from avikit.metrics.reconstruction import compute_psnr
-from avikit.models.baselines import OracleModel
+from avikit.models.baselines import OracleModel, ReferenceBaseline
 
 
 class CountingOracle(OracleModel):
@@ -36,8 +36,8 @@ class CountingOracle(OracleModel):
         return super().predict(task, batch)
 
 
-class NextClip:
-    """A retrieval-style stand-in: the real media of the next clip, written where the contract says."""
+class NextClip(ReferenceBaseline):
+    """A retrieval-style stand-in: the real media of the next clip (a reference: it reads targets)."""
 
     weights_hash = "none"
 
@@ -48,9 +48,9 @@ class NextClip:
         out = []
         for k, item in enumerate(batch):
             target = batch[(k + 1) % len(batch)].target
-            prediction = {"id": item.sample.id}
+            prediction = {"id": item.id}
             for kind in task.outputs:
-                path = Path(task.scratch) / f"{item.sample.id}_{kind}.npy"
+                path = item.output_dir / f"{item.id}_{kind}.npy"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 np.save(path, np.asarray(target[kind], np.float32 if kind == "audio" else np.uint8))
                 prediction[kind] = str(path)

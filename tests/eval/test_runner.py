@@ -20,8 +20,8 @@ TASKS = ("avel", "sync", "classification", "avqa", "dense-localization")
 CONFIG = RunConfig(tasks=TASKS, models=("oracle", "chance"), num_samples=6, batch_size=2)
 
 
-class KilledError(RuntimeError):
-    pass
+class KilledError(BaseException):
+    """A kill (like KeyboardInterrupt): not a model failure, so it is not recorded as one."""
 
 
 class Flaky(OracleModel):
@@ -42,7 +42,7 @@ class Counting(OracleModel):
         self.seen: list[str] = []
 
     def predict(self, task, batch):
-        self.seen += [(task.name, item.sample.id) for item in batch]
+        self.seen += [(task.name, item.key) for item in batch]
         return super().predict(task, batch)
 
 

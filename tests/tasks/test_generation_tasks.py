@@ -20,12 +20,11 @@ def sample():
 @pytest.mark.parametrize("task_class", [V2ATask, A2VTask, JointGenerationTask, CodecReconstructionTask])
 def test_oracle_beats_chance(task_class, sample, tmp_path):
     task = task_class()
-    task.scratch = str(tmp_path)
     inputs = task.build_inputs(sample)
     assert inputs.audio == (0, 32000) and len(inputs.frames) == 16
     target = task.build_target(sample)
-    oracle = task.check_prediction(task.oracle_prediction(target, inputs), inputs, "oracle")
-    chance = task.chance_prediction(inputs, np.random.default_rng(0))
+    oracle = task.check_prediction(task.oracle_prediction(target, inputs, tmp_path), inputs, "oracle")
+    chance = task.chance_prediction(inputs, np.random.default_rng(0), tmp_path)
     best, worst = task.evaluate([oracle], [target]).scores, task.evaluate([chance], [target]).scores
     for key in task.spec.metrics:
         better = best[key] < worst[key] if key in task.spec.lower_is_better else best[key] > worst[key]

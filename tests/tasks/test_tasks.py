@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from avikit.data.synth import generate
 from avikit.tasks import TASKS, PredictionError, Protocol, describe_task, get_task
+from avikit.tasks.generation import GenerationTask
 
 SAMPLES = [generate("test", i)[0] for i in range(12)]
 SEGMENTS = ((0, 8, 0, 16000), (8, 16, 16000, 32000))
@@ -94,10 +97,11 @@ def _run(name: str, kind: str) -> dict[str, float]:
     preds, targets = [], []
     for i, sample in enumerate(samples):
         inputs, target = task.build_inputs(sample), task.build_target(sample)
+        folder = (Path(tempfile.mkdtemp()),) if isinstance(task, GenerationTask) else ()
         raw = (
-            task.oracle_prediction(target, inputs)
+            task.oracle_prediction(target, inputs, *folder)
             if kind == "oracle"
-            else task.chance_prediction(inputs, rng)
+            else task.chance_prediction(inputs, rng, *folder)
         )
         preds.append(task.check_prediction(json.loads(json.dumps(raw)), inputs, f"p.jsonl:{i + 1}"))
         targets.append(target)

@@ -12,9 +12,6 @@ from typing import Any
 
 import typer
 
-from avikit.data.datasets import DATASETS, DatasetEntry, get_dataset, list_datasets
-from avikit.data.prepared import validate_prepared
-
 __all__ = ["card_cmd", "list_datasets_cmd", "prepare_cmd", "validate_cmd"]
 
 
@@ -28,22 +25,22 @@ def _options(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _entry(name: str) -> DatasetEntry:
-    if name not in DATASETS:
-        raise typer.BadParameter(
-            f"unknown dataset {name!r}; known datasets are {', '.join(DATASETS)}", param_hint="NAME"
-        )
+def _entry(name: str) -> Any:
+    from avikit.data.datasets import get_dataset
+
     return get_dataset(name)
 
 
 def list_datasets_cmd() -> None:
     """List the dataset recipes: name, licence, title and where each is defined."""
+    from avikit.data.datasets import list_datasets
+
     for row in list_datasets():
         typer.echo(f"{row['name']:<16} {row['licence']:<12} {row['title']}  [{row['defined_in']}]")
 
 
 def prepare_cmd(
-    name: str = typer.Argument(..., help=f"Dataset: {', '.join(DATASETS)}."),
+    name: str = typer.Argument(..., help="Dataset name (see `avikit data list`)."),
     root: Path = typer.Option(..., "--root", help="Folder holding the dataset in its official layout."),
     out: Path = typer.Option(..., "--out", help="Output folder for manifests, prepared.json and the card."),
     option: list[str] = typer.Option(
@@ -51,6 +48,8 @@ def prepare_cmd(
     ),
 ) -> None:
     """Read an official dataset layout and write avikit manifests; report found and missing media."""
+    from avikit.data.prepared import validate_prepared
+
     manifests = _entry(name).prepare(root, out, **_options(option))
     report = validate_prepared(out)
     for split, path in manifests.items():
@@ -58,7 +57,7 @@ def prepare_cmd(
         typer.echo(f"{split}: {total} samples, media found {found}, missing {total - found}  -> {path}")
 
 
-def card_cmd(name: str = typer.Argument(..., help=f"Dataset: {', '.join(DATASETS)}.")) -> None:
+def card_cmd(name: str = typer.Argument(..., help="Dataset name (see `avikit data list`).")) -> None:
     """Print the Croissant (JSON-LD) card of a dataset: licence, source, citation, files, restrictions."""
     typer.echo(json.dumps(_entry(name).card(), indent=2))
 
@@ -67,6 +66,8 @@ def validate_cmd(
     folder: Path = typer.Argument(..., help="A folder written by `avikit data prepare`."),
 ) -> None:
     """Check a prepared folder: schema, manifests, media presence and recorded counts."""
+    from avikit.data.prepared import validate_prepared
+
     report = validate_prepared(folder)
     for problem in report.problems:
         typer.echo(problem, err=True)

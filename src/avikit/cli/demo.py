@@ -6,15 +6,16 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
-
-from avikit.media.demo import run_media_demo
 
 
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Folder for the demo's files."),
 ) -> None:
     """Make an AV clip, save it as mp4, probe it, reload a window of it and print what was found."""
+    from rich.console import Console
+
+    from avikit.media.demo import run_media_demo
+
     console = Console()
     with console.status("making, encoding and reloading a clip"):
         report = run_media_demo(out)

@@ -6,11 +6,8 @@ import json
 from pathlib import Path
 
 import typer
-from rich.progress import Progress, TaskID
 
-from avikit.eval.report import build_report
-from avikit.eval.runner import RunConfig, run_evaluation, summarize_run
-from avikit.eval.score import score_predictions
+from avikit.cli.common import cell_progress, split_list
 
 __all__ = ["eval_app", "report", "run", "score"]
 
@@ -19,20 +16,36 @@ eval_app = typer.Typer(
 )
 
 
-def _split(values: list[str]) -> tuple[str, ...]:
-    return tuple(v.strip() for value in values for v in value.split(" ") if v.strip())
+def _shard(text: str) -> tuple[int, int]:
+    index, sep, count = text.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit() or not 0 <= int(index) < int(count):
+        raise typer.BadParameter(f"a shard is K/N with 0 <= K < N, got {text!r}", param_hint="--shard")
+    return int(index), int(count)
 
 
 @eval_app.command("run")
 def run(
     out: Path = typer.Option(..., "--out", help="Run folder (an existing one is resumed)."),
-    tasks: list[str] = typer.Option(..., "--tasks", help="Task names (repeat or space-separate)."),
-    models: list[str] = typer.Option(["oracle", "chance"], "--models", help="Model names."),
-    conditions: list[str] = typer.Option(["clean"], "--conditions", help="clean, controls, NAME=VALUE."),
+    tasks: list[str] = typer.Option(
+        ..., "--tasks", help="Task names (comma- or space-separated, repeatable)."
+    ),
+    models: list[str] = typer.Option(
+        ["oracle", "chance"],
+        "--models",
+        help="Registered names (`avikit models list`) or package.module:factory.",
+    ),
+    conditions: list[str] = typer.Option(
+        ["clean"],
+        "--conditions",
+        help="clean, audio_muted, video_blanked, audio_swapped, NAME=VALUE (join corruptions with +).",
+    ),
     dataset: Path | None = typer.Option(
         None, "--dataset", help="Prepared dataset folder (default: AVSynth)."
     ),
-    n: int | None = typer.Option(None, "--n", min=1, help="First N samples (required without --dataset)."),
+    n: int | None = typer.Option(
+        None, "--n", min=1, help="First N samples (default: all of a dataset; 48 of in-memory AVSynth)."
+    ),
+    split: str = typer.Option("test", "--split", help="Split to score."),
     seed: int = typer.Option(0, "--seed", help="Seed of data, chance baseline and bootstrap."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Samples per predict call."),
     use: str | None = typer.Option(
@@ -41,26 +54,31 @@ def run(
     shard: str = typer.Option("0/1", "--shard", help="This process's shard K/N."),
 ) -> None:
     """Evaluate every model on every task under every condition; write per-sample records and results.json."""
-    index, count = (int(v) for v in shard.split("/"))
-    source = None if dataset is None else str(dataset)
-    config = RunConfig(
-        _split(tasks), _split(models), _split(conditions), source, num_samples=n, seed=seed,
-        batch_size=batch_size, use=use, shard=(index, count),
-    )  # fmt: skip
-    with Progress() as bar:
-        ids: dict[str, TaskID] = {}
+    from avikit.eval.runner import RunConfig, run_evaluation, summarize_run
 
-        def progress(label: str, done: int, total: int) -> None:
-            ids.setdefault(label, bar.add_task(label, total=total))
-            bar.update(ids[label], completed=done)
-
-        results = run_evaluation(config, out, progress=progress)
-    for task, model, condition, metric, value in summarize_run(results):
-        typer.echo(
-            f"{task:<27} {model:<16} {condition:<16} {metric} = "
-            + ("incomplete" if value is None else f"{value:.4f}")
+    if dataset is not None and not dataset.is_dir():
+        raise typer.BadParameter(
+            f"{dataset} is not a folder; give a prepared dataset folder", param_hint="--dataset"
         )
-    typer.echo(f"wrote {out / 'results.json'}")
+    condition_names = split_list(conditions)  # one condition joins corruptions with '+'
+    config = RunConfig(
+        split_list(tasks), split_list(models), condition_names, None if dataset is None else str(dataset),
+        split=split, num_samples=n if n is not None or dataset is not None else 48, seed=seed,
+        batch_size=batch_size, use=use, shard=_shard(shard),
+    )  # fmt: skip
+    with cell_progress("eval") as progress:
+        results = run_evaluation(config, out, progress=progress)
+    errors = 0
+    for cell, (task, model, condition, metric, value) in zip(
+        results["cells"], summarize_run(results), strict=True
+    ):
+        errors += cell.get("errors", 0)
+        state = f"{value:.4f}" if value is not None else f"incomplete ({cell.get('errors', 0)} errors)"
+        typer.echo(f"{task:<27} {model:<28} {condition:<16} {metric} = {state}")
+    typer.echo(
+        f"wrote {out / 'results.json'}"
+        + (f"; {errors} sample errors (see the cells' records)" if errors else "")
+    )
 
 
 @eval_app.command("report")
@@ -69,17 +87,21 @@ def report(
     out: Path = typer.Option(..., "--out", help="Output folder for results.md and report.html."),
 ) -> None:
     """Write results.md and a self-contained report.html for one or more runs."""
+    from avikit.eval.report import build_report
+
     markdown, html = build_report(runs, out)
     typer.echo(f"wrote {markdown} and {html}")
 
 
 def score(
-    task: str = typer.Option(..., "--task", help="Task name, e.g. avel."),
-    dataset: Path = typer.Option(..., "--dataset", help="Prepared dataset folder."),
-    predictions: Path = typer.Option(..., "--predictions", help="JSONL prediction file."),
+    task: str = typer.Option(..., "--task", help="Task name, e.g. avel (`avikit tasks list`)."),
+    dataset: Path = typer.Option(..., "--dataset", help="Prepared dataset folder (or an AVSynth folder)."),
+    predictions: Path = typer.Option(..., "--predictions", help="JSONL prediction file (docs/tasks.md)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Score a prediction file written by any program (see docs/tasks.md for each task's schema)."""
+    from avikit.eval.score import score_predictions
+
     result = score_predictions(task, dataset, predictions)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=1))

@@ -6,10 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
-
-from avikit.media import probe
 
 
 def info(
@@ -17,6 +13,11 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Show the streams of a media file: codecs, rates, sizes, counts and start times."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from avikit.media import probe
+
     media = probe(file)
     data = media.to_dict()
     if as_json:

@@ -1,34 +1,48 @@
-"""``avikit train RECIPE`` and ``avikit bench``: thin commands over the recipes and the bench."""
+"""``avikit models list`` and ``avikit bench``: the registered models, and every model on every task."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
-from avikit.eval.bench import STANDARD_CONDITIONS, run_bench
-from avikit.train.recipes import RECIPES, train_recipe
+__all__ = ["bench_cmd", "list_cmd", "models_app"]
 
-__all__ = ["bench_cmd", "train_cmd"]
+models_app = typer.Typer(help="The registered models.", no_args_is_help=True)
 
 
-def train_cmd(
-    recipe: str = typer.Argument(..., help=f"One of: {', '.join(RECIPES)}."),
-    out: Path = typer.Option(None, "--out", help="Output folder (default: runs/train/RECIPE)."),
+@models_app.command("list")
+def list_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    names_only: bool = typer.Option(False, "--names", help="Only the names (loads no model)."),
 ) -> None:
-    """Train a reference model with its recipe (seeded; writes weights, loss curves and metrics)."""
-    folder = out or Path("runs") / "train" / recipe
-    result = train_recipe(recipe, folder)
-    typer.echo(f"{recipe}: {result.metrics['seconds']} s, weights and loss curves in {result.out_dir}")
+    """Every registered model: name, id, tasks, parameters, weights hash and where it is defined."""
+    from avikit.models.registry import describe_model, list_models
+
+    if names_only:
+        typer.echo("\n".join(list_models()))
+        return
+    rows = [describe_model(name).__dict__ for name in list_models()]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['name']:<31} {', '.join(row['tasks']):<42} {row['parameters']:>9,} params  "
+            f"{row['weights_hash']:<16}  [{row['defined_in']}]"
+        )
 
 
 def bench_cmd(
     out: Path = typer.Option(Path("runs/bench"), "--out", help="Run folder (a rerun resumes it)."),
-    num_samples: int = typer.Option(48, "--num-samples", help="AVSynth clips per split."),
+    num_samples: int = typer.Option(48, "--num-samples", min=1, help="AVSynth clips per split."),
     conditions: list[str] = typer.Option(
-        list(STANDARD_CONDITIONS), "--condition", help="Corruptions (repeatable)."
+        ["noise_snr=10", "noise_snr=0", "occlusion=0.25", "occlusion=0.5"], "--condition", help="Corruptions."
     ),
     seed: int = typer.Option(0, "--seed", help="AVSynth and bootstrap seed."),
 ) -> None:
     """Run every reference model on every perception task; print the leaderboard, write report.html."""
+    from avikit.eval.bench import run_bench
+
     run_bench(out, num_samples=num_samples, conditions=conditions, seed=seed)

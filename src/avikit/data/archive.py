@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from avikit.errors import DataError
+from avikit.errors import DataError, InputFileError
 
 __all__ = [
     "ArchiveLimitError",
@@ -317,7 +317,7 @@ def extract_archive(
     """
     source, dest = Path(archive), Path(target)
     if not source.is_file():
-        raise FileNotFoundError(f"archive {source} does not exist")
+        raise InputFileError(f"archive {source} does not exist")
     kind, checks = _format(source), limits or ArchiveLimits()
     if kind == "zip":
         return _extract_zip(source, dest, checks)

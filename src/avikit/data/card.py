@@ -23,6 +23,7 @@ from typing import Any
 from avikit import __version__
 from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
+from avikit.errors import DataError, InputFileError
 
 __all__ = ["DatasetCard", "read_card", "write_card"]
 
@@ -65,7 +66,7 @@ class DatasetCard:
         names = {f.name for f in fields(cls)}
         unknown = set(data) - names
         if unknown:
-            raise ValueError(
+            raise DataError(
                 f"unknown dataset card field(s) {sorted(unknown)}; valid fields are {sorted(names)}"
             )
         return cls(**data)
@@ -115,5 +116,5 @@ def read_card(path: str | os.PathLike[str]) -> DatasetCard:
     """
     source = Path(path)
     if not source.is_file():
-        raise FileNotFoundError(f"dataset card {source} does not exist")
+        raise InputFileError(f"dataset card {source} does not exist")
     return DatasetCard.from_dict(json.loads(source.read_text(encoding="utf-8")))

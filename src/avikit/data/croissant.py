@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from avikit.data.manifest import atomic_writer
+from avikit.errors import DataError, InputFileError
 
 __all__ = [
     "CARD_VERSION",
@@ -281,7 +282,7 @@ def validate_croissant(card: Mapping[str, Any]) -> list[str]:
     try:
         dataset = mlc.Dataset(jsonld=json.loads(json.dumps(card)))
     except mlc.ValidationError as err:
-        raise ValueError(f"card {card.get('name')!r} is not valid Croissant: {err}") from err
+        raise DataError(f"card {card.get('name')!r} is not valid Croissant: {err}") from err
     return [str(w) for w in dataset.metadata.issues.warnings]
 
 
@@ -302,8 +303,8 @@ def read_croissant(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     source = Path(path)
     if not source.is_file():
-        raise FileNotFoundError(f"dataset card {source} does not exist")
+        raise InputFileError(f"dataset card {source} does not exist")
     card = json.loads(source.read_text(encoding="utf-8"))
     if not isinstance(card, dict) or card.get("@type") != "sc:Dataset" or "license" not in card:
-        raise ValueError(f"{source} is not a Croissant dataset card (needs @type sc:Dataset and a license)")
+        raise DataError(f"{source} is not a Croissant dataset card (needs @type sc:Dataset and a license)")
     return card

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from avikit.errors import AvikitError
+from avikit.errors import AvikitError, DataError
 
 __all__ = ["LICENCE_TERMS", "USES", "LicenceError", "check_allowed_use"]
 
@@ -61,7 +61,7 @@ def _licence(card: Mapping[str, Any]) -> str:
             value = value.get("identifier") or value.get("name")
         if isinstance(value, str) and value:
             return value.rsplit("/", 1)[-1] if value.startswith("http") else value
-    raise ValueError(
+    raise DataError(
         f"dataset card {card.get('name')!r} states no licence; add a 'license' (SPDX id) to the card"
     )
 
@@ -101,7 +101,7 @@ def check_allowed_use(card: Mapping[str, Any], use: str) -> None:
         ValueError: ``use`` is unknown or the card states no licence.
     """
     if use not in USES:
-        raise ValueError(f"unknown use {use!r}; declare one of: {', '.join(USES)}")
+        raise DataError(f"unknown use {use!r}; declare one of: {', '.join(USES)}")
     licence = _licence(card)
     reasons = _reasons(card, licence, use)
     if reasons:

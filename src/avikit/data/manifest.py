@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from avikit.data.sample import Sample
+from avikit.errors import DataError, InputFileError
 
 __all__ = ["atomic_writer", "iter_manifest", "read_manifest", "write_manifest"]
 
@@ -40,7 +41,7 @@ def atomic_writer(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]
         The open temporary file.
     """
     if mode not in ("w", "wb"):
-        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+        raise DataError(f"mode must be 'w' or 'wb', got {mode!r}")
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
@@ -76,7 +77,7 @@ def iter_manifest(path: str | os.PathLike[str]) -> Iterator[Sample]:
     """
     source = Path(path)
     if not source.is_file():
-        raise FileNotFoundError(f"manifest {source} does not exist; write one with write_manifest()")
+        raise InputFileError(f"manifest {source} does not exist; write one with write_manifest()")
     with source.open(encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
@@ -84,7 +85,7 @@ def iter_manifest(path: str | os.PathLike[str]) -> Iterator[Sample]:
             try:
                 yield Sample.from_dict(json.loads(line))
             except (ValueError, TypeError, KeyError) as err:
-                raise ValueError(f"{source}:{number}: not a valid sample record: {err}") from err
+                raise DataError(f"{source}:{number}: not a valid sample record: {err}") from err
 
 
 def read_manifest(path: str | os.PathLike[str]) -> list[Sample]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from avikit.data.manifest import iter_manifest
 from avikit.data.sample import Sample
+from avikit.errors import DataError, InputFileError
 
 __all__ = [
     "PREPARED_FILE",
@@ -76,15 +77,15 @@ def read_prepared(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """
     path = Path(folder) / PREPARED_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; write the folder with `avikit data prepare NAME`")
+        raise InputFileError(f"{path} does not exist; write the folder with `avikit data prepare NAME`")
     record = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(record, dict) or set(record) != _TOP_KEYS or record["format"] != "avikit-prepared":
-        raise ValueError(
+        raise DataError(
             f"{path}: not an avikit prepared record (fields {sorted(record)}; expected {sorted(_TOP_KEYS)})"
         )
     for split, entry in record["splits"].items():
         if not isinstance(entry, dict) or not set(entry) >= _SPLIT_KEYS:
-            raise ValueError(
+            raise DataError(
                 f"{path}: split {split!r} lacks field(s) {sorted(_SPLIT_KEYS - set(entry or {}))}"
             )
     return record

@@ -28,6 +28,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
+from avikit.errors import DataError
 from avikit.media.timeline import Seconds, to_fraction
 
 __all__ = ["MediaRef", "Provenance", "Sample", "seconds_to_json"]
@@ -55,10 +56,10 @@ def _check_keys(kind: str, data: Mapping[str, Any], allowed: set[str], required:
         raise TypeError(f"a {kind} must be a JSON object, got {type(data).__name__}")
     unknown = set(data) - allowed
     if unknown:
-        raise ValueError(f"unknown {kind} field(s) {sorted(unknown)}; valid fields are {sorted(allowed)}")
+        raise DataError(f"unknown {kind} field(s) {sorted(unknown)}; valid fields are {sorted(allowed)}")
     missing = required - set(data)
     if missing:
-        raise ValueError(f"{kind} is missing required field(s) {sorted(missing)}")
+        raise DataError(f"{kind} is missing required field(s) {sorted(missing)}")
 
 
 def _freeze(value: Any) -> Any:
@@ -99,12 +100,12 @@ class MediaRef:
 
     def __init__(self, path: str, start: Seconds = 0, duration: Seconds | None = None) -> None:
         if not isinstance(path, str) or not path:
-            raise ValueError(f"a media path must be a non-empty string, got {path!r}")
+            raise DataError(f"a media path must be a non-empty string, got {path!r}")
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "start", to_fraction(start))
         object.__setattr__(self, "duration", None if duration is None else to_fraction(duration))
         if self.start < 0 or (self.duration is not None and self.duration <= 0):
-            raise ValueError(f"media window needs start >= 0 and duration > 0, got {start!r}, {duration!r}")
+            raise DataError(f"media window needs start >= 0 and duration > 0, got {start!r}, {duration!r}")
 
     @property
     def end(self) -> Fraction | None:
@@ -188,7 +189,7 @@ class Sample:
         for name in ("id", "dataset", "split"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
-                raise ValueError(f"Sample.{name} must be a non-empty string, got {value!r}")
+                raise DataError(f"Sample.{name} must be a non-empty string, got {value!r}")
         object.__setattr__(self, "targets", _freeze(self.targets))
 
     def to_dict(self) -> dict[str, Any]:

@@ -30,15 +30,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from avikit.data.manifest import atomic_writer
+from avikit.data.sample import Sample
 from avikit.data.synth import generate, load_clip
 from avikit.eval.generation import GENERATION_MODELS, run_generation
+from avikit.eval.predict import predict_all
 from avikit.eval.reference_embedders import load_reference_embedders
 from avikit.eval.report import build_report, compute_av_gain
 from avikit.eval.runner import RunConfig, run_evaluation
 from avikit.metrics.classification import compute_average_precision
-from avikit.models.protocol import Item, Model
+from avikit.models.protocol import Model
 from avikit.models.registry import get_model
-from avikit.tasks import Task, cut_media, get_task
+from avikit.tasks import Task, get_task
 
 __all__ = [
     "BENCH_TASKS",
@@ -131,42 +133,18 @@ def leaderboard(results: Mapping[str, Any], models: Mapping[str, Model]) -> list
     return rows
 
 
-def _items(task: Task, split: str, count: int, seed: int) -> list[Item]:
-    """Items of AVSynth ``split`` that the task would score if they were in its own split."""
+def _samples(task: Task, split: str, count: int, seed: int) -> list[Sample]:
+    """Samples of AVSynth ``split`` that the task would score if they were in its own split."""
     out = []
     for index in range(count):
         sample = generate(split, index, seed)[0]
-        if not task.includes(replace(sample, split=task.spec.protocol.split)):
-            continue
-        inputs = task.build_inputs(sample)
-
-        def media(s: Any = sample, i: Any = inputs) -> Any:
-            return cut_media(load_clip(s), i)
-
-        def target(s: Any = sample) -> Any:
-            return task.build_target(s)
-
-        out.append(Item(sample, inputs, media, target))
+        if task.includes(replace(sample, split=task.spec.protocol.split)):
+            out.append(sample)
     return out
 
 
-def _predictions(
-    task: Task, model: Model, items: Sequence[Item], batch_size: int = 16
-) -> list[dict[str, Any]]:
-    predictions = []
-    for begin in range(0, len(items), batch_size):
-        chunk = items[begin : begin + batch_size]
-        raw = model.predict(task, chunk)
-        predictions += [
-            task.check_prediction(json.loads(json.dumps(p)), i.inputs, i.sample.id)
-            for p, i in zip(raw, chunk, strict=True)
-        ]
-    return predictions
-
-
-def _score(task: Task, model: Model, items: Sequence[Item]) -> float:
-    evaluation = task.evaluate(_predictions(task, model, items), [item.target for item in items])
-    return float(evaluation.scores[task.spec.primary_metric])
+def _predictions(task: Task, model: Model, samples: Sequence[Sample]) -> list[dict[str, Any]]:
+    return predict_all(task, model, samples, lambda sample: load_clip(sample))
 
 
 def caption_to_clip_map(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -200,7 +178,7 @@ def _open_vocabulary(
         if not all(name in models for name in names):
             continue
         task = get_task(task_name)
-        seen, unseen = _items(task, "test", count, seed), _items(task, "open_test", count, seed)
+        seen, unseen = _samples(task, "test", count, seed), _samples(task, "open_test", count, seed)
         for name in names:
             model = models[name]
             test_predictions, open_predictions = (
@@ -208,7 +186,7 @@ def _open_vocabulary(
                 _predictions(task, model, unseen),
             )
             test_score, open_score = (
-                float(task.evaluate(p, [item.target for item in i]).scores[task.spec.primary_metric])
+                float(task.evaluate(p, [task.build_target(s) for s in i]).scores[task.spec.primary_metric])
                 for p, i in ((test_predictions, seen), (open_predictions, unseen))
             )
             rows.append(
@@ -226,7 +204,7 @@ def _open_vocabulary(
                 (test_map, test_chance), (open_map, open_chance) = (
                     caption_to_clip_map(
                         np.array([p["scores"] for p in predictions]),
-                        np.array([item.target["label"] for item in i]),
+                        np.array([task.build_target(s)["label"] for s in i]),
                     )
                     for predictions, i in ((test_predictions, seen), (open_predictions, unseen))
                 )

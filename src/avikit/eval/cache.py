@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from avikit.errors import UsageError
+
 __all__ = ["CellStore"]
 
 _LOG = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class CellStore:
                 try:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as error:
-                    raise ValueError(
+                    raise UsageError(
                         f"{self.path}:{number}: corrupt record ({error}); delete the file"
                     ) from error
         return records

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from avikit.errors import UsageError
+
 __all__ = ["CONTROLS", "apply_control", "swap_partner"]
 
 CONTROLS: dict[str, str] = {
@@ -34,7 +36,7 @@ def swap_partner(index: int, count: int) -> int:
         [1, 2, 0]
     """
     if count < 2:
-        raise ValueError("audio_swapped needs at least two samples to swap audio between")
+        raise UsageError("audio_swapped needs at least two samples to swap audio between")
     return (index + 1) % count
 
 
@@ -61,10 +63,10 @@ def apply_control(
         return np.zeros_like(frames), waveform
     if name == "audio_swapped":
         if donor_waveform is None:
-            raise ValueError("audio_swapped needs the donor sample's waveform")
+            raise UsageError("audio_swapped needs the donor sample's waveform")
         out = np.zeros_like(waveform)
         length = min(waveform.shape[1], donor_waveform.shape[1])
         channels = min(waveform.shape[0], donor_waveform.shape[0])
         out[:channels, :length] = donor_waveform[:channels, :length]
         return frames, out
-    raise ValueError(f"unknown control {name!r}; valid controls are: {', '.join(CONTROLS)}")
+    raise UsageError(f"unknown control {name!r}; valid controls are: {', '.join(CONTROLS)}")

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from avikit.data.download import compute_file_hash
+from avikit.errors import UsageError
 
 __all__ = ["FeatureCache", "feature_key", "file_sha256"]
 
@@ -42,7 +43,7 @@ def feature_key(embedder: str, preprocessing: Mapping[str, Any], file_hash: str)
     try:
         canonical = json.dumps(dict(preprocessing), sort_keys=True, separators=(",", ":"))
     except TypeError as error:
-        raise ValueError(
+        raise UsageError(
             f"preprocessing must be JSON-serialisable (numbers, strings, lists): {error}"
         ) from error
     return hashlib.sha256(f"{embedder}\n{canonical}\n{file_hash}".encode()).hexdigest()

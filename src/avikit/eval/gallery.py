@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from avikit.errors import InputFileError, UsageError
 from avikit.media import AVClip, save
 
 __all__ = ["SAMPLE_SECONDS", "audio_data_uri", "gallery_html", "video_data_uri"]
@@ -68,7 +69,7 @@ def _player(audio: NDArray[Any] | None, frames: NDArray[np.uint8] | None, rates:
         frames = frames[: SAMPLE_SECONDS * fps]
     if frames is None:
         if audio is None:
-            raise ValueError("a sample needs audio or frames")
+            raise UsageError("a sample needs audio or frames")
         return f'<audio controls preload="none" src="{audio_data_uri(audio, sample_rate)}"></audio>'
     uri = video_data_uri(frames, fps, audio, sample_rate)
     return f'<video controls preload="metadata" width="160" src="{uri}"></video>'
@@ -77,7 +78,7 @@ def _player(audio: NDArray[Any] | None, frames: NDArray[np.uint8] | None, rates:
 def _load(base: Path, relative: str) -> NDArray[Any]:
     path = Path(relative) if Path(relative).is_absolute() else base / relative
     if not path.is_file():
-        raise FileNotFoundError(
+        raise InputFileError(
             f"{path}: the sample's media file is gone; rerun `avikit bench` into this folder"
         )
     return np.load(path)

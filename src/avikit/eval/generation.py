@@ -42,6 +42,7 @@ from scipy.linalg import LinAlgWarning
 from torch import nn
 
 from avikit.data.sample import Sample
+from avikit.errors import DataError, UsageError
 from avikit.eval.feature_cache import FeatureCache, file_sha256
 from avikit.eval.runner import Progress, RunConfig, json_number, read_cell_records, run_evaluation
 from avikit.eval.source import load_eval_data
@@ -457,9 +458,9 @@ def run_generation(
     folder, names = Path(out), tuple(tasks or GENERATION_MODELS)
     unknown = [t for t in names if t not in GENERATION_MODELS]
     if unknown:
-        raise ValueError(f"unknown generation tasks {unknown}; choose from {sorted(GENERATION_MODELS)}")
+        raise UsageError(f"unknown generation tasks {unknown}; choose from {sorted(GENERATION_MODELS)}")
     if num_samples < 3:
-        raise ValueError("the generation bench needs at least 3 clips (a covariance and a leave-one-out FD)")
+        raise UsageError("the generation bench needs at least 3 clips (a covariance and a leave-one-out FD)")
     loaded, skipped = _loaded_models(models, names)
     if skipped:
         log.warning("generation bench: no model %s; skipped", ", ".join(skipped))
@@ -495,9 +496,15 @@ def run_generation(
         for name in (*[n for n in GENERATION_MODELS[task_name] if n in loaded], "oracle"):
             model = loaded[name] if name in loaded else OracleModel()
             if task_name not in model.tasks:
-                raise ValueError(f"{name} ({model.id}) does not declare task {task_name!r}")
+                raise UsageError(f"{name} ({model.id}) does not declare task {task_name!r}")
             cell = next(c for c in results["cells"] if (c["task"], c["model_id"]) == (task_name, model.id))
             records = read_cell_records(folder, task_name, model.id, "clean")
+            failed = [f"{i}: {r['error']}" for i, r in records.items() if "error" in r]
+            if failed:
+                first = "; ".join(failed[:2])
+                raise DataError(
+                    f"generator {model.id} failed on {len(failed)} clip(s) of {task_name}: {first}"
+                )
             media = [_row_media(records, reference, s, task) for s in samples_here]
             features = _row_features(cache, embedders, media, real, task.outputs)
             rows.append(

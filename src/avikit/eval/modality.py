@@ -15,17 +15,25 @@ from typing import Any
 
 from avikit.errors import UsageError
 from avikit.eval.controls import apply_control
-from avikit.models.protocol import Item, Model
+from avikit.models.protocol import Item, Media, Model, ReferenceItem
 from avikit.tasks import Task
 
 __all__ = ["SingleModality"]
 
 
-class _ControlledItem(Item):
-    def __init__(self, item: Item, control: str) -> None:
-        super().__init__(
-            item.sample, item.inputs, lambda: apply_control(control, *item.media), lambda: item.target
-        )
+def _controlled(item: Item, control: str) -> Item:
+    """The item with ``control`` applied to its media; a reference item stays one."""
+
+    def load() -> Media:
+        frames, waveform = item.media
+        if frames is None or waveform is None:
+            return item.media  # a task that gives one modality has nothing to take away
+        return apply_control(control, frames, waveform)
+
+    controlled = Item(item.id, item.inputs, load, item.output_dir)
+    if isinstance(item, ReferenceItem):
+        return ReferenceItem(controlled, item.key, lambda: item.target)
+    return controlled
 
 
 class SingleModality:
@@ -42,4 +50,4 @@ class SingleModality:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Predict with the other modality taken away."""
-        return self.model.predict(task, [_ControlledItem(item, self.control) for item in batch])
+        return self.model.predict(task, [_controlled(item, self.control) for item in batch])

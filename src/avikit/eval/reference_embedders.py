@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from avikit.data.sample import MediaRef, Provenance, Sample
+from avikit.errors import UsageError
 from avikit.media import AVClip
 from avikit.models.embedders import Embedder
 from avikit.models.protocol import Item, Model
@@ -43,19 +43,22 @@ __all__ = ["ClassifierEmbedder", "SpaceEmbedder", "SyncEmbedder", "load_referenc
 
 SYNC_WINDOW_SECONDS = 5
 """Seconds per DeSync window: the sync task's window, over which the sync model learned offsets."""
-_SAMPLE = Sample("clip", "embedder", "none", MediaRef("embedder:clip"), Provenance("embedder", "none"))
 
 
 def _predict(model: Model, task: str, frames: np.ndarray, waveform: np.ndarray) -> dict[str, Any]:
-    """``model.predict`` on one item made of ``frames [T, H, W, 3]`` and ``waveform [C, N]``."""
+    """``model.predict`` on one item made of ``frames [T, H, W, 3]`` and ``waveform [C, N]``.
+
+    The clip is a generated or real clip of the generation bench, not a task sample: its item is the whole
+    clip, as the classification, retrieval and sync tasks' inputs are.
+    """
     inputs = TaskInputs("clip", tuple(range(len(frames))), (0, waveform.shape[1]), frames.shape[1:3])
     media = (np.ascontiguousarray(frames), np.ascontiguousarray(waveform, dtype=np.float32))
-    return model.predict(get_task(task), [Item(_SAMPLE, inputs, lambda: media, dict)])[0]
+    return model.predict(get_task(task), [Item("clip", inputs, lambda: media)])[0]
 
 
 def _check_rate(clip: AVClip, sample_rate: int, name: str) -> None:
     if clip.has_audio and clip.sample_rate != sample_rate:
-        raise ValueError(
+        raise UsageError(
             f"{name} needs audio at {sample_rate} Hz, the clip has {clip.sample_rate} Hz; resample it first "
             "(avikit never resamples silently)"
         )
@@ -91,7 +94,7 @@ class SpaceEmbedder(_ReferenceEmbedder):
 
     def __init__(self, modality: str, model: Model | None = None) -> None:
         if modality not in ("audio", "video"):
-            raise ValueError(f"modality must be 'audio' or 'video', got {modality!r}")
+            raise UsageError(f"modality must be 'audio' or 'video', got {modality!r}")
         self.role = modality
         super().__init__(model, "retrieval")
 
@@ -158,7 +161,7 @@ class SyncEmbedder(_ReferenceEmbedder):
         frames, waveform, fps = clip.require_frames(), clip.require_waveform(), int(clip.fps or 0)
         seconds = min(len(frames) // fps, waveform.shape[1] // self.sample_rate)
         if seconds < SYNC_WINDOW_SECONDS:
-            raise ValueError(
+            raise UsageError(
                 f"{self.name} needs {SYNC_WINDOW_SECONDS} s of audio and video, the clip has {seconds} s"
             )
         rows = []

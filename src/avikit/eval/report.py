@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from avikit.data.manifest import atomic_writer
+from avikit.errors import InputFileError, UsageError
 from avikit.eval.gallery import gallery_html
 from avikit.eval.svg import bar_chart, line_chart
 
@@ -37,7 +38,7 @@ def load_runs(paths: Sequence[str | Path]) -> list[Run]:
     for path in map(Path, paths):
         file = path if path.suffix == ".json" else path / "results.json"
         if not file.is_file():
-            raise FileNotFoundError(f"{file} does not exist; run `avikit eval run --out {path}` first")
+            raise InputFileError(f"{file} does not exist; run `avikit eval run --out {path}` first")
         runs.append((file.parent.name, json.loads(file.read_text(encoding="utf-8"))))
     return runs
 
@@ -55,7 +56,7 @@ def compute_av_gain(
     """
     values = np.array([av, audio_only, video_only], dtype=np.float64)
     if values.ndim != 2 or values.shape[1] == 0:
-        raise ValueError("AV gain needs the same non-empty items under AV, audio-only and video-only")
+        raise UsageError("AV gain needs the same non-empty items under AV, audio-only and video-only")
     means = values.mean(axis=1)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, values.shape[1], (num_resamples, values.shape[1]))

@@ -9,9 +9,15 @@ files; scores are always computed from all records of a cell, in dataset order, 
 give identical results. ``results.json`` holds the run's metadata, dataset cards and every cell's scores
 with 95% bootstrap intervals.
 
-Generation tasks predict files: before a cell runs, the runner points the task's ``scratch`` at the cell's
-own media folder (``RUN/cells/<task>/<model>/<condition>_media``, absolute), where a generator writes its
-``.npy`` arrays; the records name those files, so they stay next to the run and a resumed run reuses them.
+Models get only what their task declares (:mod:`avikit.eval.predict`), under opaque ids whose secret is
+kept in ``RUN/run.json`` with the arguments that fix the data (dataset, split, sample count, seed, use): a
+resume with other data arguments is refused, naming the difference. Tasks are run condition by condition,
+and every clip is decoded once per condition for all the models of a task. A model that fails on a sample
+leaves an error record: the cell is incomplete (``errors`` counts them) and a resume retries those samples.
+
+Generation tasks predict files: each item names the cell's own media folder
+(``RUN/cells/<task>/<model>/<condition>_media``, absolute) as its ``output_dir``, where a generator writes
+its ``.npy`` arrays; the records name those files, so they stay next to the run and a resumed run reuses them.
 A generation cell keeps the per-item values of every metric (``items``), in dataset order, and its records
 carry no per-item scores (scoring decodes the files once). A score that is not finite (the PSNR of
 identical frames) is stored as text (``"inf"``; ``float()`` reads it back) and has no interval.
@@ -19,13 +25,12 @@ identical frames) is stored as text (``"inf"``; ``float()`` reads it back) and h
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import math
+import os
 import subprocess
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +40,9 @@ import numpy as np
 from avikit import __version__
 from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
+from avikit.errors import DataError, UsageError
 from avikit.eval.cache import CellStore
-from avikit.eval.controls import apply_control, swap_partner
+from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline, predict_records
 from avikit.eval.source import (
     Condition,
     EvalData,
@@ -46,9 +52,9 @@ from avikit.eval.source import (
     resolve_sample,
 )
 from avikit.metrics import compute_bootstrap_ci
-from avikit.models.protocol import Item, Model
+from avikit.models.protocol import Model
 from avikit.models.registry import get_model
-from avikit.tasks import Task, cut_media, get_task
+from avikit.tasks import Task, get_task
 from avikit.tasks.generation import GenerationTask
 
 __all__ = [
@@ -150,6 +156,7 @@ class _Context:
     config: RunConfig
     data: EvalData
     out: Path
+    ids: OpaqueIds
     targets: dict[tuple[str, str], list[Mapping[str, Any]]]
     resolved: dict[tuple[str, str], Sample]
 
@@ -165,21 +172,8 @@ class _Context:
             "task": task.name, "task_version": task.spec.version, "protocol_hash": task.spec.protocol_hash,
             "model_id": model.id, "weights_hash": model.weights_hash, "condition": condition.name,
             "package_version": __version__, "git_revision": git_revision(), "seed": self.config.seed,
+            **({"reads_targets": True} if is_reference_baseline(model) else {}),
         }  # fmt: skip
-
-
-def _media_loader(
-    task: Task, sample: Sample, donor: Sample | None, condition: Condition, root: Path | None
-) -> Callable[[], tuple[Any, Any]]:
-    def load() -> tuple[Any, Any]:
-        inputs = task.build_inputs(sample)
-        frames, waveform = cut_media(load_sample_clip(sample, root), inputs)
-        if condition.control is None:
-            return frames, waveform
-        donor_wave = None if donor is None else cut_media(load_sample_clip(donor, root), inputs)[1]
-        return apply_control(condition.control, frames, waveform, donor_wave)
-
-    return load
 
 
 def _cell_samples(ctx: _Context, task: Task) -> list[Sample]:
@@ -187,31 +181,24 @@ def _cell_samples(ctx: _Context, task: Task) -> list[Sample]:
     return [sample for sample in ctx.data.samples if task.includes(sample)]
 
 
-def _make_item(
-    ctx: _Context, task: Task, samples: Sequence[Sample], index: int, condition: Condition
-) -> Item:
-    sample = ctx.resolve(samples[index], condition)
-    donor = None
-    if condition.control == "audio_swapped":
-        donor = ctx.resolve(samples[swap_partner(index, len(samples))], condition)
-    root = ctx.data.root
-    return Item(sample, task.build_inputs(sample), _media_loader(task, sample, donor, condition, root),
-                lambda: task.build_target(sample, root))  # fmt: skip
-
-
 def _read_cell(ctx: _Context, task: Task, model: Model, condition: Condition) -> dict[str, dict[str, Any]]:
-    """Every record of a cell over all its shard files, by sample id; stale records are an error."""
+    """Every record of a cell over all its shard files, by sample id; stale records are an error.
+
+    A sample's successful record wins over an error record of it (an error is retried on resume).
+    """
     header = ctx.header(task, model, condition)
     records: dict[str, dict[str, Any]] = {}
     for path in sorted(_cell_dir(ctx.out, task.name, model.id).glob(f"{_slug(condition.name)}.*jsonl")):
         for record in CellStore(path).read():
             for key in ("task_version", "protocol_hash", "weights_hash", "seed"):
                 if record.get(key) != header[key]:
-                    raise ValueError(
+                    raise DataError(
                         f"{path}: records were made with {key}={record.get(key)!r}, this run has "
                         f"{header[key]!r}; write to a new --out folder or delete {path}"
                     )
-            records.setdefault(record["id"], record)
+            if "error" not in records.get(record["id"], {"error": None}):
+                continue
+            records[record["id"]] = record
     return records
 
 
@@ -221,47 +208,69 @@ def _store(ctx: _Context, task: Task, model: Model, condition: Condition) -> Cel
     return CellStore(_cell_dir(ctx.out, task.name, model.id) / f"{_slug(condition.name)}.{suffix}")
 
 
-def _predict_batch(
-    ctx: _Context, task: Task, model: Model, items: list[Item], condition: Condition
-) -> list[dict]:
-    start = time.perf_counter()
-    raw = model.predict(task, items)
-    share = (time.perf_counter() - start) / max(len(items), 1)  # each item's part of the batch's time
-    if len(raw) != len(items):
-        raise ValueError(f"model {model.id} returned {len(raw)} predictions for {len(items)} items")
-    records = []
-    for item, prediction in zip(items, raw, strict=True):
-        where = f"model {model.id}, task {task.name}, sample {item.sample.id}"
-        checked = task.check_prediction(json.loads(json.dumps(prediction)), item.inputs, where)
-        # a generation record names its files; its per-item scores come with the cell's (one decode, not two)
-        scores = {} if isinstance(task, GenerationTask) else task.sample_scores(checked, item.target)
-        records.append({"id": item.sample.id, **ctx.header(task, model, condition), "prediction": prediction,
-                        "scores": scores, "predict_seconds": share})  # fmt: skip
-    return records
+def _records(
+    ctx: _Context,
+    task: Task,
+    model: Model,
+    condition: Condition,
+    samples: list[Sample],
+    chunk: list[int],
+    factory: ItemFactory,
+) -> list[dict[str, Any]]:
+    """Predict one chunk of a cell and turn the predictions into records with per-sample scores."""
+    header = ctx.header(task, model, condition)
+    folder = (
+        cell_media_dir(ctx.out, task.name, model.id, condition.name)
+        if task.spec.pillar == "generation"
+        else None
+    )
+    out = []
+    for index, record in zip(
+        chunk, predict_records(task, model, samples, factory, chunk, folder), strict=True
+    ):
+        if "error" in record:
+            out.append({**record, **header})
+            continue
+        scores: dict[str, float] = {}
+        if not isinstance(task, GenerationTask):  # a generation record names files; scored with the cell
+            sample = samples[index]
+            checked = task.check_prediction(record["prediction"], factory.inputs(sample), record["id"])
+            scores = task.sample_scores(checked, factory.load_target(sample))
+        out.append({"id": record["id"], **header, "prediction": record["prediction"], "scores": scores,
+                    "predict_seconds": record["predict_seconds"]})  # fmt: skip
+    return out
 
 
-def _run_cell(
-    ctx: _Context, task: Task, model: Model, condition: Condition, progress: Progress | None
+def _run_task(
+    ctx: _Context, task: Task, models: list[Model], condition: Condition, progress: Progress | None
 ) -> None:
-    if isinstance(task, GenerationTask):  # each cell writes its media files to its own folder
-        task = copy.copy(task)
-        task.scratch = str(cell_media_dir(ctx.out, task.name, model.id, condition.name))
-    samples = _cell_samples(ctx, task)
+    """Every model of one task under one condition, chunk by chunk: each clip is decoded once for all."""
+    samples = [ctx.resolve(s, condition) for s in _cell_samples(ctx, task)]
     index, count = ctx.config.shard
-    done = _read_cell(ctx, task, model, condition)
     mine = [i for i in range(len(samples)) if i % count == index]
-    todo = [i for i in mine if samples[i].id not in done]
-    store, label = _store(ctx, task, model, condition), f"{task.name} / {model.id} / {condition.name}"
-    finished = len(mine) - len(todo)
-    if progress is not None:
-        progress(label, finished, len(mine))
-    for begin in range(0, len(todo), ctx.config.batch_size):
-        chunk = todo[begin : begin + ctx.config.batch_size]
-        items = [_make_item(ctx, task, samples, i, condition) for i in chunk]
-        store.append(_predict_batch(ctx, task, model, items, condition))
-        finished += len(chunk)
+    todo: dict[str, set[int]] = {}
+    finished: dict[str, int] = {}
+    for model in models:
+        done = _read_cell(ctx, task, model, condition)
+        todo[model.id] = {i for i in mine if "error" in done.get(samples[i].id, {"error": None})}
+        finished[model.id] = len(mine) - len(todo[model.id])
         if progress is not None:
-            progress(label, finished, len(mine))
+            progress(f"{task.name} / {model.id} / {condition.name}", finished[model.id], len(mine))
+    factory = ItemFactory(task, lambda s: load_sample_clip(s, ctx.data.root), ctx.ids, condition.control,
+                          lambda s: task.build_target(s, ctx.data.root))  # fmt: skip
+    for begin in range(0, len(mine), ctx.config.batch_size):
+        chunk = mine[begin : begin + ctx.config.batch_size]
+        for model in models:
+            wanted = [i for i in chunk if i in todo[model.id]]
+            if not wanted:
+                continue
+            _store(ctx, task, model, condition).append(
+                _records(ctx, task, model, condition, samples, wanted, factory)
+            )
+            finished[model.id] += len(wanted)
+            if progress is not None:
+                progress(f"{task.name} / {model.id} / {condition.name}", finished[model.id], len(mine))
+        factory.release([samples[i] for i in chunk])
 
 
 def _targets(ctx: _Context, task: Task, condition: Condition) -> list[Mapping[str, Any]]:
@@ -275,15 +284,17 @@ def _targets(ctx: _Context, task: Task, condition: Condition) -> list[Mapping[st
 def _score_cell(ctx: _Context, task: Task, model: Model, condition: Condition) -> dict[str, Any]:
     samples = _cell_samples(ctx, task)
     records = _read_cell(ctx, task, model, condition)
-    result = {**ctx.header(task, model, condition), "count": len(records), "expected": len(samples)}
+    errors = [records[s.id] for s in samples if "error" in records.get(s.id, {})]
+    result = {**ctx.header(task, model, condition), "count": len(records) - len(errors),
+              "expected": len(samples), "errors": len(errors)}  # fmt: skip
     for key in ("package_version", "git_revision", "seed"):
         result.pop(key)
-    if any(s.id not in records for s in samples):
+    if errors:
+        result["error_examples"] = [f"{e['id']}: {e['error']}" for e in errors[:3]]
+    if errors or any(s.id not in records for s in samples):
         return {**result, "complete": False, "scores": {}, "ci": {}, "items": {}}
-    predictions = [
-        task.check_prediction(records[s.id]["prediction"], task.build_inputs(ctx.resolve(s, condition)), s.id)
-        for s in samples
-    ]
+    views = {s.id: task.build_inputs(ctx.resolve(s, condition)) for s in samples}
+    predictions = [task.check_prediction(records[s.id]["prediction"], views[s.id], s.id) for s in samples]
     evaluation = task.evaluate(predictions, _targets(ctx, task, condition))
     finite = {key: value for key, value in evaluation.item_values.items() if np.isfinite(value[0]).all()}
     ci = {key: list(compute_bootstrap_ci(values, seed=ctx.config.seed, scale=scale))
@@ -306,6 +317,36 @@ def json_number(value: float) -> float | str:
         (0.5, 'inf')
     """
     return float(value) if math.isfinite(value) else str(float(value))
+
+
+_RUN_FILE = "run.json"
+_DATA_ARGUMENTS = ("dataset", "split", "num_samples", "seed", "use")
+"""The arguments that fix what a run folder's records were made on; a resume must repeat them."""
+
+
+def _run_secret(out: Path, config: RunConfig) -> bytes:
+    """The run folder's opaque-id secret, made on the first run; a resume must keep the data arguments.
+
+    Raises:
+        UsageError: if ``out`` holds a run made on other data (dataset, split, sample count, seed, use).
+    """
+    path = out / _RUN_FILE
+    given = config.to_dict()
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        changed = [k for k in _DATA_ARGUMENTS if saved["config"].get(k) != given.get(k)]
+        if changed:
+            what = ", ".join(f"{k}={saved['config'].get(k)!r} (now {given.get(k)!r})" for k in changed)
+            raise UsageError(
+                f"{out} holds a run made with {what}; write to a new --out folder, repeat those arguments "
+                f"to resume, or delete {out}"
+            )
+        return bytes.fromhex(saved["secret"])
+    secret = os.urandom(16)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_writer(path) as f:
+        json.dump({"config": given, "secret": secret.hex()}, f, indent=1)
+    return secret
 
 
 def _resolve_models(config: RunConfig, models: Mapping[str, Model] | None) -> list[Model]:
@@ -335,16 +376,17 @@ def run_evaluation(
     """
     data = load_eval_data(config.dataset, config.split, config.num_samples, config.seed)
     _check_use(data.card, config.use)
-    ctx = _Context(config, data, Path(out), {}, {})
+    out = Path(out)
+    ids = OpaqueIds(_run_secret(out, config))
+    ctx = _Context(config, data, out, ids, {}, {})
     tasks = [get_task(name) for name in config.tasks]
     conditions = [parse_condition(name) for name in config.conditions]
     model_list = _resolve_models(config, models)
-    for task in tasks:
-        for model in model_list:
-            if task.name not in model.tasks:
-                continue
-            for condition in conditions:
-                _run_cell(ctx, task, model, condition, progress)
+    for condition in conditions:
+        for task in tasks:
+            chosen = [model for model in model_list if task.name in model.tasks]
+            if chosen:
+                _run_task(ctx, task, chosen, condition, progress)
     return _write_results(ctx, tasks, model_list, conditions)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from avikit.errors import InputFileError, UsageError
 from avikit.eval.source import load_eval_data
 from avikit.metrics import compute_bootstrap_ci
 from avikit.tasks import PredictionError, get_task
@@ -46,18 +47,30 @@ def read_predictions(path: str | Path) -> list[tuple[int, Any]]:
     """``(line number, parsed JSON)`` of every non-blank line.
 
     Raises:
-        PredictionError: for a line that is not JSON, naming the line.
+        UsageError: if ``path`` is missing or is a folder.
+        PredictionError: for a line that is not JSON or not UTF-8 text, naming the line.
     """
+    file = Path(path)
+    if not file.exists():
+        raise InputFileError(f"{file}: no such prediction file; give the JSONL file your model wrote")
+    if not file.is_file():
+        raise UsageError(f"{file} is a folder, not a prediction file; give the JSONL file inside it")
     out = []
-    with Path(path).open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
+    with file.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PredictionError(
+                    f"{file}:{number}: not UTF-8 text (binary data?); a prediction file is JSON Lines"
+                ) from None
             if not line.strip():
                 continue
             try:
                 out.append((number, json.loads(line)))
             except json.JSONDecodeError as error:
                 raise PredictionError(
-                    f"{path}:{number}: not valid JSON ({error.msg}); write one object per line"
+                    f"{file}:{number}: not valid JSON ({error.msg}); write one object per line"
                 ) from None
     return out
 
@@ -72,6 +85,8 @@ def score_predictions(
             message names the line, the field and what was expected.
     """
     task = get_task(task_name)
+    if not Path(dataset).is_dir():
+        raise InputFileError(f"{dataset}: no such dataset folder; give a folder from `avikit data prepare`")
     data = load_eval_data(dataset, task.spec.protocol.split)
     samples = {s.id: s for s in data.samples if task.includes(s)}
     checked: dict[str, Any] = {}

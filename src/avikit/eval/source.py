@@ -2,7 +2,7 @@
 
 A run reads a prepared dataset folder (``manifest`` + ``card.json``) or generates AVSynth in memory. A
 condition is ``clean``, a modality control (``audio_muted``, ``video_blanked``, ``audio_swapped``) or AVSynth
-corruptions such as ``noise_snr=10`` or ``noise_snr=10,occlusion=0.3``; corrupted samples are regenerated
+corruptions such as ``noise_snr=10`` or ``noise_snr=10+occlusion=0.3``; corrupted samples are regenerated
 from their provenance, so their targets stay exact (an audio offset moves the audio events with it).
 
 Example:
@@ -25,6 +25,7 @@ from avikit.data.manifest import read_manifest
 from avikit.data.prepared import PREPARED_FILE, describe_subset
 from avikit.data.sample import Sample
 from avikit.data.synth import VERSION, SynthConfig, generate, load_clip, parse_conditions
+from avikit.errors import UsageError
 from avikit.eval.controls import CONTROLS
 from avikit.media import AVClip
 
@@ -49,7 +50,7 @@ class Condition:
 
 
 def parse_condition(text: str) -> Condition:
-    """Parse ``clean``, a control name or comma-separated ``NAME=VALUE`` corruptions.
+    """Parse ``clean``, a control name or ``+``-joined corruptions, e.g. ``noise_snr=10+occlusion=0.3``.
 
     Raises:
         ValueError: for an unknown control or corruption; the message lists the valid ones.
@@ -60,10 +61,10 @@ def parse_condition(text: str) -> Condition:
     if name in CONTROLS:
         return Condition(name, control=name)
     if "=" not in name:
-        raise ValueError(
+        raise UsageError(
             f"unknown condition {name!r}; use clean, one of {', '.join(CONTROLS)}, or NAME=VALUE"
         )
-    return Condition(name, corruptions=parse_conditions(name.split(",")))
+    return Condition(name, corruptions=parse_conditions(name.split("+")))
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def load_eval_data(
     """
     if dataset is None:
         if num_samples is None:
-            raise ValueError("in-memory AVSynth needs num_samples; or pass a dataset folder")
+            raise UsageError("in-memory AVSynth needs num_samples; or pass a dataset folder")
         samples = tuple(generate(split, i, seed)[0] for i in range(num_samples))
         params = {"seed": seed, "config": SynthConfig().to_dict(), "conditions": {}, "version": VERSION}
         card = DatasetCard.for_avsynth(params, samples, {}).to_dict()
@@ -136,7 +137,7 @@ def resolve_sample(sample: Sample, condition: Condition) -> Sample:
         return sample
     gen = sample.provenance.generator
     if gen is None or gen.get("name") != "avsynth":
-        raise ValueError(f"condition {condition.name!r} needs AVSynth samples; {sample.id!r} is not one")
+        raise UsageError(f"condition {condition.name!r} needs AVSynth samples; {sample.id!r} is not one")
     config = SynthConfig.from_dict(json.loads(json.dumps(dict(gen["config"]), default=list)))
     conditions = {**dict(gen["conditions"]), **condition.corruptions}
     return generate(gen["split"], gen["index"], gen["seed"], config, conditions)[0]

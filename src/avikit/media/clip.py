@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from avikit.errors import MissingStreamError, WindowError
+from avikit.errors import MissingStreamError, UsageError, WindowError
 from avikit.media.timeline import Seconds, audio_window, to_fraction, window_indices
 
 __all__ = ["AVClip"]
@@ -60,21 +60,21 @@ class AVClip:
 
     def __post_init__(self) -> None:
         if self.frames is None and self.waveform is None:
-            raise ValueError("an AVClip needs frames, a waveform, or both; both are None")
+            raise UsageError("an AVClip needs frames, a waveform, or both; both are None")
         if self.frames is not None:
             self._check_frames(self.frames)
             if self.fps is None:
-                raise ValueError("frames were given without fps; pass fps= (frames per second)")
+                raise UsageError("frames were given without fps; pass fps= (frames per second)")
             fps = to_fraction(self.fps)
             if fps <= 0:
-                raise ValueError(f"fps must be positive, got {self.fps}")
+                raise UsageError(f"fps must be positive, got {self.fps}")
             object.__setattr__(self, "fps", fps)
         elif self.fps is not None:
             object.__setattr__(self, "fps", None)
         if self.waveform is not None:
             self._check_waveform(self.waveform)
             if self.sample_rate is None or int(self.sample_rate) != self.sample_rate or self.sample_rate <= 0:
-                raise ValueError(f"a waveform needs a positive integer sample_rate, got {self.sample_rate!r}")
+                raise UsageError(f"a waveform needs a positive integer sample_rate, got {self.sample_rate!r}")
             object.__setattr__(self, "sample_rate", int(self.sample_rate))
         elif self.sample_rate is not None:
             object.__setattr__(self, "sample_rate", None)
@@ -86,14 +86,14 @@ class AVClip:
         if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8:
             raise TypeError(f"frames must be a uint8 numpy array, got {type(frames).__name__}")
         if frames.ndim != 4 or frames.shape[-1] != 3:
-            raise ValueError(f"frames must have shape [T, H, W, 3] (RGB), got {list(frames.shape)}")
+            raise UsageError(f"frames must have shape [T, H, W, 3] (RGB), got {list(frames.shape)}")
 
     @staticmethod
     def _check_waveform(waveform: np.ndarray) -> None:
         if not isinstance(waveform, np.ndarray) or waveform.dtype != np.float32:
             raise TypeError(f"waveform must be a float32 numpy array, got {type(waveform).__name__}")
         if waveform.ndim != 2 or waveform.shape[0] < 1:
-            raise ValueError(f"waveform must have shape [C, N] with C >= 1, got {list(waveform.shape)}")
+            raise UsageError(f"waveform must have shape [C, N] with C >= 1, got {list(waveform.shape)}")
 
     # ------------------------------------------------------------------ streams
     @property

@@ -33,7 +33,7 @@ from typing import TypeVar
 
 import av
 
-from avikit.errors import MissingStreamError, WindowError
+from avikit.errors import MissingStreamError, UsageError, WindowError
 from avikit.media._decode import AudioCollector, FrameSelector, demux_window
 from avikit.media._open import open_input
 from avikit.media.clip import AVClip
@@ -211,13 +211,13 @@ def _parse_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
         return None
     height, width = (size, size) if isinstance(size, int) else size
     if height <= 0 or width <= 0:
-        raise ValueError(f"size must be positive (height, width), got {size!r}")
+        raise UsageError(f"size must be positive (height, width), got {size!r}")
     return int(height), int(width)
 
 
 def _layout(channels: int, path: Path) -> str:
     if channels not in _CHANNEL_LAYOUTS:
-        raise ValueError(f"{path}: channels must be 1 (mono) or 2 (stereo), got {channels}")
+        raise UsageError(f"{path}: channels must be 1 (mono) or 2 (stereo), got {channels}")
     return _CHANNEL_LAYOUTS[channels]
 
 
@@ -262,7 +262,7 @@ def _plan(
     if vstream is not None and vinfo is not None:
         out_fps = to_fraction(fps) if fps is not None else vinfo.average_fps
         if out_fps <= 0:
-            raise ValueError(f"fps must be positive, got {fps}")
+            raise UsageError(f"fps must be positive, got {fps}")
         if fps is None and vinfo.variable_frame_rate:
             log.info(
                 "%s has a variable frame rate; frames are resampled to its average %.3f fps", path, out_fps
@@ -273,7 +273,7 @@ def _plan(
     if astream is not None and ainfo is not None:
         out_rate = int(sample_rate) if sample_rate is not None else ainfo.sample_rate
         if out_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+            raise UsageError(f"sample_rate must be positive, got {sample_rate}")
         s0, s1 = audio_window(lo, hi, out_fps, out_rate)
         a_lo, a_hi = spans[-1]
         s0, s1 = max(s0, math.ceil(a_lo * out_rate)), min(s1, math.floor(a_hi * out_rate))

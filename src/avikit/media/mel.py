@@ -16,10 +16,14 @@ Definition (librosa 0.10/0.11, ``librosa.feature.melspectrogram`` followed by a 
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
+
+from avikit.errors import UsageError
+
+if TYPE_CHECKING:  # torch is imported where a spectrogram is computed: importing avikit.media stays light
+    import torch
 
 __all__ = ["log_mel", "mel_filterbank"]
 
@@ -78,10 +82,10 @@ def mel_filterbank(
         (64, 201)
     """
     if norm not in ("slaney", None):
-        raise ValueError(f"norm must be 'slaney' or None, got {norm!r}")
+        raise UsageError(f"norm must be 'slaney' or None, got {norm!r}")
     top = sample_rate / 2 if f_max is None else f_max
     if not 0 <= f_min < top <= sample_rate / 2:
-        raise ValueError(f"need 0 <= f_min < f_max <= sample_rate / 2, got f_min={f_min}, f_max={top}")
+        raise UsageError(f"need 0 <= f_min < f_max <= sample_rate / 2, got f_min={f_min}, f_max={top}")
     return _filterbank(int(sample_rate), int(n_fft), int(n_mels), float(f_min), float(top), htk, norm)
 
 
@@ -126,13 +130,15 @@ def log_mel(
         >>> log_mel(torch.zeros(2, 16000), 16000).shape
         torch.Size([2, 128, 101])
     """
+    import torch
+
     x = torch.as_tensor(waveform)
     if not torch.is_floating_point(x):
         x = x.to(torch.float32)
     if x.ndim < 1 or x.shape[-1] == 0:
-        raise ValueError(f"waveform must have shape [..., N] with N > 0, got {list(x.shape)}")
+        raise UsageError(f"waveform must have shape [..., N] with N > 0, got {list(x.shape)}")
     if scale not in ("log", "db"):
-        raise ValueError(f"scale must be 'log' or 'db', got {scale!r}")
+        raise UsageError(f"scale must be 'log' or 'db', got {scale!r}")
     win = n_fft if win_length is None else win_length
     out_dtype = x.dtype
     fb = _filterbank_tensor(sample_rate, n_fft, n_mels, f_min, f_max, htk, norm).to(x.device)
@@ -152,6 +158,8 @@ def log_mel(
 
 
 def _power(row: torch.Tensor, n_fft: int, hop_length: int, win: int, window: torch.Tensor) -> torch.Tensor:
+    import torch
+
     spec = torch.stft(
         row, n_fft, hop_length, win, window, center=True, pad_mode="constant", return_complex=True
     )
@@ -162,4 +170,6 @@ def _filterbank_tensor(
     sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float | None, htk: bool, norm: str | None
 ) -> torch.Tensor:
     weights = mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max, htk=htk, norm=norm)  # type: ignore[arg-type]
+    import torch
+
     return torch.from_numpy(weights.astype(np.float32))

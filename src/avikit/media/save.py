@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from avikit.errors import MediaError
+from avikit.errors import MediaError, UsageError
 from avikit.media.clip import AVClip
 from avikit.media.timeline import to_fraction
 
@@ -91,20 +91,20 @@ def save(
 def _check(clip: AVClip, path: Path, suffix: str) -> None:
     if suffix not in _VIDEO_SUFFIXES | _AUDIO_SUFFIXES:
         choices = ", ".join(sorted(_VIDEO_SUFFIXES | _AUDIO_SUFFIXES))
-        raise ValueError(f"{path}: cannot save to {suffix or 'a file without suffix'}; use one of {choices}")
+        raise UsageError(f"{path}: cannot save to {suffix or 'a file without suffix'}; use one of {choices}")
     if suffix in _AUDIO_SUFFIXES and clip.has_video:
-        raise ValueError(
+        raise UsageError(
             f"{path}: a wav file holds audio only; save as .mp4, or drop video: clip.with_frames(None)"
         )
     if clip.has_video and (clip.height % 2 or clip.width % 2):
-        raise ValueError(
+        raise UsageError(
             f"{path}: H.264 4:2:0 needs even frame sizes, got {clip.height}x{clip.width}; "
             "crop or resize by one pixel"
         )
     if suffix in _AUDIO_SUFFIXES and clip.first_sample != 0:
         log.warning("%s: a wav file stores no start time; the audio will reload from 0 s", path)
     if clip.has_audio and clip.num_channels not in _LAYOUTS:
-        raise ValueError(f"{path}: can save 1 or 2 audio channels, got {clip.num_channels}; downmix first")
+        raise UsageError(f"{path}: can save 1 or 2 audio channels, got {clip.num_channels}; downmix first")
 
 
 def _write_av(

@@ -19,6 +19,8 @@ import math
 from fractions import Fraction
 from numbers import Integral, Rational, Real
 
+from avikit.errors import UsageError
+
 __all__ = [
     "Seconds",
     "audio_window",
@@ -58,7 +60,7 @@ def to_fraction(value: Seconds) -> Fraction:
         raise TypeError(f"a time or rate must be a number, got {type(value).__name__}")
     as_float = float(value)
     if not math.isfinite(as_float):
-        raise ValueError(f"a time or rate must be finite, got {value}")
+        raise UsageError(f"a time or rate must be finite, got {value}")
     return Fraction(as_float).limit_denominator(_SNAP_DENOMINATOR)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from avikit.data.text import read_text_lines
-from avikit.errors import DataError
+from avikit.errors import DataError, UsageError
 from avikit.metrics._validation import as_binary, as_finite, as_labels, non_empty
 
 __all__ = [
@@ -93,9 +93,9 @@ def build_ave_segment_labels(
     labels = np.full((len(annotations), num_segments), len(categories), dtype=np.int64)
     for row, record in enumerate(annotations):
         if record.category not in index:
-            raise ValueError(f"unknown AVE category {record.category!r}; pass the full category list")
+            raise UsageError(f"unknown AVE category {record.category!r}; pass the full category list")
         if not 0 <= record.start <= record.end <= num_segments:
-            raise ValueError(
+            raise UsageError(
                 f"{record.video_id}: event {record.start}-{record.end} s outside 0-{num_segments} s"
             )
         labels[row, record.start : record.end] = index[record.category]
@@ -118,11 +118,11 @@ def compute_ave_accuracy_statistics(scores: ArrayLike, labels: ArrayLike) -> dic
     labels_array = as_finite(labels, "labels", (2, 3))
     if labels_array.ndim == 3:
         if labels_array.shape != scores_array.shape:
-            raise ValueError(f"one-hot labels {labels_array.shape} must match scores {scores_array.shape}")
+            raise UsageError(f"one-hot labels {labels_array.shape} must match scores {scores_array.shape}")
         labels_array = np.argmax(labels_array, axis=-1)
     labels_array = as_labels(labels_array, "labels", 2, scores_array.shape[-1])
     if labels_array.shape != scores_array.shape[:2]:
-        raise ValueError(f"labels {labels_array.shape} must be [N, T] of scores {scores_array.shape}")
+        raise UsageError(f"labels {labels_array.shape} must be [N, T] of scores {scores_array.shape}")
     correct = np.argmax(scores_array, axis=-1) == labels_array
     return {"correct": correct.reshape(-1).astype(np.float64)}
 
@@ -194,14 +194,14 @@ def compute_ave_cross_modal_statistics(
     """
     distance_array = as_finite(distances, "distances", 3).astype(np.float32)
     if not np.all(np.isfinite(distance_array)):
-        raise ValueError("distances overflow float32 (the official model's dtype); scale them down")
+        raise UsageError("distances overflow float32 (the official model's dtype); scale them down")
     events = as_binary(event_labels, "event_labels", 2).astype(bool)
     if distance_array.shape != (*events.shape, events.shape[1]):
-        raise ValueError(
+        raise UsageError(
             f"distances {distance_array.shape} must be [N, T, T] for event_labels {events.shape}"
         )
     if np.any(events.sum(axis=1) == 0):
-        raise ValueError("every video needs at least one event segment; drop videos without events")
+        raise UsageError("every video needs at least one event segment; drop videos without events")
     kept = events.sum(axis=1) < events.shape[1]
     distance_array, events = distance_array[kept], events[kept]
     first_event = np.argmax(events, axis=1)
@@ -216,7 +216,7 @@ def compute_ave_cross_modal_scores(statistics: dict[str, NDArray[np.float64]]) -
     """A2V and V2A accuracy in percent from :func:`compute_ave_cross_modal_statistics`."""
     count = len(statistics["a2v_correct"])
     if count == 0:
-        raise ValueError("no video counts (all segments are events in every video); nothing to score")
+        raise UsageError("no video counts (all segments are events in every video); nothing to score")
     return {
         "a2v": float(int(statistics["a2v_correct"].sum()) * 100 / count),
         "v2a": float(int(statistics["v2a_correct"].sum()) * 100 / count),

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_finite, non_empty
 
 __all__ = [
@@ -68,7 +69,7 @@ def load_music_avqa_questions(path: str | Path) -> list[AVQAQuestion]:
             questions.append(AVQAQuestion(int(entry["question_id"]), str(entry["video_id"]),
                                           (str(kind[0]), str(kind[1])), str(entry["anser"])))  # fmt: skip
         except (KeyError, IndexError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: entry {position} is malformed ({error!r}); expected question_id, "
+            raise UsageError(f"{path}: entry {position} is malformed ({error!r}); expected question_id, "
                              "video_id, "
                              "type as a JSON list and anser") from error  # fmt: skip
     return questions
@@ -101,7 +102,7 @@ def compute_avqa_statistics(
     logit_array = as_finite(logits, "logits", 2)
     label_array = as_finite(labels, "labels", 1).astype(np.int64)
     if not len(logit_array) == len(label_array) == len(question_types):
-        raise ValueError("logits, labels and question_types must describe the same questions (same length)")
+        raise UsageError("logits, labels and question_types must describe the same questions (same length)")
     positions = {kind: position for position, kind in enumerate(AVQA_QUESTION_TYPES)}
     type_index = np.array([positions.get((kind[0], kind[1]), -1) for kind in question_types], dtype=np.int64)
     correct = (np.argmax(logit_array, axis=1) == label_array).astype(np.float64)

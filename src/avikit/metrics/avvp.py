@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from avikit.data.text import read_text_lines
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_binary, non_empty, same_shape
 
 __all__ = [
@@ -73,7 +74,7 @@ def load_llp_annotations(path: str | Path) -> list[LLPAnnotation]:
     """
     lines = read_text_lines(path)
     if not lines or lines[0].split("\t") != ["filename", "onset", "offset", "event_labels"]:
-        raise ValueError(f"{path}: expected the header 'filename<TAB>onset<TAB>offset<TAB>event_labels'")
+        raise UsageError(f"{path}: expected the header 'filename<TAB>onset<TAB>offset<TAB>event_labels'")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -83,7 +84,7 @@ def load_llp_annotations(path: str | Path) -> list[LLPAnnotation]:
             filename, onset, offset, label = fields
             rows.append(LLPAnnotation(filename, int(float(onset)), int(float(offset)), label))
         except ValueError as error:
-            raise ValueError(
+            raise UsageError(
                 f"{path}:{number}: expected 4 tab-separated fields with numeric onset/offset"
             ) from error
     return rows
@@ -100,7 +101,7 @@ def load_llp_video_ids(path: str | Path) -> list[str]:
     """
     lines = read_text_lines(path)
     if not lines or lines[0].split("\t")[0] != "filename":
-        raise ValueError(f"{path}: expected a header row starting with 'filename'")
+        raise UsageError(f"{path}: expected a header row starting with 'filename'")
     return [line.split("\t")[0] for line in lines[1:] if line.strip()]
 
 
@@ -139,11 +140,11 @@ def build_llp_ground_truth(
         if row.filename not in video_index:
             continue
         if row.event_label not in class_index:
-            raise ValueError(
+            raise UsageError(
                 f"unknown class {row.event_label!r} for video {row.filename}; pass its categories"
             )
         if not 0 <= row.onset <= row.offset <= num_segments:
-            raise ValueError(
+            raise UsageError(
                 f"{row.filename}: onset/offset {row.onset}-{row.offset} outside 0-{num_segments}"
             )
         truth[video_index[row.filename], class_index[row.event_label], row.onset : row.offset] = 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_finite
 
 __all__ = ["compute_bootstrap_ci"]
@@ -35,11 +36,11 @@ def compute_bootstrap_ci(
     """
     array = as_finite(values, "values", 1).astype(np.float64)
     if len(array) == 0:
-        raise ValueError("values is empty; a confidence interval needs at least one item")
+        raise UsageError("values is empty; a confidence interval needs at least one item")
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+        raise UsageError(f"confidence must lie in (0, 1), got {confidence}")
     if num_resamples < 1:
-        raise ValueError(f"num_resamples must be positive, got {num_resamples}")
+        raise UsageError(f"num_resamples must be positive, got {num_resamples}")
     rng = np.random.default_rng(seed)
     means = np.empty(num_resamples)
     chunk = max(1, 2**24 // len(array))

@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_binary, as_finite, as_labels, non_empty
 
 __all__ = [
@@ -45,13 +46,13 @@ def compute_classification_statistics(
     score_array = as_finite(scores, "scores", 2)
     label_array = as_labels(labels, "labels", 1, score_array.shape[1])
     if len(label_array) != len(score_array):
-        raise ValueError(f"labels has {len(label_array)} items but scores has {len(score_array)}")
+        raise UsageError(f"labels has {len(label_array)} items but scores has {len(score_array)}")
     if tie_rule == "first":
         ranking = np.argsort(-score_array, axis=1, kind="stable")
     elif tie_rule == "last":
         ranking = np.argsort(score_array, axis=1, kind="stable")[:, ::-1]
     else:
-        raise ValueError(f"tie_rule must be 'first' or 'last', got {tie_rule!r}")
+        raise UsageError(f"tie_rule must be 'first' or 'last', got {tie_rule!r}")
     position = np.argmax(ranking == label_array[:, None], axis=1)
     return {f"top{k}_correct": (position < k).astype(np.float64) for k in top_k}
 
@@ -103,7 +104,7 @@ def compute_average_precision(scores: ArrayLike, targets: ArrayLike) -> NDArray[
     score_array = as_finite(scores, "scores", 2).astype(np.float64)
     target_array = as_binary(targets, "targets", 2)
     if score_array.shape != target_array.shape:
-        raise ValueError(f"scores {score_array.shape} and targets {target_array.shape} must both be [N, C]")
+        raise UsageError(f"scores {score_array.shape} and targets {target_array.shape} must both be [N, C]")
     non_empty(score_array, "scores")
     order = np.argsort(-score_array, axis=0, kind="stable")
     sorted_scores = np.take_along_axis(score_array, order, axis=0)

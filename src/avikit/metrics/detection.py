@@ -12,6 +12,7 @@ import logging
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_array, as_finite
 
 __all__ = [
@@ -30,7 +31,7 @@ UNAV_TIOU_THRESHOLDS: NDArray[np.float64] = np.linspace(0.1, 0.9, 9)
 def _check_segments(segments: ArrayLike, name: str) -> NDArray[np.float64]:
     array = as_finite(segments, name, 2).astype(np.float64)
     if array.shape[1:] != (2,):
-        raise ValueError(f"{name} must be [N, 2] (start, end) in seconds, got shape {array.shape}")
+        raise UsageError(f"{name} must be [N, 2] (start, end) in seconds, got shape {array.shape}")
     return array
 
 
@@ -39,7 +40,7 @@ def _check_ground_truth(segments: NDArray[np.float64]) -> None:
     if len(reversed_rows):
         row = int(reversed_rows[0])
         start, end = segments[row]
-        raise ValueError(
+        raise UsageError(
             f"gt_segments row {row} ends before it starts ({start} > {end}), one of {len(reversed_rows)} "
             "such rows; fix the annotation"
         )
@@ -133,9 +134,9 @@ def compute_detection_statistics(
     scores = as_finite(pred_scores, "pred_scores", 1).astype(np.float64)
     thresholds = as_finite(tiou_thresholds, "tiou_thresholds", 1).astype(np.float64)
     if not len(gt_videos) == len(gt_segs) == len(gt_lab):
-        raise ValueError("gt_video_ids, gt_segments and gt_labels must have the same length")
+        raise UsageError("gt_video_ids, gt_segments and gt_labels must have the same length")
     if not len(pred_videos) == len(pred_segs) == len(pred_lab) == len(scores):
-        raise ValueError(
+        raise UsageError(
             "pred_video_ids, pred_segments, pred_labels and pred_scores must have the same length"
         )
     keep = _dedup_ground_truth(gt_videos, gt_segs, gt_lab)
@@ -177,7 +178,7 @@ def compute_detection_scores(statistics: dict[str, NDArray]) -> dict[str, float]
     """
     thresholds, positives = statistics["thresholds"], statistics["num_positives"]
     if len(positives) == 0:
-        raise ValueError("the ground truth has no events; nothing to score")
+        raise UsageError("the ground truth has no events; nothing to score")
     ap = np.zeros((len(thresholds), len(positives)))
     for cls in range(len(positives)):
         rows = np.flatnonzero(statistics["class"] == cls)

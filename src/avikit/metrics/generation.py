@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_finite, non_empty, same_shape
 
 __all__ = [
@@ -180,7 +181,7 @@ def frechet_distance(
     s1 = np.atleast_2d(np.asarray(covariance1, dtype=np.float64))
     s2 = np.atleast_2d(np.asarray(covariance2, dtype=np.float64))
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.shape[0],) * 2:
-        raise ValueError(
+        raise UsageError(
             f"means {mu1.shape}, {mu2.shape} and covariances {s1.shape}, {s2.shape} do not match"
         )
     diff = mu1 - mu2
@@ -207,9 +208,9 @@ def compute_frechet_statistics(predictions: ArrayLike, targets: ArrayLike) -> di
     prediction = as_finite(predictions, "predictions", 2)
     target = as_finite(targets, "targets", 2)
     if prediction.shape[1] != target.shape[1]:
-        raise ValueError(f"predictions have {prediction.shape[1]} dims but targets have {target.shape[1]}")
+        raise UsageError(f"predictions have {prediction.shape[1]} dims but targets have {target.shape[1]}")
     if len(prediction) < 2 or len(target) < 2:
-        raise ValueError("a covariance needs at least two embeddings per set")
+        raise UsageError("a covariance needs at least two embeddings per set")
     return {"prediction": prediction, "target": target}
 
 
@@ -265,7 +266,7 @@ def compute_frechet_contributions(
     stats = compute_frechet_statistics(predictions, targets)
     prediction = stats["prediction"]
     if len(prediction) < 3:
-        raise ValueError("leave-one-out contributions need at least three generated embeddings")
+        raise UsageError("leave-one-out contributions need at least three generated embeddings")
     mu2, s2 = _moments(stats["target"])
     full = frechet_distance(*_moments(prediction), mu2, s2, on_failure=on_failure)[0]
     keep = np.ones(len(prediction), dtype=bool)
@@ -309,7 +310,7 @@ def compute_frechet_distance_infinity(
     count, dim = prediction.shape
     low = min_count if min_count is not None else max(dim + 2, count // 4)
     if not 2 <= low < count or num_points < 2:
-        raise ValueError(f"need 2 <= min_count < N ({low}, {count}) and num_points >= 2")
+        raise UsageError(f"need 2 <= min_count < N ({low}, {count}) and num_points >= 2")
     mu2, s2 = _moments(stats["target"])
     rng = np.random.default_rng(seed)
     sizes = np.linspace(low, count, num_points).astype(int)
@@ -344,7 +345,7 @@ def compute_frechet_bootstrap_ci(
     stats = compute_frechet_statistics(predictions, targets)
     prediction, target = stats["prediction"], stats["target"]
     if not 0 < confidence < 1 or num_resamples < 1:
-        raise ValueError("confidence must lie in (0, 1) and num_resamples must be positive")
+        raise UsageError("confidence must lie in (0, 1) and num_resamples must be positive")
     rng = np.random.default_rng(seed)
     values = np.empty(num_resamples)
     for index in range(num_resamples):
@@ -531,7 +532,7 @@ def compute_desync_statistics(logits: ArrayLike, grid: ArrayLike | None = None) 
     array = as_finite(logits, "logits", 3)
     offsets = SYNCHFORMER_GRID if grid is None else as_finite(grid, "grid", 1).astype(np.float64)
     if array.shape[2] != len(offsets):
-        raise ValueError(f"logits have {array.shape[2]} classes but the offset grid has {len(offsets)}")
+        raise UsageError(f"logits have {array.shape[2]} classes but the offset grid has {len(offsets)}")
     non_empty(array, "logits")
     return {"desync": np.abs(offsets[np.argmax(array, axis=2)]).mean(axis=1)}
 

@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_finite, non_empty
 
 __all__ = [
@@ -76,11 +77,11 @@ def compute_localization_statistics(
     maps = maps if maps.dtype == np.float32 else maps.astype(np.float64)
     truth = as_finite(gt_maps, "gt_maps", 3).astype(np.float64)
     if maps.shape != truth.shape:
-        raise ValueError(f"heatmaps {maps.shape} and gt_maps {truth.shape} must both be [N, H, W]")
+        raise UsageError(f"heatmaps {maps.shape} and gt_maps {truth.shape} must both be [N, H, W]")
     if truth.size and (truth.min() < 0 or truth.max() > 1):
-        raise ValueError("gt_maps must lie in [0, 1]")
+        raise UsageError("gt_maps must lie in [0, 1]")
     if rule not in ("lvs", "ezvsl"):
-        raise ValueError(f"rule must be 'lvs' or 'ezvsl', got {rule!r}")
+        raise UsageError(f"rule must be 'lvs' or 'ezvsl', got {rule!r}")
     mask = _binarize(maps, rule).astype(np.float64)
     gt = truth.reshape(len(truth), -1)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.errors import UsageError
 from avikit.media.mel import mel_filterbank
 from avikit.metrics._validation import as_finite, same_shape
 
@@ -116,7 +117,7 @@ def compute_ssim(
     truncate = 3.5
     radius = int(truncate * sigma + 0.5)
     if min(ref.shape[-3:-1]) < 2 * radius + 1:
-        raise ValueError(
+        raise UsageError(
             f"images must be at least {2 * radius + 1} pixels high and wide, got {ref.shape[-3:-1]}"
         )
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
@@ -172,9 +173,9 @@ def compute_mel_distance(
     """
     ref, est = _pair(reference, estimate, 1)
     if len(windows) != len(n_mels):
-        raise ValueError(f"windows and n_mels need one entry per scale, got {len(windows)} and {len(n_mels)}")
+        raise UsageError(f"windows and n_mels need one entry per scale, got {len(windows)} and {len(n_mels)}")
     if ref.shape[-1] <= max(windows) // 2:
-        raise ValueError(f"signals need more than {max(windows) // 2} samples for window {max(windows)}")
+        raise UsageError(f"signals need more than {max(windows) // 2} samples for window {max(windows)}")
     total = np.zeros(ref.shape[:-1])
     for window, mels in zip(windows, n_mels, strict=True):
         diff = np.abs(_log_mel(ref, sample_rate, window, mels) - _log_mel(est, sample_rate, window, mels))

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_finite, non_empty
 
 __all__ = ["compute_retrieval_scores", "compute_retrieval_statistics", "evaluate_retrieval"]
@@ -46,10 +47,10 @@ def compute_retrieval_statistics(similarity: ArrayLike, ties: TiePolicy = "offic
     """
     matrix = as_finite(similarity, "similarity", 2).astype(np.float64)
     if matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"similarity must be square [N, N] with pairs on the diagonal, got {matrix.shape}")
+        raise UsageError(f"similarity must be square [N, N] with pairs on the diagonal, got {matrix.shape}")
     non_empty(matrix, "similarity")
     if ties not in ("official", "optimistic", "pessimistic"):
-        raise ValueError(f"ties must be 'official', 'optimistic' or 'pessimistic', got {ties!r}")
+        raise UsageError(f"ties must be 'official', 'optimistic' or 'pessimistic', got {ties!r}")
     return {"audio_to_video_rank": _ranks(matrix, ties), "video_to_audio_rank": _ranks(matrix.T, ties)}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_binary, as_finite, as_labels, non_empty
 
 __all__ = [
@@ -61,7 +62,7 @@ def compute_avs_binary_statistics(logits: ArrayLike, masks: ArrayLike) -> dict[s
     logit_array = as_finite(logits, "logits", 4)
     truth = as_binary(masks, "masks", 4)
     if logit_array.shape != truth.shape:
-        raise ValueError(f"logits {logit_array.shape} and masks {truth.shape} must both be [V, T, H, W]")
+        raise UsageError(f"logits {logit_array.shape} and masks {truth.shape} must both be [V, T, H, W]")
     videos, frames, height, width = truth.shape
     prob = _sigmoid(logit_array).reshape(videos * frames, -1)
     truth = truth.reshape(videos * frames, -1)
@@ -101,7 +102,7 @@ def compute_avs_binary_scores(statistics: dict[str, NDArray], batch_size: int = 
         ``{"miou": ..., "f_score": ...}``, fractions in [0, 1], ``higher_is_better=True``.
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive number of videos, got {batch_size}")
+        raise UsageError(f"batch_size must be a positive number of videos, got {batch_size}")
     iou, f_curve, valid = statistics["iou"], statistics["f_curve"], statistics["valid"]
     non_empty(iou, "statistics['iou']")
     iou_total, f_values = _F32(0.0), []
@@ -161,7 +162,7 @@ def compute_avs_semantic_statistics(predictions: ArrayLike, labels: ArrayLike, n
     pred = as_finite(predictions, "predictions", (4, 5))
     pred = np.argmax(pred, axis=2) if pred.ndim == 5 else as_labels(pred, "predictions", 4, num_classes)
     if pred.shape != truth.shape:
-        raise ValueError(f"predictions {pred.shape} must match labels {truth.shape} as [V, T, H, W]")
+        raise UsageError(f"predictions {pred.shape} must match labels {truth.shape} as [V, T, H, W]")
     videos, frames = truth.shape[:2]
     pred, truth = pred.reshape(videos * frames, -1), truth.reshape(videos * frames, -1)
     offsets = np.arange(len(pred))[:, None] * num_classes
@@ -200,7 +201,7 @@ def compute_avs_semantic_scores(statistics: dict[str, NDArray], batch_size: int 
         AVSBench#23); fractions in [0, 1], ``higher_is_better=True``.
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive number of videos, got {batch_size}")
+        raise UsageError(f"batch_size must be a positive number of videos, got {batch_size}")
     non_empty(statistics["iou"], "statistics['iou']")
     totals = {}
     for key in ("iou", "f_score", "present"):

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from avikit.errors import UsageError
+
 __all__ = ["merge_statistics"]
 
 
@@ -27,11 +29,11 @@ def merge_statistics(parts: Sequence[dict[str, NDArray]]) -> dict[str, NDArray]:
         {'correct': array([1., 0., 1.])}
     """
     if not parts:
-        raise ValueError("merge_statistics needs at least one statistics dict")
+        raise UsageError("merge_statistics needs at least one statistics dict")
     keys = set(parts[0])
     for part in parts[1:]:
         if set(part) != keys:
-            raise ValueError(
+            raise UsageError(
                 f"statistics have different keys: {sorted(keys)} vs {sorted(part)}; merge like with like"
             )
     merged: dict[str, NDArray] = {}
@@ -39,11 +41,11 @@ def merge_statistics(parts: Sequence[dict[str, NDArray]]) -> dict[str, NDArray]:
         values = [np.asarray(part[key]) for part in parts]
         if key == "thresholds":
             if any(not np.array_equal(values[0], value) for value in values[1:]):
-                raise ValueError("shards were scored with different thresholds; use one grid")
+                raise UsageError("shards were scored with different thresholds; use one grid")
             merged[key] = values[0]
         elif key == "num_positives":
             if len({len(value) for value in values}) != 1:
-                raise ValueError(
+                raise UsageError(
                     "shards have different class counts; compute statistics with the same classes"
                 )
             merged[key] = np.sum(values, axis=0)

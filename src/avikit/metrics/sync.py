@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from avikit.errors import UsageError
 from avikit.metrics._validation import as_finite, as_labels, non_empty
 
 __all__ = ["SYNCHFORMER_OFFSETS", "compute_sync_scores", "compute_sync_statistics", "evaluate_sync"]
@@ -45,7 +46,7 @@ def compute_sync_statistics(logits: ArrayLike, labels: ArrayLike) -> dict[str, N
     logit_array = as_finite(logits, "logits", 2).astype(np.float32)
     label_array = as_labels(labels, "labels", 1, logit_array.shape[1])
     if len(label_array) != len(logit_array):
-        raise ValueError(f"labels has {len(label_array)} items but logits has {len(logit_array)}")
+        raise UsageError(f"labels has {len(label_array)} items but logits has {len(logit_array)}")
     probabilities = _softmax(logit_array)
     if probabilities.shape[1] == 2:  # sklearn's binary branch: positive iff p1 > 0.5
         predicted = (probabilities[:, 1] > 0.5).astype(np.int64)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.media import log_mel
 from avikit.nn.patches import patchify_spectrogram
 from avikit.nn.temporal import pool_segments
@@ -56,7 +57,7 @@ class LogMel(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Compute the natural-log Mel spectrogram of the channel mean of ``waveform [B, C, N]``."""
         if waveform.ndim != 3:
-            raise ValueError(f"waveform must be [B, C, N], got shape {list(waveform.shape)}")
+            raise UsageError(f"waveform must be [B, C, N], got shape {list(waveform.shape)}")
         mono = waveform.mean(dim=1)  # [B, N]
         return log_mel(mono, self.sample_rate, self.n_mels, n_fft=self.n_fft, hop_length=self.hop_length)
 
@@ -91,7 +92,7 @@ class AudioEncoder(nn.Module):
     def embed(self, mel: torch.Tensor) -> torch.Tensor:
         """Normalise, patchify and embed: ``[B, M, T] -> [B, S, D]`` with positions added."""
         if mel.ndim != 3 or mel.shape[1] != self.n_mels or mel.shape[2] < self.patch_frames:
-            raise ValueError(
+            raise UsageError(
                 f"expected a log-Mel [B, {self.n_mels}, T >= {self.patch_frames}], got {list(mel.shape)}"
             )
         patches = patchify_spectrogram(normalize_spectrogram(mel), self.patch_frames)  # [B, S, M*p]

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.nn.quantize import ResidualVectorQuantizer, build_rvq
 
 __all__ = [
@@ -131,7 +132,7 @@ class AudioCodec(nn.Module):
 
     def _pad(self, waveform: torch.Tensor) -> torch.Tensor:
         if waveform.ndim != 3:
-            raise ValueError(f"waveform must be [B, C, N], got {list(waveform.shape)}")
+            raise UsageError(f"waveform must be [B, C, N], got {list(waveform.shape)}")
         return F.pad(waveform, (0, -waveform.shape[-1] % self.hop))  # [B, C, ceil(N / hop) * hop]
 
     def encode(self, waveform: torch.Tensor, num_codebooks: int | None = None) -> torch.Tensor:

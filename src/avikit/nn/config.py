@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from avikit.errors import AvikitError
+from avikit.errors import UsageError
 
 __all__ = [
     "ConfigError",
@@ -46,7 +46,7 @@ __all__ = [
 T = TypeVar("T")
 
 
-class ConfigError(AvikitError, ValueError):
+class ConfigError(UsageError):
     """A config does not match its dataclass (unknown, duplicate, missing or mistyped field)."""
 
 

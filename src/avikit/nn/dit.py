@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
+
 __all__ = ["FinalLayer", "JointDiT", "JointDiTBlock", "TimestepEmbedder", "aligned_positions"]
 
 
@@ -38,7 +40,7 @@ def aligned_positions(length: int, dim: int, span: int | None = None) -> torch.T
         span: timeline length in positions (default ``length``: one position per token).
     """
     if dim % 2:
-        raise ValueError(f"aligned positions need an even dim, got {dim}")
+        raise UsageError(f"aligned positions need an even dim, got {dim}")
     scale = (span or length) / length
     pos = (torch.arange(length, dtype=torch.float32) * scale)[:, None]  # [L, 1]
     freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))  # [D/2]
@@ -99,7 +101,7 @@ class JointDiTBlock(nn.Module):
     def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0) -> None:
         super().__init__()
         if dim % heads:
-            raise ValueError(f"dim {dim} is not divisible by heads {heads}")
+            raise UsageError(f"dim {dim} is not divisible by heads {heads}")
         self.heads = heads
         self.x_stream = _Stream(dim, mlp_ratio)
         self.y_stream = _Stream(dim, mlp_ratio)

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.media.mel import mel_filterbank
 
 __all__ = [
@@ -55,7 +56,7 @@ def info_nce(
         scalar loss (``log N`` for embeddings that carry no information).
     """
     if a.ndim != 2 or a.shape != v.shape:
-        raise ValueError(
+        raise UsageError(
             f"need paired embeddings [N, D] of one shape, got {list(a.shape)} and {list(v.shape)}"
         )
     logits = cosine_similarity_matrix(a, v) / temperature  # [N, N]
@@ -86,7 +87,7 @@ def segment_info_nce(
         scalar loss.
     """
     if a.ndim != 3 or a.shape != v.shape:
-        raise ValueError(
+        raise UsageError(
             f"need segment embeddings [B, S, D] of one shape, got {list(a.shape)} and {list(v.shape)}"
         )
     flat_a, flat_v = a.flatten(0, 1), v.flatten(0, 1)  # [B*S, D]
@@ -111,12 +112,12 @@ def masked_reconstruction_loss(
         scalar: mean over hidden patches of the per-patch mean squared error.
     """
     if prediction.shape != target.shape or mask.shape != target.shape[:-1]:
-        raise ValueError(
+        raise UsageError(
             f"prediction {list(prediction.shape)}, target {list(target.shape)} and mask {list(mask.shape)} "
             "must be [..., N, K], [..., N, K] and [..., N]"
         )
     if not bool(mask.any()):
-        raise ValueError("the mask hides no patch; there is nothing to reconstruct")
+        raise UsageError("the mask hides no patch; there is nothing to reconstruct")
     if normalize_target:
         mean = target.mean(dim=-1, keepdim=True)
         var = target.var(dim=-1, keepdim=True)
@@ -158,7 +159,7 @@ class MultiScaleMelLoss(nn.Module):
     def forward(self, reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Loss of ``reconstruction`` against ``target``, both ``[B, C, N]``."""
         if reconstruction.shape != target.shape or target.ndim != 3:
-            raise ValueError(
+            raise UsageError(
                 f"reconstruction {list(reconstruction.shape)} and target {list(target.shape)} must both be "
                 "[B, C, N] of one shape"
             )

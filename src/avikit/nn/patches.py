@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 
+from avikit.errors import UsageError
+
 __all__ = ["patchify_frames", "patchify_spectrogram", "random_masking", "unmask"]
 
 
@@ -50,7 +52,7 @@ def patchify_frames(frames: torch.Tensor, patch_size: int) -> torch.Tensor:
     b, t, c, h, w = frames.shape
     p = patch_size
     if h % p or w % p:
-        raise ValueError(f"frame size {h}x{w} is not a multiple of the patch size {p}")
+        raise UsageError(f"frame size {h}x{w} is not a multiple of the patch size {p}")
     x = frames.reshape(b, t, c, h // p, p, w // p, p)  # [B, T, C, h, p, w, p]
     x = x.permute(0, 1, 3, 5, 4, 6, 2)  # [B, T, h, w, p, p, C]
     return x.reshape(b, t, (h // p) * (w // p), p * p * c)
@@ -71,7 +73,7 @@ def random_masking(
         and ``restore long [..., N]``, the permutation that puts tokens back in place (see :func:`unmask`).
     """
     if not 0.0 <= ratio < 1.0:
-        raise ValueError(f"mask ratio must be in [0, 1), got {ratio}")
+        raise UsageError(f"mask ratio must be in [0, 1), got {ratio}")
     *lead, n, d = x.shape
     keep = max(1, round(n * (1.0 - ratio)))
     noise = torch.rand(*lead, n, generator=generator).to(x.device)  # [..., N]

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
+
 __all__ = ["ResidualVectorQuantizer", "VectorQuantizer", "build_rvq", "codebook_usage"]
 
 
@@ -42,7 +44,7 @@ class VectorQuantizer(nn.Module):
 
     def _flatten(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 3 or x.shape[1] != self.dim:
-            raise ValueError(f"expected vectors [B, {self.dim}, T], got {list(x.shape)}")
+            raise UsageError(f"expected vectors [B, {self.dim}, T], got {list(x.shape)}")
         return x.permute(0, 2, 1).reshape(-1, self.dim)  # [B*T, D]
 
     def _nearest(self, flat: torch.Tensor) -> torch.Tensor:
@@ -102,7 +104,7 @@ class ResidualVectorQuantizer(nn.Module):
     def __init__(self, quantizers: list[VectorQuantizer], quantizer_dropout: bool = False) -> None:
         super().__init__()
         if not quantizers:
-            raise ValueError("a residual quantizer needs at least one codebook")
+            raise UsageError("a residual quantizer needs at least one codebook")
         self.layers = nn.ModuleList(quantizers)
         self.quantizer_dropout = quantizer_dropout
 
@@ -123,7 +125,7 @@ class ResidualVectorQuantizer(nn.Module):
                 return int(torch.randint(1, self.num_codebooks + 1, ()).item())
             return self.num_codebooks
         if not 1 <= num_codebooks <= self.num_codebooks:
-            raise ValueError(f"num_codebooks must lie in [1, {self.num_codebooks}], got {num_codebooks}")
+            raise UsageError(f"num_codebooks must lie in [1, {self.num_codebooks}], got {num_codebooks}")
         return num_codebooks
 
     def forward(
@@ -161,7 +163,7 @@ class ResidualVectorQuantizer(nn.Module):
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes ``[B, Q, T]`` (any ``Q`` up to the stack size) to the summed vectors ``[B, D, T]``."""
         if codes.ndim != 3 or codes.shape[1] > self.num_codebooks:
-            raise ValueError(f"codes must be [B, Q <= {self.num_codebooks}, T], got {list(codes.shape)}")
+            raise UsageError(f"codes must be [B, Q <= {self.num_codebooks}, T], got {list(codes.shape)}")
         return sum(  # type: ignore[return-value]
             layer.decode(codes[:, index])  # type: ignore[operator]
             for index, layer in enumerate(list(self.layers)[: codes.shape[1]])

@@ -31,6 +31,8 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from avikit.errors import UsageError
+
 __all__ = [
     "FlowMatchingScheduler",
     "MaskGITSchedule",
@@ -64,13 +66,13 @@ class FlowMatchingScheduler:
 
     def __init__(self, method: str = "euler", sigma_min: float = 0.0) -> None:
         if method not in ("euler", "heun"):
-            raise ValueError(f"method must be 'euler' or 'heun', got {method!r}")
+            raise UsageError(f"method must be 'euler' or 'heun', got {method!r}")
         self.method, self.sigma_min = method, sigma_min
 
     def timesteps(self, num_steps: int) -> torch.Tensor:
         """Uniform times ``[num_steps + 1]`` from 0 to 1."""
         if num_steps < 1:
-            raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+            raise UsageError(f"num_steps must be >= 1, got {num_steps}")
         return torch.linspace(0.0, 1.0, num_steps + 1)
 
     def pairs(self, num_steps: int) -> Iterator[tuple[float, float]]:

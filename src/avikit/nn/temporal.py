@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.nn.transformer import Block, sinusoidal_positions
 
 __all__ = ["TemporalConv", "TemporalTransformer", "pool_segments", "segment_frame_indices"]
@@ -31,7 +32,7 @@ def pool_segments(x: torch.Tensor, num_segments: int) -> torch.Tensor:
     consecutive steps; otherwise spans overlap by at most one step (adaptive average pooling).
     """
     if x.ndim != 3 or x.shape[1] < num_segments or num_segments < 1:
-        raise ValueError(f"cannot pool {list(x.shape)} ([B, N, D]) into {num_segments} segments")
+        raise UsageError(f"cannot pool {list(x.shape)} ([B, N, D]) into {num_segments} segments")
     return F.adaptive_avg_pool1d(x.transpose(1, 2), num_segments).transpose(1, 2)
 
 
@@ -42,7 +43,7 @@ def segment_frame_indices(num_frames: int, num_segments: int, per_segment: int =
     computed in exact integer arithmetic; the result has ``num_segments * per_segment`` entries.
     """
     if num_segments < 1 or per_segment < 1 or num_frames < num_segments * per_segment:
-        raise ValueError(
+        raise UsageError(
             f"cannot pick {per_segment} frame(s) in each of {num_segments} segments from {num_frames} frames"
         )
     parts = num_segments * per_segment
@@ -72,7 +73,7 @@ class TemporalConv(nn.Module):
     def __init__(self, dim: int, depth: int = 2, kernel_size: int = 3) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd to keep the length, got {kernel_size}")
+            raise UsageError(f"kernel_size must be odd to keep the length, got {kernel_size}")
         self.convs = nn.ModuleList(
             nn.Conv1d(dim, dim, kernel_size, padding=2**i * (kernel_size // 2), dilation=2**i)
             for i in range(depth)

@@ -37,6 +37,8 @@ import torch.nn.functional as F  # noqa: N812
 from safetensors.torch import load_file
 from torch import nn
 
+from avikit.errors import InputFileError, UsageError
+
 __all__ = [
     "MINILM_PACKAGE",
     "BertConfig",
@@ -146,9 +148,9 @@ class WordPieceTokenizer:
         self.index = {token: k for k, token in enumerate(vocabulary)}
         missing = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]") if t not in self.index]
         if missing:
-            raise ValueError(f"the vocabulary lacks the special token(s) {missing}")
+            raise UsageError(f"the vocabulary lacks the special token(s) {missing}")
         if max_length < 3:
-            raise ValueError(f"max_length must be at least 3 ([CLS], one token, [SEP]), got {max_length}")
+            raise UsageError(f"max_length must be at least 3 ([CLS], one token, [SEP]), got {max_length}")
         self.lower_case, self.max_length, self.max_word_chars = lower_case, max_length, max_word_chars
 
     @classmethod
@@ -229,10 +231,10 @@ class BertConfig:
         }
         for key, want in checks.items():
             if data.get(key, want) != want:
-                raise ValueError(f"need a BERT config with {key}={want!r}, got {data.get(key)!r}")
+                raise UsageError(f"need a BERT config with {key}={want!r}, got {data.get(key)!r}")
         missing = [f.name for f in fields(cls) if f.name not in data]
         if missing:
-            raise ValueError(f"BERT config.json lacks {missing}")
+            raise UsageError(f"BERT config.json lacks {missing}")
         return cls(**{f.name: data[f.name] for f in fields(cls)})
 
 
@@ -282,7 +284,7 @@ class BertEncoder(nn.Module):
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Token ids ``[B, L]`` and mask ``[B, L]`` -> last hidden states ``[B, L, D]``."""
         if ids.shape[1] > self.config.max_position_embeddings:
-            raise ValueError(f"{ids.shape[1]} tokens exceed {self.config.max_position_embeddings} positions")
+            raise UsageError(f"{ids.shape[1]} tokens exceed {self.config.max_position_embeddings} positions")
         positions = torch.arange(ids.shape[1], device=ids.device)
         x = self.word(ids) + self.position(positions)[None] + self.segment.weight[0]  # [B, L, D]
         x = self.norm(x)
@@ -316,7 +318,7 @@ class BertEncoder(nn.Module):
                     names[f"layers.{k}.{ours}.{p}"] = f"encoder.layer.{k}.{theirs}.{p}"
         missing = [theirs for theirs in names.values() if theirs not in state]
         if missing:
-            raise ValueError(f"the BERT checkpoint lacks {len(missing)} tensors, e.g. {missing[:3]}")
+            raise UsageError(f"the BERT checkpoint lacks {len(missing)} tensors, e.g. {missing[:3]}")
         self.load_state_dict({ours: state[theirs] for ours, theirs in names.items()})
 
 
@@ -349,7 +351,7 @@ class SentenceEncoder(nn.Module):
 
 def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; a sentence model folder needs it")
+        raise InputFileError(f"{path} is missing; a sentence model folder needs it")
     data: dict[str, Any] = json.loads(path.read_text())
     return data
 
@@ -364,7 +366,7 @@ def _check_pooling(folder: Path) -> None:
             if k.startswith("pooling_mode_") and v and k != "pooling_mode_mean_tokens"
         ]
         if not cfg.get("pooling_mode_mean_tokens") or other:
-            raise ValueError(f"{pooling}: only mean pooling is implemented, the model asks for {other}")
+            raise UsageError(f"{pooling}: only mean pooling is implemented, the model asks for {other}")
 
 
 @lru_cache(maxsize=2)

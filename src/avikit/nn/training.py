@@ -34,6 +34,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from avikit.errors import UsageError
+
 __all__ = ["LossLog", "make_progress", "plot_losses_svg", "read_loss_log", "seed_everything"]
 
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
@@ -103,7 +105,7 @@ def plot_losses_svg(
     xs = [float(r[x]) for r in records]
     values = [float(r[k]) for r in records for k in keys]
     if not xs or not values:
-        raise ValueError("nothing to plot: the log has no records")
+        raise UsageError("nothing to plot: the log has no records")
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
     y0, y1 = min(values), max(values) if max(values) > min(values) else min(values) + 1
     left, right, top, bottom = 60, width - 130, 30, height - 40

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
+
 __all__ = ["MLP", "Attention", "Block", "CrossBlock", "sinusoidal_positions"]
 
 
@@ -30,7 +32,7 @@ def sinusoidal_positions(length: int, dim: int, offset: int = 0) -> torch.Tensor
         offset: index of the first position.
     """
     if dim % 2:
-        raise ValueError(f"sinusoidal positions need an even dim, got {dim}")
+        raise UsageError(f"sinusoidal positions need an even dim, got {dim}")
     pos = torch.arange(offset, offset + length, dtype=torch.float32)[:, None]  # [L, 1]
     freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))  # [D/2]
     out = torch.zeros(length, dim)
@@ -45,7 +47,7 @@ class Attention(nn.Module):
     def __init__(self, dim: int, heads: int, dropout: float = 0.0) -> None:
         super().__init__()
         if dim % heads:
-            raise ValueError(f"dim {dim} is not divisible by heads {heads}")
+            raise UsageError(f"dim {dim} is not divisible by heads {heads}")
         self.heads = heads
         self.dropout = dropout
         self.q = nn.Linear(dim, dim)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.nn.transformer import Block
 
 __all__ = ["VisualEncoder"]
@@ -44,7 +45,7 @@ class VisualEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if image_size % patch_size:
-            raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
+            raise UsageError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
         self.image_size = image_size
         self.patch_size = patch_size
         self.channels = channels
@@ -70,7 +71,7 @@ class VisualEncoder(nn.Module):
         """Normalise and embed patches: ``[B, T, C, H, W] -> [B, T, P, D]`` with positions added."""
         size = (self.channels, self.image_size, self.image_size)
         if frames.ndim != 5 or tuple(frames.shape[2:]) != size:
-            raise ValueError(
+            raise UsageError(
                 f"expected frames [B, T, {size[0]}, {size[1]}, {size[2]}] as floats in [0, 1], "
                 f"got {list(frames.shape)}; resize frames to the encoder's image_size first"
             )

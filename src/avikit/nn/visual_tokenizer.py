@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.nn.quantize import ResidualVectorQuantizer, build_rvq
 
 __all__ = ["FrameDecoder", "FrameEncoder2d", "VisualTokenizer", "build_visual_tokenizer"]
@@ -90,11 +91,11 @@ class VisualTokenizer(nn.Module):
 
     def _latents(self, video: torch.Tensor) -> torch.Tensor:
         if video.ndim != 5:
-            raise ValueError(f"video must be [B, T, C, H, W] in [0, 1], got {list(video.shape)}")
+            raise UsageError(f"video must be [B, T, C, H, W] in [0, 1], got {list(video.shape)}")
         batch, steps = video.shape[:2]
         latents = self.encoder(video.flatten(0, 1))  # [B*T, D, h, w]
         if latents.shape[-1] != self.grid or latents.shape[-2] != self.grid:
-            raise ValueError(
+            raise UsageError(
                 f"frames give a {list(latents.shape[-2:])} grid; this tokenizer expects {self.grid}"
             )
         # [B*T, D, h, w] -> [B, D, T*h*w]
@@ -134,7 +135,7 @@ def build_visual_tokenizer(
 ) -> VisualTokenizer:
     """Build a tiny :class:`VisualTokenizer` for square frames of ``image_size`` pixels."""
     if image_size % 2**levels:
-        raise ValueError(f"image_size {image_size} must be divisible by 2**levels = {2**levels}")
+        raise UsageError(f"image_size {image_size} must be divisible by 2**levels = {2**levels}")
     return VisualTokenizer(
         FrameEncoder2d(channels, base, levels, latent_dim),
         build_rvq(latent_dim, codebook_size, num_codebooks),

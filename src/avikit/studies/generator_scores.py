@@ -29,20 +29,23 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from avikit.data.sample import Sample
 from avikit.data.synth import SEEN_CLASSES, generate
+from avikit.errors import UsageError
+from avikit.eval.predict import predict_all
+from avikit.media import AVClip
 from avikit.metrics.generation import evaluate_alignment
 from avikit.models.generation.judges import PairEmbedder, SourceClassifier, sync_scores
-from avikit.models.protocol import Item, Model
-from avikit.tasks import Task, cut_media, get_task
+from avikit.models.protocol import Model
+from avikit.tasks import get_task
 from avikit.tasks.generation import GenerationTask
 
-__all__ = ["SCORE_KEYS", "format_scores", "load_items", "score_av_generators"]
+__all__ = ["SCORE_KEYS", "format_scores", "load_samples", "score_av_generators"]
 
 SCORE_KEYS = (
     "psnr",
@@ -60,19 +63,15 @@ SCORE_KEYS = (
 """Keys a result row may hold (``mel_distance`` and ``audio_class_accuracy`` only with generated audio)."""
 
 
-def load_items(task: Task, split: str, count: int, seed: int = 0) -> list[Item]:
-    """Items of AVSynth ``split`` (default clips) in the task's inputs, media decoded once."""
-    items = []
-    for index in range(count):
-        sample, clip = generate(split, index, seed)[:2]
-        inputs = task.build_inputs(sample)
-        media = cut_media(clip, inputs)
+def load_samples(split: str, count: int, seed: int = 0) -> tuple[list[Sample], list[AVClip]]:
+    """AVSynth ``split`` (default clips): the sample records and their decoded clips."""
+    made = [generate(split, index, seed)[:2] for index in range(count)]
+    return [sample for sample, _ in made], [clip for _, clip in made]
 
-        def target(s: Any = sample) -> Any:
-            return task.build_target(s)
 
-        items.append(Item(sample, inputs, lambda m=media: m, target))  # type: ignore[misc]
-    return items
+def _whole(clips: Sequence[AVClip]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Every clip's frames ``[T, H, W, 3]`` and mono audio ``[N]``."""
+    return [c.require_frames() for c in clips], [c.require_waveform().mean(0) for c in clips]
 
 
 def _tensors(frames: Sequence[np.ndarray], audio: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,10 +86,10 @@ class _Judges:
     """The embedder and classifier, trained once on ``val`` clips of the same kind as the test clips."""
 
     def __init__(self, count: int, seed: int) -> None:
-        items = load_items(get_task("joint-generation"), "val", count, seed)
-        frames, audio = _tensors([i.frames for i in items], [i.waveform.mean(0) for i in items])
+        samples, clips = load_samples("val", count, seed)
+        frames, audio = _tensors(*_whole(clips))
         self.classes = list(SEEN_CLASSES)
-        first = torch.tensor([self.classes.index(i.sample.targets["labels"][0]) for i in items])
+        first = torch.tensor([self.classes.index(s.targets["labels"][0]) for s in samples])
         torch.manual_seed(seed)  # the initialisations too, so every run trains the same judges
         self.embedder = PairEmbedder().fit(audio, frames, seed=seed)
         self.classifier = SourceClassifier(len(self.classes)).fit(audio, frames, first)
@@ -134,29 +133,31 @@ def score_av_generators(
         ``{name: {key: value}}`` with keys from :data:`SCORE_KEYS`, plus a ``"real"`` row.
     """
     if task_name not in ("a2v", "joint-generation"):
-        raise ValueError(f"score_av_generators scores 'a2v' or 'joint-generation', not {task_name!r}")
+        raise UsageError(f"score_av_generators scores 'a2v' or 'joint-generation', not {task_name!r}")
     task, judges = get_task(task_name), _Judges(judge_clips, seed)
     if not isinstance(task, GenerationTask):
         raise TypeError(f"{task_name} is not a generation task")
-    items = load_items(task, "test", count, seed)
-    labels = [list(i.sample.targets["labels"]) for i in items]
-    real_audio = [i.waveform.mean(0) for i in items]
+    samples, clips = load_samples("test", count, seed)
+    by_id = {s.id: c for s, c in zip(samples, clips, strict=True)}
+    labels = [list(s.targets["labels"]) for s in samples]
+    real_frames, real_audio = _whole(clips)
     seconds = sum(len(a) for a in real_audio) / task.spec.protocol.sample_rate
-    results = {"real": judges.scores(*_tensors([i.frames for i in items], real_audio), labels)}
+    results = {"real": judges.scores(*_tensors(real_frames, real_audio), labels)}
+    targets = [task.build_target(s) for s in samples]
     with tempfile.TemporaryDirectory() as temporary:
         for name, model in models.items():
-            task.scratch = str(Path(scratch or temporary) / name)
             start = time.perf_counter()
-            predictions = model.predict(task, items)
+            folder = Path(scratch or temporary) / name
+            predictions = predict_all(task, model, samples, lambda s: by_id[s.id], len(samples), folder)
             elapsed = time.perf_counter() - start
             frames = [np.load(p["video"]) for p in predictions]
             audio = [np.load(p["audio"]) for p in predictions] if "audio" in task.outputs else real_audio
-            evaluation = task.evaluate(predictions, [i.target for i in items])
+            evaluation = task.evaluate(predictions, targets)
             results[name] = {
                 **evaluation.scores,
                 **judges.scores(*_tensors(frames, audio), labels),
                 "rtf": elapsed / seconds,
-                "seconds_per_clip": elapsed / len(items),
+                "seconds_per_clip": elapsed / len(samples),
             }
     return results
 

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.metrics.bootstrap import compute_bootstrap_ci
 from avikit.metrics.retrieval import compute_retrieval_statistics
 from avikit.nn.quantize import ResidualVectorQuantizer
@@ -64,7 +65,7 @@ def pool_segment_statistics(vectors: torch.Tensor, num_segments: int) -> torch.T
     """
     steps = vectors.shape[1] if vectors.ndim == 3 else 0
     if steps < 2 * num_segments or num_segments < 1:
-        raise ValueError(
+        raise UsageError(
             f"cannot pool {list(vectors.shape)} ([N, T, D]) into {num_segments} segments of 2 steps or more"
         )
     bounds = [s * steps // num_segments for s in range(num_segments + 1)]
@@ -75,7 +76,7 @@ def pool_segment_statistics(vectors: torch.Tensor, num_segments: int) -> torch.T
 def segment_similarity(audio: torch.Tensor, visual: torch.Tensor) -> torch.Tensor:
     """Clip similarity ``[N, M]``: segment-mean cosine of audio ``[N, S, E]`` and visual ``[M, S, E]``."""
     if audio.ndim != 3 or visual.ndim != 3 or audio.shape[1:] != visual.shape[1:]:
-        raise ValueError(
+        raise UsageError(
             f"audio {list(audio.shape)} and visual {list(visual.shape)} must be [N, S, E] and [M, S, E]"
         )
     # the sum over s of <a_is, v_js> is one dot product of the normalised segments laid end to end
@@ -124,7 +125,7 @@ def fit_retrieval_probe(
         the fitted probe in eval mode.
     """
     if audio.ndim != 3 or visual.ndim != 3 or audio.shape[:2] != visual.shape[:2] or len(audio) < 2:
-        raise ValueError(
+        raise UsageError(
             f"need paired features audio [N, S, F] and visual [N, S, E] with N >= 2, "
             f"got {list(audio.shape)} and {list(visual.shape)}"
         )

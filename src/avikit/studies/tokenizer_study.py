@@ -47,6 +47,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.data.synth import SynthConfig, generate
+from avikit.errors import UsageError
 from avikit.metrics.reconstruction import compute_mel_distance, compute_psnr, compute_si_sdr, compute_ssim
 from avikit.models.encoders.av_encoder import AVJointEncoder
 from avikit.models.encoders.trunk import load_encoder
@@ -97,7 +98,7 @@ class CodecSpec:
 
     def __post_init__(self) -> None:
         if self.mel and (self.semantic or int(np.prod(self.strides)) % MEL_HOP):
-            raise ValueError(
+            raise UsageError(
                 f"a mel codec is not semantic and steps a multiple of {MEL_HOP} samples, got {self.strides}"
             )
 
@@ -432,7 +433,7 @@ def run_tokenizer_study(config: StudyConfig, out_dir: str | Path) -> dict[str, A
         scores.
     """
     if config.duration < 1 or config.num_train < 2 or not 1 <= config.num_reconstruct <= config.num_test:
-        raise ValueError(
+        raise UsageError(
             "the study needs duration >= 1 s, at least 2 train clips and 1 <= num_reconstruct <= num_test"
         )
     start, threads = time.perf_counter(), torch.get_num_threads()

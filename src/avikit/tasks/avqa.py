@@ -22,6 +22,7 @@ import numpy as np
 
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.errors import UsageError
 from avikit.metrics import compute_avqa_scores, compute_avqa_statistics
 from avikit.metrics.avqa import AVQA_QUESTION_TYPES, compute_evidence_iou
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
@@ -120,7 +121,7 @@ class AVQATask(Task):
         labels = [index[a] for t in targets for a in t["answers"]]
         types = [kind for t in targets for kind in t["types"]]
         if not labels:
-            raise ValueError("the scored samples have no questions; nothing to score")
+            raise UsageError("the scored samples have no questions; nothing to score")
         logits = np.eye(len(AVQA_ANSWERS) + 1)[guesses]
         statistics = compute_avqa_statistics(logits, labels, types)
         iou = np.concatenate(

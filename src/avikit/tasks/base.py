@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from avikit.data.sample import Sample
 from avikit.data.synth.scene import SynthConfig
+from avikit.errors import UsageError
 from avikit.media import AVClip
 from avikit.tasks.schema import FieldSpec, PredictionError, check_record
 
@@ -38,6 +39,7 @@ __all__ = [
     "TaskInputs",
     "TaskSpec",
     "cut_media",
+    "model_media",
     "sample_geometry",
     "sample_uniform_frames",
     "second_segments",
@@ -112,9 +114,9 @@ class TaskSpec:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.metric_units) - set(self.metrics))
         if unknown:
-            raise ValueError(f"task {self.name}: metric_units names {unknown}, not scores of {self.metrics}")
+            raise UsageError(f"task {self.name}: metric_units names {unknown}, not scores of {self.metrics}")
         if self.metric_units.get(self.primary_metric, self.unit) != self.unit:
-            raise ValueError(
+            raise UsageError(
                 f"task {self.name}: give the unit of the primary score {self.primary_metric!r} as `unit`, "
                 "not in metric_units"
             )
@@ -172,6 +174,38 @@ class TaskInputs:
     segments: tuple[tuple[int, int, int, int], ...] = ()
     text: tuple[str, ...] = ()
 
+    def model_view(self, item_id: str, modalities: tuple[str, ...]) -> TaskInputs:
+        """What a model may know of these inputs: positions relative to the window, an opaque id.
+
+        Frames become positions ``0..T-1``, the audio window ``(0, N)``, segments positions into the cut
+        arrays; the text stays only when ``"text"`` is among the task's input ``modalities``. Absolute
+        positions (which can encode a label, e.g. a sync offset) and the sample id never reach a model.
+
+        Example:
+            >>> segments = ((40, 42, 68800, 84800),)
+            >>> inputs = TaskInputs("test_000001", (40, 41), (68800, 148800), (64, 64), segments)
+            >>> view = inputs.model_view("item-1", ("audio", "video"))
+            >>> view.sample_id, view.frames, view.audio, view.segments
+            ('item-1', (0, 1), (0, 80000), ((0, 2, 0, 16000),))
+        """
+        start = self.audio[0]
+        position = {frame: k for k, frame in enumerate(self.frames)}
+
+        def relative(segment: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+            first, stop, first_sample, stop_sample = segment
+            first_position = position.get(first, sum(f < first for f in self.frames))
+            stop_position = first_position + sum(first <= f < stop for f in self.frames)
+            return (first_position, stop_position, first_sample - start, stop_sample - start)
+
+        return TaskInputs(
+            item_id,
+            tuple(range(len(self.frames))),
+            (0, self.audio[1] - start),
+            self.frame_size,
+            tuple(relative(s) for s in self.segments),
+            self.text if "text" in modalities else (),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-able form."""
         return {
@@ -228,19 +262,19 @@ def sample_geometry(sample: Sample) -> Geometry:
     """
     gen = sample.provenance.generator
     if gen is None or "config" not in gen:
-        raise ValueError(
+        raise UsageError(
             f"sample {sample.id!r} carries no generator config; the v1 tasks score AVSynth-style samples"
         )
     config = SynthConfig.from_dict(json.loads(json.dumps(dict(gen["config"]), default=list)))
     if sample.media.duration is None:
-        raise ValueError(f"sample {sample.id!r} has no media duration; set MediaRef.duration")
+        raise UsageError(f"sample {sample.id!r} has no media duration; set MediaRef.duration")
     return Geometry(config.fps, config.sample_rate, config.size, sample.media.duration)
 
 
 def sample_uniform_frames(num_frames: int, count: int) -> tuple[int, ...]:
     """Indices of the centre frames of ``count`` equal parts of ``num_frames`` frames (exact integers)."""
     if count < 1 or num_frames < count:
-        raise ValueError(f"cannot pick {count} frames from {num_frames}")
+        raise UsageError(f"cannot pick {count} frames from {num_frames}")
     return tuple((2 * k + 1) * num_frames // (2 * count) for k in range(count))
 
 
@@ -259,6 +293,29 @@ def second_segments(geometry: Geometry) -> tuple[tuple[int, int, int, int], ...]
     return tuple(out)
 
 
+def model_media(
+    frames: NDArray[np.uint8], waveform: NDArray[np.float32], modalities: tuple[str, ...]
+) -> tuple[NDArray[np.uint8] | None, NDArray[np.float32] | None]:
+    """The cut media a model of a task with input ``modalities`` receives.
+
+    ``"video"`` gives every frame, ``"first_frame"`` only the first (a reference frame, as audio-to-video
+    protocols give one identity frame), ``"audio"`` the waveform; anything else is ``None``.
+
+    Example:
+        >>> frames, waveform = np.zeros((4, 2, 2, 3), np.uint8), np.zeros((1, 8), np.float32)
+        >>> f, w = model_media(frames, waveform, ("audio", "first_frame"))
+        >>> f.shape, w.shape
+        ((1, 2, 2, 3), (1, 8))
+    """
+    if "video" in modalities:
+        shown: NDArray[np.uint8] | None = frames
+    elif "first_frame" in modalities:
+        shown = frames[:1]
+    else:
+        shown = None
+    return shown, waveform if "audio" in modalities else None
+
+
 def cut_media(clip: AVClip, inputs: TaskInputs) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
     """Cut a decoded clip to a task's inputs: frames ``[T, H, W, 3]`` and waveform ``[C, N]``.
 
@@ -266,7 +323,7 @@ def cut_media(clip: AVClip, inputs: TaskInputs) -> tuple[NDArray[np.uint8], NDAr
     """
     frames = clip.require_frames()
     if inputs.frames and max(inputs.frames) >= len(frames):
-        raise ValueError(f"{inputs.sample_id}: frame {max(inputs.frames)} outside the {len(frames)} frames")
+        raise UsageError(f"{inputs.sample_id}: frame {max(inputs.frames)} outside the {len(frames)} frames")
     waveform = clip.require_waveform()
     start, stop = inputs.audio
     out = np.zeros((waveform.shape[0], stop - start), dtype=np.float32)
@@ -301,7 +358,7 @@ class Task:
         geometry = sample_geometry(sample)
         protocol = self.spec.protocol
         if (geometry.fps, geometry.sample_rate) != (protocol.fps, protocol.sample_rate):
-            raise ValueError(
+            raise UsageError(
                 f"task {self.name} expects {protocol.fps} fps and {protocol.sample_rate} Hz, sample "
                 f"{sample.id!r} has {geometry.fps} fps and {geometry.sample_rate} Hz; make the data at the "
                 "protocol's rates"

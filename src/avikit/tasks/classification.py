@@ -20,6 +20,7 @@ import numpy as np
 
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.errors import UsageError
 from avikit.metrics import compute_average_precision, compute_classification_statistics, compute_topk_accuracy
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
 from avikit.tasks.schema import FieldSpec
@@ -130,7 +131,7 @@ class MultiLabelClassificationTask(_ClassificationBase):
         ap = compute_average_precision(np.stack([p["scores"] for p in predictions]), truth)
         present = truth.sum(axis=0) > 0
         if not present.any():
-            raise ValueError("no class has a positive in the scored set; mAP is undefined")
+            raise UsageError("no class has a positive in the scored set; mAP is undefined")
         return Evaluation({"map": float(np.mean(ap[present]))}, {}, len(predictions))
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:

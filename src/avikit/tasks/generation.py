@@ -23,6 +23,7 @@ import numpy as np
 
 from avikit.data.sample import Sample
 from avikit.data.synth import load_clip
+from avikit.errors import UsageError
 from avikit.metrics.reconstruction import compute_mel_distance, compute_psnr, compute_si_sdr, compute_ssim
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
 from avikit.tasks.schema import FieldSpec, PredictionError
@@ -56,37 +57,42 @@ def _mono(audio: np.ndarray, length: int) -> np.ndarray:
 
 
 def prediction_folder(
-    task: Task, model_id: str, tasks: Sequence[str], sample_rate: int, fps: int | None = None
+    task: Task,
+    batch: Sequence[Any],
+    model_id: str,
+    tasks: Sequence[str],
+    sample_rate: int,
+    fps: int | None = None,
 ) -> Path:
-    """Check that generator ``model_id`` serves ``task`` at its rates; return ``task.scratch``, created.
+    """Check that generator ``model_id`` serves ``task`` at its rates; return the batch's output folder.
 
-    A generator writes its outputs as ``.npy`` files under the task's ``scratch`` folder (the runner sets
-    it per cell). Raises ``ValueError`` for a task the model does not do, another sample rate (or frame
-    rate, when ``fps`` is given), or an unset ``scratch``.
+    A generator writes its outputs as ``.npy`` files in the folder its items name (``item.output_dir``,
+    given by the harness per cell). Raises ``UsageError`` for a task the model does not do, another sample
+    rate (or frame rate, when ``fps`` is given), or items without an output folder.
 
     Example:
-        >>> task = V2ATask()
-        >>> prediction_folder(task, "my-v2a", ("v2a",), 16000)  # doctest: +ELLIPSIS
+        >>> prediction_folder(V2ATask(), [], "my-v2a", ("v2a",), 16000)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: my-v2a writes its outputs as .npy files under task.scratch; ...
+        avikit.errors.UsageError: my-v2a writes its outputs as .npy files in item.output_dir; ...
     """
     if task.name not in tasks:
-        raise ValueError(f"{model_id} predicts {', '.join(tasks)}, not {task.name!r}")
+        raise UsageError(f"{model_id} predicts {', '.join(tasks)}, not {task.name!r}")
     protocol = task.spec.protocol
     if protocol.sample_rate != sample_rate or (fps is not None and protocol.fps != fps):
         rates = f"{sample_rate} Hz" + ("" if fps is None else f" and {fps} fps")
-        raise ValueError(
+        raise UsageError(
             f"{model_id} works at {rates}, task {task.name} at {protocol.sample_rate} Hz and {protocol.fps} "
             "fps; resample the data or use a model trained at the task's rates"
         )
-    scratch = getattr(task, "scratch", None)
-    if scratch is None:
-        raise ValueError(
-            f"{model_id} writes its outputs as .npy files under task.scratch; set task.scratch to a folder "
-            "before predicting"
+    folders = {getattr(item, "output_dir", None) for item in batch}
+    given = next(iter(folders)) if len(folders) == 1 else None
+    if given is None:
+        raise UsageError(
+            f"{model_id} writes its outputs as .npy files in item.output_dir; give every item of a batch "
+            "the same output folder (the runner does)"
         )
-    folder = Path(scratch)
+    folder = Path(given)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -96,8 +102,6 @@ class GenerationTask(Task):
 
     spec: ClassVar[TaskSpec]
     outputs: ClassVar[tuple[str, ...]] = ("audio",)
-    scratch: str | None = None
-    """Folder where :meth:`oracle_prediction` and :meth:`chance_prediction` write their arrays."""
 
     def build_inputs(self, sample: Sample) -> TaskInputs:
         """Every frame and every audio sample of the clip; the caption as text."""
@@ -165,29 +169,35 @@ class GenerationTask(Task):
             scores, {key: mean_values(values[key]) for key in self.spec.metrics}, len(predictions)
         )
 
-    def _write(self, name: str, array: np.ndarray, sample_id: str) -> str:
-        folder = Path(self.scratch or ".") / "generation_baselines" / self.name
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{sample_id}_{name}.npy"
+    @staticmethod
+    def _write(folder: Path | None, name: str, array: np.ndarray, sample_id: str) -> str:
+        if folder is None:
+            raise UsageError("a generation baseline writes its arrays to files: give it an output folder")
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        path = Path(folder) / f"{sample_id}_{name}.npy"
         np.save(path, array)
         return str(path)
 
-    def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
-        """The reference media itself, written to files."""
+    def oracle_prediction(
+        self, target: Mapping[str, Any], inputs: TaskInputs, folder: Path | None = None
+    ) -> dict[str, Any]:
+        """The reference media itself, written to files in ``folder``."""
         out: dict[str, Any] = {"id": inputs.sample_id}
         for kind in self.outputs:
-            out[kind] = self._write(f"oracle_{kind}", np.asarray(target[kind]), inputs.sample_id)
+            out[kind] = self._write(folder, f"oracle_{kind}", np.asarray(target[kind]), inputs.sample_id)
         return out
 
-    def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
-        """White noise audio (RMS 0.1) and uniform-noise frames of the right shapes."""
+    def chance_prediction(
+        self, inputs: TaskInputs, rng: np.random.Generator, folder: Path | None = None
+    ) -> dict[str, Any]:
+        """White noise audio (RMS 0.1) and uniform-noise frames of the right shapes, in ``folder``."""
         out: dict[str, Any] = {"id": inputs.sample_id}
         if "audio" in self.outputs:
             noise = (0.1 * rng.standard_normal(inputs.audio[1] - inputs.audio[0])).astype(np.float32)
-            out["audio"] = self._write("chance_audio", noise, inputs.sample_id)
+            out["audio"] = self._write(folder, "chance_audio", noise, inputs.sample_id)
         if "video" in self.outputs:
             frames = rng.integers(0, 256, (len(inputs.frames), *inputs.frame_size, 3), dtype=np.uint8)
-            out["video"] = self._write("chance_video", frames, inputs.sample_id)
+            out["video"] = self._write(folder, "chance_video", frames, inputs.sample_id)
         return out
 
 
@@ -208,12 +218,13 @@ def _spec(
     fields: tuple[FieldSpec, ...],
     metrics: tuple[str, ...],
     benchmark: str,
+    version: int = 1,
 ) -> TaskSpec:
     return TaskSpec(
         name=name,
         pillar="generation",
         family=family,
-        version=1,
+        version=version,
         benchmark=benchmark,
         description=description,
         inputs=inputs,
@@ -252,11 +263,12 @@ class A2VTask(GenerationTask):
     spec = _spec(
         "a2v",
         "audio-to-video",
-        "Generate the frames of a clip from its audio.",
-        ("audio",),
+        "Generate the frames of a clip from its audio and its first frame (the reference identity frame).",
+        ("audio", "first_frame"),
         (_VIDEO,),
         ("psnr", "ssim"),
         "talking-head style reconstruction metrics (PSNR/SSIM)",
+        version=2,  # 2: the model gets the audio and the first frame only (1 gave every real frame)
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from avikit.data.sample import Sample
+from avikit.errors import UsageError
 from avikit.metrics import compute_retrieval_scores, compute_retrieval_statistics
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
 from avikit.tasks.schema import FieldSpec
@@ -33,7 +34,7 @@ def _unit_rows(rows: Sequence[Any], name: str) -> np.ndarray:
     matrix = np.stack([np.asarray(row, dtype=np.float64) for row in rows])
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     if np.any(norms == 0):
-        raise ValueError(f"a {name} is all zeros; cosine similarity needs a non-zero vector")
+        raise UsageError(f"a {name} is all zeros; cosine similarity needs a non-zero vector")
     return matrix / norms
 
 
@@ -80,7 +81,7 @@ class RetrievalTask(Task):
         audio = _unit_rows([p["audio_embedding"] for p in predictions], "audio_embedding")
         video = _unit_rows([p["video_embedding"] for p in predictions], "video_embedding")
         if audio.shape != video.shape:
-            raise ValueError(f"audio embeddings {audio.shape} and video embeddings {video.shape} must match")
+            raise UsageError(f"audio embeddings {audio.shape} and video embeddings {video.shape} must match")
         statistics = compute_retrieval_statistics(audio @ video.T, "official")
         values = {
             f"{d}_r{k}": mean_values(statistics[f"{d}_rank"] < k) for d in _DIRECTIONS for k in (1, 5, 10)

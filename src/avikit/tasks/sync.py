@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from avikit.data.sample import Sample
+from avikit.errors import UsageError
 from avikit.metrics import compute_sync_scores, compute_sync_statistics
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
 from avikit.tasks.schema import FieldSpec
@@ -79,7 +80,7 @@ class SyncTask(Task):
         geometry = self.check_rates(sample)
         start, length = _WINDOW
         if geometry.duration < start + length + max(SYNC_OFFSETS):
-            raise ValueError(
+            raise UsageError(
                 f"task sync needs clips of at least 9.5 s, {sample.id!r} lasts {geometry.duration} s"
             )
         frames = tuple(range(int(start * geometry.fps), int((start + length) * geometry.fps)))

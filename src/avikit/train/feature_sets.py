@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from avikit.data.sample import Sample
 from avikit.data.synth import generate
+from avikit.errors import UsageError
 from avikit.models.encoders.av_encoder import AVJointEncoder
 from avikit.models.encoders.trunk_encoding import FEATURE_KEYS, Features, encode_media, prepare_media
 from avikit.nn import make_progress
@@ -123,7 +124,7 @@ def _collect(
         inputs += chunk_inputs
         parts.append(convert(frames, waves))
     if not parts:
-        raise ValueError(f"none of the first {count} {split} clips is scored by task {task.name}")
+        raise UsageError(f"none of the first {count} {split} clips is scored by task {task.name}")
     return samples, inputs, parts
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import torch
 
 from avikit import __version__
+from avikit.errors import UsageError
 from avikit.models.encoders.av_encoder import KIND as ENCODER_KIND
 from avikit.models.encoders.av_encoder import AVEncoderConfig
 from avikit.models.encoders.trunk import WEIGHTS_DIR, TrunkModel, resolve_head_encoder
@@ -136,7 +137,7 @@ FINETUNE_FAMILIES: dict[str, Family] = {
 
 def _family(name: str) -> Family:
     if name not in FINETUNE_FAMILIES:
-        raise ValueError(f"no fine-tuning for {name!r}; families: {', '.join(FINETUNE_FAMILIES)}")
+        raise UsageError(f"no fine-tuning for {name!r}; families: {', '.join(FINETUNE_FAMILIES)}")
     return FINETUNE_FAMILIES[name]
 
 
@@ -260,7 +261,7 @@ def load_finetuned(folder: str | os.PathLike[str]) -> TrunkModel:
     kind = json.loads((path / "config.json").read_text()).get("kind")
     names = [name for name, spec in FINETUNE_FAMILIES.items() if spec.kind == kind]
     if not names or not (path / ENCODER_FOLDER / "config.json").is_file():
-        raise ValueError(
+        raise UsageError(
             f"{path} is not a fine-tuning run (head kind {kind!r}, encoder/ present: "
             f"{(path / ENCODER_FOLDER).is_dir()}); make one with `avikit train <family>-finetune`"
         )

@@ -29,6 +29,7 @@ from torch import nn
 
 from avikit import __version__
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.errors import UsageError
 from avikit.models.encoders.trunk import load_encoder
 from avikit.models.perception.linear_probe import (
     _PROBE_FILE,
@@ -107,7 +108,7 @@ def fit_logistic(
     The objective of every L-BFGS evaluation is appended to ``losses`` when given.
     """
     if x.ndim != 2 or y.shape != (len(x),):
-        raise ValueError(f"need x [N, F] and y [N], got {list(x.shape)} and {list(y.shape)}")
+        raise UsageError(f"need x [N, F] and y [N], got {list(x.shape)} and {list(y.shape)}")
     mean, std = _standardise(x)
     z = (x - mean) / std
     layer = nn.Linear(x.shape[1], num_classes)
@@ -213,7 +214,7 @@ def _select(
                 best = (score, l2, head, losses)
             progress.update(bar, advance=1, info=f"l2 {l2:g}: val {score:.3f}")
     if best is None:
-        raise ValueError("ProbeRecipe.l2_grid is empty; give at least one L2 penalty")
+        raise UsageError("ProbeRecipe.l2_grid is empty; give at least one L2 penalty")
     return best[2], best[1], best[3], scores
 
 
@@ -231,7 +232,7 @@ def train_linear_probe(
         the metrics (train and val score, the val score of every penalty, clips, seconds, versions).
     """
     if task not in PROBE_TASKS:
-        raise ValueError(f"no linear probe for task {task!r}; probes exist for {', '.join(PROBE_TASKS)}")
+        raise UsageError(f"no linear probe for task {task!r}; probes exist for {', '.join(PROBE_TASKS)}")
     out, start = Path(out_dir), time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(recipe.seed)

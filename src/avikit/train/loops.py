@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.nn import LossLog, make_progress, plot_losses_svg, seed_everything
 
 __all__ = ["FitConfig", "LossFn", "StepLog", "draw_crops", "fit_head", "run_minibatches", "run_steps"]
@@ -72,7 +73,7 @@ def fit_head(
     gen = seed_everything(cfg.seed)
     sizes = {len(v) for v in data.values()}
     if len(sizes) != 1:
-        raise ValueError(f"training tensors must share their first size, got {sorted(sizes)}")
+        raise UsageError(f"training tensors must share their first size, got {sorted(sizes)}")
     count = sizes.pop()
     params = [p for p in head.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

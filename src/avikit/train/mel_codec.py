@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from avikit.errors import UsageError
 from avikit.models.tokenizers.mel_codec import MelCodec
 from avikit.train.loops import StepLog, draw_crops, run_steps
 
@@ -40,7 +41,7 @@ def train_mel_codec(
     generator = torch.Generator().manual_seed(seed)
     length = int(crop_seconds * codec.sample_rate) // codec.hop * codec.hop
     if length == 0 or length > audio.shape[-1]:
-        raise ValueError(f"crops of {crop_seconds} s do not fit clips of {audio.shape[-1]} samples")
+        raise UsageError(f"crops of {crop_seconds} s do not fit clips of {audio.shape[-1]} samples")
 
     def step_loss() -> torch.Tensor:
         return codec.mel_loss(draw_crops(audio, batch_size, length, generator))

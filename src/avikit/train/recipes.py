@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from torch import nn
 
 from avikit import __version__
 from avikit._registry import lookup
+from avikit.errors import UsageError
 from avikit.models.encoders.trunk import load_encoder
 from avikit.models.perception import (
     avel,
@@ -43,9 +44,11 @@ from avikit.models.perception import (
 )
 from avikit.models.perception.linear_probe import PROBE_TASKS, ProbeRecipe
 from avikit.nn import count_parameters, save_config, save_pretrained
+from avikit.nn.config import apply_overrides
 from avikit.tasks import Task, get_task
 from avikit.train.feature_sets import FeatureSet, build_feature_set
 from avikit.train.finetune import FINETUNE_FAMILIES, FinetuneRecipe, finetune
+from avikit.train.generator_recipes import GENERATOR_RECIPES
 from avikit.train.linear_probe import train_linear_probe
 from avikit.train.loops import FitConfig, fit_head
 from avikit.train.perception import avel as avel_train
@@ -75,6 +78,7 @@ __all__ = [
     "RetrievalRecipe",
     "SourceLocalizationRecipe",
     "SyncRecipe",
+    "build_recipe",
     "tiny_recipe",
     "train_recipe",
 ]
@@ -318,7 +322,7 @@ def _train_head(
     start = time.perf_counter()
     encoder = load_encoder(recipe.model.encoder)
     if encoder.audio.dim != recipe.model.dim:
-        raise ValueError(
+        raise UsageError(
             f"recipe {name}: model.dim={recipe.model.dim} but the encoder is {encoder.audio.dim} wide"
         )
     data = build_feature_set(
@@ -389,6 +393,15 @@ def _head_trainer(name: str) -> Callable[[Any, Path, bool], RecipeResult]:
     return train
 
 
+def _generator_trainer(
+    train: Callable[[Any, Path, bool], dict[str, Any]],
+) -> Callable[[Any, Path, bool], RecipeResult]:
+    def run(recipe: Any, out: Path, show: bool) -> RecipeResult:
+        return RecipeResult(out, train(recipe, out, show))
+
+    return run
+
+
 RECIPES: dict[str, tuple[type, Callable[[Any, Path, bool], RecipeResult]]] = {
     "av-encoder": (EncoderRecipe, _train_encoder),
     "avel": (AVELRecipe, _head_trainer("avel")),
@@ -404,8 +417,10 @@ RECIPES: dict[str, tuple[type, Callable[[Any, Path, bool], RecipeResult]]] = {
     "avel-cross-modal": (CrossModalRecipe, _head_trainer("avel-cross-modal")),
     **{f"{task}-linear-probe": (ProbeRecipe, _probe_trainer(task)) for task in PROBE_TASKS},
     **{f"{family}-finetune": (FinetuneRecipe, _finetune_trainer(family)) for family in FINETUNE_FAMILIES},
+    **{name: (recipe, _generator_trainer(train)) for name, (recipe, train) in GENERATOR_RECIPES.items()},
 }
-"""Recipe name -> (recipe dataclass, trainer). ``<task>-linear-probe`` fits one linear layer on the frozen
+"""Recipe name -> (recipe dataclass, trainer). ``v2a``, ``a2v`` and ``joint`` train the generators
+(:mod:`avikit.train.generator_recipes`). ``<task>-linear-probe`` fits one linear layer on the frozen
 trunk (:mod:`avikit.models.perception.linear_probe`); ``<family>-finetune`` trains the trunk and the head end
 to end (:mod:`avikit.train.finetune`)."""
 
@@ -418,12 +433,27 @@ def tiny_recipe(name: str, encoder: str | os.PathLike[str], dim: int = 32) -> An
     if recipe_type is ProbeRecipe:
         return ProbeRecipe(encoder=str(encoder), train_clips=8, val_clips=4, l2_grid=(1e-2, 1.0), max_iter=20)
     if recipe_type is FinetuneRecipe:
-        raise ValueError(f"{name} starts from a trained head (which names its trunk): set init_head instead")
+        raise UsageError(f"{name} starts from a trained head (which names its trunk): set init_head instead")
     base = recipe_type()
     sizes = {"encoder": str(encoder), "dim": dim, "hidden": 32, "heads": 2}
     names = {f.name for f in fields(base.model)}
     model = replace(base.model, **{k: v for k, v in sizes.items() if k in names})
     return replace(base, model=model, fit=FitConfig(steps=6, batch_size=4), train_clips=8)
+
+
+def build_recipe(name: str, overrides: Sequence[str] = ()) -> Any:
+    """Recipe ``name``'s default configuration with ``dotted.path=value`` overrides applied.
+
+    Example:
+        >>> build_recipe("avel", ["fit.steps=3"]).fit.steps
+        3
+
+    Raises:
+        UnknownNameError: for an unknown recipe; the message lists the known ones.
+        ConfigError: for an override the recipe's dataclass does not accept.
+    """
+    recipe_type, _ = lookup(RECIPES, name, "recipe")
+    return apply_overrides(recipe_type(), overrides)
 
 
 def train_recipe(
@@ -432,7 +462,7 @@ def train_recipe(
     """Run recipe ``name`` (its default config unless ``recipe`` is given) into ``out``.
 
     Raises:
-        KeyError: for an unknown recipe; the message lists the known ones.
+        UnknownNameError: for an unknown recipe; the message lists the known ones.
     """
     recipe_type, trainer = lookup(RECIPES, name, "recipe")
     folder = Path(out)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.metrics.generation import evaluate_alignment, evaluate_desync
 from avikit.metrics.reconstruction import compute_mel_distance
 from avikit.models.generation.clips import load_pairs
@@ -62,7 +63,7 @@ def _train_codec(
     """
     if v2a.tokenizer == "mel":
         if vocoder is None:
-            raise ValueError(
+            raise UsageError(
                 "the mel tokenizer decodes through a trained vocoder: pass vocoder=load_vocoder('v2a-flow')"
             )
         mel_codec = build_mel_codec(v2a, vocoder[1], vocoder_weights=vocoder[0])
@@ -107,7 +108,7 @@ def train_v2a(
     v2a = v2a or V2AConfig()
     unknown = set(paradigms) - set(PARADIGMS)
     if unknown:
-        raise ValueError(f"unknown paradigms {sorted(unknown)}; choose from {PARADIGMS}")
+        raise UsageError(f"unknown paradigms {sorted(unknown)}; choose from {PARADIGMS}")
     out = Path(out_dir) if out_dir else None
     if out:
         out.mkdir(parents=True, exist_ok=True)

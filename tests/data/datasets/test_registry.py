@@ -39,7 +39,7 @@ def test_registry_lists_every_dataset_and_where_it_is_defined():
         "avsynth",
     } == set(names)
     assert list_datasets()[1]["defined_in"] == "avikit.data.datasets.ave.prepare_ave"
-    with pytest.raises(KeyError, match="unknown dataset 'nope'; known datasets are audioset, ave"):
+    with pytest.raises(KeyError, match="unknown dataset 'nope'; known datasets are: audioset, ave"):
         get_dataset("nope")
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from avikit.data.synth import generate
-from avikit.models.generation.a2v_network import A2VConfig, build_a2v, select_reference
+from avikit.errors import UsageError
+from avikit.models.generation.a2v_network import A2VConfig, build_a2v
 from avikit.models.generation.a2v_pipeline import load_a2v
 from avikit.models.generation.joint_network import JointConfig, build_joint, build_vocabulary
 from avikit.models.generation.joint_pipeline import load_joint
@@ -21,7 +21,7 @@ from avikit.models.generation.retrieval_baselines import (
 )
 from avikit.models.generation.windows import window_starts
 from avikit.models.protocol import Item, Model
-from avikit.tasks import TaskInputs, get_task
+from avikit.tasks import TaskInputs, get_task, model_media
 from avikit.train.a2v import save_a2v
 from avikit.train.joint import save_joint
 from tests.model_fixtures import make_items
@@ -49,10 +49,8 @@ def joint_folder(tmp_path_factory):
     return save_joint(trained, tmp_path_factory.mktemp("joint"), num_steps=2, vocoder_iterations=2)
 
 
-def _task(name, scratch):
-    task = get_task(name)
-    task.scratch = str(scratch)
-    return task
+def _task(name, scratch=None):
+    return get_task(name)
 
 
 def _check(task, model, items):
@@ -74,71 +72,70 @@ def test_window_starts_cover_the_clip_once_and_end_with_it():
         window_starts(15)
 
 
-def test_a2v_model_writes_full_clips_and_keeps_each_windows_reference(tmp_path, a2v_folder):
+def test_a2v_model_writes_full_clips_from_the_one_reference_frame_it_is_given(tmp_path, a2v_folder):
     model = load_a2v(a2v_folder)
     assert isinstance(model, Model) and model.weights_hash != "untrained"
-    task, items = _task("a2v", tmp_path), make_items("a2v", 1)
+    task, items = _task("a2v"), make_items("a2v", 1, output_dir=tmp_path)
     prediction = _check(task, model, items)[0]
     video = np.load(prediction["video"])
     frames, waveform = items[0].media
-    assert video.shape == frames.shape == (80, 128, 128, 3) and video.dtype == np.uint8
-    assert prediction["video"] == str(tmp_path / f"{items[0].sample.id}_video.npy")
-    # The untrained generator predicts no change: every frame is its window's quietest real frame.
-    audio = torch.from_numpy(waveform).mean(0, keepdim=True)
-    for start in range(0, 80, 16):
-        window = torch.from_numpy(frames[start : start + 16]).permute(0, 3, 1, 2)[None].float()
-        reference = select_reference(audio[None, :, start * 2000 : (start + 16) * 2000], window)[0]
-        expected = reference.permute(1, 2, 0).numpy().astype(np.uint8)
-        assert np.array_equal(video[start : start + 16], np.broadcast_to(expected, (16, 128, 128, 3)))
+    assert frames.shape == (1, 128, 128, 3) and waveform.shape == (1, 160000)  # the protocol's inputs only
+    assert video.shape == (80, 128, 128, 3) and video.dtype == np.uint8
+    assert prediction["video"] == str(tmp_path / f"{items[0].id}_video.npy")
+    # The untrained generator predicts no change: every frame is the reference (first) frame.
+    assert np.array_equal(video, np.broadcast_to(frames[0], (80, 128, 128, 3)))
 
 
-def test_a2v_model_needs_a_scratch_folder_and_its_task(a2v_folder):
-    model, items = load_a2v(a2v_folder), make_items("a2v", 1)
-    with pytest.raises(ValueError, match="task.scratch"):
-        model.predict(get_task("a2v"), items)
-    with pytest.raises(ValueError, match="not 'v2a'"):
-        model.predict(get_task("v2a"), items)
+def test_a2v_model_needs_an_output_folder_and_its_task(a2v_folder, tmp_path):
+    model = load_a2v(a2v_folder)
+    with pytest.raises(UsageError, match="item.output_dir"):
+        model.predict(get_task("a2v"), make_items("a2v", 1))
+    with pytest.raises(UsageError, match="not 'v2a'"):
+        model.predict(get_task("v2a"), make_items("a2v", 1, output_dir=tmp_path))
 
 
-def _training_items(task, indices, size=64):
-    """Items whose media are training clips of the index, made again at ``size`` (2 s each)."""
-    items, captions = [], INDEX.load()["captions"]
+def _training_items(task, indices, folder, size=64):
+    """Items whose media are training clips of the index, made again at ``size`` (2 s each), as the
+    task gives them; with the clips' full frames."""
+    items, full, captions = [], [], INDEX.load()["captions"]
     for index in indices:
-        sample = generate("train", index)[0]
         frames, audio = INDEX.clip(index, (size, size))
-        media = ((frames.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy(), audio.numpy())
-        inputs = TaskInputs(sample.id, tuple(range(16)), (0, 32000), (size, size), text=(captions[index],))
-        items.append(Item(sample, inputs, lambda m=media: m, dict))
-    return items, captions
+        video = (frames.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
+        media = model_media(video, audio.numpy(), task.spec.inputs)
+        inputs = TaskInputs(
+            f"item-{index}", tuple(range(16)), (0, 32000), (size, size), text=(captions[index],)
+        )
+        view = inputs.model_view(f"item-{index}", task.spec.inputs)
+        items.append(Item(view.sample_id, view, lambda m=media: m, folder))
+        full.append(video)
+    return items, full, captions
 
 
 def test_a2v_retrieval_finds_a_training_clip_from_its_own_audio(tmp_path):
-    task = _task("a2v", tmp_path)
-    items, _ = _training_items(task, [1, 4])
+    task = _task("a2v")
+    items, full, _ = _training_items(task, [1, 4], tmp_path)
     predictions = A2VRetrieval(INDEX).predict(task, items)
-    for prediction, item in zip(predictions, items, strict=True):
-        assert np.array_equal(np.load(prediction["video"]), item.frames)
+    for prediction, video in zip(predictions, full, strict=True):
+        assert np.array_equal(np.load(prediction["video"]), video)
 
 
 def test_joint_model_full_clip_is_seeded_by_sample_and_batch_independent(tmp_path, joint_folder):
     model = load_joint(joint_folder)
-    task, items = _task("joint-generation", tmp_path), make_items("joint-generation", 2)
+    task, items = _task("joint-generation"), make_items("joint-generation", 2, output_dir=tmp_path)
     both = _check(task, model, items)
     audio, video = np.load(both[1]["audio"]), np.load(both[1]["video"])
     assert audio.shape == (160000,) and audio.dtype == np.float32 and np.abs(audio).max() <= 1
     assert video.shape == (80, 128, 128, 3) and video.dtype == np.uint8
-    task.scratch = str(tmp_path / "alone")
-    alone = model.predict(task, items[1:])[0]
+    alone = model.predict(task, make_items("joint-generation", 2, output_dir=tmp_path / "alone")[1:])[0]
     assert np.array_equal(np.load(alone["audio"]), audio) and np.array_equal(np.load(alone["video"]), video)
     assert not np.array_equal(np.load(both[0]["video"]), video)  # another sample, another seed
 
 
 def test_joint_retrieval_pairs_generated_frames_with_training_audio(tmp_path, joint_folder):
-    task, items = _task("joint-generation", tmp_path), make_items("joint-generation", 1)
+    task, items = _task("joint-generation"), make_items("joint-generation", 1, output_dir=tmp_path)
     joint = load_joint(joint_folder)
     prediction = _check(task, JointRetrieval(joint, INDEX), items)[0]
-    task.scratch = str(tmp_path / "joint")
-    generated = joint.predict(task, items)[0]
+    generated = joint.predict(task, make_items("joint-generation", 1, output_dir=tmp_path / "joint"))[0]
     assert np.array_equal(np.load(prediction["video"]), np.load(generated["video"]))
     audio = np.load(prediction["audio"])
     pool = np.stack([INDEX.clip(i, (128, 128))[1][0].numpy() for i in range(INDEX.num_clips)])
@@ -147,8 +144,8 @@ def test_joint_retrieval_pairs_generated_frames_with_training_audio(tmp_path, jo
 
 
 def test_caption_retrieval_takes_the_clip_with_that_caption(tmp_path):
-    task = _task("joint-generation", tmp_path)
-    items, captions = _training_items(task, [2])
+    task = _task("joint-generation")
+    items, _, captions = _training_items(task, [2], tmp_path)
     prediction = _check(task, CaptionRetrieval(INDEX), items)[0]
     first = CaptionRetrieval(INDEX).nearest(captions[2], 1)[0]
     assert captions[first] == captions[2]  # the clip itself or one with the very same caption

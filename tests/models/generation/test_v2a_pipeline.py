@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from avikit.data.synth import generate
+from avikit.errors import MissingStreamError, UsageError
 from avikit.models.generation.retrieval_baselines import (
     RetrievalConfig,
     build_v2a_retrieval,
@@ -25,6 +26,7 @@ from avikit.models.generation.v2a_pipeline import (
 from avikit.models.protocol import Item, Model
 from avikit.models.registry import MODELS, get_model
 from avikit.tasks.generation import A2VTask, V2ATask
+from tests.model_fixtures import items_of
 
 TINY = V2AConfig(dim=16, depth=1, heads=2, n_mels=32, codebook_size=16)
 
@@ -34,40 +36,41 @@ def _tiny(paradigm: str, window_frames: int = 16) -> torch.nn.Module:
     return build_v2a_generator(V2AModelConfig(paradigm, TINY, window_frames, num_steps=2))
 
 
-def _item(split: str, index: int) -> Item:
+def _pair(split: str, index: int) -> tuple:
     sample, clip = generate(split, index, 0)[:2]  # the bench's clips: 10 s, 8 fps, 128 px, 16 kHz
-    task = V2ATask()
-    sample = replace(sample, split=task.spec.protocol.split)
-    media = (clip.require_frames(), clip.require_waveform())
-    return Item(sample, task.build_inputs(sample), lambda: media, lambda: task.build_target(sample))
+    return replace(sample, split=V2ATask.spec.protocol.split), clip
+
+
+PAIRS = [_pair("test", 0), _pair("test", 1)]
+
+
+def _items(folder, pairs=PAIRS) -> list[Item]:
+    return items_of(V2ATask(), pairs, folder)
 
 
 @pytest.fixture(scope="module")
 def items() -> list[Item]:
-    return [_item("test", 0), _item("test", 1)]
+    return _items(None)
 
 
-def _task(folder) -> V2ATask:
-    task = V2ATask()
-    task.scratch = str(folder)
-    return task
-
-
-def test_predict_writes_full_length_audio_at_the_task_rate(items, tmp_path):
+def test_predict_writes_full_length_audio_at_the_task_rate(tmp_path):
     model = _tiny("maskgit")
     assert isinstance(model, Model)
-    records = model.predict(_task(tmp_path), items[:1])
-    assert records[0]["id"] == items[0].sample.id
-    assert records[0]["audio"] == str(tmp_path / f"{items[0].sample.id}_audio.npy")
+    items = _items(tmp_path)
+    records = model.predict(V2ATask(), items[:1])
+    assert records[0]["id"] == items[0].id
+    assert records[0]["audio"] == str(tmp_path / f"{items[0].id}_audio.npy")
+    with pytest.raises(MissingStreamError):
+        _ = items[0].waveform  # the task gives the frames only
     audio = np.load(records[0]["audio"])
     assert audio.dtype == np.float32 and audio.shape == (160000,)  # 10 s at 16 kHz, mono
     assert np.isfinite(audio).all() and np.abs(audio).max() <= 1.0
 
 
-def test_generation_is_seeded_per_sample_and_independent_of_the_batch(items, tmp_path):
+def test_generation_is_seeded_per_sample_and_independent_of_the_batch(tmp_path):
     model = _tiny("maskgit")
-    together = model.predict(_task(tmp_path / "a"), items)
-    alone = model.predict(_task(tmp_path / "b"), items[1:])
+    together = model.predict(V2ATask(), _items(tmp_path / "a"))
+    alone = model.predict(V2ATask(), _items(tmp_path / "b", PAIRS[1:]))
     first, second, again = (np.load(r["audio"]) for r in (*together, *alone))
     np.testing.assert_array_equal(second, again)
     assert not np.array_equal(first, second)  # another sample id, another seed (and other frames)
@@ -84,12 +87,10 @@ def test_windows_cover_a_clip_that_is_not_a_multiple_of_the_window(paradigm):
 
 def test_bad_tasks_are_refused_with_a_clear_error(items, tmp_path):
     model = _tiny("flow")
-    with pytest.raises(ValueError, match="task.scratch"):
+    with pytest.raises(UsageError, match="item.output_dir"):
         model.predict(V2ATask(), items[:1])
-    task = A2VTask()
-    task.scratch = str(tmp_path)
-    with pytest.raises(ValueError, match="not 'a2v'"):
-        model.predict(task, items[:1])
+    with pytest.raises(UsageError, match="not 'a2v'"):
+        model.predict(A2VTask(), _items(tmp_path)[:1])
 
 
 def test_saved_generator_loads_with_half_precision_weights_and_samples_the_same(tmp_path):
@@ -111,10 +112,12 @@ def test_saved_generator_loads_with_half_precision_weights_and_samples_the_same(
 def test_retrieval_returns_the_audio_of_the_nearest_bank_clip(tmp_path):
     bank = build_v2a_retrieval(RetrievalConfig(bank_size=3)).fill()
     loaded = retrieval_from_pretrained(save_v2a(bank, RetrievalConfig(bank_size=3), tmp_path / "bank"))
-    query = _item("train", 2)  # a bank clip itself: its own audio comes back
-    record = loaded.predict(_task(tmp_path), [query])[0]
-    np.testing.assert_allclose(np.load(record["audio"]), query.waveform.mean(0), atol=1e-7)
-    assert loaded.nearest(np.stack([_item("train", i).frames for i in range(3)])).tolist() == [0, 1, 2]
+    pairs = [_pair("train", i) for i in range(3)]
+    query = _items(tmp_path, pairs[2:])[0]  # a bank clip itself: its own audio comes back
+    record = loaded.predict(V2ATask(), [query])[0]
+    real = pairs[2][1].require_waveform().mean(0)
+    np.testing.assert_allclose(np.load(record["audio"]), real, atol=1e-7)
+    assert loaded.nearest(np.stack([item.frames for item in _items(None, pairs)])).tolist() == [0, 1, 2]
 
 
 def test_packaged_models_are_registered_and_load():

@@ -9,7 +9,8 @@ from avikit.models.encoders.trunk_encoding import encode_items
 from avikit.models.perception import classification
 from avikit.models.perception.avs import N_MELS, frame_colours
 from avikit.nn import segment_frame_indices
-from tests.model_fixtures import check_model, make_items, train_tiny
+from avikit.tasks import get_task
+from tests.model_fixtures import check_model, items_of, make_items, make_samples, train_tiny
 
 
 def test_training_reduces_loss_and_round_trips(tiny_encoder, feature_cache, tmp_path):
@@ -58,14 +59,15 @@ def test_the_main_class_ignores_the_multilabel_cues():
 
 def test_packaged_visible_scores_rank_the_classes_on_screen_high():
     model = classification.from_pretrained()
-    items = make_items("classification", 6)
+    pairs = make_samples("classification", 6)
+    items = items_of(get_task("classification"), pairs)
     features = encode_items(model.encoder, items, 10)
     features.update(classification.media_cues([i.frames for i in items], [i.waveform for i in items], 10))
     with torch.no_grad():
         visible = model.head.heard.visible_logits(features)  # [B, C]
     hits = total = 0
-    for item, row in zip(items, visible, strict=True):
-        shown = {o["class"] for o in item.sample.target("objects") if o["on_screen"]}
+    for (sample, _), row in zip(pairs, visible, strict=True):
+        shown = {o["class"] for o in sample.target("objects") if o["on_screen"]}
         top = {CLASS_NAMES[c] for c in row.topk(5).indices.tolist()}
         hits, total = hits + len(top & shown), total + len(shown)
     assert hits >= 0.5 * total  # a random ranking puts 5 / 27 of them in the top 5

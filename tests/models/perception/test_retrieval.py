@@ -7,12 +7,12 @@ import sys
 import pytest
 import torch
 
-from avikit.data.synth import CLASS_NAMES, CLASSES, OPEN_VOCAB_CLASSES
+from avikit.data.synth import CLASS_NAMES, CLASSES, OPEN_VOCAB_CLASSES, load_clip
 from avikit.models.perception import retrieval
 from avikit.nn import info_nce
 from avikit.nn import text as sentence_text
 from avikit.train.perception import retrieval as retrieval_train
-from tests.model_fixtures import check_model, train_tiny
+from tests.model_fixtures import check_model, items_of, train_tiny
 
 
 def test_training_reduces_loss_and_round_trips(tiny_encoder, feature_cache, tmp_path):
@@ -87,14 +87,15 @@ def _installed() -> bool:
 
 def test_zero_shot_names_held_out_classes_above_chance():
     """Packaged weights on the first 24 open_test clips (6 held-out classes, 27 candidates: chance 1/27)."""
-    from avikit.eval.bench import _items
+    from avikit.eval.bench import _samples
     from avikit.tasks import get_task
 
     task = get_task("classification")
-    items = _items(task, "open_test", 24, 0)
+    samples = _samples(task, "open_test", 24, 0)
+    items = items_of(task, [(s, load_clip(s)) for s in samples])
     model = retrieval.from_pretrained("retrieval")
     with torch.no_grad():
         scores = model.head.class_scores(model.features(items), CLASS_NAMES)
-    labels = torch.tensor([task.build_target(item.sample)["label"] for item in items])
+    labels = torch.tensor([task.build_target(s)["label"] for s in samples])
     assert {CLASS_NAMES[k] for k in labels.tolist()} <= set(OPEN_VOCAB_CLASSES)
     assert float((scores.argmax(-1) == labels).float().mean()) >= 2 / 27  # twice chance

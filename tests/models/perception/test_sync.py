@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from avikit.data.synth import generate
 from avikit.models.perception import sync
 from avikit.tasks import cut_media, get_task
-from tests.model_fixtures import check_model, make_items, train_tiny
+from tests.model_fixtures import check_model, make_samples, train_tiny
 
 
 def test_training_reduces_loss_and_round_trips(tiny_encoder, feature_cache, tmp_path):
@@ -45,12 +44,12 @@ def test_packaged_model_finds_the_offset_the_audio_was_cut_at():
     # the same clips cut at several offsets by hand: the predicted class follows the applied offset
     model, task = sync.from_pretrained(), get_task("sync")
     correct = total = 0
-    for item in make_items("sync", 3):
-        clip = generate("test", int(item.sample.id.split("_")[1]))[1]
-        frames = cut_media(clip, item.inputs)[0][None]
-        protocol = task.build_target(item.sample)["label"]
+    for sample, clip in make_samples("sync", 3):
+        inputs = task.build_inputs(sample)
+        frames = cut_media(clip, inputs)[0][None]
+        protocol = task.build_target(sample)["label"]
         for label in (2, 7, 10, 13, 18):
-            start = item.inputs.audio[0] + (label - protocol) * 3200  # 0.2 s per class at 16 kHz
+            start = inputs.audio[0] + (label - protocol) * 3200  # 0.2 s per class at 16 kHz
             wave = clip.require_waveform()[None, :, start : start + 80000]
             correct += int(model.compute_logits(frames, wave).argmax()) == label
             total += 1

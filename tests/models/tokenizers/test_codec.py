@@ -12,12 +12,13 @@ import torch
 
 from avikit.data.synth import SynthConfig, generate
 from avikit.metrics.reconstruction import compute_mel_distance, compute_si_sdr
-from avikit.models.protocol import Item, Model
+from avikit.models.protocol import Model
 from avikit.models.registry import get_model
 from avikit.models.tokenizers.codec import CodecConfig, evaluate_codec, from_pretrained
 from avikit.nn.tokenizer import bitrate
 from avikit.tasks.generation import CodecReconstructionTask, V2ATask
 from avikit.train.codec import CodecTrainConfig, train_codec
+from tests.model_fixtures import items_of
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +31,8 @@ def clip():
     return generate("test", 0, seed=0, config=SynthConfig())  # 10 s at 16 kHz, as the bench's clips
 
 
-def _item(task, sample, clip):
-    return Item(
-        sample, task.build_inputs(sample), lambda: (clip.require_frames(), clip.require_waveform()), dict
-    )
+def _item(task, sample, clip, folder=None):
+    return items_of(task, [(sample, clip)], folder)[0]
 
 
 def test_ten_second_round_trip_has_the_codec_rates(model):
@@ -55,11 +54,11 @@ def test_ten_second_round_trip_has_the_codec_rates(model):
 
 def test_predict_writes_full_length_audio_that_beats_the_noise_floor(model, clip, tmp_path):
     task = CodecReconstructionTask()
-    task.scratch = str(tmp_path)
     sample, av_clip = clip[:2]
     assert isinstance(model, Model) and model.tasks == ("codec-reconstruction",)
-    (prediction,) = model.predict(task, [_item(task, sample, av_clip)])
-    assert prediction["id"] == sample.id and prediction["audio"] == str(tmp_path / f"{sample.id}_audio.npy")
+    item = _item(task, sample, av_clip, tmp_path)
+    (prediction,) = model.predict(task, [item])
+    assert prediction["id"] == item.id and prediction["audio"] == str(tmp_path / f"{item.id}_audio.npy")
     audio = np.load(prediction["audio"])
     reference = av_clip.require_waveform().mean(0)
     assert audio.shape == (1, len(reference)) == (1, 160000) and audio.dtype == np.float32
@@ -69,17 +68,17 @@ def test_predict_writes_full_length_audio_that_beats_the_noise_floor(model, clip
         reference, noise, 16000
     )
     assert compute_si_sdr(reference, audio[0]) > 0.0  # phase-coherent: noise is about -50 dB
-    scores = task.evaluate([prediction], [task.build_target(sample)]).scores
+    scores = task.evaluate([{**prediction, "id": sample.id}], [task.build_target(sample)]).scores
     assert scores["mel_distance"] == pytest.approx(float(compute_mel_distance(reference, audio[0], 16000)))
     summary = evaluate_codec(model, num_clips=1)  # the same clip (test 0) through the evaluation helper
     assert summary["mel_distance"] == pytest.approx(scores["mel_distance"], rel=1e-5)
     assert summary["si_sdr"] == pytest.approx(scores["si_sdr"], rel=1e-4) and summary["bitrate"] == 16000
 
 
-def test_clear_errors_for_missing_scratch_and_other_tasks(model, clip):
+def test_clear_errors_for_missing_output_folder_and_other_tasks(model, clip):
     sample, av_clip = clip[:2]
     task = CodecReconstructionTask()
-    with pytest.raises(ValueError, match="scratch"):
+    with pytest.raises(ValueError, match="output_dir"):
         model.predict(task, [_item(task, sample, av_clip)])
     with pytest.raises(ValueError, match="codec-reconstruction"):
         model.predict(V2ATask(), [])

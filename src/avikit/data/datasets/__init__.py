@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from avikit._registry import lookup
 from avikit.data.datasets.audioset import card_audioset, download_audioset, prepare_audioset
 from avikit.data.datasets.ave import card_ave, download_ave, prepare_ave
 from avikit.data.datasets.avsbench import card_avsbench, download_avsbench, prepare_avsbench
@@ -103,11 +104,9 @@ def get_dataset(name: str) -> DatasetEntry:
     """Return the registry entry of ``name``.
 
     Raises:
-        KeyError: unknown name; the message lists the known ones.
+        UnknownNameError: (a ``KeyError``) for an unknown name; the message lists the known ones.
     """
-    if name not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; known datasets are {', '.join(DATASETS)}")
-    return DATASETS[name]
+    return lookup(DATASETS, name, "dataset")
 
 
 def _defined_in(function: Callable[..., Any]) -> str:

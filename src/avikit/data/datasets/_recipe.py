@@ -15,6 +15,7 @@ from avikit.data.download import compute_file_hash
 from avikit.data.manifest import atomic_writer, write_manifest
 from avikit.data.prepared import PREPARED_FILE, subset_digest, validate_prepared
 from avikit.data.sample import MediaRef, Provenance, Sample
+from avikit.errors import DataError, InputFileError
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def find_file(root: Path, candidates: Sequence[str], what: str) -> Path:
     found = find_optional(root, candidates)
     if found is None:
         tried = ", ".join(str(root / c) for c in candidates)
-        raise FileNotFoundError(f"{what} not found; looked for {tried}. Point --root at the dataset's folder")
+        raise InputFileError(f"{what} not found; looked for {tried}. Point --root at the dataset's folder")
     return found
 
 
@@ -62,22 +63,22 @@ def check_keys(where: str, data: Any, allowed: Iterable[str], required: Iterable
     """Raise ValueError on unknown or missing keys of a JSON object read from an official file."""
     allowed_set = set(allowed)
     if not isinstance(data, Mapping):
-        raise ValueError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        raise DataError(f"{where}: expected a JSON object, got {type(data).__name__}")
     unknown = set(data) - allowed_set
     if unknown:
-        raise ValueError(
+        raise DataError(
             f"{where}: unknown field(s) {sorted(unknown)}; this recipe knows {sorted(allowed_set)}. "
             "The file is not in the official format, or the format changed: update the recipe"
         )
     missing = set(allowed_set if required is None else required) - set(data)
     if missing:
-        raise ValueError(f"{where}: missing field(s) {sorted(missing)}")
+        raise DataError(f"{where}: missing field(s) {sorted(missing)}")
 
 
 def check_header(path: Path, header: Sequence[str], expected: Sequence[str]) -> None:
     """Raise ValueError if a CSV header is not exactly the official one."""
     if [h.strip() for h in header] != list(expected):
-        raise ValueError(
+        raise DataError(
             f"{path}: header {list(header)} is not the official {list(expected)}; unknown or missing columns"
         )
 
@@ -193,5 +194,5 @@ def write_prepared(
     write_croissant(root / CARD_FILE, card)
     report = validate_prepared(root)
     if not report.ok:
-        raise ValueError(f"prepared folder {root} failed its own checks: {'; '.join(report.problems[:5])}")
+        raise DataError(f"prepared folder {root} failed its own checks: {'; '.join(report.problems[:5])}")
     return {split: root / e["manifest"] for split, e in entries.items()}

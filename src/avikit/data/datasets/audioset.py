@@ -41,6 +41,7 @@ from avikit.data.datasets._recipe import (
 )
 from avikit.data.download import RemoteFile, download_files
 from avikit.data.sample import Sample
+from avikit.errors import DataError, InputFileError
 
 __all__ = ["AUDIOSET_INFO", "card_audioset", "download_audioset", "prepare_audioset"]
 
@@ -102,24 +103,24 @@ def _read_segments(path: Path, classes: dict[str, str]) -> list[tuple[str, float
     body = [line for line in lines if line.strip() and not line.startswith("#")]
     declared = next((m for m in map(_COUNTS.match, comments) if m), None)
     if comments and comments[-1].lstrip("# ").split(", ") != _COLUMNS:
-        raise ValueError(
+        raise DataError(
             f"{path}: last comment line must name the columns {', '.join(_COLUMNS)}; got {comments[-1]!r}"
         )
     rows = []
     for number, row in enumerate(csv.reader(body, skipinitialspace=True), start=len(comments) + 1):
         if len(row) != 4:
-            raise ValueError(f"{path}: data line {number}: expected 4 fields {_COLUMNS}, got {row}")
+            raise DataError(f"{path}: data line {number}: expected 4 fields {_COLUMNS}, got {row}")
         mids = [m for m in row[3].split(",") if m]
         unknown = [m for m in mids if m not in classes]
         if unknown:
-            raise ValueError(
+            raise DataError(
                 f"{path}: data line {number}: label(s) {unknown} are not in class_labels_indices.csv"
             )
         rows.append((row[0], float(row[1]), float(row[2]), mids))
     if declared is not None:
         segs, labels = int(declared.group(2)), int(declared.group(3))
         if segs != len(rows) or labels != len({m for r in rows for m in r[3]}):
-            raise ValueError(
+            raise DataError(
                 f"{path}: header declares {segs} segments and {labels} labels, the rows hold "
                 f"{len(rows)} and {len({m for r in rows for m in r[3]})}; the file is truncated or edited"
             )
@@ -138,7 +139,7 @@ def prepare_audioset(root: str | os.PathLike[str], out: str | os.PathLike[str]) 
     classes = _read_classes(classes_path)
     present = {s: base / n for s, n in SPLITS.items() if (base / n).is_file()}
     if not present:
-        raise FileNotFoundError(f"no AudioSet segment CSV ({', '.join(SPLITS.values())}) under {base}")
+        raise InputFileError(f"no AudioSet segment CSV ({', '.join(SPLITS.values())}) under {base}")
     splits: dict[str, list[tuple[Sample, bool]]] = {}
     for split, path in present.items():
         folders = media_dirs(base, [split, "audio", "video"])

@@ -146,7 +146,7 @@ def _sample_ids(lines: list[_Line]) -> dict[tuple[str, str], str]:
     for line in lines:
         key = (line.video_id, line.category)
         if key in ids:
-            raise ValueError(f"video {line.video_id} is annotated twice with {line.category!r}")
+            raise DataError(f"video {line.video_id} is annotated twice with {line.category!r}")
         ids[key] = line.video_id if counts[line.video_id] == 1 else f"{line.video_id}#{line.category}"
     return ids
 
@@ -180,7 +180,7 @@ def prepare_ave(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> di
         for line in lines:
             sample_id = ids.get((line.video_id, line.category))
             if sample_id is None:
-                raise ValueError(f"{split}: {line.video_id} ({line.category}) is not in {annotations}")
+                raise DataError(f"{split}: {line.video_id} ({line.category}) is not in {annotations}")
             media = find_media(folders, [line.video_id], (".mp4",))
             path = media or (folders[0] if folders else annotations.parent / "AVE") / f"{line.video_id}.mp4"
             sample = Sample(

@@ -36,6 +36,7 @@ from avikit.data.croissant import DatasetInfo, build_croissant
 from avikit.data.datasets._recipe import check_header, find_file, media_ref, provenance, write_prepared
 from avikit.data.download import ManualDownloadError
 from avikit.data.sample import Sample
+from avikit.errors import DataError
 
 __all__ = [
     "AVSBENCH_INFO",
@@ -106,7 +107,7 @@ def avsbench_frame_indices(fps: float | Fraction, num_frames: int, seconds: int 
     """
     step = round(float(fps))  # an int, as the official int(round(fps))
     if step < 1 or num_frames < 1:
-        raise ValueError(f"need fps >= 0.5 and at least one frame, got fps={fps}, num_frames={num_frames}")
+        raise DataError(f"need fps >= 0.5 and at least one frame, got fps={fps}, num_frames={num_frames}")
     return tuple(min(second * step + 15 * step // 16, num_frames - 1) for second in range(seconds))
 
 
@@ -118,7 +119,7 @@ def _read_csv(path: Path, variant: str) -> list[dict[str, str]]:
         rows = []
         for number, row in enumerate(reader, start=2):
             if len(row) != len(header):
-                raise ValueError(f"{path}:{number}: expected {len(header)} comma-separated fields, got {row}")
+                raise DataError(f"{path}:{number}: expected {len(header)} comma-separated fields, got {row}")
             rows.append(dict(zip(_HEADERS[variant], (c.strip() for c in row), strict=True)))
     return rows
 
@@ -157,7 +158,7 @@ def _s4_ms3(
 def _avss(base: Path, out: Path, row: dict[str, str]) -> tuple[Path, dict[str, Any], list[Path]]:
     subset = row["label"]
     if subset not in _AVSS_FRAMES:
-        raise ValueError(
+        raise DataError(
             f"AVSS row {row['uid']}: unknown subset label {subset!r}; expected one of "
             f"{', '.join(_AVSS_FRAMES)}"
         )
@@ -199,7 +200,7 @@ def prepare_avsbench(
         ValueError: unknown variant, or a file not in the official format.
     """
     if variant not in VARIANTS:
-        raise ValueError(f"unknown AVSBench variant {variant!r}; valid variants are {', '.join(VARIANTS)}")
+        raise DataError(f"unknown AVSBench variant {variant!r}; valid variants are {', '.join(VARIANTS)}")
     target = Path(out)
     meta, base = _meta(Path(root), variant)
     sources = [meta]

@@ -32,6 +32,7 @@ from avikit.data.datasets._recipe import find_file, media_ref, provenance, write
 from avikit.data.datasets.vggss import LVS_COMMIT
 from avikit.data.download import RemoteFile, download_files
 from avikit.data.sample import Sample
+from avikit.errors import DataError
 
 __all__ = [
     "FLICKR_SOUNDNET_INFO",
@@ -77,7 +78,7 @@ def _read_xml(path: Path) -> list[list[int]]:
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as err:
-        raise ValueError(f"{path}: not valid XML: {err}") from err
+        raise DataError(f"{path}: not valid XML: {err}") from err
     boxes = []
     for annotator in root:
         for element in annotator:
@@ -85,12 +86,12 @@ def _read_xml(path: Path) -> list[list[int]]:
                 continue
             values = [child.text or "" for child in list(element)[1:]]
             if len(values) != 4 or not all(v.strip().lstrip("-").isdigit() for v in values):
-                raise ValueError(
+                raise DataError(
                     f"{path}: a bbox must hold a first element and then 4 integer coordinates, got {values}"
                 )
             boxes.append([int(v) for v in values])
     if not boxes:
-        raise ValueError(f"{path}: no bbox found")
+        raise DataError(f"{path}: no bbox found")
     return boxes
 
 
@@ -113,7 +114,7 @@ def prepare_flickr_soundnet(root: str | os.PathLike[str], out: str | os.PathLike
         if not fields[0]:
             continue
         if len(fields) != 2:
-            raise ValueError(f"{test_path}:{number}: expected '<image id>,<number>', got {line!r}")
+            raise DataError(f"{test_path}:{number}: expected '<image id>,<number>', got {line!r}")
         image_id = fields[0]
         xml = find_file(base, [f"Annotations/{image_id}.xml"], f"Flickr-SoundNet annotation of {image_id}")
         frame, audio = base / "frames" / f"{image_id}.jpg", base / "audio" / f"{image_id}.wav"

@@ -46,6 +46,7 @@ from avikit.data.datasets._recipe import (
 from avikit.data.download import RemoteFile, download_files
 from avikit.data.sample import Sample
 from avikit.data.text import read_text
+from avikit.errors import DataError
 
 __all__ = ["LLP_CLASSES", "LLP_INFO", "card_llp", "download_llp", "prepare_llp"]
 
@@ -114,7 +115,7 @@ def _read_tsv(path: Path, header: list[str]) -> list[list[str]]:
     check_header(path, rows[0] if rows else [], header)
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise ValueError(f"{path}:{number}: expected {len(header)} tab-separated fields, got {row}")
+            raise DataError(f"{path}:{number}: expected {len(header)} tab-separated fields, got {row}")
     return rows[1:]
 
 
@@ -122,7 +123,7 @@ def _labels(path: Path, text: str, classes: tuple[str, ...] | None) -> list[str]
     labels = [x for x in text.split(",") if x]
     unknown = [x for x in labels if classes is not None and x not in classes]
     if unknown:
-        raise ValueError(
+        raise DataError(
             f"{path}: unknown LLP class(es) {unknown}; the 25 classes are {', '.join(LLP_CLASSES)}"
         )
     return labels
@@ -141,7 +142,7 @@ def _events(
             name = _PRE_2024.get((name, onset, offset, label), name)
         a, b = int(onset), int(offset)
         if not (0 <= a <= _SECONDS and 0 <= b <= _SECONDS):
-            raise ValueError(f"{path}: event {name} {onset}-{offset} {label} lies outside 0-10 s")
+            raise DataError(f"{path}: event {name} {onset}-{offset} {label} lies outside 0-10 s")
         if a >= b:
             empty.append(f"{path.name}: {name} {onset}-{offset} {label}")
             continue
@@ -206,7 +207,7 @@ def prepare_llp(
         ValueError: a file is not in the official format, or ``annotations`` is unknown.
     """
     if annotations not in ANNOTATIONS:
-        raise ValueError(f"unknown LLP annotations {annotations!r}; choose one of {', '.join(ANNOTATIONS)}")
+        raise DataError(f"unknown LLP annotations {annotations!r}; choose one of {', '.join(ANNOTATIONS)}")
     base = Path(root)
     paths = {s: _find_csv(base, n) for s, n in _WEAK.items()}
     eval_paths = {m: _find_csv(base, f"AVVP_eval_{m}.csv") for m in ("audio", "visual")}

@@ -40,6 +40,7 @@ from avikit.data.datasets._recipe import (
 )
 from avikit.data.download import RemoteFile, download_files
 from avikit.data.sample import Sample
+from avikit.errors import DataError, InputFileError
 
 __all__ = ["MUSIC_AVQA_INFO", "card_music_avqa", "download_music_avqa", "prepare_music_avqa"]
 
@@ -94,9 +95,9 @@ def _json_list(path: Path, key: str, text: str) -> list[Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: field {key!r} is not a JSON list in a string: {text!r}") from err
+        raise DataError(f"{path}: field {key!r} is not a JSON list in a string: {text!r}") from err
     if not isinstance(value, list):
-        raise ValueError(f"{path}: field {key!r} must hold a JSON list, got {text!r}")
+        raise DataError(f"{path}: field {key!r} must hold a JSON list, got {text!r}")
     return value
 
 
@@ -113,7 +114,7 @@ def _question(path: Path, k: int, row: Any, seen: Counter[int]) -> dict[str, Any
     kind = _json_list(path, "type", row["type"])
     values = _json_list(path, "templ_values", row["templ_values"])
     if len(kind) != 2 or len(_SLOT.findall(row["question_content"])) != len(values):
-        raise ValueError(f"{path}: question {k} has a bad type {kind} or {len(values)} values for its slots")
+        raise DataError(f"{path}: question {k} has a bad type {kind} or {len(values)} values for its slots")
     seen[row["question_id"]] += 1
     repeat = seen[row["question_id"]]
     return {
@@ -132,7 +133,7 @@ def _read_questions(path: Path) -> tuple[dict[str, list[dict[str, Any]]], int]:
     """Return the questions per video id (in first-seen order) and the number of repeated question ids."""
     rows = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(rows, list):
-        raise ValueError(f"{path}: expected a JSON list of questions")
+        raise DataError(f"{path}: expected a JSON list of questions")
     seen: Counter[int] = Counter()
     per_video: dict[str, list[dict[str, Any]]] = {}
     for k, row in enumerate(rows):
@@ -147,7 +148,7 @@ def _split_files(base: Path, annotations: str) -> dict[str, Path]:
     found = {s: find_optional(base, [f"{d}/avqa-{s}.json" for d in dirs]) for s in _SPLITS}
     present = {s: p for s, p in found.items() if p is not None and p.stat().st_size > 0}
     if not present:
-        raise FileNotFoundError(
+        raise InputFileError(
             f"no MUSIC-AVQA {annotations} annotation file (avqa-<split>.json) under "
             f"{base}/{{{', '.join(dirs)}}}"
         )
@@ -171,7 +172,7 @@ def prepare_music_avqa(
         ValueError: a question is not in the official format, or ``annotations`` is unknown.
     """
     if annotations not in _FOLDERS:
-        raise ValueError(
+        raise DataError(
             f"unknown MUSIC-AVQA annotations {annotations!r}; choose one of {', '.join(_FOLDERS)}"
         )
     base = Path(root)

@@ -35,6 +35,7 @@ from avikit.data.datasets._recipe import (
 )
 from avikit.data.download import ManualDownloadError
 from avikit.data.sample import Sample
+from avikit.errors import DataError
 
 __all__ = ["UNAV100_INFO", "card_unav100", "download_unav100", "prepare_unav100"]
 
@@ -70,13 +71,13 @@ UNAV100_INFO = DatasetInfo(
 
 def _events(path: Path, video_id: str, rows: Any) -> list[dict[str, Any]]:
     if not isinstance(rows, list):
-        raise ValueError(f"{path}: {video_id}: 'annotations' must be a list")
+        raise DataError(f"{path}: {video_id}: 'annotations' must be a list")
     out = []
     for k, row in enumerate(rows):
         check_keys(f"{path}: {video_id} event {k}", row, _EVENT_KEYS)
         start, end = (float(x) for x in row["segment"])
         if not 0 <= start <= end:
-            raise ValueError(f"{path}: {video_id} event {k} has a bad segment {row['segment']}")
+            raise DataError(f"{path}: {video_id} event {k} has a bad segment {row['segment']}")
         out.append({"label": row["label"], "label_id": int(row["label_id"]), "onset": start, "offset": end})
     return out
 
@@ -85,7 +86,7 @@ def _targets(path: Path, video_id: str, entry: Any) -> tuple[str, dict[str, Any]
     check_keys(f"{path}: {video_id}", entry, _VIDEO_KEYS, {"subset", "duration", "annotations"})
     split = _SUBSETS.get(str(entry["subset"]).lower())
     if split is None:
-        raise ValueError(
+        raise DataError(
             f"{path}: {video_id} has subset {entry['subset']!r}; expected one of {', '.join(_SUBSETS)}"
         )
     events = _events(path, video_id, entry["annotations"])

@@ -35,6 +35,7 @@ from avikit.data.datasets._recipe import (
 )
 from avikit.data.download import RemoteFile, download_files
 from avikit.data.sample import Sample
+from avikit.errors import DataError
 
 __all__ = ["PROTOCOLS", "VGGSOUND_INFO", "card_vggsound", "download_vggsound", "prepare_vggsound"]
 
@@ -78,12 +79,12 @@ def _read_rows(path: Path) -> list[tuple[str, int, str, str]]:
             if not row:
                 continue
             if len(row) != 4:
-                raise ValueError(
+                raise DataError(
                     f"{path}:{number}: expected 4 fields (YouTubeID,start_seconds,label,split), got {row}"
                 )
             ytid, start, label, split = (c.strip() for c in row)
             if split not in ("train", "test") or not start.isdigit():
-                raise ValueError(
+                raise DataError(
                     f"{path}:{number}: bad row {row}; split must be train or test and start whole seconds"
                 )
             rows.append((ytid, int(start), label, split))
@@ -123,7 +124,7 @@ def prepare_vggsound(
         ValueError: unknown protocol, a bad row, or ids that are not in the test split.
     """
     if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown VGGSound protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+        raise DataError(f"unknown VGGSound protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
     base = Path(root)
     path = find_file(base, ["vggsound.csv"], "vggsound.csv")
     wanted = _subset(ids)
@@ -150,7 +151,7 @@ def prepare_vggsound(
     if wanted is not None:
         unknown = wanted - {s.id for s, _ in splits["test"]}
         if unknown:
-            raise ValueError(
+            raise DataError(
                 f"{len(unknown)} id(s) of {ids} are not in the VGGSound test split, e.g. "
                 f"{sorted(unknown)[:3]}"
             )

@@ -30,6 +30,7 @@ from avikit.data.croissant import CardFile, DatasetInfo, build_croissant
 from avikit.data.datasets._recipe import check_keys, find_file, media_ref, provenance, write_prepared
 from avikit.data.download import RemoteFile, download_files
 from avikit.data.sample import Sample
+from avikit.errors import DataError
 
 __all__ = ["LVS_COMMIT", "VGGSS_INFO", "card_vggss", "download_vggss", "prepare_vggss"]
 
@@ -80,13 +81,13 @@ VGGSS_INFO = DatasetInfo(
 def _read_boxes(path: Path) -> tuple[dict[str, dict[str, Any]], int]:
     rows = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(rows, list):
-        raise ValueError(f"{path}: expected a JSON list")
+        raise DataError(f"{path}: expected a JSON list")
     out, corrupt = {}, 0
     for k, row in enumerate(rows):
         check_keys(f"{path}: entry {k}", row, {"file", "class", "bbox"})
         boxes = [[float(v) for v in box] for box in row["bbox"]]
         if not boxes or any(len(b) != 4 for b in boxes):
-            raise ValueError(
+            raise DataError(
                 f"{path}: entry {k} ({row['file']}) needs boxes of 4 coordinates, got {row['bbox']}"
             )
         corrupt += any(not -1 <= v <= 2 for b in boxes for v in b)
@@ -111,7 +112,7 @@ def prepare_vggss(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> 
         if not file_id:
             continue
         if file_id not in boxes:
-            raise ValueError(f"{test_path}: {file_id} has no boxes in {boxes_path}")
+            raise DataError(f"{test_path}: {file_id} has no boxes in {boxes_path}")
         frame, audio = base / "frames" / f"{file_id}.jpg", base / "audio" / f"{file_id}.wav"
         targets = {
             **boxes[file_id],

@@ -16,6 +16,7 @@ import numpy as np
 
 from avikit.data.manifest import atomic_writer, read_manifest
 from avikit.data.sample import Sample
+from avikit.errors import DataError, InputFileError
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def source_samples(src: str | os.PathLike[str]) -> list[Sample]:
     """Read the samples of an AVSynth folder; fail if it is not one."""
     path = Path(src) / "manifest.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(
+        raise InputFileError(
             f"{path} does not exist; make the set first with `avikit data synth --out {src}`"
         )
     return read_manifest(path)
@@ -106,7 +107,7 @@ def write_image(path: Path, array: np.ndarray) -> Path:
     """Write ``uint8 [H, W]`` (grey) or ``[H, W, 3]`` (RGB) as PNG or JPEG (by suffix), atomically."""
     codec = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg"}.get(path.suffix.lower())
     if codec is None:
-        raise ValueError(f"image suffix must be .png or .jpg, got {path.name}")
+        raise DataError(f"image suffix must be .png or .jpg, got {path.name}")
     with atomic_writer(path, "wb") as f:
         f.write(_encode_image(array, codec))
     return path

@@ -49,6 +49,7 @@ from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.data.synth.ground_truth import segment_mask_maps
 from avikit.data.synth.recipe import load_clip, load_ids
+from avikit.errors import DataError
 from avikit.media import AVClip, save
 
 __all__ = ["avss_palette", "export_avsbench"]
@@ -166,7 +167,7 @@ def export_avsbench(
         ValueError: for an unknown variant; the message lists the valid ones.
     """
     if variant not in VARIANTS:
-        raise ValueError(f"unknown AVSBench variant {variant!r}; valid variants are {', '.join(VARIANTS)}")
+        raise DataError(f"unknown AVSBench variant {variant!r}; valid variants are {', '.join(VARIANTS)}")
     if variant == "avss":
         return _export_avss(Path(src), Path(out), progress)
     return _export_s4_ms3(Path(src), Path(out), variant, progress)

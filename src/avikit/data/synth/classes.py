@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from avikit.errors import DataError
+
 __all__ = [
     "CLASSES",
     "CLASS_NAMES",
@@ -158,6 +160,6 @@ def get_class(name: str) -> SourceClass:
     try:
         return CLASSES[name]
     except KeyError:
-        raise ValueError(
+        raise DataError(
             f"unknown AVSynth class {name!r}; valid classes are {', '.join(CLASS_NAMES)}"
         ) from None

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from avikit.errors import DataError
+
 __all__ = [
     "CONDITIONS",
     "ConditionSpec",
@@ -75,14 +77,14 @@ def check_conditions(conditions: Mapping[str, float]) -> dict[str, float]:
     """
     for name, value in conditions.items():
         if name not in CONDITIONS:
-            raise ValueError(f"unknown condition {name!r}; valid conditions are: {', '.join(_ORDER)}")
+            raise DataError(f"unknown condition {name!r}; valid conditions are: {', '.join(_ORDER)}")
         spec = CONDITIONS[name]
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not spec.low <= value <= spec.high
         ):
-            raise ValueError(
+            raise DataError(
                 f"condition {name}={value!r} is out of range; {name} ({spec.help}) takes a number of "
                 f"{spec.unit} in [{spec.low}, {spec.high}]"
             )
@@ -96,14 +98,14 @@ def parse_conditions(items: Iterable[str]) -> dict[str, float]:
         name, sep, text = item.partition("=")
         name = name.strip()
         if name not in CONDITIONS:
-            raise ValueError(f"unknown condition {name!r}; valid conditions are: {', '.join(_ORDER)}")
+            raise DataError(f"unknown condition {name!r}; valid conditions are: {', '.join(_ORDER)}")
         try:
             value = float(text)
         except ValueError:
             value = float("nan")
         if not sep or not np.isfinite(value):
             spec = CONDITIONS[name]
-            raise ValueError(
+            raise DataError(
                 f"condition {item!r} needs a number: write {name}=VALUE with VALUE in "
                 f"[{spec.low}, {spec.high}] {spec.unit}"
             )

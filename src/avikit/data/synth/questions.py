@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from avikit.errors import DataError
+
 __all__ = ["TEMPLATES", "answer", "build_questions"]
 
 _NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
@@ -174,9 +176,7 @@ def answer(targets: dict[str, Any], template: str, values: list[str]) -> tuple[s
         ValueError: for an unknown template; the message lists the valid ones.
     """
     if template not in TEMPLATES:
-        raise ValueError(
-            f"unknown question template {template!r}; valid templates are {', '.join(TEMPLATES)}"
-        )
+        raise DataError(f"unknown question template {template!r}; valid templates are {', '.join(TEMPLATES)}")
     return TEMPLATES[template][3](targets, values)
 
 

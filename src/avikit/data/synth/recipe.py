@@ -17,7 +17,9 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,10 @@ from avikit.data.synth.ground_truth import build_targets
 from avikit.data.synth.questions import build_questions
 from avikit.data.synth.scene import SPLITS, VERSION, SynthConfig, derive_rng, sample_scene
 from avikit.data.synth.video import render_video
+from avikit.errors import DataError, UsageError
 from avikit.media import AVClip, load, save
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "LICENCE",
@@ -140,11 +145,11 @@ def iter_samples(
 def _regenerate(sample: Sample, with_ids: bool) -> tuple[Sample, AVClip] | tuple[Sample, AVClip, np.ndarray]:
     gen = sample.provenance.generator
     if gen is None or gen.get("name") != "avsynth":
-        raise ValueError(
+        raise DataError(
             f"sample {sample.id!r} was not made by AVSynth (no avsynth generator in its provenance)"
         )
     if gen["version"] != VERSION:
-        raise ValueError(
+        raise DataError(
             f"sample {sample.id!r} was made by AVSynth version {gen['version']}; this is version {VERSION}"
         )
     config = SynthConfig.from_dict(json.loads(json.dumps(dict(gen["config"]), default=list)))
@@ -193,6 +198,35 @@ def _write_clip(out: Path, sample: Sample, clip: AVClip, ids: np.ndarray) -> Sam
     return Sample(sample.id, sample.dataset, sample.split, media, sample.provenance, targets)
 
 
+def _claim_folder(root: Path, params: Mapping[str, Any], splits: Mapping[str, int], overwrite: bool) -> None:
+    """Refuse (or, with ``overwrite``, empty) a non-empty folder that is not this set being resumed."""
+    if not root.exists() or not any(root.iterdir()):
+        return
+    card = root / "card.json"
+    old = read_card(card) if card.is_file() else None
+    resumable = (
+        old is not None
+        and old.params == params
+        and all(old.split_counts.get(split, count) == count for split, count in splits.items())
+    )
+    if resumable or (old is None and not overwrite and _only_partial_avsynth(root)):
+        return
+    if not overwrite:
+        what = "an AVSynth set made with other arguments" if old is not None else "other files"
+        raise UsageError(
+            f"{root} is not empty: it holds {what}; choose a new --out folder, repeat that set's arguments "
+            "to resume it, or pass --overwrite to replace it"
+        )
+    log.info("emptying %s before writing AVSynth (--overwrite)", root)
+    for child in root.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+def _only_partial_avsynth(root: Path) -> bool:
+    """A folder left by an AVSynth run cut short (no card yet): only clip folders and manifests."""
+    return all(child.name in ("clips", "masks") or child.suffix == ".jsonl" for child in root.iterdir())
+
+
 def prepare_avsynth(
     out: str | os.PathLike[str],
     splits: Mapping[str, int],
@@ -200,11 +234,14 @@ def prepare_avsynth(
     config: SynthConfig | None = None,
     conditions: Mapping[str, float] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Path]:
     """Write AVSynth splits to ``out``: mp4 clips, mask id maps, one manifest per split and ``card.json``.
 
     Idempotent: a split whose manifest exists with the same card parameters is not made again. Files
-    appear only when complete; the card is written last, so a run cut short leaves no card.
+    appear only when complete; the card is written last, so a run cut short leaves no card. A folder that
+    holds anything else (other files, or an AVSynth set made with other arguments) is refused unless
+    ``overwrite``, which empties it first, so no file of the old set is left behind.
 
     Args:
         out: output folder.
@@ -213,6 +250,10 @@ def prepare_avsynth(
         config: the world's knobs.
         conditions: corruptions applied to every clip.
         progress: called as ``progress(split, done)`` after each clip.
+        overwrite: empty a non-empty ``out`` first instead of refusing it.
+
+    Raises:
+        UsageError: for an unknown split, or a non-empty ``out`` that this call would not resume.
 
     Returns:
         ``{split: manifest path}``; the manifest of split ``s`` is ``out/<s>.jsonl``, and
@@ -223,9 +264,10 @@ def prepare_avsynth(
     cond = check_conditions(conditions or {})
     for split in splits:
         if split not in SPLITS:
-            raise ValueError(f"unknown AVSynth split {split!r}; valid splits are {', '.join(SPLITS)}")
-    old = read_card(root / "card.json") if (root / "card.json").is_file() else None
+            raise UsageError(f"unknown AVSynth split {split!r}; valid splits are {', '.join(SPLITS)}")
     params = {"seed": seed, "config": cfg.to_dict(), "conditions": cond, "version": VERSION}
+    _claim_folder(root, params, splits, overwrite)
+    old = read_card(root / "card.json") if (root / "card.json").is_file() else None
     manifests: dict[str, Path] = {}
     all_samples: list[Sample] = []
     for split, count in splits.items():

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from avikit.data.synth.classes import OPEN_VOCAB_CLASSES, SEEN_CLASSES, get_class
+from avikit.errors import DataError
 from avikit.media.timeline import samples_for_frames, to_fraction
 
 __all__ = [
@@ -96,7 +97,7 @@ class SynthConfig:
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
-            raise ValueError(
+            raise DataError(
                 f"invalid SynthConfig field(s) {bad}: need duration >= 1 s on the frame grid, "
                 "1 <= fps <= 60, "
                 f"32 <= size <= 1024, 4000 <= sample_rate <= 96000, 1 <= max_objects <= 8, probabilities in "
@@ -125,7 +126,7 @@ class SynthConfig:
         names = {f.name for f in fields(cls)}
         unknown = set(data) - names
         if unknown:
-            raise ValueError(
+            raise DataError(
                 f"unknown SynthConfig field(s) {sorted(unknown)}; valid fields are {sorted(names)}"
             )
         values = dict(data)
@@ -233,7 +234,7 @@ def split_classes(split: str, config: SynthConfig | None = None) -> tuple[str, .
         ValueError: for an unknown split; the message lists the valid ones.
     """
     if split not in SPLITS:
-        raise ValueError(f"unknown AVSynth split {split!r}; valid splits are {', '.join(SPLITS)}")
+        raise DataError(f"unknown AVSynth split {split!r}; valid splits are {', '.join(SPLITS)}")
     if config is not None and config.classes is not None:
         return config.classes
     return OPEN_VOCAB_CLASSES if split == "open_test" else SEEN_CLASSES
@@ -327,7 +328,7 @@ def sample_scene(split: str, index: int, seed: int = 0, config: SynthConfig | No
     cfg = config or SynthConfig()
     classes = split_classes(split, cfg)
     if not isinstance(index, int) or index < 0:
-        raise ValueError(f"index must be an integer >= 0, got {index!r}")
+        raise DataError(f"index must be an integer >= 0, got {index!r}")
     rng = derive_rng(seed, split, index)
     duration = cfg.long_duration if split == "long" else cfg.duration
     num_frames = int(duration * cfg.fps)

@@ -28,6 +28,7 @@ import logging
 import os
 from collections.abc import Callable
 
+from avikit.errors import UsageError
 from avikit.models.embedders.base import (
     CheckpointLayoutError,
     Embedder,
@@ -148,6 +149,6 @@ def load_embedder(name: str, checkpoint: Checkpoint = None) -> Embedder:
         CheckpointLayoutError: the checkpoint's keys or shapes are not the official layout (listed).
     """
     if name not in EMBEDDER_LOADERS:
-        raise ValueError(f"unknown embedder {name!r}; choose one of {sorted(EMBEDDER_LOADERS)}")
+        raise UsageError(f"unknown embedder {name!r}; choose one of {sorted(EMBEDDER_LOADERS)}")
     log.info("loading embedder %s (checkpoint: %s)", name, checkpoint or "published file")
     return EMBEDDER_LOADERS[name](checkpoint)

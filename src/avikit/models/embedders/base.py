@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from avikit.errors import AvikitError
+from avikit.errors import AvikitError, InputFileError, UsageError
 from avikit.media import AVClip
 
 __all__ = [
@@ -105,7 +105,7 @@ class ModuleEmbedder:
         """The module's input ``[1, N]``: checked rate, mono, mean removed, cut to the duration."""
         waveform = clip.require_waveform()  # [C, N]
         if clip.sample_rate != self.sample_rate:
-            raise ValueError(
+            raise UsageError(
                 f"{self.name} needs audio at {self.sample_rate} Hz, the clip has {clip.sample_rate} Hz; "
                 "resample it first (avikit never resamples silently)"
             )
@@ -149,7 +149,7 @@ def load_checkpoint_state(
     """
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"checkpoint {file} does not exist; pass the path of a downloaded file")
+        raise InputFileError(f"checkpoint {file} does not exist; pass the path of a downloaded file")
     if file.suffix == ".safetensors":
         from safetensors.torch import load_file
 

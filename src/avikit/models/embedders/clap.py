@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.models.embedders.base import (
     CheckpointLayoutError,
     ModuleEmbedder,
@@ -183,7 +184,7 @@ class ClapEmbedding(nn.Module):
     def features(self, waveform: torch.Tensor) -> torch.Tensor:
         """Log-mel input ``[B, 1, 1001, 64]`` of waveforms ``[B, N]`` (N <= 480000; longer is refused)."""
         if waveform.shape[-1] > CLAP_FRONT_END["max_samples"]:
-            raise ValueError(
+            raise UsageError(
                 f"CLAP embeds up to 10 s at 48 kHz ({CLAP_FRONT_END['max_samples']} samples), got "
                 f"{waveform.shape[-1]}; cut the audio (laion_clap would take a random 10 s window)"
             )

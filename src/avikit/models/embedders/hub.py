@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avikit.data.download import ChecksumError, compute_file_hash, download_file
+from avikit.errors import InputFileError
 
 __all__ = ["WEIGHTS", "WeightsSource", "embedder_cache_dir", "resolve_weights"]
 
@@ -114,7 +115,7 @@ def resolve_weights(
     if checkpoint is not None:
         path = Path(checkpoint)
         if not path.is_file():
-            raise FileNotFoundError(f"checkpoint {path} does not exist; pass a downloaded file or None")
+            raise InputFileError(f"checkpoint {path} does not exist; pass a downloaded file or None")
         return path
     dest = Path(cache_dir) if cache_dir is not None else embedder_cache_dir()
     file = download_file(source.url, dest / source.filename, sha256=source.sha256, md5=source.md5)

@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.media import AVClip
 from avikit.models.embedders.base import ModuleEmbedder, TimmMlp, load_checkpoint_state, load_state_strict
 from avikit.models.embedders.hub import WEIGHTS, resolve_weights
@@ -141,7 +142,7 @@ class _RepeatToFrames(nn.Module):
         if x.ndim == 4:
             x = x[:, :, None]
         if x.ndim != 5:
-            raise ValueError(f"ImageBind vision takes [B, 3, H, W] or [B, 3, T, H, W], got {list(x.shape)}")
+            raise UsageError(f"ImageBind vision takes [B, 3, H, W] or [B, 3, T, H, W], got {list(x.shape)}")
         return x.expand(-1, -1, self.frames, -1, -1) if x.shape[2] == 1 else x
 
 
@@ -176,7 +177,7 @@ class _Preprocessor(nn.Module):
         patches = self.rgbt_stem(x)
         pos = self.pos_embedding_helper.pos_embed
         if patches.shape[1] + 1 != pos.shape[1]:
-            raise ValueError(
+            raise UsageError(
                 f"ImageBind input gives {patches.shape[1]} patches, the model has positions for "
                 f"{pos.shape[1] - 1}; check the input size"
             )
@@ -305,14 +306,14 @@ def imagebind_audio_clips(waveform: torch.Tensor, sample_rate: int = 16000) -> t
     """The normalised fbank clips ``[3, 1, 128, 204]`` of one 16 kHz waveform ``[N]``."""
     cfg = IMAGEBIND_AUDIO
     if waveform.ndim != 1 or sample_rate != cfg["sample_rate"]:
-        raise ValueError(
+        raise UsageError(
             f"ImageBind audio takes one 16 kHz waveform [N], got {list(waveform.shape)} at {sample_rate}"
         )
     clips = []
     for start, end in imagebind_clip_starts(waveform.shape[0], sample_rate):
         piece = waveform[start:end]
         if piece.shape[0] < round(sample_rate * cfg["frame_length_ms"] / 1000):
-            raise ValueError(
+            raise UsageError(
                 f"ImageBind needs at least 25 ms of audio per clip, got {piece.shape[0]} samples"
             )
         fbank = kaldi_fbank(
@@ -346,7 +347,7 @@ def imagebind_video_clips(frames: torch.Tensor, size: int = IMAGEBIND_VISION["im
     """``[T, H, W, 3]`` uint8 0.5 fps frames -> ``[3 (T - 1), 3, 2, size, size]`` normalised frame pairs."""
     cfg = IMAGEBIND_VISION
     if frames.dtype != torch.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) < 2:
-        raise ValueError(
+        raise UsageError(
             f"ImageBind video takes uint8 frames [T >= 2, H, W, 3], got {frames.dtype} {list(frames.shape)}"
         )
     x = _resize_shorter(frames.permute(0, 3, 1, 2), size).float() / 255.0  # [T, 3, H', W']
@@ -397,12 +398,12 @@ class ImageBindVideoEmbedder:
         frames = clip.require_frames()
         fps, count = IMAGEBIND_VISION["fps"], int(IMAGEBIND_VISION["fps"] * IMAGEBIND_VISION["duration"])
         if clip.fps != Fraction(fps):
-            raise ValueError(
+            raise UsageError(
                 f"ImageBind video needs frames at {fps} fps, the clip has {clip.fps}; load it with "
                 "avikit.media.load(path, fps=0.5) (avikit never resamples silently)"
             )
         if len(frames) < count:
-            raise ValueError(
+            raise UsageError(
                 f"ImageBind video needs {count} frames (8 s at 0.5 fps), the clip has {len(frames)}"
             )
         pixels = torch.from_numpy(np.ascontiguousarray(frames[:count]))

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from avikit.errors import UsageError
+
 __all__ = ["kaldi_fbank", "kaldi_mel_banks"]
 
 
@@ -45,7 +47,7 @@ def kaldi_mel_banks(n_mels: int, n_fft: int, sample_rate: float, f_min: float, f
     nyquist = 0.5 * sample_rate
     high = f_max if f_max > 0 else f_max + nyquist
     if not 0.0 <= f_min < high <= nyquist:
-        raise ValueError(f"need 0 <= f_min < f_max <= {nyquist} Hz, got f_min={f_min}, f_max={high}")
+        raise UsageError(f"need 0 <= f_min < f_max <= {nyquist} Hz, got f_min={f_min}, f_max={high}")
     low_mel, high_mel = float(_mel(f_min)), float(_mel(high))
     delta = (high_mel - low_mel) / (n_mels + 1)
     index = np.arange(n_mels, dtype=np.float64)[:, None]
@@ -74,7 +76,7 @@ def kaldi_fbank(
     ``frames = 1 + (N - frame_length) // frame_shift``; a waveform shorter than a frame gives ``[0, n_mels]``.
     """
     if waveform.ndim != 1:
-        raise ValueError(f"kaldi_fbank takes one waveform [N], got shape {list(waveform.shape)}")
+        raise UsageError(f"kaldi_fbank takes one waveform [N], got shape {list(waveform.shape)}")
     length = round(sample_rate * frame_length_ms / 1000)
     shift = round(sample_rate * frame_shift_ms / 1000)
     n_fft = 1 << (length - 1).bit_length()

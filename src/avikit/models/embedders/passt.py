@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.models.embedders.base import ModuleEmbedder, TimmMlp, load_checkpoint_state, load_state_strict
 from avikit.models.embedders.hub import WEIGHTS, resolve_weights
 from avikit.models.embedders.kaldi import kaldi_mel_banks
@@ -57,7 +58,7 @@ def passt_log_mel(waveform: torch.Tensor) -> torch.Tensor:
     """PaSST's normalised log-mel ``[B, 128, 1 + (N - 1) // 320]`` of 32 kHz waveforms ``[B, N]``."""
     cfg = PASST_FRONT_END
     if waveform.ndim != 2 or waveform.shape[-1] < 2:
-        raise ValueError(f"PaSST needs waveforms [B, N] with N >= 2 samples, got {list(waveform.shape)}")
+        raise UsageError(f"PaSST needs waveforms [B, N] with N >= 2 samples, got {list(waveform.shape)}")
     x = waveform[:, 1:] - cfg["preemphasis"] * waveform[:, :-1]
     n = torch.arange(cfg["win_length"], dtype=torch.float64, device=waveform.device)
     window = (0.5 - 0.5 * torch.cos(2 * math.pi * n / (cfg["win_length"] - 1))).to(waveform.dtype)
@@ -161,7 +162,7 @@ class PaSST(nn.Module):
         """``[B, 1, n_mels, T]`` normalised log-mel -> logits and embedding."""
         x = self.patch_embed.proj(spectrogram)  # [B, D, F', T']
         if x.shape[2] != self.freq_new_pos_embed.shape[2] or x.shape[3] > self.time_new_pos_embed.shape[3]:
-            raise ValueError(
+            raise UsageError(
                 f"PaSST's patch grid is {x.shape[2]} x {x.shape[3]}; this model has "
                 f"{self.freq_new_pos_embed.shape[2]} frequency positions and at most "
                 f"{self.time_new_pos_embed.shape[3]} time positions (10 s at 32 kHz); cut the audio"

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.media import AVClip
 from avikit.media.mel import mel_filterbank
 from avikit.metrics.generation import SYNCHFORMER_PREPROCESSING
@@ -153,7 +154,7 @@ class SynchformerHead(nn.Module):
         cfg = self.cfg
         want_v, want_a = (cfg.segments, cfg.video_tokens, cfg.dim), (cfg.segments, cfg.audio_tokens, cfg.dim)
         if tuple(video.shape[1:]) != want_v or tuple(audio.shape[1:]) != want_a:
-            raise ValueError(
+            raise UsageError(
                 f"Synchformer's head needs video features [B, {', '.join(map(str, want_v))}] and audio "
                 f"[B, {', '.join(map(str, want_a))}], got {list(video.shape)} and {list(audio.shape)}; "
                 "av-benchmark scores the first and the last 14 segments of an 8 s clip"
@@ -179,7 +180,7 @@ class Synchformer(SynchformerHead):
         }
         wrong = [f"{name} = {a} / {b}" for name, (a, b) in pairs.items() if a != b]
         if wrong:
-            raise ValueError(f"the head does not fit the feature extractors: {', '.join(wrong)}")
+            raise UsageError(f"the head does not fit the feature extractors: {', '.join(wrong)}")
         super().__init__(cfg)
         self.vfeat_extractor = MotionformerFeatures(cfg.video)
         self.afeat_extractor = ASTFeatures(cfg.audio)
@@ -228,7 +229,7 @@ def load_synchformer_head(
 
 def _segments(x: torch.Tensor, size: int, step: int, what: str) -> torch.Tensor:
     if x.shape[1] < size:
-        raise ValueError(f"Synchformer needs at least {size} {what}, got {x.shape[1]}")
+        raise UsageError(f"Synchformer needs at least {size} {what}, got {x.shape[1]}")
     return x.unfold(1, size, step)  # [B, S, ..., size]
 
 
@@ -273,7 +274,7 @@ def synchformer_video_input(frames: torch.Tensor) -> torch.Tensor:
     """
     cfg = SYNCHFORMER_PREPROCESSING["video"]
     if frames.ndim != 5 or frames.shape[2] != 3 or frames.dtype != torch.uint8:
-        raise ValueError(f"frames must be uint8 [B, T, 3, H, W], got {frames.dtype} {list(frames.shape)}")
+        raise UsageError(f"frames must be uint8 [B, T, 3, H, W], got {frames.dtype} {list(frames.shape)}")
     batch, count, _, height, width = frames.shape
     size = cfg["size"]
     scale = size / min(height, width)
@@ -320,14 +321,14 @@ class SynchformerEmbedder:
         duration = SYNCHFORMER_PREPROCESSING["windows"]["duration"]
         frames, waveform = clip.require_frames(), clip.require_waveform()
         if clip.fps != video["fps"] or clip.sample_rate != audio["sample_rate"]:
-            raise ValueError(
+            raise UsageError(
                 f"Synchformer needs {video['fps']} fps video and {audio['sample_rate']} Hz audio, the clip "
                 f"has {clip.fps} fps and {clip.sample_rate} Hz; resample it first (avikit never resamples "
                 "silently)"
             )
         num_frames, num_samples = round(duration * video["fps"]), round(duration * audio["sample_rate"])
         if len(frames) < num_frames or waveform.shape[1] < num_samples:
-            raise ValueError(
+            raise UsageError(
                 f"DeSync scores {duration} s clips: {num_frames} frames and {num_samples} samples, the clip "
                 f"has {len(frames)} frames and {waveform.shape[1]} samples"
             )
@@ -342,7 +343,7 @@ class SynchformerEmbedder:
         model, count = self.model, video.shape[1]
         size = model.cfg.segments
         if count < size or audio.shape[1] != count:
-            raise ValueError(
+            raise UsageError(
                 f"Synchformer needs {size} or more segments per stream, got {count} and {audio.shape[1]}"
             )
         dtype = next(model.parameters()).dtype

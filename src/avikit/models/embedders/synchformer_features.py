@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.models.embedders.base import TimmMlp
 
 __all__ = ["ASTFeatures", "ASTFeaturesConfig", "MotionformerConfig", "MotionformerFeatures", "attend"]
@@ -195,7 +196,7 @@ class MotionformerFeatures(nn.Module):
         cfg = self.cfg
         want = (cfg.frames, 3, cfg.image_size, cfg.image_size)
         if segments.ndim != 6 or tuple(segments.shape[2:]) != want:
-            raise ValueError(
+            raise UsageError(
                 f"Motionformer needs video segments [B, S, {', '.join(map(str, want))}], got "
                 f"{list(segments.shape)}; make them with synchformer_video_input"
             )
@@ -307,7 +308,7 @@ class ASTFeatures(nn.Module):
         cfg = self.cfg
         want = (1, cfg.mel_bins, cfg.frames)
         if mel.ndim != 5 or tuple(mel.shape[2:]) != want:
-            raise ValueError(
+            raise UsageError(
                 f"AST needs log-mel segments [B, S, {', '.join(map(str, want))}], got {list(mel.shape)}; "
                 "make them with synchformer_audio_input"
             )

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from avikit.errors import UsageError
+
 __all__ = ["VGGISH_FRONT_END", "VGGish", "VGGishConfig", "vggish_examples", "vggish_mel_matrix"]
 
 VGGISH_FRONT_END: dict[str, Any] = {
@@ -61,7 +63,7 @@ def vggish_examples(waveform: torch.Tensor) -> torch.Tensor:
     """Log-mel examples ``[B, E, 96, 64]`` (float32) of 16 kHz waveforms ``[B, N]``; computed in float64."""
     cfg = VGGISH_FRONT_END
     if waveform.ndim != 2 or waveform.shape[-1] < cfg["window"]:
-        raise ValueError(f"VGGish needs waveforms [B, N] with N >= 400 samples, got {list(waveform.shape)}")
+        raise UsageError(f"VGGish needs waveforms [B, N] with N >= 400 samples, got {list(waveform.shape)}")
     frames = waveform.to(torch.float64).unfold(-1, cfg["window"], cfg["hop"])  # [B, T, 400]
     window = 0.5 - 0.5 * torch.cos(
         2 * math.pi / cfg["window"] * torch.arange(cfg["window"], dtype=torch.float64)

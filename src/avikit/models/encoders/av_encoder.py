@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.models.packaged import WEIGHTS_DIR
 from avikit.nn import (
     AudioEncoder,
@@ -189,14 +190,14 @@ class AVJointEncoder(nn.Module):
         a = self.audio.embed(mel)  # [B, Sa, D]
         n = a.shape[1] // num_segments
         if n < 1:
-            raise ValueError(
+            raise UsageError(
                 f"{a.shape[1]} audio tokens cannot cover {num_segments} segments; pass more audio"
             )
         return a[:, : num_segments * n].reshape(a.shape[0], num_segments, n, -1)  # [B, S, n, D]
 
     def _num_segments(self, frames: torch.Tensor) -> int:
         if frames.ndim != 5 or frames.shape[1] % self.frames_per_segment:
-            raise ValueError(
+            raise UsageError(
                 f"frames [B, T, C, H, W] need T a multiple of frames_per_segment={self.frames_per_segment}, "
                 f"got {list(frames.shape)}"
             )

@@ -31,6 +31,7 @@ from typing import TypeVar
 
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.models.encoders.av_encoder import AVJointEncoder
 from avikit.models.encoders.av_encoder import from_pretrained as load_av_encoder
 from avikit.models.encoders.trunk_encoding import (
@@ -81,7 +82,7 @@ class TrunkModel(nn.Module):
     def check_task(self, task: Task) -> None:
         """Raise ``ValueError`` unless the model predicts ``task``."""
         if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+            raise UsageError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
 
     def window_seconds(self, batch: Sequence[MediaItem]) -> int:
         """Seconds in the batch's audio window (at least 1): one trunk segment per second."""

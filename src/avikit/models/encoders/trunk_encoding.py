@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from numpy.typing import NDArray
 
-from avikit.data.sample import Sample
+from avikit.errors import UsageError
 from avikit.models.encoders.av_encoder import AVJointEncoder
 from avikit.nn import segment_frame_indices
 from avikit.tasks import TaskInputs
@@ -65,11 +65,11 @@ Features = dict[str, torch.Tensor]
 
 
 class MediaItem(Protocol):
-    """What a task model reads from an evaluation item (satisfied by ``avikit.eval.Item``)."""
+    """What a task model reads from an evaluation item (satisfied by :class:`avikit.models.protocol.Item`)."""
 
     @property
-    def sample(self) -> Sample:
-        """The sample record (its targets are never read by a model)."""
+    def id(self) -> str:
+        """The item's opaque id."""
         ...
 
     @property
@@ -116,7 +116,7 @@ def prepare_media(
     encoder's ``image_size``; the audio goes through the encoder's (fixed) log-Mel front end.
     """
     if frames.ndim != 5 or waveform.ndim != 3 or len(frames) != len(waveform):
-        raise ValueError(
+        raise UsageError(
             f"need frames [B, T, H, W, 3] and waveforms [B, C, N] of one batch size, got "
             f"{list(frames.shape)} and {list(waveform.shape)}"
         )
@@ -162,7 +162,7 @@ def encode_media(
             )
         )
     if not parts:
-        raise ValueError("encode_media needs at least one clip")
+        raise UsageError("encode_media needs at least one clip")
     return {key: torch.cat([p[key] for p in parts]) for key in FEATURE_KEYS}
 
 

@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.models.generation.v2a_network import LogMelFeatures
 from avikit.models.packaged import WEIGHTS_DIR
 from avikit.nn import from_pretrained as load_pretrained
@@ -109,7 +110,7 @@ class AudioFrameEncoder(nn.Module):
     def __init__(self, n_mels: int, dim: int, steps_per_frame: int = 8) -> None:
         super().__init__()
         if steps_per_frame != 8:
-            raise ValueError(
+            raise UsageError(
                 f"the audio frame encoder expects 8 mel frames per video frame, got {steps_per_frame}"
             )
         self.net = nn.Sequential(
@@ -213,7 +214,7 @@ def sync_expert_loss(
     batch, window = frames.shape[0], expert.window
     starts = frames.shape[1] - window + 1
     if starts < 2 * min_shift:
-        raise ValueError(
+        raise UsageError(
             f"clips of {frames.shape[1]} frames are too short for windows of {window} shifted by {min_shift}"
         )
     start = torch.randint(0, starts, (batch,), generator=generator)
@@ -342,7 +343,7 @@ class A2VGenerator(nn.Module):
 def build_a2v(config: A2VConfig) -> A2VGenerator:
     """Build the audio-to-video generator."""
     if config.image_size % 8:
-        raise ValueError(f"image_size must be a multiple of 8, got {config.image_size}")
+        raise UsageError(f"image_size must be a multiple of 8, got {config.image_size}")
     return A2VGenerator(
         LogMelFeatures(config.sample_rate, config.n_fft, config.hop_length, config.n_mels),
         AudioFrameEncoder(config.n_mels, config.dim, config.steps_per_frame),

@@ -28,7 +28,6 @@ from avikit.models.generation.a2v_sampling import generate_a2v
 from avikit.models.generation.windows import (
     FPS,
     SAMPLE_RATE,
-    WINDOW_FRAMES,
     _audio_windows,
     _join,
     _media,
@@ -59,28 +58,28 @@ class A2VModel:
         self.id, self.weights_hash = model_id, weights_hash
 
     @torch.no_grad()
-    def generate(self, frames: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """Frames ``[T, 3, H, W]`` in [0, 1] from ``audio [1, N]``; the real ``frames`` give references."""
-        starts = window_starts(len(frames))
-        windows = torch.stack([frames[s : s + WINDOW_FRAMES] for s in starts])  # [K, W, 3, H, W]
+    def generate(self, reference: torch.Tensor, audio: torch.Tensor, count: int) -> torch.Tensor:
+        """``count`` frames ``[T, 3, H, W]`` in [0, 1] from ``audio [1, N]`` and one ``reference [3, H, W]``.
+
+        Every window starts from the same reference frame (the task's first frame, as Wav2Lip reads one
+        identity frame); the network predicts each frame's change from it.
+        """
+        starts = window_starts(count)
         sound = _audio_windows(audio, starts)  # [K, 1, S]
-        reference = a2v_net.select_reference(sound, windows)  # [K, 3, H, W] full size
-        small = _resize(reference, (self.image_size, self.image_size))  # [K, 3, h, w]
+        full = reference[None].expand(len(starts), *reference.shape)  # [K, 3, H, W]
+        small = _resize(full, (self.image_size, self.image_size))  # [K, 3, h, w]
         generated = generate_a2v(self.model, small, sound)  # [K, W, 3, h, w]
-        change = _resize(generated - small[:, None], (frames.shape[-2], frames.shape[-1]))  # [K, W, 3, H, W]
-        return _join((reference[:, None] + change).clamp(0, 1), starts, len(frames))
+        change = _resize(generated - small[:, None], (full.shape[-2], full.shape[-1]))  # [K, W, 3, H, W]
+        return _join((full[:, None] + change).clamp(0, 1), starts, count)
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Generate every clip's frames from its audio; one ``{"id", "video"}`` record per item."""
-        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
+        folder = prediction_folder(task, batch, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
-            frames, audio = _media(item)
+            frames, audio, count = _media(item)
             out.append(
-                {
-                    "id": item.sample.id,
-                    "video": _save_video(folder, item.sample.id, self.generate(frames, audio)),
-                }
+                {"id": item.id, "video": _save_video(folder, item.id, self.generate(frames[0], audio, count))}
             )
         return out
 

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.models.generation.v2a_network import LogMelFeatures
 from avikit.models.packaged import WEIGHTS_DIR
 from avikit.nn import from_pretrained as load_pretrained
@@ -228,11 +229,11 @@ class JointFlow(nn.Module):
 def build_joint(config: JointConfig, vocabulary_size: int) -> JointFlow:
     """Build the joint generator for a caption vocabulary of ``vocabulary_size`` ids."""
     if config.image_size % config.patch_size:
-        raise ValueError(
+        raise UsageError(
             f"image_size {config.image_size} is not a multiple of patch_size {config.patch_size}"
         )
     if config.sample_rate // (config.hop_length * config.fps) != 8 or 8 % config.mels_per_token:
-        raise ValueError("the joint generator expects 8 mel frames per video frame, split evenly into tokens")
+        raise UsageError("the joint generator expects 8 mel frames per video frame, split evenly into tokens")
     return JointFlow(
         JointDiT(config.dim, config.depth, config.heads),
         LogMelFeatures(config.sample_rate, config.n_fft, config.hop_length, config.n_mels),

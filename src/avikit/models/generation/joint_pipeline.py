@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +35,7 @@ from avikit.models.generation.windows import (
     _save_audio,
     _save_video,
     _weights_hash,
+    input_seed,
     window_starts,
 )
 from avikit.models.protocol import Item
@@ -48,8 +48,8 @@ __all__ = ["JointModel", "caption_parts", "load_joint"]
 # ------------------------------------------------------------------------------------- joint generation
 
 
-def _item_seed(seed: int, sample_id: str) -> int:
-    return (seed * 1_000_003 + zlib.crc32(sample_id.encode())) % 2**63
+def _item_seed(seed: int, item: Item) -> int:
+    return input_seed(seed * 1_000_003, item)
 
 
 def caption_parts(caption: str) -> list[str]:
@@ -117,15 +117,15 @@ class JointModel:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Generate every clip from its caption; one ``{"id", "audio", "video"}`` record per item."""
-        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
+        folder = prediction_folder(task, batch, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
-            sample_id, (height, width) = item.sample.id, item.inputs.frame_size
+            sample_id, (height, width) = item.id, item.inputs.frame_size
             audio, frames, _ = self.generate(
                 _caption(item, self.id),
                 len(item.inputs.frames),
                 (height, width),
-                _item_seed(self.seed, sample_id),
+                _item_seed(self.seed, item),
             )
             out.append(
                 {

@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from avikit.data.synth import SynthConfig, generate
-from avikit.models.encoders.trunk_encoding import MediaItem
+from avikit.errors import UsageError
 from avikit.models.generation.clips import ClipSpec, load_sources
 from avikit.models.generation.joint_network import CaptionVocabulary
 from avikit.models.generation.joint_pipeline import JointModel, _item_seed, load_joint
@@ -146,20 +146,20 @@ class V2ARetrieval(nn.Module):
     def retrieve(self, index: int, length: int) -> NDArray[np.float32]:
         """The mono audio of bank clip ``index``, its first ``length`` samples."""
         if length > self.duration * self.sample_rate:
-            raise ValueError(
+            raise UsageError(
                 f"{self.id} retrieves {self.duration} s clips; an audio window of {length} samples is longer"
             )
         clip = generate(self.split, int(index), self.data_seed, self.synth_config())[1]
         return clip.require_waveform().mean(0)[:length].astype(np.float32)
 
-    def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
+    def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Write each item's retrieved audio; ``{"id", "audio": path}`` per item."""
-        folder = prediction_folder(task, self.id, ("v2a",), self.sample_rate, self.fps)
+        folder = prediction_folder(task, batch, self.id, ("v2a",), self.sample_rate, self.fps)
         out = []
         for item in batch:
             start, stop = item.inputs.audio
             index = self.nearest(item.frames[None])[0]
-            out.append(write_audio(folder, item.sample.id, self.retrieve(index, stop - start), stop - start))
+            out.append(write_audio(folder, item.id, self.retrieve(index, stop - start), stop - start))
         return out
 
 
@@ -196,7 +196,7 @@ class RetrievalIndex:
     def clip(self, index: int, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Training clip ``index`` made again at ``size``: ``(frames [W, 3, H, W], audio [1, S])``."""
         if size[0] != size[1]:
-            raise ValueError(f"AVSynth frames are square; cannot retrieve at {size}")
+            raise UsageError(f"AVSynth frames are square; cannot retrieve at {size}")
         synth = SynthConfig(
             duration=Fraction(WINDOW_FRAMES, FPS),
             size=size[0],
@@ -227,14 +227,14 @@ class A2VRetrieval:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Retrieve every window's frames; one ``{"id", "video"}`` record per item."""
-        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
+        folder = prediction_folder(task, batch, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
-            frames, audio = _media(item)
-            starts, size = window_starts(len(frames)), (frames.shape[-2], frames.shape[-1])
+            _, audio, count = _media(item)
+            starts, size = window_starts(count), item.inputs.frame_size
             found = [self.index.clip(int(i), size)[0] for i in self.nearest(_audio_windows(audio, starts))]
-            video = _join(torch.stack(found), starts, len(frames))
-            out.append({"id": item.sample.id, "video": _save_video(folder, item.sample.id, video)})
+            video = _join(torch.stack(found), starts, count)
+            out.append({"id": item.id, "video": _save_video(folder, item.id, video)})
         return out
 
 
@@ -255,11 +255,11 @@ class JointRetrieval:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Generated frames with retrieved audio; one ``{"id", "audio", "video"}`` record per item."""
-        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
+        folder = prediction_folder(task, batch, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
-            sample_id, size, count = item.sample.id, item.inputs.frame_size, len(item.inputs.frames)
-            caption, seed = _caption(item, self.id), _item_seed(self.joint.seed, sample_id)
+            sample_id, size, count = item.id, item.inputs.frame_size, len(item.inputs.frames)
+            caption, seed = _caption(item, self.id), _item_seed(self.joint.seed, item)
             _, frames, small = self.joint.generate(caption, count, size, seed)
             small = _resize(small, (self.index.image_size, self.index.image_size))
             distances = ((visual_feature(small)[:, None] - self.features[None]) ** 2).sum(-1)  # [K, N]
@@ -298,10 +298,10 @@ class CaptionRetrieval:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Retrieved real pairs; one ``{"id", "audio", "video"}`` record per item."""
-        folder = prediction_folder(task, self.id, self.tasks, SAMPLE_RATE, FPS)
+        folder = prediction_folder(task, batch, self.id, self.tasks, SAMPLE_RATE, FPS)
         out = []
         for item in batch:
-            sample_id, size, count = item.sample.id, item.inputs.frame_size, len(item.inputs.frames)
+            sample_id, size, count = item.id, item.inputs.frame_size, len(item.inputs.frames)
             starts = window_starts(count)
             pairs = [self.index.clip(i, size) for i in self.nearest(_caption(item, self.id), len(starts))]
             frames = _join(torch.stack([p[0] for p in pairs]), starts, count)

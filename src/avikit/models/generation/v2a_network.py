@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.media.mel import mel_filterbank
 from avikit.nn.codec import AudioCodec, build_audio_codec
 from avikit.nn.dit import FinalLayer, JointDiT, TimestepEmbedder
@@ -91,11 +92,11 @@ class V2AConfig:
 
     def __post_init__(self) -> None:
         if self.tokenizer not in TOKENIZERS:
-            raise ValueError(f"unknown tokenizer {self.tokenizer!r}; choose one of {TOKENIZERS}")
+            raise UsageError(f"unknown tokenizer {self.tokenizer!r}; choose one of {TOKENIZERS}")
         if self.tokenizer == "waveform" and self.token_stride != 1:
-            raise ValueError("the waveform codec makes one code step per mel frame: token_stride must be 1")
+            raise UsageError("the waveform codec makes one code step per mel frame: token_stride must be 1")
         if self.token_stride < 1 or self.steps_per_frame % self.token_stride:
-            raise ValueError(
+            raise UsageError(
                 f"token_stride {self.token_stride} must divide the {self.steps_per_frame} mel frames per "
                 "video frame"
             )
@@ -298,7 +299,7 @@ class TokenV2A(_Conditioned):
     ) -> None:
         super().__init__(conditioner, backbone, steps_per_frame)
         if delay and not backbone.causal:
-            raise ValueError("the delay pattern is for the autoregressive (causal) model")
+            raise UsageError("the delay pattern is for the autoregressive (causal) model")
         self.codebook_size, self.num_codebooks, self.delay = codebook_size, num_codebooks, delay
         self.special = codebook_size
         self.embed = nn.ModuleList(
@@ -402,11 +403,11 @@ def build_token_v2a(config: V2AConfig, causal: bool) -> TokenV2A:
 def build_v2a_codec(config: V2AConfig) -> AudioCodec:
     """The waveform codec of the token paradigms: hop ``hop_length`` (strides 5, 5, 10 for 250), mono."""
     if config.tokenizer != "waveform":
-        raise ValueError(
+        raise UsageError(
             f"build a {config.tokenizer} tokenizer with avikit.models.tokenizers.mel_codec.build_mel_codec"
         )
     if config.hop_length != 250:
-        raise ValueError(f"the v2a codec is built for hop 250, got {config.hop_length}")
+        raise UsageError(f"the v2a codec is built for hop 250, got {config.hop_length}")
     return build_audio_codec(
         config.sample_rate,
         strides=(5, 5, 10),

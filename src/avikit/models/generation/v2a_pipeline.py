@@ -43,8 +43,8 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.models.encoders.trunk import WEIGHTS_DIR
-from avikit.models.encoders.trunk_encoding import MediaItem
 from avikit.models.generation.v2a_network import (
     FlowV2A,
     TokenV2A,
@@ -55,7 +55,8 @@ from avikit.models.generation.v2a_network import (
     griffin_lim,
 )
 from avikit.models.generation.v2a_sampling import generate_autoregressive, generate_flow, generate_maskgit
-from avikit.models.generation.windows import frame_windows, frames_to_tensor, sample_seed, write_audio
+from avikit.models.generation.windows import frame_windows, frames_to_tensor, input_seed, write_audio
+from avikit.models.protocol import Item
 from avikit.models.tokenizers.mel_codec import MelCodec, build_mel_codec
 from avikit.models.tokenizers.vocoder import KIND as VOCODER_KIND
 from avikit.models.tokenizers.vocoder import MelVocoder, VocoderConfig, build_vocoder
@@ -142,7 +143,7 @@ class V2AGenerator(nn.Module):
     ) -> None:
         super().__init__()
         if isinstance(network, TokenV2A) and codec is None:
-            raise ValueError("a token network needs the codec that made its tokens")
+            raise UsageError("a token network needs the codec that made its tokens")
         self.network, self.codec, self.vocoder = network, codec, vocoder
         self.sample_rate, self.fps, self.image_size = sample_rate, fps, image_size
         self.window_frames, self.num_steps, self.guidance, self.seed = (
@@ -164,7 +165,7 @@ class V2AGenerator(nn.Module):
     def generate(self, frames: NDArray[np.uint8], seed: int = 0) -> NDArray[np.float32]:
         """Mono float32 audio ``[T * sample_rate / fps]`` for one clip's uint8 frames ``[T, H, W, 3]``."""
         if frames.ndim != 4 or len(frames) == 0:
-            raise ValueError(f"need one clip's frames [T, H, W, 3], got shape {list(frames.shape)}")
+            raise UsageError(f"need one clip's frames [T, H, W, 3], got shape {list(frames.shape)}")
         windows = frame_windows(
             frames_to_tensor(frames, self.image_size), self.window_frames
         )  # [W, t, 3, s, s]
@@ -188,14 +189,14 @@ class V2AGenerator(nn.Module):
         length = len(frames) * self.sample_rate // self.fps
         return audio[0, 0, :length].float().numpy()
 
-    def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
+    def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Generate and write each item's audio; ``{"id", "audio": path}`` per item."""
-        folder = prediction_folder(task, self.id, ("v2a",), self.sample_rate, self.fps)
+        folder = prediction_folder(task, batch, self.id, ("v2a",), self.sample_rate, self.fps)
         out = []
         for item in batch:
             start, stop = item.inputs.audio
-            audio = self.generate(item.frames, sample_seed(self.seed, item.sample.id))
-            out.append(write_audio(folder, item.sample.id, audio, stop - start))
+            audio = self.generate(item.frames, input_seed(self.seed, item))
+            out.append(write_audio(folder, item.id, audio, stop - start))
         return out
 
 
@@ -205,7 +206,7 @@ class V2AGenerator(nn.Module):
 def build_v2a_generator(cfg: V2AModelConfig) -> V2AGenerator:
     """Build an (untrained) packaged generator from its config."""
     if cfg.paradigm not in PARADIGMS:
-        raise ValueError(f"unknown paradigm {cfg.paradigm!r}; choose one of {PARADIGMS}")
+        raise UsageError(f"unknown paradigm {cfg.paradigm!r}; choose one of {PARADIGMS}")
     net, vocoder = cfg.network, None
     codec: AudioCodec | None = None
     if cfg.paradigm == "flow":
@@ -215,10 +216,10 @@ def build_v2a_generator(cfg: V2AModelConfig) -> V2AGenerator:
         network = build_token_v2a(net, cfg.paradigm == "autoregressive")
         if net.tokenizer == "mel":
             if cfg.vocoder is None:
-                raise ValueError("a mel tokenizer needs the vocoder that turns its mel into sound; set one")
+                raise UsageError("a mel tokenizer needs the vocoder that turns its mel into sound; set one")
             codec = build_mel_codec(net, cfg.vocoder)
         elif cfg.vocoder is not None:
-            raise ValueError(f"the {cfg.paradigm} model decodes waveform-codec codes; it takes no vocoder")
+            raise UsageError(f"the {cfg.paradigm} model decodes waveform-codec codes; it takes no vocoder")
         else:
             codec = build_v2a_codec(net)
     return V2AGenerator(
@@ -276,7 +277,7 @@ def load_vocoder(name_or_path: str | os.PathLike[str] = "v2a-flow") -> tuple[Mel
     codec = model.codec
     found = codec.decoder.vocoder if isinstance(codec, MelCodec) else model.vocoder
     if found is None or config.vocoder is None:
-        raise ValueError(
+        raise UsageError(
             f"{folder} carries no vocoder (it decodes with Griffin-Lim or a waveform codec); name a vocoder "
             "folder (avikit.train.vocoder.train_vocoder) or a package with one, such as 'v2a-flow'"
         )

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from numpy.typing import NDArray
 
+from avikit.errors import UsageError
 from avikit.models.encoders.trunk import combined_hash
 from avikit.models.protocol import Item
 from avikit.nn import resolve_pretrained
@@ -49,7 +50,7 @@ def window_starts(num_frames: int, window: int = WINDOW_FRAMES) -> list[int]:
         ([0, 16, 32, 48, 64], [0, 4])
     """
     if num_frames < window:
-        raise ValueError(
+        raise UsageError(
             f"clips must hold at least {window} frames ({window // FPS} s at {FPS} fps), got {num_frames}"
         )
     starts = list(range(0, num_frames - window + 1, window))
@@ -65,16 +66,21 @@ def _join(windows: torch.Tensor, starts: list[int], total: int, per_frame: int =
     return out
 
 
-def _media(item: Item) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(frames [T, 3, H, W] in [0, 1], mono audio [1, N])``; the audio must cover the frames exactly."""
+def _media(item: Item) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """``(frames [T', 3, H, W] in [0, 1], mono audio [1, N], T)`` of an item.
+
+    ``frames`` are those the task gives (all, or the one reference frame of audio-to-video); ``T`` is the
+    number of output frames, which the audio must cover.
+    """
+    count = len(item.inputs.frames)
     frames = torch.from_numpy(np.ascontiguousarray(item.frames)).permute(0, 3, 1, 2).float() / 255
     audio = torch.from_numpy(np.asarray(item.waveform, dtype=np.float32)).mean(0, keepdim=True)
-    if audio.shape[-1] != len(frames) * SAMPLE_RATE // FPS:
-        raise ValueError(
-            f"sample {item.sample.id!r}: {len(frames)} frames need {len(frames) * SAMPLE_RATE // FPS} audio "
-            f"samples at {SAMPLE_RATE} Hz, got {audio.shape[-1]}"
+    if audio.shape[-1] != count * SAMPLE_RATE // FPS:
+        raise UsageError(
+            f"item {item.id}: {count} frames need {count * SAMPLE_RATE // FPS} audio samples at "
+            f"{SAMPLE_RATE} Hz, got {audio.shape[-1]}"
         )
-    return frames, audio
+    return frames, audio, count
 
 
 def _audio_windows(audio: torch.Tensor, starts: list[int]) -> torch.Tensor:
@@ -108,7 +114,7 @@ def _save_audio(folder: Path, sample_id: str, audio: torch.Tensor) -> str:
 
 def _caption(item: Item, model_id: str) -> str:
     if not item.inputs.text or not item.inputs.text[0].strip():
-        raise ValueError(f"{model_id} generates from a caption; sample {item.sample.id!r} has none")
+        raise UsageError(f"{model_id} generates from a caption; item {item.id} has none")
     return item.inputs.text[0]
 
 
@@ -122,7 +128,7 @@ def _weights_hash(name_or_path: str | os.PathLike[str], search: Path) -> str:
 def frames_to_tensor(frames: NDArray[np.uint8], image_size: int) -> torch.Tensor:
     """``[..., T, H, W, 3]`` uint8 to ``[..., T, 3, S, S]`` floats in [0, 1], ``S = image_size`` (area)."""
     if frames.ndim < 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"need uint8 frames [..., T, H, W, 3], got {frames.dtype} {list(frames.shape)}")
+        raise UsageError(f"need uint8 frames [..., T, H, W, 3], got {frames.dtype} {list(frames.shape)}")
     x = torch.from_numpy(np.ascontiguousarray(frames)).float() / 255
     lead = x.shape[:-3]
     x = x.reshape(-1, *x.shape[-3:]).permute(0, 3, 1, 2)  # [N, 3, H, W]
@@ -140,9 +146,17 @@ def frame_windows(frames: torch.Tensor, window: int) -> torch.Tensor:
     return frames.view(count, window, *frames.shape[1:])
 
 
-def sample_seed(seed: int, sample_id: str) -> int:
-    """``seed`` plus the CRC-32 of the sample id: a sample draws the same in any batch."""
-    return (seed + zlib.crc32(sample_id.encode())) % (2**63)
+def input_seed(seed: int, item: Item) -> int:
+    """``seed`` plus the CRC-32 of what the item gives the model (its media, text and geometry).
+
+    A clip draws the same in any batch, run folder or shard, and nothing but the model's own inputs
+    decides it (item ids are opaque and change between run folders).
+    """
+    digest = zlib.crc32(repr((item.inputs.frame_size, len(item.inputs.frames), item.inputs.text)).encode())
+    for stream in item.media:
+        if stream is not None:
+            digest = zlib.crc32(np.ascontiguousarray(stream).tobytes(), digest)
+    return (seed + digest) % (2**63)
 
 
 def write_audio(folder: Path, sample_id: str, audio: NDArray[np.float32], length: int) -> dict[str, Any]:

@@ -91,7 +91,7 @@ class AVELModel(TrunkModel):
         features = encode_items(self.encoder, batch, len(batch[0].inputs.segments))
         labels = self.head(features).argmax(dim=-1)  # [B, S]
         return [
-            {"id": item.sample.id, "labels": [AVEL_LABELS[k] for k in row.tolist()]}
+            {"id": item.id, "labels": [AVEL_LABELS[k] for k in row.tolist()]}
             for item, row in zip(batch, labels, strict=True)
         ]
 

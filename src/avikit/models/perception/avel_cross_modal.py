@@ -103,7 +103,7 @@ class CrossModalModel(TrunkModel):
         self.check_task(task)
         distances = self.head(encode_items(self.encoder, batch, len(batch[0].inputs.segments)))
         return [
-            {"id": item.sample.id, "distances": d.round(decimals=5).tolist()}
+            {"id": item.id, "distances": d.round(decimals=5).tolist()}
             for item, d in zip(batch, distances, strict=True)
         ]
 

@@ -121,7 +121,7 @@ class AVQAModel(TrunkModel):
         self.check_task(task)
         features = encode_items(self.encoder, batch, self.window_seconds(batch))
         rows = [(b, q) for b, item in enumerate(batch) for q in item.inputs.text]
-        out: list[dict[str, Any]] = [{"id": item.sample.id, "answers": [], "evidence": []} for item in batch]
+        out: list[dict[str, Any]] = [{"id": item.id, "answers": [], "evidence": []} for item in batch]
         if rows:
             index = torch.tensor([b for b, _ in rows])
             logits, weights = self.head({k: features[k][index] for k in SEGMENT_KEYS}, [q for _, q in rows])

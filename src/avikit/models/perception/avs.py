@@ -1,7 +1,7 @@
 """AVS reference model: TPAVI audio-conditioned mask decoding of the sounding objects, binary and semantic.
 
 After Zhou et al., "Audio-Visual Segmentation" (ECCV 2022, AVSBench). The frozen AVSynth trunk encodes the
-five task frames and the audio around each (two seconds per frame); temporal pixel-wise audio-visual
+five task frames and the audio around each (one second per frame); temporal pixel-wise audio-visual
 interaction (TPAVI) lets every pixel of every frame read the audio, and an upsampling decoder gives mask
 logits: channel 0 is the binary "sounding object" mask (S4/MS3), channels 1.. the semantic classes with
 background first (trained jointly, they regularise the decoder). Visible silent objects look like sounding
@@ -10,7 +10,7 @@ ones; only the audio tells them apart.
 The semantic masks (AVSS) combine what each stream knows best. Each connected region of the binary mask is
 one object; it takes the class that maximises, summed over its pixels, the log-probability of a per-pixel
 appearance classifier (the picture, read from the trunk's maps and the frame's own colours: which object
-is here) plus the log-probability that the class is heard in that frame's two seconds of audio (the sound,
+is here) plus the log-probability that the class is heard in that frame's second of audio (the sound,
 read from its log-Mel spectrum: which classes sound now); a region whose class is not heard is a silent
 object and stays background.
 
@@ -40,6 +40,7 @@ from scipy import ndimage
 from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.errors import UsageError
 from avikit.media import log_mel
 from avikit.models.encoders.trunk import ENCODER_NAME, TrunkModel, load_head
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_items
@@ -108,7 +109,7 @@ class AVSModel(TrunkModel):
         else:
             masks = self.head.semantic_masks(features, size)  # [B, T, H, W]: 0, or class index + 1
         return [
-            {"id": item.sample.id, "masks": [encode_mask(m) for m in mask.numpy()]}
+            {"id": item.id, "masks": [encode_mask(m) for m in mask.numpy()]}
             for item, mask in zip(batch, masks, strict=True)
         ]
 
@@ -235,7 +236,7 @@ def segment_spectra(waveform: NDArray[np.float32], num_segments: int) -> torch.T
     mel = log_mel(mono, _SAMPLE_RATE, N_MELS, n_fft=1024, hop_length=_HOP, amin=1e-6)  # [B, M, frames]
     steps = mel.shape[-1] // num_segments
     if steps < 1:
-        raise ValueError(
+        raise UsageError(
             f"{mono.shape[-1]} audio samples cannot cover {num_segments} segments; pass more audio"
         )
     parts = mel[..., : steps * num_segments].unflatten(-1, (num_segments, steps))  # [B, M, S, steps]

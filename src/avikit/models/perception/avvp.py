@@ -114,7 +114,7 @@ class AVVPModel(TrunkModel):
                 ]
                 for k, m in enumerate(("audio", "visual"))
             }
-            out.append({"id": item.sample.id, **parse})
+            out.append({"id": item.id, **parse})
         return out
 
 

@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.errors import UsageError
 from avikit.models.encoders.trunk import ENCODER_NAME, TrunkModel, load_head
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_items
 from avikit.models.perception.avs import N_MELS, AppearanceMap, frame_colours, segment_spectra
@@ -164,9 +165,7 @@ class ClassificationModel(TrunkModel):
         )
         main, heard = self.head(features)
         scores = main.softmax(-1) if task.name == "classification" else heard.sigmoid()
-        return [
-            {"id": item.sample.id, "scores": row.tolist()} for item, row in zip(batch, scores, strict=True)
-        ]
+        return [{"id": item.id, "scores": row.tolist()} for item, row in zip(batch, scores, strict=True)]
 
 
 class ZeroShotClassifier:
@@ -183,11 +182,9 @@ class ZeroShotClassifier:
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Cosine scores over every AVSynth class, seen in training or not."""
         if task.name not in self.tasks:
-            raise ValueError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+            raise UsageError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
         scores = self.retrieval.head.class_scores(self.retrieval.features(batch), CLASS_NAMES)  # [B, C]
-        return [
-            {"id": item.sample.id, "scores": row.tolist()} for item, row in zip(batch, scores, strict=True)
-        ]
+        return [{"id": item.id, "scores": row.tolist()} for item, row in zip(batch, scores, strict=True)]
 
 
 def build_classification_head(cfg: ClassificationConfig) -> ClassificationHead:

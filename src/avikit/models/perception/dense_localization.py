@@ -132,7 +132,7 @@ class DenseLocalizationModel(TrunkModel):
             encode_items(self.encoder, batch, self.window_seconds(batch))
         ).sigmoid()  # [B, S, C]
         return [
-            {"id": item.sample.id, "events": decode_events(p, self.thresholds, CLASS_NAMES)}
+            {"id": item.id, "events": decode_events(p, self.thresholds, CLASS_NAMES)}
             for item, p in zip(batch, probs, strict=True)
         ]
 

@@ -37,6 +37,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
+from avikit.errors import InputFileError, UsageError
 from avikit.models.encoders.trunk import ENCODER_NAME, WEIGHTS_DIR, TrunkModel, combined_hash, load_encoder
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_items
 from avikit.nn import (
@@ -98,7 +99,7 @@ def pooled_features(task: str, features: Mapping[str, torch.Tensor]) -> tuple[to
         return (per_second,)
     if task == "classification":
         return (per_second.mean(1),)
-    raise ValueError(f"no linear probe for task {task!r}; probes exist for {', '.join(PROBE_TASKS)}")
+    raise UsageError(f"no linear probe for task {task!r}; probes exist for {', '.join(PROBE_TASKS)}")
 
 
 # ------------------------------------------------------------------------------------------------ model
@@ -112,7 +113,7 @@ class LinearProbeModel(TrunkModel):
     def __init__(self, encoder: Any, head: nn.ModuleList, task: str, weights_hash: str) -> None:
         super().__init__(encoder, head, f"avikit/{task}-linear-probe", weights_hash)
         if task not in PROBE_TASKS:
-            raise ValueError(f"no linear probe for task {task!r}; probes exist for {', '.join(PROBE_TASKS)}")
+            raise UsageError(f"no linear probe for task {task!r}; probes exist for {', '.join(PROBE_TASKS)}")
         self.tasks = (task,)
 
     def logits(self, features: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
@@ -128,17 +129,15 @@ class LinearProbeModel(TrunkModel):
         if task.name == "avel":
             labels = outputs[0].argmax(-1)  # [B, S]
             return [
-                {"id": item.sample.id, "labels": [AVEL_LABELS[k] for k in row.tolist()]}
+                {"id": item.id, "labels": [AVEL_LABELS[k] for k in row.tolist()]}
                 for item, row in zip(batch, labels, strict=True)
             ]
         if task.name == "classification":
             scores = outputs[0].softmax(-1)
-            return [
-                {"id": it.sample.id, "scores": row.tolist()} for it, row in zip(batch, scores, strict=True)
-            ]
+            return [{"id": it.id, "scores": row.tolist()} for it, row in zip(batch, scores, strict=True)]
         audio, video = (F.normalize(x, dim=-1) for x in outputs)
         return [
-            {"id": it.sample.id, "audio_embedding": a.tolist(), "video_embedding": v.tolist()}
+            {"id": it.id, "audio_embedding": a.tolist(), "video_embedding": v.tolist()}
             for it, a, v in zip(batch, audio, video, strict=True)
         ]
 
@@ -147,7 +146,7 @@ def load_linear_probe(folder: str | os.PathLike[str]) -> LinearProbeModel:
     """Load a probe saved by :func:`train_linear_probe` with its frozen trunk, in eval mode."""
     path = Path(folder)
     if not (path / _PROBE_FILE).is_file():
-        raise FileNotFoundError(
+        raise InputFileError(
             f"{path} has no {_PROBE_FILE}; train one with `avikit train <task>-linear-probe`"
         )
     meta = json.loads((path / _PROBE_FILE).read_text())

@@ -48,6 +48,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES, CLASSES, SEEN_CLASSES, SOUNDS
+from avikit.errors import UsageError
 from avikit.models.encoders.trunk import ENCODER_NAME, TrunkModel, load_head
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_items
 from avikit.nn import AudioGuidedAttention
@@ -105,7 +106,7 @@ class RetrievalConfig:
 
     def __post_init__(self) -> None:
         if self.text_encoder not in TEXT_ENCODERS:
-            raise ValueError(f"text_encoder must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")
+            raise UsageError(f"text_encoder must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")
 
 
 # --------------------------------------------------------------------------------------------- captions
@@ -122,7 +123,7 @@ def partial_caption(attributes: Mapping[str, str]) -> str:
     """
     unknown = set(attributes) - set(_ATTRIBUTES)
     if unknown or not attributes:
-        raise ValueError(f"need some of the attributes {_ATTRIBUTES}, got {sorted(attributes)}")
+        raise UsageError(f"need some of the attributes {_ATTRIBUTES}, got {sorted(attributes)}")
     look = " ".join(attributes[k] for k in ("size", "colour", "texture") if k in attributes)
     noun = f"{look} {attributes.get('shape', 'object')}".strip()
     text = ("an " if noun[0] in "aeiou" else "a ") + noun
@@ -166,7 +167,7 @@ class CaptionEncoder(nn.Module):
             offsets.append(len(ids))
             known = [self.index[w] for w in _words(text) if w in self.index]
             if not known:
-                raise ValueError(f"no known word in caption {text!r}; known words: {', '.join(self.index)}")
+                raise UsageError(f"no known word in caption {text!r}; known words: {', '.join(self.index)}")
             ids += known
         return self.out(self.words(torch.tensor(ids), torch.tensor(offsets)))  # [B, 2E]
 
@@ -295,7 +296,7 @@ class RetrievalModel(TrunkModel):
         audio, video = self.head(self.features(batch))
         audio, video = F.normalize(audio, dim=-1), F.normalize(video, dim=-1)
         return [
-            {"id": item.sample.id, "audio_embedding": a.tolist(), "video_embedding": v.tolist()}
+            {"id": item.id, "audio_embedding": a.tolist(), "video_embedding": v.tolist()}
             for item, a, v in zip(batch, audio, video, strict=True)
         ]
 

@@ -124,7 +124,7 @@ class SourceLocalizationModel(TrunkModel):
         # scores below half the peak are set to 0, so the map marks a region, not a ranking of every pixel
         heat = torch.where(heat >= heat.amax(dim=(1, 2), keepdim=True) / 2, heat, torch.zeros_like(heat))
         return [
-            {"id": item.sample.id, "heatmap": h.round(decimals=4).tolist()}
+            {"id": item.id, "heatmap": h.round(decimals=4).tolist()}
             for item, h in zip(batch, heat, strict=True)
         ]
 

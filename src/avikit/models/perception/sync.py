@@ -30,6 +30,7 @@ import torch.nn.functional as F  # noqa: N812
 from numpy.typing import NDArray
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.media import log_mel
 from avikit.models.encoders.trunk import ENCODER_NAME, TrunkModel, load_head
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_media
@@ -146,13 +147,13 @@ class SyncModel(TrunkModel):
             ValueError: unless there are 40 frames and 5 s of audio at 16 kHz per clip.
         """
         if frames.ndim != 5 or frames.shape[1] != NUM_FRAMES or waveform.ndim != 3:
-            raise ValueError(
+            raise UsageError(
                 f"{self.id} reads 5 s windows: frames [B, {NUM_FRAMES}, H, W, 3] at 8 fps and waveforms "
                 f"[B, C, {5 * _SAMPLE_RATE}] at {_SAMPLE_RATE} Hz, got {list(frames.shape)} and "
                 f"{list(waveform.shape)}"
             )
         if waveform.shape[-1] != 5 * _SAMPLE_RATE or self.encoder.sample_rate != _SAMPLE_RATE:
-            raise ValueError(
+            raise UsageError(
                 f"{self.id} needs 5 s of audio at {_SAMPLE_RATE} Hz ({5 * _SAMPLE_RATE} samples), got "
                 f"{waveform.shape[-1]} samples for an encoder at {self.encoder.sample_rate} Hz"
             )
@@ -167,9 +168,7 @@ class SyncModel(TrunkModel):
         frames = np.stack([item.frames for item in batch])  # [B, T, H, W, 3]
         waveform = np.stack([item.waveform for item in batch]).astype(np.float32, copy=False)  # [B, C, N]
         logits = self.compute_logits(frames, waveform)
-        return [
-            {"id": item.sample.id, "logits": row.tolist()} for item, row in zip(batch, logits, strict=True)
-        ]
+        return [{"id": item.id, "logits": row.tolist()} for item, row in zip(batch, logits, strict=True)]
 
 
 def build_sync_head(cfg: SyncConfig) -> SyncHead:

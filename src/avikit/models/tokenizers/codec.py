@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from avikit.data.synth import SynthConfig, generate
+from avikit.errors import UsageError
 from avikit.metrics.reconstruction import compute_mel_distance, compute_si_sdr
 from avikit.models.packaged import WEIGHTS_DIR
 from avikit.models.protocol import Item
@@ -88,7 +89,7 @@ class CodecModel:
     ) -> None:
         used = codec.num_codebooks if num_codebooks is None else num_codebooks
         if not 1 <= used <= codec.num_codebooks:
-            raise ValueError(f"num_codebooks must lie in [1, {codec.num_codebooks}], got {num_codebooks}")
+            raise UsageError(f"num_codebooks must lie in [1, {codec.num_codebooks}], got {num_codebooks}")
         self.codec, self.num_codebooks = codec.eval(), used
         self.id, self.weights_hash = model_id, weights_hash
 
@@ -106,18 +107,16 @@ class CodecModel:
 
     def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """Reconstruct each item's whole audio window; ``{"id", "audio": path of a float32 [1, N] .npy}``."""
-        folder = prediction_folder(task, self.id, self.tasks, self.codec.sample_rate)
+        folder = prediction_folder(task, batch, self.id, self.tasks, self.codec.sample_rate)
         out = []
         for item in batch:  # clips may differ in length: one at a time
             waveform = np.asarray(item.waveform, dtype=np.float32)
             if waveform.ndim != 2 or waveform.shape[1] == 0:
-                raise ValueError(
-                    f"{item.sample.id}: waveform must be [C, N] with N > 0, got {waveform.shape}"
-                )
+                raise UsageError(f"{item.id}: waveform must be [C, N] with N > 0, got {waveform.shape}")
             decoded = self.reconstruct(torch.from_numpy(waveform)[None])[0].numpy()  # [1, N]
-            path = folder / f"{item.sample.id}_audio.npy"
+            path = folder / f"{item.id}_audio.npy"
             np.save(path, decoded.astype(np.float32))
-            out.append({"id": item.sample.id, "audio": str(path)})
+            out.append({"id": item.id, "audio": str(path)})
         return out
 
 

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.models.generation.v2a_network import LogMelFeatures, V2AConfig
 from avikit.models.tokenizers.vocoder import ConvNeXtBlock, MelVocoder, VocoderConfig, build_vocoder
 from avikit.nn.codec import AudioCodec
@@ -56,7 +57,7 @@ class MelEncoder(nn.Module):
     def from_mel(self, mel: torch.Tensor) -> torch.Tensor:
         """Normalised log-Mel ``[B, N, M]`` (``N`` a multiple of ``stride``) to ``[B, D, N / stride]``."""
         if mel.shape[1] % self.stride:
-            raise ValueError(f"need a multiple of {self.stride} mel frames, got {mel.shape[1]}")
+            raise UsageError(f"need a multiple of {self.stride} mel frames, got {mel.shape[1]}")
         return self.down(self.blocks(self.embed(mel.transpose(1, 2))))
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
@@ -116,7 +117,7 @@ def build_mel_codec(
     """
     mel = (config.sample_rate, config.n_fft, config.hop_length, config.n_mels)
     if (vocoder.sample_rate, vocoder.n_fft, vocoder.hop_length, vocoder.n_mels) != mel:
-        raise ValueError(
+        raise UsageError(
             f"the vocoder reads another mel (rate, n_fft, hop, mels) than the tokenizer: {vocoder} vs {mel}"
         )
     stride = config.token_stride

@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from avikit.errors import UsageError
 from avikit.media.mel import mel_filterbank
 from avikit.models.encoders.trunk import WEIGHTS_DIR
 from avikit.models.generation.v2a_network import LogMelFeatures
@@ -143,7 +144,7 @@ class ISTFTDecoder(nn.Module):
         self.features, self.magnitude_prior = features, magnitude_prior
         self.n_fft, self.hop_length = n_fft or features.n_fft, features.hop_length
         if self.n_fft < 2 * self.hop_length:
-            raise ValueError(
+            raise UsageError(
                 f"the inverse STFT needs n_fft >= 2 * hop ({2 * self.hop_length}), got {self.n_fft}"
             )
         n_mels, bins = len(features.filterbank), self.n_fft // 2 + 1
@@ -206,10 +207,10 @@ def build_vocoder(cfg: VocoderConfig) -> MelVocoder:
         )
     elif cfg.architecture == "transposed-conv":
         if int(np.prod(cfg.strides)) != cfg.hop_length:
-            raise ValueError(f"strides {cfg.strides} must multiply to the hop {cfg.hop_length}")
+            raise UsageError(f"strides {cfg.strides} must multiply to the hop {cfg.hop_length}")
         decoder = ConvDecoder(1, cfg.base, cfg.strides, cfg.n_mels)
     else:
-        raise ValueError(f"unknown vocoder architecture {cfg.architecture!r}; choose one of {ARCHITECTURES}")
+        raise UsageError(f"unknown vocoder architecture {cfg.architecture!r}; choose one of {ARCHITECTURES}")
     return MelVocoder(features, decoder, cfg.sample_rate)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import torch
 
 from avikit.data.synth.classes import CLASS_NAMES, CLASSES, SEEN_CLASSES
+from avikit.errors import UsageError
 from avikit.models.perception.retrieval import (
     _ATTRIBUTES,
     ACOUSTIC_ATTRIBUTES,
@@ -37,7 +38,7 @@ def retrieval_training_data(data: FeatureSet, task: Task) -> dict[str, torch.Ten
     labels = torch.tensor([main_class(sample) for sample in data.samples])
     unseen = {CLASS_NAMES[k] for k in labels.tolist() if k >= 0} - set(SEEN_CLASSES)
     if unseen:
-        raise ValueError(f"training clips of held-out classes {sorted(unseen)}; train on AVSynth train")
+        raise UsageError(f"training clips of held-out classes {sorted(unseen)}; train on AVSynth train")
     return {
         "audio_segments": data.features["audio_segments"],
         "visual_segments": data.features["visual_segments"],
