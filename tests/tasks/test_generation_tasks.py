@@ -7,19 +7,22 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from avikit.data.synth import SynthConfig, generate
+from avikit.data.synth import SynthConfig, avsynth_profile, generate
 from avikit.tasks.generation import A2VTask, CodecReconstructionTask, JointGenerationTask, V2ATask
 from avikit.tasks.schema import PredictionError
+
+CONFIG = SynthConfig(duration=Fraction(2), size=32)
+PROFILE = avsynth_profile(CONFIG)  # the tasks read the geometry of the set they score
 
 
 @pytest.fixture(scope="module")
 def sample():
-    return generate("test", 0, config=SynthConfig(duration=Fraction(2), size=32))[0]
+    return generate("test", 0, config=CONFIG)[0]
 
 
 @pytest.mark.parametrize("task_class", [V2ATask, A2VTask, JointGenerationTask, CodecReconstructionTask])
 def test_oracle_beats_chance(task_class, sample, tmp_path):
-    task = task_class()
+    task = task_class().for_dataset(PROFILE)
     inputs = task.build_inputs(sample)
     assert inputs.audio == (0, 32000) and len(inputs.frames) == 16
     target = task.build_target(sample)
@@ -33,7 +36,7 @@ def test_oracle_beats_chance(task_class, sample, tmp_path):
 
 
 def test_missing_file_is_a_prediction_error(sample):
-    task = V2ATask()
+    task = V2ATask().for_dataset(PROFILE)
     target = task.build_target(sample)
     with pytest.raises(PredictionError):
         task.evaluate([{"id": sample.id, "audio": "nowhere.npy"}], [target])

@@ -97,12 +97,19 @@ def score(
     task: str = typer.Option(..., "--task", help="Task name, e.g. avel (`avikit tasks list`)."),
     dataset: Path = typer.Option(..., "--dataset", help="Prepared dataset folder (or an AVSynth folder)."),
     predictions: Path = typer.Option(..., "--predictions", help="JSONL prediction file (docs/tasks.md)."),
+    split: str | None = typer.Option(None, "--split", help="Split to score (default: the task's, test)."),
+    include_missing_media: bool = typer.Option(
+        False,
+        "--include-missing-media",
+        help="Also score the items whose media was not found (scoring reads annotations only).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Score a prediction file written by any program (see docs/tasks.md for each task's schema)."""
     from avikit.eval.score import score_predictions
 
-    result = score_predictions(task, dataset, predictions)
+    missing = "keep" if include_missing_media else "leave_out"
+    result = score_predictions(task, dataset, predictions, split=split, missing_media=missing)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), indent=1))
         return

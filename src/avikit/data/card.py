@@ -22,6 +22,7 @@ from typing import Any
 
 from avikit import __version__
 from avikit.data.manifest import atomic_writer
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.errors import DataError, InputFileError
 
@@ -43,6 +44,8 @@ class DatasetCard:
         class_counts: samples per class (a sample counts once for each class it contains).
         files: manifest file per split, relative to the card.
         package: the avikit version that wrote the card.
+        profile: the dataset's geometry and vocabularies (:class:`avikit.data.profile.DatasetProfile` as
+            JSON), which tasks read.
     """
 
     name: str
@@ -55,6 +58,7 @@ class DatasetCard:
     class_counts: Mapping[str, int]
     files: Mapping[str, str] = field(default_factory=dict)
     package: str = __version__
+    profile: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-able form."""
@@ -73,9 +77,13 @@ class DatasetCard:
 
     @classmethod
     def for_avsynth(
-        cls, params: Mapping[str, Any], samples: Iterable[Sample], files: Mapping[str, str]
+        cls,
+        params: Mapping[str, Any],
+        samples: Iterable[Sample],
+        files: Mapping[str, str],
+        profile: DatasetProfile | None = None,
     ) -> DatasetCard:
-        """Return the card of an AVSynth set made with ``params`` from its samples."""
+        """Return the card of an AVSynth set made with ``params`` from its samples, declaring ``profile``."""
         splits: Counter[str] = Counter()
         classes: Counter[str] = Counter()
         for s in samples:
@@ -96,6 +104,7 @@ class DatasetCard:
             split_counts=dict(sorted(splits.items())),
             class_counts=dict(sorted(classes.items())),
             files=dict(files),
+            profile=None if profile is None else profile.to_dict(),
         )
 
 

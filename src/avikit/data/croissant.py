@@ -83,6 +83,7 @@ CROISSANT_CONTEXT: dict[str, Any] = {
     "avikit:usage": {"@id": "avikit:usage", "@type": "@json"},
     "avikit:counts": {"@id": "avikit:counts", "@type": "@json"},
     "avikit:subsets": {"@id": "avikit:subsets", "@type": "@json"},
+    "avikit:profile": {"@id": "avikit:profile", "@type": "@json"},
 }
 """The Croissant 1.0 JSON-LD context, plus avikit's JSON-valued properties."""
 
@@ -235,6 +236,7 @@ def build_croissant(
     files: Sequence[CardFile] | None = None,
     counts: Mapping[str, Any] | None = None,
     subsets: Mapping[str, Any] | None = None,
+    profile: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the Croissant JSON-LD card of a dataset.
 
@@ -243,6 +245,8 @@ def build_croissant(
         files: the files to list (default: ``info.files``), each with its hash.
         counts: counts to state, e.g. samples per split.
         subsets: per split, the subset a prepared copy holds (counts and the hash of its id list).
+        profile: the geometry and vocabularies of a prepared copy
+            (:meth:`avikit.data.profile.DatasetProfile.to_dict`), under ``avikit:profile``.
     """
     card: dict[str, Any] = {
         "@context": CROISSANT_CONTEXT,
@@ -267,6 +271,8 @@ def build_croissant(
         card["avikit:counts"] = dict(counts)
     if subsets is not None:
         card["avikit:subsets"] = dict(subsets)
+    if profile is not None:
+        card["avikit:profile"] = dict(profile)
     return card
 
 

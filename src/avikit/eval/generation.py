@@ -140,7 +140,7 @@ class _Media:
     video: Path
     num_samples: int
     sample_rate: int
-    fps: int
+    fps: int | float
 
 
 def _load_audio(path: Path, num_samples: int) -> NDArray[np.float32]:

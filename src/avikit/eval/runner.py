@@ -9,6 +9,11 @@ files; scores are always computed from all records of a cell, in dataset order, 
 give identical results. ``results.json`` holds the run's metadata, dataset cards and every cell's scores
 with 95% bootstrap intervals.
 
+Tasks are bound to the dataset's profile (its geometry and vocabularies,
+:meth:`avikit.tasks.Task.for_dataset`) and clips are decoded at that geometry. A model that brings the
+media to its own input geometry says so (``input_resampling(task)``); its records and cells then carry a
+``resampled`` note.
+
 Models get only what their task declares (:mod:`avikit.eval.predict`), under opaque ids whose secret is
 kept in ``RUN/run.json`` with the arguments that fix the data (dataset, split, sample count, seed, use): a
 resume with other data arguments is refused, naming the difference. Tasks are run condition by condition,
@@ -168,11 +173,14 @@ class _Context:
         return self.resolved[key]
 
     def header(self, task: Task, model: Model, condition: Condition) -> dict[str, Any]:
+        resampling = getattr(model, "input_resampling", None)
+        resampled = resampling(task) if callable(resampling) else {}
         return {
             "task": task.name, "task_version": task.spec.version, "protocol_hash": task.spec.protocol_hash,
             "model_id": model.id, "weights_hash": model.weights_hash, "condition": condition.name,
             "package_version": __version__, "git_revision": git_revision(), "seed": self.config.seed,
             **({"reads_targets": True} if is_reference_baseline(model) else {}),
+            **({"resampled": dict(resampled)} if resampled else {}),
         }  # fmt: skip
 
 
@@ -256,8 +264,8 @@ def _run_task(
         finished[model.id] = len(mine) - len(todo[model.id])
         if progress is not None:
             progress(f"{task.name} / {model.id} / {condition.name}", finished[model.id], len(mine))
-    factory = ItemFactory(task, lambda s: load_sample_clip(s, ctx.data.root), ctx.ids, condition.control,
-                          lambda s: task.build_target(s, ctx.data.root))  # fmt: skip
+    factory = ItemFactory(task, lambda s: load_sample_clip(s, ctx.data.root, ctx.data.profile), ctx.ids,
+                          condition.control, lambda s: task.build_target(s, ctx.data.root))  # fmt: skip
     for begin in range(0, len(mine), ctx.config.batch_size):
         chunk = mine[begin : begin + ctx.config.batch_size]
         for model in models:
@@ -379,7 +387,13 @@ def run_evaluation(
     out = Path(out)
     ids = OpaqueIds(_run_secret(out, config))
     ctx = _Context(config, data, out, ids, {}, {})
-    tasks = [get_task(name) for name in config.tasks]
+    tasks = [get_task(name).for_dataset(data.profile, config.split) for name in config.tasks]
+    for task in tasks:
+        if not any(task.includes(sample) for sample in data.samples):
+            raise UsageError(
+                f"task {task.name} scores no sample of {data.profile.name!r} split {config.split!r}: none "
+                "carries its targets; choose a task the dataset annotates (docs/datasets.md)"
+            )
     conditions = [parse_condition(name) for name in config.conditions]
     model_list = _resolve_models(config, models)
     for condition in conditions:

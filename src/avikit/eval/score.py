@@ -76,19 +76,44 @@ def read_predictions(path: str | Path) -> list[tuple[int, Any]]:
 
 
 def score_predictions(
-    task_name: str, dataset: str | Path, predictions: str | Path, seed: int = 0
+    task_name: str,
+    dataset: str | Path,
+    predictions: str | Path,
+    seed: int = 0,
+    split: str | None = None,
+    missing_media: str = "leave_out",
 ) -> ScoreReport:
-    """Score a JSONL prediction file for ``task_name`` on the task's split of a prepared dataset.
+    """Score a JSONL prediction file for ``task_name`` on a split of a prepared dataset.
+
+    The task is bound to the dataset's profile (its geometry and vocabularies). Scoring reads annotations
+    only, so with ``missing_media="keep"`` the items whose media was not found are scored too (e.g. the
+    official list of a split, predicted by a program with its own copy of the media or features).
+
+    Args:
+        task_name: a registered task.
+        dataset: a folder from ``avikit data prepare`` (or an AVSynth folder).
+        predictions: the JSONL file.
+        seed: the bootstrap seed of the intervals.
+        split: the split to score (default: the task's, ``test``).
+        missing_media: ``"leave_out"`` (default) or ``"keep"`` the items without media.
 
     Raises:
         PredictionError: on a malformed line, an unknown or repeated sample id, or missing samples; the
             message names the line, the field and what was expected.
+        UsageError: if no sample of the split carries the task's targets.
     """
-    task = get_task(task_name)
     if not Path(dataset).is_dir():
         raise InputFileError(f"{dataset}: no such dataset folder; give a folder from `avikit data prepare`")
-    data = load_eval_data(dataset, task.spec.protocol.split)
+    chosen = split or get_task(task_name).spec.protocol.split
+    data = load_eval_data(dataset, chosen, missing_media=missing_media)
+    task = get_task(task_name).for_dataset(data.profile, chosen)
     samples = {s.id: s for s in data.samples if task.includes(s)}
+    if not samples:
+        hint = "" if missing_media == "keep" else "; to score items whose media is missing, keep them"
+        raise UsageError(
+            f"task {task.name} scores no sample of {dataset} split {chosen!r} ({len(data.samples)} listed "
+            f"with media): none carries its targets{hint}"
+        )
     checked: dict[str, Any] = {}
     for number, record in read_predictions(predictions):
         where = f"{predictions}:{number}"

@@ -1,9 +1,11 @@
 """Where an evaluation's samples come from, under which condition, and how their media is made.
 
-A run reads a prepared dataset folder (``manifest`` + ``card.json``) or generates AVSynth in memory. A
-condition is ``clean``, a modality control (``audio_muted``, ``video_blanked``, ``audio_swapped``) or AVSynth
-corruptions such as ``noise_snr=10`` or ``noise_snr=10+occlusion=0.3``; corrupted samples are regenerated
-from their provenance, so their targets stay exact (an audio offset moves the audio events with it).
+A run reads a prepared dataset folder (``manifest`` + ``card.json``) or generates AVSynth in memory, with
+the dataset's profile (:class:`~avikit.data.profile.DatasetProfile`: the geometry media is decoded at and
+the vocabularies tasks read). A condition is ``clean``, a modality control (``audio_muted``,
+``video_blanked``, ``audio_swapped``) or AVSynth corruptions such as ``noise_snr=10`` or
+``noise_snr=10+occlusion=0.3``; corrupted samples are regenerated from their provenance, so their targets
+stay exact (an audio offset moves the audio events with it).
 
 Example:
     >>> parse_condition("noise_snr=10")
@@ -20,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from avikit.data.card import DatasetCard, read_card
+from avikit.data.clips import load_sample_media
 from avikit.data.croissant import read_croissant
 from avikit.data.manifest import read_manifest
 from avikit.data.prepared import PREPARED_FILE, describe_subset
+from avikit.data.profile import DatasetProfile, read_profile
 from avikit.data.sample import Sample
-from avikit.data.synth import VERSION, SynthConfig, generate, load_clip, parse_conditions
+from avikit.data.synth import VERSION, SynthConfig, avsynth_profile, generate, parse_conditions
 from avikit.errors import UsageError
 from avikit.eval.controls import CONTROLS
 from avikit.media import AVClip
@@ -69,26 +73,33 @@ def parse_condition(text: str) -> Condition:
 
 @dataclass(frozen=True)
 class EvalData:
-    """The samples of one dataset split, where relative media paths start, the dataset card and the subset.
+    """The samples of one split, where relative media paths start, the dataset card, subset and profile.
 
     ``subset`` states what a score was computed on, so that numbers stay comparable when media is missing:
     the split, the number of samples, the SHA-256 of their sorted ids, and how many official items were
-    left out because their media is missing.
+    left out because their media is missing (0 when they were kept, see ``missing_media`` of
+    :func:`load_eval_data`).
     """
 
     samples: tuple[Sample, ...]
     root: Path | None
     card: dict[str, Any]
     subset: dict[str, Any] = field(default_factory=dict)
+    profile: DatasetProfile = field(default_factory=avsynth_profile)
 
 
 def load_eval_data(
-    dataset: str | Path | None, split: str = "test", num_samples: int | None = None, seed: int = 0
+    dataset: str | Path | None,
+    split: str = "test",
+    num_samples: int | None = None,
+    seed: int = 0,
+    missing_media: str = "leave_out",
 ) -> EvalData:
     """Read a prepared dataset folder, or generate ``num_samples`` AVSynth clips in memory.
 
     A folder written by ``avikit data prepare`` (with ``prepared.json``) is read with its Croissant card,
-    and the items listed in ``<split>.missing.txt`` (media not found) are left out of the subset.
+    and the items listed in ``<split>.missing.txt`` (media not found) are left out of the subset, unless
+    ``missing_media="keep"`` (scoring a prediction file from annotations alone needs no media).
 
     Args:
         dataset: a folder with ``<split>.jsonl`` (or ``manifest.jsonl``) and ``card.json``, a prepared
@@ -96,17 +107,22 @@ def load_eval_data(
         split: the split to read.
         num_samples: keep the first N samples (in-memory AVSynth: required).
         seed: the AVSynth seed (in-memory only).
+        missing_media: ``"leave_out"`` or ``"keep"`` the items whose media was not found.
 
     Raises:
         FileNotFoundError: if the folder lacks a manifest or card.
+        DataError: if its card declares no profile (prepare the dataset again).
     """
+    if missing_media not in ("leave_out", "keep"):
+        raise UsageError(f"missing_media must be 'leave_out' or 'keep', got {missing_media!r}")
     if dataset is None:
         if num_samples is None:
             raise UsageError("in-memory AVSynth needs num_samples; or pass a dataset folder")
         samples = tuple(generate(split, i, seed)[0] for i in range(num_samples))
         params = {"seed": seed, "config": SynthConfig().to_dict(), "conditions": {}, "version": VERSION}
-        card = DatasetCard.for_avsynth(params, samples, {}).to_dict()
-        return EvalData(samples, None, card, _subset(split, samples, 0))
+        profile = avsynth_profile()
+        card = DatasetCard.for_avsynth(params, samples, {}, profile).to_dict()
+        return EvalData(samples, None, card, _subset(split, samples, 0), profile)
     root = Path(dataset)
     manifest = root / f"{split}.jsonl"
     if not manifest.is_file():
@@ -116,7 +132,7 @@ def load_eval_data(
     if (root / PREPARED_FILE).is_file():
         card = read_croissant(root / "croissant.json")
         missing_list = root / f"{split}.missing.txt"
-        if missing_list.is_file():
+        if missing_list.is_file() and missing_media == "leave_out":
             missing = set(missing_list.read_text(encoding="utf-8").split())
         if missing:
             log.info("%s: %d %s item(s) have no media and are left out", root, len(missing), split)
@@ -124,7 +140,7 @@ def load_eval_data(
     else:
         card = read_card(root / "card.json").to_dict()
     kept = tuple(rows[:num_samples] if num_samples is not None else rows)
-    return EvalData(kept, root, card, _subset(split, kept, len(missing)))
+    return EvalData(kept, root, card, _subset(split, kept, len(missing)), read_profile(root))
 
 
 def _subset(split: str, samples: Sequence[Sample], missing: int) -> dict[str, Any]:
@@ -143,6 +159,9 @@ def resolve_sample(sample: Sample, condition: Condition) -> Sample:
     return generate(gen["split"], gen["index"], gen["seed"], config, conditions)[0]
 
 
-def load_sample_clip(sample: Sample, root: Path | None) -> AVClip:
-    """Decode a (resolved) sample: regenerated for ``avsynth:`` URIs, else read from its file."""
-    return load_clip(sample, root)
+def load_sample_clip(sample: Sample, root: Path | None, profile: DatasetProfile | None = None) -> AVClip:
+    """Decode a (resolved) sample at its dataset's geometry (default: the AVSynth world's).
+
+    Regenerated for ``avsynth:`` URIs, else read from its files (:func:`avikit.data.clips.load_sample_media`).
+    """
+    return load_sample_media(sample, root, profile or avsynth_profile())

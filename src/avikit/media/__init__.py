@@ -25,6 +25,7 @@ from avikit.media.clip import AVClip
 from avikit.media.load import MediaReader, load
 from avikit.media.mel import log_mel, mel_filterbank
 from avikit.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo, probe
+from avikit.media.resample import resample_audio
 from avikit.media.save import save
 from avikit.media.timeline import Seconds, index_to_seconds, seconds_to_index, to_fraction, window_indices
 
@@ -40,6 +41,7 @@ __all__ = [
     "log_mel",
     "mel_filterbank",
     "probe",
+    "resample_audio",
     "save",
     "seconds_to_index",
     "to_fraction",

@@ -191,14 +191,15 @@ def compute_avs_semantic_scores(statistics: dict[str, NDArray], batch_size: int 
     """AVSS mIoU and F-score from :func:`compute_avs_semantic_statistics`.
 
     Per class, the per-frame values are summed over the whole test set and divided by the number of frames
-    where the class is in the prediction or the ground truth (0 if none); the score is the mean over all
-    classes.
-    ``batch_size`` only changes the float32 summation order (per batch, then across batches), as officially.
+    where the class is in the prediction or the ground truth; the score is the mean over the classes that
+    occur (see the module docstring: the official per-batch value, equal to the official final value when
+    every class occurs). ``batch_size`` only changes the float32 summation order (per batch, then across
+    batches), as officially.
 
     Returns:
         ``miou``, ``f_score`` (official), ``miou_nobg`` / ``f_score_nobg`` (official ``*_noBg``: drops the
         *last* class) and ``miou_nobg_corrected`` / ``f_score_nobg_corrected`` (drop the background, class 0;
-        AVSBench#23); fractions in [0, 1], ``higher_is_better=True``.
+        AVSBench#23); fractions in [0, 1], ``higher_is_better=True``; NaN where no class of the mean occurs.
     """
     if batch_size < 1:
         raise UsageError(f"batch_size must be a positive number of videos, got {batch_size}")
@@ -210,21 +211,26 @@ def compute_avs_semantic_scores(statistics: dict[str, NDArray], batch_size: int 
         flat = [values[b : b + batch_size].reshape(-1, values.shape[-1]) for b in starts]
         batch_sums = [np.cumsum(batch, axis=0, dtype=_F32)[-1] for batch in flat]
         totals[key] = np.cumsum(np.stack(batch_sums), axis=0, dtype=_F32)[-1]
+    occurs = totals["present"] > 0
+
+    def mean(values: NDArray, chosen: slice) -> float:
+        kept = values[chosen][occurs[chosen]]
+        return float(np.mean(kept, dtype=_F32)) if kept.size else float("nan")
+
     scores = {}
     for key, name in (("iou", "miou"), ("f_score", "f_score")):
         with np.errstate(invalid="ignore", divide="ignore"):
-            per_class = totals[key] / totals["present"]
-        per_class = np.where(np.isnan(per_class), _F32(0), per_class).astype(_F32)
-        scores[name] = float(np.mean(per_class, dtype=_F32))
-        scores[f"{name}_nobg"] = float(np.mean(per_class[:-1], dtype=_F32))
-        scores[f"{name}_nobg_corrected"] = float(np.mean(per_class[1:], dtype=_F32))
+            per_class = (totals[key] / totals["present"]).astype(_F32)
+        scores[name] = mean(per_class, slice(None))
+        scores[f"{name}_nobg"] = mean(per_class, slice(None, -1))
+        scores[f"{name}_nobg_corrected"] = mean(per_class, slice(1, None))
     return scores
 
 
 def evaluate_avs_semantic(
     predictions: ArrayLike, labels: ArrayLike, num_classes: int = 71, batch_size: int = 1
 ) -> dict[str, float]:
-    """AVSBench-semantic (AVSS) mIoU and F-score over all classes.
+    """AVSBench-semantic (AVSS) mIoU and F-score over the classes that occur.
 
     Official: ``avs_scripts/avss/utils/compute_color_metrics.py::_batch_miou_fscore`` and ``avss/test.py`` at
     f7414aff6a (the released test.py unpacks 3 of the 4 returned values; the accumulation it intends is
@@ -242,8 +248,8 @@ def evaluate_avs_semantic(
     Example:
         >>> labels = np.zeros((1, 2, 4, 4), dtype=int)
         >>> labels[0, :, :2] = 1
-        >>> evaluate_avs_semantic(labels, labels, num_classes=3)["miou"]  # class 2 never occurs: counts as 0
-        0.6666666865348816
+        >>> evaluate_avs_semantic(labels, labels, num_classes=3)["miou"]  # class 2 never occurs: not counted
+        1.0
     """
     return compute_avs_semantic_scores(
         compute_avs_semantic_statistics(predictions, labels, num_classes), batch_size

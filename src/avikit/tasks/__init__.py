@@ -2,7 +2,8 @@
 
 Every task is registered by name in :data:`TASKS`; :func:`get_task` builds one. A task states its protocol
 (:class:`TaskSpec`), the exact inputs it gives a model (:class:`TaskInputs`), the schema of a prediction line
-and how predictions become the benchmark's official scores through :mod:`avikit.metrics`.
+and how predictions become the benchmark's official scores through :mod:`avikit.metrics`. A task reads the
+geometry and vocabularies of the dataset it is bound to (:meth:`Task.for_dataset`).
 """
 
 from avikit.tasks.avel import AVEL_LABELS, AVELCrossModalTask, AVELTask
@@ -21,6 +22,7 @@ from avikit.tasks.base import (
     sample_geometry,
     sample_uniform_frames,
     second_segments,
+    segments,
 )
 from avikit.tasks.classification import ClassificationTask, MultiLabelClassificationTask
 from avikit.tasks.dense_localization import DenseLocalizationTask
@@ -74,5 +76,6 @@ __all__ = [
     "sample_geometry",
     "sample_uniform_frames",
     "second_segments",
+    "segments",
     "sync_offset_class",
 ]

@@ -1,7 +1,9 @@
 """Audio-visual event localisation (AVE): per-second event classes, and cross-modal localisation (A2V, V2A).
 
-Both follow the AVE protocol: a clip is cut into 1 s segments; a segment's label is the class of the
-audio-visual event covering at least half of it, else ``background``.
+Both follow the AVE protocol: a clip is cut into the dataset's segments (1 s in AVE and AVSynth); a
+segment's label is the class of the audio-visual event covering at least half of it, else ``background``.
+The labels are the dataset's classes (its profile's ``"classes"``) and ``background``; the samples carry
+them per segment in their ``avel`` target.
 
 Example:
     >>> from avikit.data.synth import generate
@@ -20,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.data.synth.ground_truth import BACKGROUND
+from avikit.errors import DataError
 from avikit.metrics import (
     compute_ave_accuracy,
     compute_ave_accuracy_statistics,
@@ -30,13 +34,13 @@ from avikit.metrics import (
     compute_ave_cross_modal_statistics,
     merge_statistics,
 )
-from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values, second_segments
+from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values, segments
 from avikit.tasks.schema import FieldSpec
 
-__all__ = ["AVEL_LABELS", "AVELCrossModalTask", "AVELTask"]
+__all__ = ["AVEL_LABELS", "AVELCrossModalTask", "AVELTask", "segment_labels"]
 
 AVEL_LABELS: tuple[str, ...] = (*CLASS_NAMES, BACKGROUND)
-"""Segment labels of AVEL: the AVSynth classes in index order, then ``background`` (as in AVE)."""
+"""Segment labels of AVEL on AVSynth: the AVSynth classes in index order, then ``background`` (as in AVE)."""
 
 _SEGMENT_PROTOCOL = Protocol(
     frame_sampling="segments", params={"segment_seconds": 1, "num_classes": len(AVEL_LABELS)}
@@ -52,9 +56,29 @@ def _segment_inputs(task: Task, sample: Sample) -> TaskInputs:
         sample.id,
         tuple(range(geometry.num_frames)),
         (0, geometry.num_samples),
-        (geometry.size, geometry.size),
-        second_segments(geometry),
+        geometry.frame_shape,
+        segments(geometry),
     )
+
+
+def segment_labels(profile: DatasetProfile) -> tuple[str, ...]:
+    """A dataset's segment labels: its classes, then ``background``."""
+    return (*profile.labels("classes"), BACKGROUND)
+
+
+def _avel_target(task: Task, sample: Sample) -> list[str]:
+    """The per-segment labels of a sample, checked against the dataset's labels and segment count."""
+    labels = sample.target("avel")
+    known = set(segment_labels(task.profile))
+    unknown = sorted(set(labels) - known)
+    count = len(task.build_inputs(sample).segments)
+    if unknown or len(labels) != count:
+        raise DataError(
+            f"sample {sample.id!r}: its avel target holds {len(labels)} labels for {count} segments"
+            + (f" and labels {unknown} outside the dataset's classes" if unknown else "")
+            + f"; the dataset {task.profile.name!r} declares {sorted(known)[:5]}... (prepare it again)"
+        )
+    return labels
 
 
 class AVELTask(Task):
@@ -77,31 +101,38 @@ class AVELTask(Task):
         primary_metric="accuracy",
         unit="fraction",
     )
+    required_targets = ("avel",)
+
+    def profile_params(self, profile: DatasetProfile) -> dict[str, Any]:
+        """The number of segment labels (classes and background)."""
+        return {"num_classes": len(segment_labels(profile))}
 
     def build_inputs(self, sample: Sample) -> TaskInputs:
-        """All frames and the whole audio, with the 1 s segments."""
+        """All frames and the whole audio, with the segments."""
         return _segment_inputs(self, sample)
 
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
-        """``{"labels": int [T]}``, class indices into :data:`AVEL_LABELS`."""
-        return {"labels": np.array([AVEL_LABELS.index(label) for label in sample.target("avel")])}
+        """``{"labels": int [T]}``, indices into the dataset's segment labels (classes, then background)."""
+        labels = segment_labels(self.profile)
+        return {"labels": np.array([labels.index(label) for label in _avel_target(self, sample)])}
 
     def prediction_dims(self, inputs: TaskInputs) -> dict[str, int]:
         """T: the number of segments."""
         return {"T": len(inputs.segments)}
 
     def vocabularies(self) -> dict[str, Sequence[str]]:
-        """The segment labels."""
-        return {"avel_labels": AVEL_LABELS}
+        """The segment labels: the dataset's classes and ``background``."""
+        return {"avel_labels": segment_labels(self.profile)}
 
     def evaluate(
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
     ) -> Evaluation:
         """AVE segment accuracy over all segments of all samples."""
-        eye = np.eye(len(AVEL_LABELS))
+        labels = segment_labels(self.profile)
+        eye = np.eye(len(labels))
         parts = [
             compute_ave_accuracy_statistics(
-                eye[[AVEL_LABELS.index(label) for label in prediction["labels"]]][None],
+                eye[[labels.index(label) for label in prediction["labels"]]][None],
                 target["labels"][None],
             )
             for prediction, target in zip(predictions, targets, strict=True)
@@ -115,12 +146,14 @@ class AVELTask(Task):
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
         """The true labels."""
-        return {"id": inputs.sample_id, "labels": [AVEL_LABELS[i] for i in target["labels"]]}
+        labels = segment_labels(self.profile)
+        return {"id": inputs.sample_id, "labels": [labels[i] for i in target["labels"]]}
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """A uniformly random label per segment."""
-        picks = rng.integers(0, len(AVEL_LABELS), len(inputs.segments))
-        return {"id": inputs.sample_id, "labels": [AVEL_LABELS[i] for i in picks]}
+        labels = segment_labels(self.profile)
+        picks = rng.integers(0, len(labels), len(inputs.segments))
+        return {"id": inputs.sample_id, "labels": [labels[i] for i in picks]}
 
 
 class AVELCrossModalTask(Task):
@@ -157,19 +190,23 @@ class AVELCrossModalTask(Task):
         unit="percent",
     )
 
+    required_targets = ("avel",)
+
     def includes(self, sample: Sample) -> bool:
-        """Test clips whose event segments form one run, neither empty nor the whole clip."""
+        """Clips of the split whose event segments form one run, neither empty nor the whole clip."""
+        if not super().includes(sample):
+            return False
         events = [label != BACKGROUND for label in sample.target("avel")]
         on = [k for k, flag in enumerate(events) if flag]
-        return super().includes(sample) and 0 < len(on) < len(events) and on[-1] - on[0] + 1 == len(on)
+        return 0 < len(on) < len(events) and on[-1] - on[0] + 1 == len(on)
 
     def build_inputs(self, sample: Sample) -> TaskInputs:
-        """All frames and the whole audio, with the 1 s segments."""
+        """All frames and the whole audio, with the segments."""
         return _segment_inputs(self, sample)
 
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
         """``{"events": int [T]}``, 1 on event segments."""
-        return {"events": np.array([int(label != BACKGROUND) for label in sample.target("avel")])}
+        return {"events": np.array([int(label != BACKGROUND) for label in _avel_target(self, sample)])}
 
     def prediction_dims(self, inputs: TaskInputs) -> dict[str, int]:
         """T: the number of segments."""

@@ -6,6 +6,12 @@ anything that can move a number changes. A :class:`Task` adds the behaviour: whi
 exact inputs it builds for a sample (frame indices, audio window, text), the metric inputs it derives from the
 targets, and how predictions become scores through :mod:`avikit.metrics`.
 
+Geometry and vocabularies come from the dataset: :meth:`Task.for_dataset` binds a task to a dataset's
+:class:`~avikit.data.profile.DatasetProfile` (frame rate, frame size, sample rate, segment length, mask size,
+class and answer lists) and split; the bound task's spec states that geometry, so its protocol hash moves
+with it. An unbound task reads the default AVSynth world (:func:`avikit.data.synth.avsynth_profile`) and
+refuses samples of any other dataset.
+
 Example:
     >>> sample_uniform_frames(80, 5)
     (8, 24, 40, 56, 72)
@@ -13,11 +19,12 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,8 +32,9 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from avikit.data.profile import DatasetProfile, sample_duration
 from avikit.data.sample import Sample
-from avikit.data.synth.scene import SynthConfig
+from avikit.data.synth.profile import avsynth_profile
 from avikit.errors import UsageError
 from avikit.media import AVClip
 from avikit.tasks.schema import FieldSpec, PredictionError, check_record
@@ -43,6 +51,7 @@ __all__ = [
     "sample_geometry",
     "sample_uniform_frames",
     "second_segments",
+    "segments",
 ]
 
 
@@ -52,23 +61,25 @@ class Protocol:
 
     Attributes:
         split: the dataset split the task is scored on.
-        fps: video frame rate the frame indices refer to.
-        sample_rate: audio sample rate the audio windows refer to.
+        fps: video frame rate the frame indices refer to (the dataset's, once bound).
+        sample_rate: audio sample rate the audio windows refer to (the dataset's, once bound).
         num_frames: frames given to a model (``None``: every frame of the window).
         frame_sampling: ``"all"``, ``"uniform"`` (centres of equal parts), ``"segments"`` (every frame of
             each 1 s segment), ``"event_middle"`` (the middle frame of the first audio-visual event) or
             ``"avsbench"`` (the frame AVSBench's preprocessing keeps of each second).
         window: ``(start, duration)`` of the video window in exact seconds as strings (``None``: whole clip).
         params: task-specific parameters (class list size, offsets grid, batch size, ...), JSON-able.
+        geometry: the bound dataset's frame size, segment length, mask size and name (empty until bound).
     """
 
     split: str = "test"
-    fps: int = 8
+    fps: int | float = 8
     sample_rate: int = 16000
     num_frames: int | None = None
     frame_sampling: str = "all"
     window: tuple[str, str] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    geometry: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,8 @@ class TaskSpec:
         data.pop("description")
         if not data["metric_units"]:
             data.pop("metric_units")  # keeps the hashes of tasks with one unit as they were
+        if not data["protocol"]["geometry"]:
+            data["protocol"].pop("geometry")  # an unbound spec hashes as before binding existed
         for spec in data["prediction_schema"]:
             spec.pop("doc")
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
@@ -236,12 +249,23 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Geometry:
-    """Rates and sizes of one sample's media, exact."""
+    """Rates and sizes of one sample's media, exact.
 
-    fps: int
+    Attributes:
+        fps: frame rate (exact).
+        sample_rate: sample rate in Hz.
+        size: frame height in pixels (the side of a square frame).
+        duration: the clip's length in seconds.
+        frame_size: ``(height, width)`` (default: ``size`` square).
+        segment_seconds: segment length.
+    """
+
+    fps: int | Fraction
     sample_rate: int
     size: int
     duration: Fraction
+    frame_size: tuple[int, int] | None = None
+    segment_seconds: Fraction = Fraction(1)
 
     @property
     def num_frames(self) -> int:
@@ -253,22 +277,33 @@ class Geometry:
         """Audio samples per channel in the clip."""
         return int(self.duration * self.sample_rate)
 
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        """``(height, width)`` of the frames."""
+        return self.frame_size or (self.size, self.size)
 
-def sample_geometry(sample: Sample) -> Geometry:
-    """Return the rates, frame size and duration of a sample (AVSynth samples carry their config).
+
+def sample_geometry(sample: Sample, profile: DatasetProfile | None = None) -> Geometry:
+    """Return the rates, frame size and duration of a sample, as its dataset's profile declares them.
+
+    Args:
+        sample: the sample; its length is its media window, else its ``duration`` target, else the
+            profile's.
+        profile: the dataset's profile (default: the default AVSynth world).
 
     Raises:
-        ValueError: if the sample has no duration or no generator config to read the rates from.
+        DataError: if neither the sample nor the profile states a duration.
     """
-    gen = sample.provenance.generator
-    if gen is None or "config" not in gen:
-        raise UsageError(
-            f"sample {sample.id!r} carries no generator config; the v1 tasks score AVSynth-style samples"
-        )
-    config = SynthConfig.from_dict(json.loads(json.dumps(dict(gen["config"]), default=list)))
-    if sample.media.duration is None:
-        raise UsageError(f"sample {sample.id!r} has no media duration; set MediaRef.duration")
-    return Geometry(config.fps, config.sample_rate, config.size, sample.media.duration)
+    declared = profile or avsynth_profile()
+    height, width = declared.frame_size
+    return Geometry(
+        declared.fps,
+        declared.sample_rate,
+        height,
+        sample_duration(sample, declared),
+        (height, width),
+        declared.segment_seconds,
+    )
 
 
 def sample_uniform_frames(num_frames: int, count: int) -> tuple[int, ...]:
@@ -278,6 +313,33 @@ def sample_uniform_frames(num_frames: int, count: int) -> tuple[int, ...]:
     return tuple((2 * k + 1) * num_frames // (2 * count) for k in range(count))
 
 
+def segments(geometry: Geometry) -> tuple[tuple[int, int, int, int], ...]:
+    """The segments of a clip as ``(first_frame, stop_frame, first_sample, stop_sample)``.
+
+    Segments are ``geometry.segment_seconds`` long (the last one possibly shorter); a segment starts at the
+    first frame and the first sample at or after its start time.
+
+    Example:
+        >>> segments(Geometry(8, 16000, 64, Fraction(5, 2)))
+        ((0, 8, 0, 16000), (8, 16, 16000, 32000), (16, 20, 32000, 40000))
+        >>> segments(Geometry(25, 16000, 64, Fraction(1), segment_seconds=Fraction(1, 2)))
+        ((0, 13, 0, 8000), (13, 25, 8000, 16000))
+    """
+    step = geometry.segment_seconds
+    out = []
+    for k in range(math.ceil(geometry.duration / step)):
+        start, stop = k * step, min((k + 1) * step, geometry.duration)
+        out.append(
+            (
+                math.ceil(start * geometry.fps),
+                min(math.ceil(stop * geometry.fps), geometry.num_frames),
+                math.ceil(start * geometry.sample_rate),
+                min(math.ceil(stop * geometry.sample_rate), geometry.num_samples),
+            )
+        )
+    return tuple(out)
+
+
 def second_segments(geometry: Geometry) -> tuple[tuple[int, int, int, int], ...]:
     """The 1 s segments of a clip as ``(first_frame, stop_frame, first_sample, stop_sample)``.
 
@@ -285,12 +347,7 @@ def second_segments(geometry: Geometry) -> tuple[tuple[int, int, int, int], ...]
         >>> second_segments(Geometry(8, 16000, 64, Fraction(5, 2)))
         ((0, 8, 0, 16000), (8, 16, 16000, 32000), (16, 20, 32000, 40000))
     """
-    out = []
-    for k in range(math.ceil(geometry.duration)):
-        frame_stop = min((k + 1) * geometry.fps, geometry.num_frames)
-        sample_stop = min((k + 1) * geometry.sample_rate, geometry.num_samples)
-        out.append((k * geometry.fps, frame_stop, k * geometry.sample_rate, sample_stop))
-    return tuple(out)
+    return segments(replace(geometry, segment_seconds=Fraction(1)))
 
 
 def model_media(
@@ -337,33 +394,92 @@ class Task:
     """Base of every task: the spec plus how inputs, targets, predictions and scores are made.
 
     Subclasses set :attr:`spec` and implement :meth:`build_inputs`, :meth:`build_target`,
-    :meth:`prediction_dims`, :meth:`evaluate`, :meth:`oracle_prediction` and :meth:`chance_prediction`.
+    :meth:`prediction_dims`, :meth:`evaluate`, :meth:`oracle_prediction` and :meth:`chance_prediction`; a
+    task that reads a class or answer list declares it in :meth:`profile_params` and reads it through
+    :attr:`profile`.
     """
 
     spec: ClassVar[TaskSpec]
     per_sample_scores: ClassVar[bool] = True
     """Whether :meth:`evaluate` of one sample alone is meaningful (it is written into each result record)."""
+    required_targets: ClassVar[tuple[str, ...]] = ()
+    """The sample targets the task reads; a sample without them is not scored (see :meth:`includes`)."""
+    _profile: DatasetProfile | None = None
 
     @property
     def name(self) -> str:
         """The task's registry name."""
         return self.spec.name
 
+    @property
+    def profile(self) -> DatasetProfile:
+        """The bound dataset's profile (unbound: the default AVSynth world)."""
+        return self._profile if self._profile is not None else avsynth_profile()
+
+    @property
+    def bound(self) -> bool:
+        """Whether the task was bound to a dataset with :meth:`for_dataset`."""
+        return self._profile is not None
+
+    def profile_params(self, profile: DatasetProfile) -> dict[str, Any]:
+        """Protocol parameters that follow the dataset (e.g. the number of classes); none by default."""
+        return {}
+
+    def for_dataset(self, profile: DatasetProfile, split: str | None = None) -> Task:
+        """This task on a dataset: its geometry and vocabularies from ``profile``, scored on ``split``.
+
+        The bound spec states the dataset's rates, frame size, segment length, mask size and name, and the
+        parameters that follow its vocabularies, so the protocol hash moves with them.
+
+        Example:
+            >>> from avikit.data.profile import DatasetProfile
+            >>> from avikit.tasks import get_task
+            >>> ave = DatasetProfile("ave", 16, 16000, 224, duration=10, vocabularies={"classes": ("Dog",)})
+            >>> task = get_task("avel").for_dataset(ave)
+            >>> task.spec.protocol.fps, task.spec.protocol.params["num_classes"], task.profile.name
+            (16, 2, 'ave')
+        """
+        bound = copy.copy(self)
+        bound._profile = profile
+        protocol = self.spec.protocol
+        fps = int(profile.fps) if profile.fps.denominator == 1 else float(profile.fps)
+        geometry = {
+            "dataset": profile.name,
+            "frame_size": list(profile.frame_size),
+            "segment_seconds": str(profile.segment_seconds),
+            "mask_size": list(profile.masks),
+        }
+        params = {**protocol.params, **self.profile_params(profile)}
+        bound_protocol = replace(
+            protocol,
+            split=split or protocol.split,
+            fps=fps,
+            sample_rate=profile.sample_rate,
+            params=params,
+            geometry=geometry,
+        )
+        vars(bound)["spec"] = replace(self.spec, protocol=bound_protocol)
+        return bound
+
     def includes(self, sample: Sample) -> bool:
-        """Whether the task scores this sample (e.g. cross-modal localisation needs an event)."""
-        return sample.split == self.spec.protocol.split
+        """Whether the task scores this sample: of its split, with every target it reads."""
+        has_targets = all(key in sample.targets for key in self.required_targets)
+        return sample.split == self.spec.protocol.split and has_targets
 
     def check_rates(self, sample: Sample) -> Geometry:
-        """Return the sample's geometry, or raise ValueError if its rates differ from the protocol's."""
-        geometry = sample_geometry(sample)
-        protocol = self.spec.protocol
-        if (geometry.fps, geometry.sample_rate) != (protocol.fps, protocol.sample_rate):
+        """Return the sample's geometry as its dataset's profile declares it.
+
+        Raises:
+            UsageError: if the task is unbound and the sample is not an AVSynth sample (bind the task to
+                the sample's dataset with :meth:`for_dataset`).
+        """
+        if self._profile is None and sample.dataset != "avsynth":
             raise UsageError(
-                f"task {self.name} expects {protocol.fps} fps and {protocol.sample_rate} Hz, sample "
-                f"{sample.id!r} has {geometry.fps} fps and {geometry.sample_rate} Hz; make the data at the "
-                "protocol's rates"
+                f"task {self.name} is not bound to a dataset, and sample {sample.id!r} is of "
+                f"{sample.dataset!r}: bind it with task.for_dataset(read_profile(FOLDER)), as the runner and "
+                "`avikit score` do"
             )
-        return geometry
+        return sample_geometry(sample, self.profile)
 
     def build_inputs(self, sample: Sample) -> TaskInputs:
         """The exact inputs of one sample: frame indices, audio window, text."""

@@ -1,7 +1,9 @@
 """Audio-visual classification: single-label (VGGSound style) and multi-label (AudioSet style).
 
-Single-label: the class of the audio-visual event that lasts longest (ties go to the lower class index).
-Multi-label: every class that is heard. Scores come as one number per AVSynth class, in index order.
+Single-label: the class of the audio-visual event that lasts longest (ties go to the lower class index), or,
+for a dataset without event annotations (VGGSound, VGG-SS), the clip's one label. Multi-label: every class
+that is heard (``sounding_classes``), or the clip's labels (AudioSet). Scores come as one number per class
+of the dataset (its profile's ``"classes"``), in index order.
 
 Example:
     >>> from avikit.data.synth import generate
@@ -18,32 +20,55 @@ from typing import Any
 
 import numpy as np
 
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
-from avikit.errors import UsageError
+from avikit.errors import DataError, UsageError
 from avikit.metrics import compute_average_precision, compute_classification_statistics, compute_topk_accuracy
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
 from avikit.tasks.schema import FieldSpec
 
 __all__ = ["CLASS_NAMES", "ClassificationTask", "MultiLabelClassificationTask"]
 
-_SCORES = FieldSpec("scores", "numbers", ("C",), None, "one score per AVSynth class, in class index order")
+_SCORES = FieldSpec(
+    "scores", "numbers", ("C",), None, "one score per class of the dataset, in class index order"
+)
+
+
+def _class_indices(task: Task, sample: Sample, names: Sequence[str]) -> list[int]:
+    classes = task.profile.labels("classes")
+    unknown = sorted(set(names) - set(classes))
+    if unknown:
+        raise DataError(
+            f"sample {sample.id!r}: classes {unknown} are not among the classes of {task.profile.name!r}; "
+            "prepare the dataset again"
+        )
+    return [classes.index(name) for name in names]
 
 
 class _ClassificationBase(Task):
+    def profile_params(self, profile: DatasetProfile) -> dict[str, Any]:
+        """The number of classes."""
+        return {"num_classes": len(profile.labels("classes"))}
+
     def build_inputs(self, sample: Sample) -> TaskInputs:
         """All frames and the whole audio."""
         geometry = self.check_rates(sample)
-        size = (geometry.size, geometry.size)
-        return TaskInputs(sample.id, tuple(range(geometry.num_frames)), (0, geometry.num_samples), size)
+        frames = tuple(range(geometry.num_frames))
+        return TaskInputs(sample.id, frames, (0, geometry.num_samples), geometry.frame_shape)
+
+    def vocabularies(self) -> dict[str, Sequence[str]]:
+        """The dataset's classes (the order of the scores)."""
+        return {"classes": self.profile.labels("classes")}
 
     def prediction_dims(self, inputs: TaskInputs) -> dict[str, int]:
         """C: the number of classes."""
-        return {"C": len(CLASS_NAMES)}
+        return {"C": len(self.profile.labels("classes"))}
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """Uniform random scores."""
-        return {"id": inputs.sample_id, "scores": rng.random(len(CLASS_NAMES)).round(6).tolist()}
+        count = len(self.profile.labels("classes"))
+        return {"id": inputs.sample_id, "scores": rng.random(count).round(6).tolist()}
 
 
 class ClassificationTask(_ClassificationBase):
@@ -66,14 +91,23 @@ class ClassificationTask(_ClassificationBase):
     )
 
     def includes(self, sample: Sample) -> bool:
-        """Test clips with at least one audio-visual event."""
-        return super().includes(sample) and bool(sample.target("events")["audio_visual"])
+        """Clips of the split with at least one audio-visual event, or (without events) exactly one label."""
+        if sample.split != self.spec.protocol.split:
+            return False
+        if "events" in sample.targets:
+            return bool(sample.target("events").get("audio_visual"))
+        return len(sample.targets.get("labels", ())) == 1
 
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
-        """``{"label": int}``."""
-        totals = np.zeros(len(CLASS_NAMES))
-        for event in sample.target("events")["audio_visual"]:
-            totals[CLASS_NAMES.index(event["label"])] += event["offset"] - event["onset"]
+        """``{"label": int}``, an index into the dataset's classes."""
+        if "events" not in sample.targets:
+            return {"label": _class_indices(self, sample, sample.target("labels"))[0]}
+        events = sample.target("events")["audio_visual"]
+        totals = np.zeros(len(self.profile.labels("classes")))
+        for event, index in zip(
+            events, _class_indices(self, sample, [e["label"] for e in events]), strict=True
+        ):
+            totals[index] += event["offset"] - event["onset"]
         return {"label": int(np.argmax(totals))}
 
     def evaluate(
@@ -90,7 +124,8 @@ class ClassificationTask(_ClassificationBase):
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
         """One-hot on the true class."""
-        return {"id": inputs.sample_id, "scores": np.eye(len(CLASS_NAMES))[target["label"]].tolist()}
+        count = len(self.profile.labels("classes"))
+        return {"id": inputs.sample_id, "scores": np.eye(count)[target["label"]].tolist()}
 
 
 class MultiLabelClassificationTask(_ClassificationBase):
@@ -117,10 +152,16 @@ class MultiLabelClassificationTask(_ClassificationBase):
         unit="fraction",
     )
 
+    def includes(self, sample: Sample) -> bool:
+        """Clips of the split with heard classes (``sounding_classes``) or clip labels."""
+        has_labels = "sounding_classes" in sample.targets or "labels" in sample.targets
+        return sample.split == self.spec.protocol.split and has_labels
+
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
-        """``{"labels": int [C]}``."""
-        labels = np.zeros(len(CLASS_NAMES), dtype=np.int64)
-        labels[[CLASS_NAMES.index(c) for c in sample.target("sounding_classes")]] = 1
+        """``{"labels": int [C]}`` over the dataset's classes."""
+        key = "sounding_classes" if "sounding_classes" in sample.targets else "labels"
+        labels = np.zeros(len(self.profile.labels("classes")), dtype=np.int64)
+        labels[_class_indices(self, sample, sample.target(key))] = 1
         return {"labels": labels}
 
     def evaluate(

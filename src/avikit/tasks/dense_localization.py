@@ -1,5 +1,8 @@
 """Dense audio-visual event localisation (UnAV-100): every audio-visual event as (class, start, end, score).
 
+The classes are the dataset's (its profile's ``"classes"``); samples carry their events in the
+``events.audio_visual`` target (UnAV-100, and AVSynth, AVE and LLP).
+
 Example:
     >>> from avikit.data.synth import generate
     >>> task = DenseLocalizationTask()
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from avikit.data.sample import Sample
-from avikit.data.synth.classes import CLASS_NAMES
+from avikit.errors import DataError
 from avikit.metrics import UNAV_TIOU_THRESHOLDS, compute_detection_scores, compute_detection_statistics
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec
 from avikit.tasks.schema import FieldSpec
@@ -55,35 +58,48 @@ class DenseLocalizationTask(Task):
         unit="fraction",
     )
 
+    required_targets = ("events",)
+
+    def includes(self, sample: Sample) -> bool:
+        """Clips of the split with audio-visual event annotations (possibly none)."""
+        return super().includes(sample) and "audio_visual" in sample.targets["events"]
+
     def build_inputs(self, sample: Sample) -> TaskInputs:
         """All frames and the whole audio."""
         geometry = self.check_rates(sample)
-        size = (geometry.size, geometry.size)
-        return TaskInputs(sample.id, tuple(range(geometry.num_frames)), (0, geometry.num_samples), size)
+        frames = tuple(range(geometry.num_frames))
+        return TaskInputs(sample.id, frames, (0, geometry.num_samples), geometry.frame_shape)
 
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
         """``{"events": [(label, start, end), ...]}`` without exact duplicates (as UnAV-100 removes them)."""
         rows = sample.target("events")["audio_visual"]
+        unknown = sorted({e["label"] for e in rows} - set(self.profile.labels("classes")))
+        if unknown:
+            raise DataError(
+                f"sample {sample.id!r}: events of classes {unknown} the dataset {self.profile.name!r} does "
+                "not declare; prepare it again"
+            )
         unique = dict.fromkeys((e["label"], float(e["onset"]), float(e["offset"])) for e in rows)
         return {"events": list(unique)}
 
     def vocabularies(self) -> dict[str, Sequence[str]]:
-        """The AVSynth classes."""
-        return {"classes": CLASS_NAMES}
+        """The dataset's classes."""
+        return {"classes": self.profile.labels("classes")}
 
     def evaluate(
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
     ) -> Evaluation:
         """UnAV-100 mAP over the whole set (video index = position in the set)."""
+        index = {name: k for k, name in enumerate(self.profile.labels("classes"))}
         gt = [(v, e) for v, t in enumerate(targets) for e in t["events"]]
         pred = [(v, d) for v, p in enumerate(predictions) for d in p["events"]]
         statistics = compute_detection_statistics(
             np.array([v for v, _ in gt], dtype=np.int64),
             np.array([[e[1], e[2]] for _, e in gt], dtype=np.float64).reshape(-1, 2),
-            np.array([CLASS_NAMES.index(e[0]) for _, e in gt], dtype=np.int64),
+            np.array([index[e[0]] for _, e in gt], dtype=np.int64),
             np.array([v for v, _ in pred], dtype=np.int64),
             np.array([[d["start"], d["end"]] for _, d in pred], dtype=np.float64).reshape(-1, 2),
-            np.array([CLASS_NAMES.index(d["label"]) for _, d in pred], dtype=np.int64),
+            np.array([index[d["label"]] for _, d in pred], dtype=np.int64),
             np.array([d["score"] for _, d in pred], dtype=np.float64),
         )
         return Evaluation(compute_detection_scores(statistics), {}, len(predictions))
@@ -99,10 +115,11 @@ class DenseLocalizationTask(Task):
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """One to three random events of random classes and scores."""
         duration = (inputs.audio[1] - inputs.audio[0]) / self.spec.protocol.sample_rate
+        classes = self.profile.labels("classes")
         events = []
         for _ in range(int(rng.integers(1, 4))):
             start, end = np.sort(rng.uniform(0, duration, 2)).round(3)
-            label = CLASS_NAMES[int(rng.integers(len(CLASS_NAMES)))]
+            label = classes[int(rng.integers(len(classes)))]
             events.append(
                 {"label": label, "start": float(start), "end": float(end), "score": float(rng.random())}
             )

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from avikit.data.clips import load_sample_media
 from avikit.data.sample import Sample
-from avikit.data.synth import load_clip
 from avikit.errors import UsageError
 from avikit.metrics.reconstruction import compute_mel_distance, compute_psnr, compute_si_sdr, compute_ssim
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
@@ -111,13 +111,13 @@ class GenerationTask(Task):
             sample.id,
             tuple(range(geometry.num_frames)),
             (0, geometry.num_samples),
-            (geometry.size, geometry.size),
+            geometry.frame_shape,
             text=(caption,) if caption else (),
         )
 
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
         """``{"audio": float [N] mono reference, "video": uint8 [T, H, W, 3], "sample_rate"}``."""
-        clip = load_clip(sample, root)
+        clip = load_sample_media(sample, root, self.profile)
         return {
             "audio": clip.require_waveform().mean(0).astype(np.float64),
             "video": clip.require_frames(),

@@ -67,8 +67,8 @@ class RetrievalTask(Task):
     def build_inputs(self, sample: Sample) -> TaskInputs:
         """All frames and the whole audio."""
         geometry = self.check_rates(sample)
-        size = (geometry.size, geometry.size)
-        return TaskInputs(sample.id, tuple(range(geometry.num_frames)), (0, geometry.num_samples), size)
+        frames = tuple(range(geometry.num_frames))
+        return TaskInputs(sample.id, frames, (0, geometry.num_samples), geometry.frame_shape)
 
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
         """Nothing per sample: the pairs are the diagonal of the set."""

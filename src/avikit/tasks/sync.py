@@ -86,7 +86,7 @@ class SyncTask(Task):
         frames = tuple(range(int(start * geometry.fps), int((start + length) * geometry.fps)))
         audio_start = int((start + SYNC_OFFSETS[sync_offset_class(sample.id)]) * geometry.sample_rate)
         audio = (audio_start, audio_start + int(length * geometry.sample_rate))
-        return TaskInputs(sample.id, frames, audio, (geometry.size, geometry.size))
+        return TaskInputs(sample.id, frames, audio, geometry.frame_shape)
 
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
         """``{"label": int}``."""

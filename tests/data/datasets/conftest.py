@@ -27,6 +27,20 @@ def touch(path: Path) -> Path:
     return path
 
 
+def media_file(path: Path, seconds: int = 2) -> Path:
+    """Write a small real media file (a wav of silence, or an mp4 with 32 x 32 frames): recipes that read a
+    clip's length from its file need one that decodes."""
+    import numpy as np
+
+    from avikit.media import AVClip, save
+
+    waveform = np.zeros((1, 16000 * seconds), np.float32)
+    if path.suffix == ".wav":
+        return save(AVClip(waveform=waveform, sample_rate=16000), path)
+    frames = np.zeros((8 * seconds, 32, 32, 3), np.uint8)
+    return save(AVClip(frames=frames, waveform=waveform, fps=8, sample_rate=16000), path)
+
+
 def link_reference(reference_data: Path, folder: str, root: Path) -> Path:
     """Make ``root`` a folder of symlinks to the real reference files (never copied)."""
     root.mkdir(parents=True, exist_ok=True)

@@ -8,13 +8,13 @@ from avikit.data.datasets.flickr_soundnet import prepare_flickr_soundnet
 from avikit.data.datasets.vggss import prepare_vggss
 from avikit.data.manifest import read_manifest
 from avikit.data.prepared import read_prepared
-from tests.data.datasets.conftest import touch
+from tests.data.datasets.conftest import media_file, touch
 
 
 def test_vggss_boxes_quirk_and_media(official, tmp_path):
     root = official("vggss")
     touch(root / "frames/zpWuikVorYg_000032.jpg")
-    touch(root / "audio/zpWuikVorYg_000032.wav")
+    media_file(root / "audio/zpWuikVorYg_000032.wav")
     touch(root / "audio/Db6Hjt0x28k_000056.wav")  # no frame: not found
     samples = read_manifest(prepare_vggss(root, tmp_path / "out")["test"])
     assert [s.id for s in samples] == ["zpWuikVorYg_000032", "Db6Hjt0x28k_000056"]
@@ -35,7 +35,7 @@ def test_vggss_test_list_must_be_annotated(official, tmp_path):
 def test_flickr_annotators_and_consensus(official, tmp_path):
     root = official("flickr_soundnet")
     touch(root / "frames/10000130166.jpg")
-    touch(root / "audio/10000130166.wav")
+    media_file(root / "audio/10000130166.wav")
     samples = read_manifest(prepare_flickr_soundnet(root, tmp_path / "out")["test"])
     assert [s.id for s in samples] == ["10000130166", "10007936344"]
     assert samples[0].target("boxes") == [

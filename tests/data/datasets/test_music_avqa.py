@@ -9,7 +9,7 @@ import pytest
 from avikit.data.datasets.music_avqa import prepare_music_avqa
 from avikit.data.manifest import read_manifest
 from avikit.data.prepared import read_prepared
-from tests.data.datasets.conftest import touch
+from tests.data.datasets.conftest import media_file
 
 ORIGINAL = {
     "Audio/Counting": 1022,
@@ -53,7 +53,7 @@ def test_real_test_files_give_the_official_counts(reference_data, tmp_path, anno
 
 def test_repeated_question_ids_get_unique_keys(official, tmp_path):
     root = official("music_avqa")
-    touch(root / "data/video/00005778.mp4")
+    media_file(root / "data/video/00005778.mp4")
     manifests = prepare_music_avqa(root, tmp_path / "out")
     assert sorted(manifests) == ["test", "val"]
     record = read_prepared(tmp_path / "out")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,11 @@ from avikit.data.croissant import CardFile, DatasetInfo, build_croissant, write_
 from avikit.data.download import compute_file_hash
 from avikit.data.manifest import atomic_writer, write_manifest
 from avikit.data.prepared import PREPARED_FILE, subset_digest, validate_prepared
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import MediaRef, Provenance, Sample
 from avikit.errors import DataError, InputFileError
+from avikit.media import probe
+from avikit.media.timeline import Seconds
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,21 @@ def find_media(
     return None
 
 
+def media_seconds(path: Path, whole: bool = False) -> Fraction:
+    """The length of a media file in exact seconds (its audio's samples over its rate, else the container's).
+
+    Args:
+        path: an existing media file.
+        whole: round down to whole seconds (for protocols that cut clips into whole 1 s segments).
+    """
+    info = probe(path)
+    if info.audio is not None and info.audio.num_samples > 0:
+        seconds = Fraction(info.audio.num_samples, info.audio.sample_rate)
+    else:
+        seconds = Fraction(info.duration).limit_denominator(10**6)
+    return Fraction(math.floor(seconds)) if whole else seconds
+
+
 def check_keys(where: str, data: Any, allowed: Iterable[str], required: Iterable[str] | None = None) -> None:
     """Raise ValueError on unknown or missing keys of a JSON object read from an official file."""
     allowed_set = set(allowed)
@@ -83,9 +103,7 @@ def check_header(path: Path, header: Sequence[str], expected: Sequence[str]) -> 
         )
 
 
-def media_ref(
-    out: Path, media: Path, start: int | float = 0, duration: int | float | None = None
-) -> MediaRef:
+def media_ref(out: Path, media: Path, start: Seconds = 0, duration: Seconds | None = None) -> MediaRef:
     """Return a reference to ``media`` relative to the output folder (where the manifest lives)."""
     return MediaRef(os.path.relpath(media.absolute(), out.absolute()), start, duration)
 
@@ -136,6 +154,8 @@ def write_prepared(
     options: Mapping[str, Any],
     extra: Mapping[str, Mapping[str, Any]] | None = None,
     notes: Sequence[str] = (),
+    *,
+    profile: DatasetProfile,
 ) -> dict[str, Path]:
     """Write one manifest per split, the missing-media lists, ``prepared.json`` and ``croissant.json``.
 
@@ -150,6 +170,7 @@ def write_prepared(
         options: the recipe options that change the output (e.g. the annotation version).
         extra: per split, more counts to record (e.g. questions).
         notes: what the recipe noticed in the official files (dropped rows, duplicates).
+        profile: the geometry and vocabularies the folder declares (in ``croissant.json``), which tasks read.
     """
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
@@ -190,7 +211,8 @@ def write_prepared(
         s: {k: e[k] for k in ("samples", "found", "missing", "ids_sha256", "found_ids_sha256")}
         for s, e in entries.items()
     }
-    card = build_croissant(info, files, {s: e["samples"] for s, e in entries.items()}, subsets)
+    counts = {s: e["samples"] for s, e in entries.items()}
+    card = build_croissant(info, files, counts, subsets, profile.to_dict())
     write_croissant(root / CARD_FILE, card)
     report = validate_prepared(root)
     if not report.ok:

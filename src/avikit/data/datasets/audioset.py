@@ -18,6 +18,10 @@ machine ids::
 The ``num_segs`` and ``num_unique_labels`` of the second comment line are checked. Splits:
 ``balanced_train``, ``unbalanced_train`` and ``eval`` (those whose file is present). Targets:
 ``labels`` (display names) and ``label_ids`` (machine ids), in file order.
+
+Profile (the card's ``avikit:profile``): 10 s at 1 frame per second and 224 x 224 with 16 kHz audio
+(CAV-MAE's evaluation: 10 frames over the clip); the classes are the display names of
+``class_labels_indices.csv`` in index order.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from avikit.data.datasets._recipe import (
     write_prepared,
 )
 from avikit.data.download import RemoteFile, download_files
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.errors import DataError, InputFileError
 
@@ -159,9 +164,18 @@ def prepare_audioset(root: str | os.PathLike[str], out: str | os.PathLike[str]) 
             )
             rows.append((sample, media is not None))
         splits[split] = rows
-    return write_prepared(
-        out, AUDIOSET_INFO, splits, [classes_path, *present.values()], {"classes": len(classes)}
+    profile = DatasetProfile(
+        "audioset",
+        fps=1,
+        sample_rate=16000,
+        frame_size=224,
+        duration=10,
+        vocabularies={"classes": list(classes.values())},
+        source="AudioSet as CAV-MAE evaluates it: 10 frames over 10 s at 224 x 224, 16 kHz audio; classes "
+        "in class_labels_indices.csv order",
     )
+    sources = [classes_path, *present.values()]
+    return write_prepared(out, AUDIOSET_INFO, splits, sources, {"classes": len(classes)}, profile=profile)
 
 
 def download_audioset(root: str | os.PathLike[str]) -> Path:

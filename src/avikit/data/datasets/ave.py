@@ -14,6 +14,10 @@ Targets (the AVSynth AVEL schema): ``duration`` (10), ``labels`` ([category]), `
 ([{label, onset, offset}] in whole seconds) and ``avel``: the per-second label, ``"background"`` outside
 the event.
 
+Profile (the card's ``avikit:profile``, which tasks read): ten 1 s segments decoded at 16 fps and 224 x 224
+(the paper's 16 frames per 1 s segment for VGG-19) with 16 kHz audio (VGGish); the classes are the categories
+in the order they first occur in ``Annotations.txt`` (the official code does not state its class indices).
+
 Quirks: one line has an empty event (``Church bell&VWi2ENBuTbw&good&0&0``): its per-second labels are all
 background and it has no event; it is kept and noted. 45 video ids occur on 2 or 3 lines with different
 categories (e.g. male and female speech on the
@@ -40,11 +44,12 @@ from avikit.data.datasets._recipe import (
     write_prepared,
 )
 from avikit.data.download import RemoteFile, download_files
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.data.text import read_text_lines
 from avikit.errors import DataError
 
-__all__ = ["AVE_INFO", "card_ave", "download_ave", "prepare_ave"]
+__all__ = ["AVE_INFO", "ave_profile", "card_ave", "download_ave", "prepare_ave"]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +156,21 @@ def _sample_ids(lines: list[_Line]) -> dict[tuple[str, str], str]:
     return ids
 
 
+def ave_profile(categories: list[str]) -> DatasetProfile:
+    """The AVE profile over ``categories`` (in index order)."""
+    return DatasetProfile(
+        "ave",
+        fps=16,
+        sample_rate=16000,
+        frame_size=224,
+        segment_seconds=1,
+        duration=_SECONDS,
+        vocabularies={"classes": categories},
+        source="AVE (Tian et al., ECCV 2018): ten 1 s segments, 16 frames per segment at 224 x 224 (VGG-19), "
+        "16 kHz audio (VGGish); classes in first-seen order of Annotations.txt",
+    )
+
+
 def prepare_ave(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, Path]:
     """Write avikit manifests of AVE from its official files under ``root`` to ``out``.
 
@@ -199,7 +219,10 @@ def prepare_ave(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> di
     notes = (
         [f"{len(empty)} empty event(s) (start = end), all background: {', '.join(empty)}"] if empty else []
     )
-    return write_prepared(out, AVE_INFO, splits, sources, options, notes=notes)
+    categories = list(dict.fromkeys(line.category for line in all_lines))
+    return write_prepared(
+        out, AVE_INFO, splits, sources, options, notes=notes, profile=ave_profile(categories)
+    )
 
 
 def download_ave(root: str | os.PathLike[str]) -> Path:

@@ -20,6 +20,12 @@ For AVSS ``ROOT`` may also be the released folder itself (``metadata.csv`` at it
 exactly the official ones. The sample's media is the audio file; its targets hold the frame and mask
 paths (relative to the manifest, like the media path), the annotated frame numbers and the class
 (S4), the sounding objects (AVSS ``a_obj``) and the subset (AVSS ``label``: v1s, v1m or v2).
+
+Profile (the card's ``avikit:profile``): the frames are one image per second (so 1 frame per second), read at
+224 x 224 as the official test loaders do (S4 and MS3 frames are released at that size; AVSS resizes frames
+bilinearly and masks by nearest neighbour to 224), masks at 224 x 224, audio at 16 kHz (VGGish); 5 s clips
+(AVSS v2: 10 s, each sample states its own). Classes: S4 the categories of the metadata in sorted order, MS3
+none (binary masks), AVSS ``label2idx.json`` in index order without the background (index 0).
 """
 
 from __future__ import annotations
@@ -32,9 +38,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from avikit.data.croissant import DatasetInfo, build_croissant
 from avikit.data.datasets._recipe import check_header, find_file, media_ref, provenance, write_prepared
 from avikit.data.download import ManualDownloadError
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.errors import DataError
 
@@ -42,6 +51,8 @@ __all__ = [
     "AVSBENCH_INFO",
     "VARIANTS",
     "avsbench_frame_indices",
+    "avsbench_profile",
+    "avss_palette",
     "card_avsbench",
     "download_avsbench",
     "prepare_avsbench",
@@ -109,6 +120,26 @@ def avsbench_frame_indices(fps: float | Fraction, num_frames: int, seconds: int 
     if step < 1 or num_frames < 1:
         raise DataError(f"need fps >= 0.5 and at least one frame, got fps={fps}, num_frames={num_frames}")
     return tuple(min(second * step + 15 * step // 16, num_frames - 1) for second in range(seconds))
+
+
+def avss_palette(count: int = 71) -> np.ndarray:
+    """Return the AVSBench colour palette ``uint8 [count, 3]``: the bits of the index spread over R, G, B.
+
+    Official: ``avs_scripts/avss/color_dataloader.py::get_v2_pallete`` (71 colours, background 0); a mask
+    pixel's class is the index of the colour it equals (no colour: background).
+
+    Example:
+        >>> avss_palette(3).tolist()
+        [[0, 0, 0], [128, 0, 0], [0, 128, 0]]
+    """
+    palette = np.zeros((count, 3), dtype=np.uint8)
+    for j in range(count):
+        lab, bit = j, 0
+        while lab > 0:
+            for channel in range(3):
+                palette[j, channel] |= ((lab >> channel) & 1) << (7 - bit)
+            bit, lab = bit + 1, lab >> 3
+    return palette
 
 
 def _read_csv(path: Path, variant: str) -> list[dict[str, str]]:
@@ -188,6 +219,30 @@ def _meta(base: Path, variant: str) -> tuple[Path, Path]:
     return find_file(base, [name], f"AVSBench {variant.upper()} metadata"), base
 
 
+def avsbench_profile(variant: str, classes: list[str] | None = None) -> DatasetProfile:
+    """The profile of an AVSBench variant over ``classes`` (S4: categories; AVSS: label2idx order)."""
+    return DatasetProfile(
+        f"avsbench-{variant}",
+        fps=1,
+        sample_rate=16000,
+        frame_size=224,
+        segment_seconds=1,
+        duration=None if variant == "avss" else 5,
+        mask_size=224,
+        vocabularies={} if classes is None else {"classes": classes},
+        source="AVSBench (Zhou et al., ECCV 2022; avs_scripts @ f7414aff6a): one frame per second read at "
+        "224 x 224, masks at 224 x 224, 16 kHz audio (VGGish)",
+    )
+
+
+def _avss_classes(path: Path) -> list[str]:
+    index = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(index, dict) or sorted(index.values()) != list(range(len(index))):
+        raise DataError(f"{path}: expected {{label: index}} with indices 0..N-1 (background 0)")
+    names = sorted(index, key=lambda label: index[label])
+    return names[1:]
+
+
 def prepare_avsbench(
     root: str | os.PathLike[str], out: str | os.PathLike[str], variant: str = "s4"
 ) -> dict[str, Path]:
@@ -205,9 +260,11 @@ def prepare_avsbench(
     meta, base = _meta(Path(root), variant)
     sources = [meta]
     classes = None
+    names = None
     if variant == "avss":
         sources.append(find_file(base, ["label2idx.json"], "AVSS label2idx.json"))
-        classes = len(json.loads(sources[-1].read_text(encoding="utf-8")))
+        names = _avss_classes(sources[-1])
+        classes = len(names) + 1
     splits: dict[str, list[tuple[Sample, bool]]] = {}
     for row in _read_csv(meta, variant):
         audio, targets, needed = (
@@ -225,7 +282,10 @@ def prepare_avsbench(
         )
         splits.setdefault(row["split"], []).append((sample, all(p.is_file() for p in needed)))
     options = {"variant": variant, **({"classes": classes} if classes is not None else {})}
-    return write_prepared(out, replace(AVSBENCH_INFO, name=f"avsbench-{variant}"), splits, sources, options)
+    if variant == "s4":
+        names = sorted({s.targets["labels"][0] for rows in splits.values() for s, _ in rows})
+    info = replace(AVSBENCH_INFO, name=f"avsbench-{variant}")
+    return write_prepared(out, info, splits, sources, options, profile=avsbench_profile(variant, names))
 
 
 def download_avsbench(root: str | os.PathLike[str]) -> Path:

@@ -16,7 +16,9 @@ first element (skipped, as the official readers do) and then ``xmin``, ``ymin``,
 
 Targets: ``boxes`` (integers, 256-pixel scale, one list per box), ``box_format`` (``"xyxy_256"``),
 ``ground_truth`` (``"consensus"``: rasterised boxes summed, halved and clipped at 1, as LVS and EZ-VSL
-do) and ``frame`` (path relative to the manifest). The sample's media is the audio.
+do) and ``frame`` (path relative to the manifest). The sample's media is the audio, its length the audio's.
+The profile is VGG-SS's (:func:`avikit.data.datasets.vggss.still_frame_profile`): the frame and the map at
+224 x 224 (boxes rescaled from 256 with integer truncation), audio at 16 kHz; no classes.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from avikit.data.croissant import CardFile, DatasetInfo, build_croissant
-from avikit.data.datasets._recipe import find_file, media_ref, provenance, write_prepared
-from avikit.data.datasets.vggss import LVS_COMMIT
+from avikit.data.datasets._recipe import find_file, media_ref, media_seconds, provenance, write_prepared
+from avikit.data.datasets.vggss import LVS_COMMIT, still_frame_profile
 from avikit.data.download import RemoteFile, download_files
 from avikit.data.sample import Sample
 from avikit.errors import DataError
@@ -124,16 +126,18 @@ def prepare_flickr_soundnet(root: str | os.PathLike[str], out: str | os.PathLike
             "ground_truth": "consensus",
             "frame": os.path.relpath(frame.absolute(), Path(out).absolute()),
         }
+        found = frame.is_file() and audio.is_file()
         sample = Sample(
             image_id,
             "flickr-soundnet",
             "test",
-            media_ref(Path(out), audio),
+            media_ref(Path(out), audio, 0, media_seconds(audio) if found else None),
             provenance(FLICKR_SOUNDNET_INFO, f"flickr:{image_id}"),
             targets,
         )
-        rows.append((sample, frame.is_file() and audio.is_file()))
-    return write_prepared(out, FLICKR_SOUNDNET_INFO, {"test": rows}, [test_path], {})
+        rows.append((sample, found))
+    profile = still_frame_profile("flickr-soundnet", None, None)
+    return write_prepared(out, FLICKR_SOUNDNET_INFO, {"test": rows}, [test_path], {}, profile=profile)
 
 
 def download_flickr_soundnet(root: str | os.PathLike[str]) -> Path:

@@ -17,6 +17,11 @@ test also ``events`` (``audio``, ``visual`` and ``audio_visual`` rows {label, on
 seconds) and ``segment_labels`` (per modality, the sorted labels of each 1 s segment). Audio-visual
 segments are the intersection of the audio and visual ones, as the official evaluation computes them.
 
+Profile (the card's ``avikit:profile``): ten 1 s segments decoded at 8 fps and 224 x 224 (the official
+features: ResNet-152 and R(2+1)D at 8 frames per second) with 16 kHz audio (VGGish); the classes are the 25
+LLP classes in the official evaluation's order (with ``check_classes=False``: the labels found, in first-seen
+order of the split files).
+
 Annotation versions: ``"current"`` (the files as fixed on 2024-04-16) or ``"pre2024"``, which restores
 the 3 rows of ``AVVP_eval_audio.csv`` that the fix changed (two Speech rows of JfZEqeLZqWk_30_40 filed
 under the name ``Baby_cry_infant_cry`` and a Cat row of ``KvIjsmANkxI_10_20``` with a stray backtick). The
@@ -44,11 +49,12 @@ from avikit.data.datasets._recipe import (
     write_prepared,
 )
 from avikit.data.download import RemoteFile, download_files
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.data.text import read_text
 from avikit.errors import DataError
 
-__all__ = ["LLP_CLASSES", "LLP_INFO", "card_llp", "download_llp", "prepare_llp"]
+__all__ = ["LLP_CLASSES", "LLP_INFO", "card_llp", "download_llp", "llp_profile", "prepare_llp"]
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +189,21 @@ def _dense_targets(audio: list[dict[str, Any]], visual: list[dict[str, Any]]) ->
     }
 
 
+def llp_profile(classes: tuple[str, ...] = LLP_CLASSES) -> DatasetProfile:
+    """The LLP profile over ``classes`` (default: the 25 official classes)."""
+    return DatasetProfile(
+        "llp",
+        fps=8,
+        sample_rate=16000,
+        frame_size=224,
+        segment_seconds=1,
+        duration=_SECONDS,
+        vocabularies={"classes": classes},
+        source="LLP/AVVP (Tian et al., ECCV 2020): ten 1 s segments, 8 frames per second at 224 x 224 "
+        "(ResNet-152, R(2+1)D), 16 kHz audio (VGGish); classes in the official evaluation's order",
+    )
+
+
 def _find_csv(base: Path, name: str) -> Path:
     return find_file(base, [f"data/{name}", name], f"LLP {name}")
 
@@ -251,7 +272,10 @@ def prepare_llp(
         log.warning("LLP: %s", note)
     sources = [*paths.values(), *eval_paths.values()]
     options = {"annotations": annotations, "check_classes": check_classes}
-    return write_prepared(out, LLP_INFO, splits, sources, options, notes=notes)
+    found = [c for rows in splits.values() for s, _ in rows for c in s.targets["labels"]]
+    found += [e["label"] for m in dense.values() for events in m.values() for e in events]
+    profile = llp_profile(LLP_CLASSES if check_classes else tuple(dict.fromkeys(found)))
+    return write_prepared(out, LLP_INFO, splits, sources, options, notes=notes, profile=profile)
 
 
 def download_llp(root: str | os.PathLike[str]) -> Path:

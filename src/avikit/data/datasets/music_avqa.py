@@ -16,6 +16,12 @@ One sample per video; its target ``qa`` lists the questions in file order, in th
 ``type`` ([modality, kind]), ``question`` (slots filled), ``question_content``, ``templ_values``,
 ``answer``, plus ``question_id`` and ``key``. Quirk: the original test file repeats 55 question ids with
 different answers; ``key`` is the question id, with ``#2`` appended to a repeat, so it is unique.
+
+Profile (the card's ``avikit:profile``): 1 s segments at 1 frame per second and 224 x 224 with 16 kHz audio
+(the official features: one frame per second, VGGish per second); a sample lasts its video's whole seconds
+(read from the file when present; the official videos last 60 s). Answers: every answer of the files
+read, in first-seen order over train, val and test (the official code builds its vocabulary from the train
+answers in that order).
 """
 
 from __future__ import annotations
@@ -35,14 +41,22 @@ from avikit.data.datasets._recipe import (
     find_optional,
     media_dirs,
     media_ref,
+    media_seconds,
     provenance,
     write_prepared,
 )
 from avikit.data.download import RemoteFile, download_files
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.errors import DataError, InputFileError
 
-__all__ = ["MUSIC_AVQA_INFO", "card_music_avqa", "download_music_avqa", "prepare_music_avqa"]
+__all__ = [
+    "MUSIC_AVQA_INFO",
+    "card_music_avqa",
+    "download_music_avqa",
+    "music_avqa_profile",
+    "prepare_music_avqa",
+]
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +171,21 @@ def _split_files(base: Path, annotations: str) -> dict[str, Path]:
     return present
 
 
+def music_avqa_profile(answers: list[str]) -> DatasetProfile:
+    """The MUSIC-AVQA profile over ``answers`` (first-seen order)."""
+    return DatasetProfile(
+        "music-avqa",
+        fps=1,
+        sample_rate=16000,
+        frame_size=224,
+        segment_seconds=1,
+        duration=60,
+        vocabularies={"answers": answers},
+        source="MUSIC-AVQA (Li et al., CVPR 2022): 60 s videos in 1 s segments, one frame per second at "
+        "224 x 224, 16 kHz audio (VGGish); answers in first-seen order",
+    )
+
+
 def prepare_music_avqa(
     root: str | os.PathLike[str], out: str | os.PathLike[str], annotations: str = "original"
 ) -> dict[str, Path]:
@@ -187,11 +216,12 @@ def prepare_music_avqa(
         for video_id, questions in per_video.items():
             media = find_media(folders, [video_id], (".mp4",))
             where = media or (folders[0] if folders else base / "data/video") / f"{video_id}.mp4"
+            seconds = media_seconds(media, whole=True) if media is not None else None
             sample = Sample(
                 video_id,
                 "music-avqa",
                 split,
-                media_ref(Path(out), where),
+                media_ref(Path(out), where, 0, seconds),
                 provenance(MUSIC_AVQA_INFO, f"music-avqa:{video_id}"),
                 {"qa": questions},
             )
@@ -199,8 +229,12 @@ def prepare_music_avqa(
         splits[split] = rows
         types = Counter("/".join(q["type"]) for qs in per_video.values() for q in qs)
         extra[split] = {"questions": sum(types.values()), "question_types": dict(sorted(types.items()))}
+    answers = [q["answer"] for split in _SPLITS if split in splits for s, _ in splits[split]
+               for q in s.targets["qa"]]  # fmt: skip
+    options = {"annotations": annotations}
+    profile = music_avqa_profile(list(dict.fromkeys(answers)))
     return write_prepared(
-        out, MUSIC_AVQA_INFO, splits, list(paths.values()), {"annotations": annotations}, extra, notes
+        out, MUSIC_AVQA_INFO, splits, list(paths.values()), options, extra, notes, profile=profile
     )
 
 

@@ -11,6 +11,11 @@ Official layout (``ROOT`` is ``data/unav100`` of the repository, or the reposito
                                                     "label_id": index}, ...]}}}
     ROOT/raw_videos/<video id>.mp4   (as the official scripts/video_download.py names them; or videos/)
 
+Profile (the card's ``avikit:profile``): decoded at 25 fps and 224 x 224 with 16 kHz audio (the official
+features: I3D over 24-frame windows of 25 fps video with a stride of 8 frames, VGGish audio), so a feature
+step is 8 / 25 s; clip lengths vary (each sample states its ``duration``). The classes are ordered by their
+``label_id``, as the official loader's label dictionary maps them.
+
 Unknown fields are errors. Targets (the AVSynth schema): ``duration`` (seconds), ``labels`` (sorted
 classes) and ``events.audio_visual``: [{label, label_id, onset, offset}] in seconds, in file order (the
 official evaluation removes duplicate events itself, so they are kept).
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +40,11 @@ from avikit.data.datasets._recipe import (
     write_prepared,
 )
 from avikit.data.download import ManualDownloadError
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.errors import DataError
 
-__all__ = ["UNAV100_INFO", "card_unav100", "download_unav100", "prepare_unav100"]
+__all__ = ["UNAV100_INFO", "card_unav100", "download_unav100", "prepare_unav100", "unav100_profile"]
 
 _SUBSETS = {"train": "train", "validation": "val", "test": "test"}
 _VIDEO_KEYS = {"subset", "duration", "fps", "resolution", "url", "annotations"}
@@ -98,6 +105,30 @@ def _targets(path: Path, video_id: str, entry: Any) -> tuple[str, dict[str, Any]
     return split, targets
 
 
+def unav100_profile(classes: list[str]) -> DatasetProfile:
+    """The UnAV-100 profile over ``classes`` (in ``label_id`` order)."""
+    return DatasetProfile(
+        "unav100",
+        fps=25,
+        sample_rate=16000,
+        frame_size=224,
+        segment_seconds=Fraction(8, 25),
+        vocabularies={"classes": classes},
+        source="UnAV-100 (Geng et al., CVPR 2023): 25 fps (default_fps) at 224 x 224 for I3D over 24-frame "
+        "windows with stride 8, 16 kHz audio (VGGish); classes by label_id",
+    )
+
+
+def _classes(path: Path, splits: dict[str, list[tuple[Sample, bool]]]) -> list[str]:
+    ids: dict[str, int] = {}
+    for rows in splits.values():
+        for sample, _ in rows:
+            for event in sample.targets["events"]["audio_visual"]:
+                if ids.setdefault(event["label"], event["label_id"]) != event["label_id"]:
+                    raise DataError(f"{path}: class {event['label']!r} has two label_ids")
+    return sorted(ids, key=lambda label: ids[label])
+
+
 def prepare_unav100(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, Path]:
     """Write avikit manifests (train, val, test) of UnAV-100 from its annotation JSON under ``root``.
 
@@ -131,7 +162,8 @@ def prepare_unav100(root: str | os.PathLike[str], out: str | os.PathLike[str]) -
         s: {"events": sum(len(x.targets["events"]["audio_visual"]) for x, _ in rows)}
         for s, rows in splits.items()
     }
-    return write_prepared(out, UNAV100_INFO, splits, [path], {}, extra)
+    profile = unav100_profile(_classes(path, splits))
+    return write_prepared(out, UNAV100_INFO, splits, [path], {}, extra, profile=profile)
 
 
 def download_unav100(root: str | os.PathLike[str]) -> Path:

@@ -14,6 +14,11 @@ Protocols (``protocol=``), each writing the splits it evaluates on:
   lines); without it the whole test split is written and a log line says so.
 - ``v2a`` (video-to-audio generation, as av-benchmark): test only, 8 s window from the clip start,
   targets ``labels`` and ``caption`` (the label, the usual text condition).
+
+Profile (the card's ``avikit:profile``): classification and retrieval decode 10 s at 1 frame per second
+and 224 x 224 with 16 kHz audio (CAV-MAE's evaluation: 10 frames over the clip); ``v2a`` decodes 8 s at
+25 fps and 224 x 224 with 16 kHz audio (the frame rate of the Synchformer sync score of av-benchmark). The
+classes are the labels of ``vggsound.csv`` in sorted order (the 309 classes).
 """
 
 from __future__ import annotations
@@ -34,10 +39,18 @@ from avikit.data.datasets._recipe import (
     write_prepared,
 )
 from avikit.data.download import RemoteFile, download_files
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.errors import DataError
 
-__all__ = ["PROTOCOLS", "VGGSOUND_INFO", "card_vggsound", "download_vggsound", "prepare_vggsound"]
+__all__ = [
+    "PROTOCOLS",
+    "VGGSOUND_INFO",
+    "card_vggsound",
+    "download_vggsound",
+    "prepare_vggsound",
+    "vggsound_profile",
+]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +104,23 @@ def _read_rows(path: Path) -> list[tuple[str, int, str, str]]:
     return rows
 
 
+def vggsound_profile(protocol: str, classes: list[str]) -> DatasetProfile:
+    """The VGGSound profile of ``protocol`` over ``classes`` (sorted labels)."""
+    generation = protocol == "v2a"
+    return DatasetProfile(
+        "vggsound",
+        fps=25 if generation else 1,
+        sample_rate=16000,
+        frame_size=224,
+        segment_seconds=1,
+        duration=8 if generation else 10,
+        vocabularies={"classes": classes},
+        source="VGGSound: classification and retrieval as CAV-MAE evaluates them (10 frames over 10 s at "
+        "224 x 224, 16 kHz audio); v2a as av-benchmark (8 s, 25 fps for the sync score, 16 kHz); "
+        "classes are the sorted labels",
+    )
+
+
 def _targets(protocol: str, label: str) -> dict[str, Any]:
     targets: dict[str, Any] = {"labels": [label]}
     if protocol == "retrieval":
@@ -133,7 +163,8 @@ def prepare_vggsound(
     folders = media_dirs(base, ["video", "videos", "test", "train"])
     window = 8 if protocol == "v2a" else 10
     splits: dict[str, list[tuple[Sample, bool]]] = {s: [] for s in PROTOCOLS[protocol]}
-    for ytid, start, label, split in _read_rows(path):
+    rows = _read_rows(path)
+    for ytid, start, label, split in rows:
         sample_id = f"{ytid}_{start:06d}"
         if split not in splits or (wanted is not None and split == "test" and sample_id not in wanted):
             continue
@@ -156,7 +187,8 @@ def prepare_vggsound(
                 f"{sorted(unknown)[:3]}"
             )
     options = {"protocol": protocol, "window_seconds": window, "ids": None if ids is None else str(ids)}
-    return write_prepared(out, VGGSOUND_INFO, splits, [path], options)
+    profile = vggsound_profile(protocol, sorted({row[2] for row in rows}))
+    return write_prepared(out, VGGSOUND_INFO, splits, [path], options, profile=profile)
 
 
 def download_vggsound(root: str | os.PathLike[str]) -> Path:

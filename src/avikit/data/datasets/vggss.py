@@ -14,6 +14,10 @@ Unknown fields are errors. The sample's media is the audio; targets hold ``label
 ``boxes`` (as published, unclipped), ``box_format`` (``"xyxy_unit"``), ``ground_truth``
 (``"union"``: the boxes' union is the map) and ``frame`` (path relative to the manifest).
 
+Profile (the card's ``avikit:profile``): the frame read at 224 x 224 (the LVS test transform resizes and
+centre-crops to 224), the ground-truth map at 224 x 224, audio at 16 kHz; the sample's length is its audio's
+(read from the file when present; the VGGSound clips last 10 s). Classes: the sorted class names.
+
 Quirk: 12 entries hold a coordinate of about -2.9e16 (a corrupt value); the official evaluations clip
 coordinates (LVS at 0, EZ-VSL to [0, 1]). The boxes are written unclipped and counted in the notes.
 """
@@ -27,12 +31,27 @@ from pathlib import Path
 from typing import Any
 
 from avikit.data.croissant import CardFile, DatasetInfo, build_croissant
-from avikit.data.datasets._recipe import check_keys, find_file, media_ref, provenance, write_prepared
+from avikit.data.datasets._recipe import (
+    check_keys,
+    find_file,
+    media_ref,
+    media_seconds,
+    provenance,
+    write_prepared,
+)
 from avikit.data.download import RemoteFile, download_files
+from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.errors import DataError
 
-__all__ = ["LVS_COMMIT", "VGGSS_INFO", "card_vggss", "download_vggss", "prepare_vggss"]
+__all__ = [
+    "LVS_COMMIT",
+    "VGGSS_INFO",
+    "card_vggss",
+    "download_vggss",
+    "prepare_vggss",
+    "still_frame_profile",
+]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +114,21 @@ def _read_boxes(path: Path) -> tuple[dict[str, dict[str, Any]], int]:
     return out, corrupt
 
 
+def still_frame_profile(name: str, classes: list[str] | None, duration: int | None) -> DatasetProfile:
+    """The profile of a still-frame source localization set (VGG-SS, Flickr-SoundNet)."""
+    return DatasetProfile(
+        name,
+        fps=1,
+        sample_rate=16000,
+        frame_size=224,
+        duration=duration,
+        mask_size=224,
+        vocabularies={} if classes is None else {"classes": classes},
+        source="LVS / EZ-VSL evaluation: one frame resized and centre-cropped to 224 x 224, the ground-truth "
+        "map at 224 x 224; audio at 16 kHz",
+    )
+
+
 def prepare_vggss(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, Path]:
     """Write the avikit manifest (split ``test``) of VGG-SS from its metadata and test data under ``root``.
 
@@ -120,17 +154,22 @@ def prepare_vggss(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> 
             "ground_truth": "union",
             "frame": os.path.relpath(frame.absolute(), Path(out).absolute()),
         }
+        found = frame.is_file() and audio.is_file()
         sample = Sample(
             file_id,
             "vggss",
             "test",
-            media_ref(Path(out), audio),
+            media_ref(Path(out), audio, 0, media_seconds(audio) if found else None),
             provenance(VGGSS_INFO, f"youtube:{file_id[:11]}@{int(file_id[12:] or 0)}"),
             targets,
         )
-        rows.append((sample, frame.is_file() and audio.is_file()))
+        rows.append((sample, found))
     notes = [f"{corrupt} entr(ies) with a corrupt box coordinate, written unclipped"] if corrupt else []
-    return write_prepared(out, VGGSS_INFO, {"test": rows}, [boxes_path, test_path], {}, notes=notes)
+    classes = sorted({row["labels"][0] for row in boxes.values()})
+    profile = still_frame_profile("vggss", classes, 10)
+    return write_prepared(
+        out, VGGSS_INFO, {"test": rows}, [boxes_path, test_path], {}, notes=notes, profile=profile
+    )
 
 
 def download_vggss(root: str | os.PathLike[str]) -> Path:

@@ -1,4 +1,8 @@
-"""Helpers shared by the exporters: reading the source set, atomic text and media copies, images."""
+"""Helpers shared by the exporters: reading the source set, atomic text and media copies.
+
+Images are written and read by :mod:`avikit.data.images` (``read_image`` and ``write_image`` are re-exported
+here for the exporters).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
-import numpy as np
-
+from avikit.data.images import read_image, write_image
 from avikit.data.manifest import atomic_writer, read_manifest
 from avikit.data.sample import Sample
-from avikit.errors import DataError, InputFileError
+from avikit.errors import InputFileError
+
+__all__ = ["read_image", "write_image"]
 
 log = logging.getLogger(__name__)
 
@@ -86,37 +90,3 @@ def seconds_text(value: float | int) -> str:
     """Write seconds without a trailing ``.0`` for whole numbers."""
     frac = Fraction(value).limit_denominator(10**7)
     return str(int(frac)) if frac.denominator == 1 else repr(float(value))
-
-
-def _encode_image(array: np.ndarray, codec: str) -> bytes:
-    fmt = "gray" if array.ndim == 2 else "rgb24"
-    context: Any = av.CodecContext.create(codec, "w")
-    context.width, context.height = array.shape[1], array.shape[0]
-    context.pix_fmt = fmt if codec == "png" else "yuvj444p"
-    context.time_base = Fraction(1, 1)
-    if codec == "mjpeg":
-        context.options = {"qmin": "1", "qmax": "3"}
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format=fmt)
-    if context.pix_fmt != fmt:
-        frame = frame.reformat(format=context.pix_fmt)
-    packets = [*context.encode(frame), *context.encode(None)]
-    return b"".join(bytes(p) for p in packets)
-
-
-def write_image(path: Path, array: np.ndarray) -> Path:
-    """Write ``uint8 [H, W]`` (grey) or ``[H, W, 3]`` (RGB) as PNG or JPEG (by suffix), atomically."""
-    codec = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg"}.get(path.suffix.lower())
-    if codec is None:
-        raise DataError(f"image suffix must be .png or .jpg, got {path.name}")
-    with atomic_writer(path, "wb") as f:
-        f.write(_encode_image(array, codec))
-    return path
-
-
-def read_image(path: Path) -> np.ndarray:
-    """Read a PNG or JPEG written by :func:`write_image` (grey as ``[H, W]``, colour as ``[H, W, 3]``)."""
-    with av.open(str(path)) as container:
-        frame = next(container.decode(video=0))
-    if frame.format.name == "gray":
-        return frame.to_ndarray()
-    return frame.to_ndarray(format="rgb24")

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from avikit.data.datasets.avsbench import avsbench_frame_indices
+from avikit.data.datasets.avsbench import avsbench_frame_indices, avss_palette
 from avikit.data.export._common import Progress, source_samples, split_of, targets, write_image, write_text
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
@@ -55,23 +55,6 @@ from avikit.media import AVClip, save
 __all__ = ["avss_palette", "export_avsbench"]
 
 VARIANTS = ("s4", "ms3", "avss")
-
-
-def avss_palette(count: int = len(CLASS_NAMES) + 1) -> np.ndarray:
-    """Return the AVSBench colour palette ``uint8 [count, 3]``: the bits of the index spread over R, G, B.
-
-    Example:
-        >>> avss_palette(3).tolist()
-        [[0, 0, 0], [128, 0, 0], [0, 128, 0]]
-    """
-    palette = np.zeros((count, 3), dtype=np.uint8)
-    for j in range(count):
-        lab, bit = j, 0
-        while lab > 0:
-            for channel in range(3):
-                palette[j, channel] |= ((lab >> channel) & 1) << (7 - bit)
-            bit, lab = bit + 1, lab >> 3
-    return palette
 
 
 def _csv(rows: list[list[Any]]) -> str:
@@ -133,7 +116,7 @@ def _export_s4_ms3(src: Path, root: Path, variant: str, progress: Progress) -> P
 def _export_avss(src: Path, root: Path, progress: Progress) -> Path:
     samples = source_samples(src)
     base = root / "avss"
-    palette = avss_palette()
+    palette = avss_palette(len(CLASS_NAMES) + 1)
     meta: list[list[Any]] = [["vid", "uid", "s_min", "s_sec", "a_obj", "split", "label"]]
     for k, sample in enumerate(samples, start=1):
         split, t = split_of(sample), targets(sample)

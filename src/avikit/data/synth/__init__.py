@@ -10,7 +10,8 @@ from avikit.data.synth.classes import (
 )
 from avikit.data.synth.conditions import CONDITIONS, apply_conditions, check_conditions, parse_conditions
 from avikit.data.synth.ground_truth import build_targets, localization_maps, segment_mask_maps
-from avikit.data.synth.questions import TEMPLATES, answer, build_questions
+from avikit.data.synth.profile import avsynth_profile
+from avikit.data.synth.questions import ANSWER_WORDS, TEMPLATES, answer, build_questions
 from avikit.data.synth.recipe import (
     download_avsynth,
     generate,
@@ -30,6 +31,7 @@ from avikit.data.synth.scene import (
 )
 
 __all__ = [
+    "ANSWER_WORDS",
     "CLASSES",
     "CLASS_NAMES",
     "CONDITIONS",
@@ -44,6 +46,7 @@ __all__ = [
     "SynthConfig",
     "answer",
     "apply_conditions",
+    "avsynth_profile",
     "build_questions",
     "build_targets",
     "check_conditions",

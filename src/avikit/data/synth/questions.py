@@ -24,9 +24,11 @@ from typing import Any
 
 from avikit.errors import DataError
 
-__all__ = ["TEMPLATES", "answer", "build_questions"]
+__all__ = ["ANSWER_WORDS", "TEMPLATES", "answer", "build_questions"]
 
 _NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+ANSWER_WORDS: tuple[str, ...] = (*_NUMBERS, "yes", "no", "left", "middle", "right")
+"""The answers of the templates that are not class names (the temporal question answers with a class)."""
 Evidence = dict[str, Any]
 Answer = tuple[str, Evidence] | None
 

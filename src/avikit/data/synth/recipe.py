@@ -33,6 +33,7 @@ from avikit.data.sample import MediaRef, Provenance, Sample
 from avikit.data.synth.audio import render_audio
 from avikit.data.synth.conditions import apply_conditions, check_conditions, offset_samples
 from avikit.data.synth.ground_truth import build_targets
+from avikit.data.synth.profile import avsynth_profile
 from avikit.data.synth.questions import build_questions
 from avikit.data.synth.scene import SPLITS, VERSION, SynthConfig, derive_rng, sample_scene
 from avikit.data.synth.video import render_video
@@ -291,5 +292,6 @@ def prepare_avsynth(
         all_samples += written
     write_manifest(root / "manifest.jsonl", all_samples)
     files = {"all": "manifest.jsonl", **{s: p.name for s, p in manifests.items()}}
-    write_card(root / "card.json", DatasetCard.for_avsynth(params, all_samples, files))
+    card = DatasetCard.for_avsynth(params, all_samples, files, avsynth_profile(cfg))
+    write_card(root / "card.json", card)
     return manifests

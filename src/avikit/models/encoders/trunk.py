@@ -34,6 +34,7 @@ from torch import nn
 from avikit.errors import UsageError
 from avikit.models.encoders.av_encoder import AVJointEncoder
 from avikit.models.encoders.av_encoder import from_pretrained as load_av_encoder
+from avikit.models.encoders.input_geometry import adapt_items, resampling_note
 from avikit.models.encoders.trunk_encoding import (
     MediaItem,
     freeze,
@@ -83,6 +84,17 @@ class TrunkModel(nn.Module):
         """Raise ``ValueError`` unless the model predicts ``task``."""
         if task.name not in self.tasks:
             raise UsageError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
+
+    def adapt(self, task: Task, batch: Sequence[MediaItem]) -> list[MediaItem]:
+        """The batch at the trunk's input geometry: audio resampled from the dataset's rate to the trunk's.
+
+        Frames keep the dataset's size: the trunk picks one per segment and resizes it to its image size.
+        """
+        return adapt_items(task, batch, self.encoder.sample_rate)
+
+    def input_resampling(self, task: Task) -> dict[str, str]:
+        """What the model changes in the task's media to reach its own geometry (written into the records)."""
+        return resampling_note(task, self.encoder.sample_rate, self.encoder.visual.image_size)
 
     def window_seconds(self, batch: Sequence[MediaItem]) -> int:
         """Seconds in the batch's audio window (at least 1): one trunk segment per second."""

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from avikit.models.encoders.input_geometry import LabelMap
 from avikit.models.encoders.trunk import ENCODER_NAME, TrunkModel, load_head
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_items
 from avikit.nn import AudioGuidedAttention, HybridAttentionTransformer
@@ -86,10 +87,13 @@ class AVELModel(TrunkModel):
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
-        """One AVEL label per segment for every item."""
+        """One AVEL label per segment for every item, among the labels the dataset declares."""
         self.check_task(task)
+        batch = self.adapt(task, batch)
         features = encode_items(self.encoder, batch, len(batch[0].inputs.segments))
-        labels = self.head(features).argmax(dim=-1)  # [B, S]
+        known = torch.from_numpy(LabelMap(AVEL_LABELS, task.vocabularies()["avel_labels"]).mask())
+        logits = self.head(features).masked_fill(~known, float("-inf"))  # [B, S, K]
+        labels = logits.argmax(dim=-1)  # [B, S]
         return [
             {"id": item.id, "labels": [AVEL_LABELS[k] for k in row.tolist()]}
             for item, row in zip(batch, labels, strict=True)

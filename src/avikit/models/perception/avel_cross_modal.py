@@ -101,6 +101,7 @@ class CrossModalModel(TrunkModel):
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """A visual-by-audio distance matrix per item."""
         self.check_task(task)
+        batch = self.adapt(task, batch)
         distances = self.head(encode_items(self.encoder, batch, len(batch[0].inputs.segments)))
         return [
             {"id": item.id, "distances": d.round(decimals=5).tolist()}

@@ -117,8 +117,12 @@ class AVQAModel(TrunkModel):
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
-        """One answer word and one evidence span per question."""
+        """One answer word and one evidence span per question.
+
+        Answers are the model's own; one the dataset lacks is scored wrong.
+        """
         self.check_task(task)
+        batch = self.adapt(task, batch)
         features = encode_items(self.encoder, batch, self.window_seconds(batch))
         rows = [(b, q) for b, item in enumerate(batch) for q in item.inputs.text]
         out: list[dict[str, Any]] = [{"id": item.id, "answers": [], "evidence": []} for item in batch]

@@ -42,6 +42,7 @@ from torch import nn
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.errors import UsageError
 from avikit.media import log_mel
+from avikit.models.encoders.input_geometry import LabelMap
 from avikit.models.encoders.trunk import ENCODER_NAME, TrunkModel, load_head
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_items
 from avikit.nn import AudioConditionedMaskDecoder
@@ -97,17 +98,26 @@ class AVSModel(TrunkModel):
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
-        """Run-length masks of every item's frames (binary, or class index + 1)."""
+        """Run-length masks of every item's frames at the dataset's mask size.
+
+        Binary, or the dataset's class index + 1 among the classes it declares.
+        """
         self.check_task(task)
+        batch = self.adapt(task, batch)
         features = encode_items(self.encoder, batch, len(batch[0].inputs.frames))
         features["colours"] = frame_colours(np.stack([item.frames for item in batch]))
         waveform = np.stack([item.waveform for item in batch]).astype(np.float32, copy=False)
         features["spectra"] = segment_spectra(waveform, len(batch[0].inputs.frames))
-        size = batch[0].inputs.frame_size
+        size = tuple(task.spec.protocol.geometry.get("mask_size") or batch[0].inputs.frame_size)
         if task.name == "avs-binary":
             masks = (self.head(features, size=size)[:, :, 0] > 0).long()  # [B, T, H, W]: 0/1
         else:
-            masks = self.head.semantic_masks(features, size)  # [B, T, H, W]: 0, or class index + 1
+            labels = LabelMap(CLASS_NAMES, task.vocabularies()["classes"])
+            ours = self.head.semantic_masks(features, size, labels.mask()).numpy()  # 0, or our index + 1
+            lut = np.zeros(len(CLASS_NAMES) + 1, dtype=np.int64)
+            for k, c in labels.to_dataset.items():
+                lut[k + 1] = c + 1
+            masks = torch.from_numpy(lut[ours])  # [B, T, H, W]: 0, or the dataset's class index + 1
         return [
             {"id": item.id, "masks": [encode_mask(m) for m in mask.numpy()]}
             for item, mask in zip(batch, masks, strict=True)
@@ -173,12 +183,18 @@ class AVSHead(AudioConditionedMaskDecoder):
         return looks.view(b, t, *looks.shape[1:]), self.heard(features["spectra"])
 
     @torch.no_grad()
-    def semantic_masks(self, features: Mapping[str, torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+    def semantic_masks(
+        self,
+        features: Mapping[str, torch.Tensor],
+        size: tuple[int, int],
+        allowed: NDArray[np.bool_] | None = None,
+    ) -> torch.Tensor:
         """``[B, T, H, W]``: 0 for background, else class index + 1 on each sounding object.
 
         Every connected region of the binary mask takes the class with the highest summed score over its
-        pixels (appearance log-probability plus the log-probability that the class is heard); a region whose
-        class is heard with probability under ``HEARD_THRESHOLD`` is a silent object and stays background.
+        pixels (appearance log-probability plus the log-probability that the class is heard), among the
+        ``allowed`` classes (default: all); a region whose class is heard with probability under
+        ``HEARD_THRESHOLD`` is a silent object and stays background.
         """
         binary = (self(features, size=size)[:, :, 0] > 0).numpy()  # [B, T, H, W]
         looks, heard = self.class_logits(features, size)
@@ -189,7 +205,10 @@ class AVSHead(AudioConditionedMaskDecoder):
             regions, count = ndimage.label(binary[b, t])
             for region in range(1, count + 1):
                 inside = regions == region
-                label = int(score[b, t][:, inside].sum(axis=1).argmax())
+                totals = score[b, t][:, inside].sum(axis=1)
+                if allowed is not None:
+                    totals = np.where(allowed, totals, -np.inf)
+                label = int(totals.argmax())
                 if heard[b, t, label] >= HEARD_THRESHOLD:
                     out[b, t][inside] = label + 1
         return torch.from_numpy(out)

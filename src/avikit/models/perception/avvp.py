@@ -29,6 +29,7 @@ from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.models.encoders.av_encoder import AVJointEncoder
+from avikit.models.encoders.input_geometry import LabelMap
 from avikit.models.encoders.trunk import ENCODER_NAME, TrunkModel, load_head
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_items
 from avikit.nn import HybridAttentionTransformer
@@ -102,9 +103,11 @@ class AVVPModel(TrunkModel):
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Per second, the classes heard and the classes seen."""
         self.check_task(task)
+        batch = self.adapt(task, batch)
         video, probs = self.head(encode_items(self.encoder, batch, len(batch[0].inputs.segments)))
-        # a class is parsed only where the whole video also holds it (as HAN does)
-        on = (probs > self.threshold) & (video > self.threshold)[:, None, None, :]  # [B, S, 2, C]
+        # a class is parsed only where the whole video also holds it (as HAN does), among the dataset's
+        known = torch.from_numpy(LabelMap(CLASS_NAMES, task.vocabularies()["classes"]).mask())
+        on = (probs > self.threshold) & (video > self.threshold)[:, None, None, :] & known  # [B, S, 2, C]
         out = []
         for item, row in zip(batch, on, strict=True):
             parse = {

@@ -39,6 +39,7 @@ from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.errors import UsageError
+from avikit.models.encoders.input_geometry import LabelMap
 from avikit.models.encoders.trunk import ENCODER_NAME, TrunkModel, load_head
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_items
 from avikit.models.perception.avs import N_MELS, AppearanceMap, frame_colours, segment_spectra
@@ -156,15 +157,20 @@ class ClassificationModel(TrunkModel):
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
-        """Softmax (single-label) or sigmoid (multi-label) scores over the AVSynth classes."""
+        """Softmax (single-label) or sigmoid (multi-label) scores over the dataset's classes.
+
+        A class the model never learned scores 0.
+        """
         self.check_task(task)
+        batch = self.adapt(task, batch)
         seconds = self.window_seconds(batch)
         features = encode_items(self.encoder, batch, seconds)
         features.update(
             media_cues([item.frames for item in batch], [item.waveform for item in batch], seconds)
         )
         main, heard = self.head(features)
-        scores = main.softmax(-1) if task.name == "classification" else heard.sigmoid()
+        ours = main.softmax(-1) if task.name == "classification" else heard.sigmoid()
+        scores = LabelMap(CLASS_NAMES, task.vocabularies()["classes"]).scores(ours.numpy())
         return [{"id": item.id, "scores": row.tolist()} for item, row in zip(batch, scores, strict=True)]
 
 
@@ -178,12 +184,21 @@ class ZeroShotClassifier:
         self.id = model_id
         self.weights_hash = retrieval.weights_hash
 
+    def input_resampling(self, task: Task) -> dict[str, str]:
+        """What the model changes in the task's media (its retrieval trunk's geometry)."""
+        return self.retrieval.input_resampling(task)
+
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
-        """Cosine scores over every AVSynth class, seen in training or not."""
+        """Cosine scores over the dataset's classes that are AVSynth classes, seen in training or not.
+
+        A class without an AVSynth caption scores the lowest score of the batch.
+        """
         if task.name not in self.tasks:
             raise UsageError(f"{self.id} predicts {', '.join(self.tasks)}, not {task.name!r}")
-        scores = self.retrieval.head.class_scores(self.retrieval.features(batch), CLASS_NAMES)  # [B, C]
+        batch = self.retrieval.adapt(task, batch)
+        ours = self.retrieval.head.class_scores(self.retrieval.features(batch), CLASS_NAMES).numpy()  # [B, K]
+        scores = LabelMap(CLASS_NAMES, task.vocabularies()["classes"]).scores(ours, fill=float(ours.min()))
         return [{"id": item.id, "scores": row.tolist()} for item, row in zip(batch, scores, strict=True)]
 
 

@@ -128,13 +128,16 @@ class DenseLocalizationModel(TrunkModel):
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Detected audio-visual events of every item."""
         self.check_task(task)
+        batch = self.adapt(task, batch)
         probs = self.head(
             encode_items(self.encoder, batch, self.window_seconds(batch))
         ).sigmoid()  # [B, S, C]
+        known = set(task.vocabularies()["classes"])  # only classes the dataset declares
         return [
-            {"id": item.id, "events": decode_events(p, self.thresholds, CLASS_NAMES)}
+            {"id": item.id, "events": [e for e in decode_events(p, self.thresholds, CLASS_NAMES)
+                                       if e["label"] in known]}
             for item, p in zip(batch, probs, strict=True)
-        ]
+        ]  # fmt: skip
 
 
 def build_dense_head(cfg: DenseConfig) -> DenseHead:

@@ -38,6 +38,7 @@ from torch import nn
 
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.errors import InputFileError, UsageError
+from avikit.models.encoders.input_geometry import LabelMap
 from avikit.models.encoders.trunk import ENCODER_NAME, WEIGHTS_DIR, TrunkModel, combined_hash, load_encoder
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_items
 from avikit.nn import (
@@ -125,15 +126,18 @@ class LinearProbeModel(TrunkModel):
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Predictions in the task's schema (labels, class scores or unit embeddings)."""
         self.check_task(task)
+        batch = self.adapt(task, batch)
         outputs = self.logits(encode_items(self.encoder, batch, _SEGMENTS))
         if task.name == "avel":
-            labels = outputs[0].argmax(-1)  # [B, S]
+            known = torch.from_numpy(LabelMap(AVEL_LABELS, task.vocabularies()["avel_labels"]).mask())
+            labels = outputs[0].masked_fill(~known, float("-inf")).argmax(-1)  # [B, S]
             return [
                 {"id": item.id, "labels": [AVEL_LABELS[k] for k in row.tolist()]}
                 for item, row in zip(batch, labels, strict=True)
             ]
         if task.name == "classification":
-            scores = outputs[0].softmax(-1)
+            ours = outputs[0].softmax(-1).numpy()
+            scores = LabelMap(CLASS_NAMES, task.vocabularies()["classes"]).scores(ours)
             return [{"id": it.id, "scores": row.tolist()} for it, row in zip(batch, scores, strict=True)]
         audio, video = (F.normalize(x, dim=-1) for x in outputs)
         return [

@@ -293,7 +293,7 @@ class RetrievalModel(TrunkModel):
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Unit audio and video embeddings of every item."""
         self.check_task(task)
-        audio, video = self.head(self.features(batch))
+        audio, video = self.head(self.features(self.adapt(task, batch)))
         audio, video = F.normalize(audio, dim=-1), F.normalize(video, dim=-1)
         return [
             {"id": item.id, "audio_embedding": a.tolist(), "video_embedding": v.tolist()}

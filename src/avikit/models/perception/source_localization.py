@@ -114,6 +114,7 @@ class SourceLocalizationModel(TrunkModel):
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """A ``heatmap_size`` square heatmap (sigmoid scores) per item."""
         self.check_task(task)
+        batch = self.adapt(task, batch)
         features = encode_items(self.encoder, batch, 1)
         features["colours"] = frame_colours(np.stack([item.frames for item in batch]))
         waveform = np.stack([item.waveform for item in batch]).astype(np.float32, copy=False)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -52,6 +53,7 @@ __all__ = [
 KIND = "avikit.models.sync"
 NUM_FRAMES = 40
 """Video frames in the task's 5 s window at 8 fps: the trunk encodes every one."""
+_FPS = 8
 AUDIO_HOP = 400
 """Audio samples per step of the head's grid (25 ms at 16 kHz): 5 steps a frame, 8 steps an offset class."""
 _SAMPLE_RATE = 16000
@@ -161,11 +163,21 @@ class SyncModel(TrunkModel):
         visual = pool_visual_maps(maps)
         return self.head({"visual_frames": visual, "audio_frames": compute_audio_frames(waveform)})
 
+    def input_resampling(self, task: Task) -> dict[str, str]:
+        """The trunk's changes, and the frames picked at 8 fps from the dataset's rate."""
+        note = super().input_resampling(task)
+        if Fraction(task.spec.protocol.fps) != _FPS:
+            note["fps"] = f"{task.spec.protocol.fps} fps -> {_FPS} fps (the frame at or before each 1/8 s)"
+        return note
+
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, object]]:
-        """21 offset logits per item."""
+        """21 offset logits per item (audio resampled to 16 kHz, frames picked at 8 fps)."""
         self.check_task(task)
-        frames = np.stack([item.frames for item in batch])  # [B, T, H, W, 3]
+        batch = self.adapt(task, batch)
+        fps = Fraction(task.spec.protocol.fps)
+        picks = [int(k * fps / _FPS) for k in range(NUM_FRAMES)]
+        frames = np.stack([item.frames[picks] for item in batch])  # [B, 40, H, W, 3]
         waveform = np.stack([item.waveform for item in batch]).astype(np.float32, copy=False)  # [B, C, N]
         logits = self.compute_logits(frames, waveform)
         return [{"id": item.id, "logits": row.tolist()} for item, row in zip(batch, logits, strict=True)]
