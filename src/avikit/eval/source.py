@@ -133,7 +133,7 @@ def load_eval_data(
         card = read_croissant(root / "croissant.json")
         missing_list = root / f"{split}.missing.txt"
         if missing_list.is_file() and missing_media == "leave_out":
-            missing = set(missing_list.read_text(encoding="utf-8").split())
+            missing = set(missing_list.read_text(encoding="utf-8").splitlines())  # ids may hold spaces
         if missing:
             log.info("%s: %d %s item(s) have no media and are left out", root, len(missing), split)
         rows = [s for s in rows if s.id not in missing]

@@ -325,19 +325,28 @@ def segments(geometry: Geometry) -> tuple[tuple[int, int, int, int], ...]:
         >>> segments(Geometry(25, 16000, 64, Fraction(1), segment_seconds=Fraction(1, 2)))
         ((0, 13, 0, 8000), (13, 25, 8000, 16000))
     """
-    step = geometry.segment_seconds
-    out = []
-    for k in range(math.ceil(geometry.duration / step)):
-        start, stop = k * step, min((k + 1) * step, geometry.duration)
-        out.append(
-            (
-                math.ceil(start * geometry.fps),
-                min(math.ceil(stop * geometry.fps), geometry.num_frames),
-                math.ceil(start * geometry.sample_rate),
-                min(math.ceil(stop * geometry.sample_rate), geometry.num_samples),
-            )
+    step, fps = Fraction(geometry.segment_seconds), Fraction(geometry.fps)
+    sn, sd, fn, fd, rate = (
+        step.numerator,
+        step.denominator,
+        fps.numerator,
+        fps.denominator,
+        geometry.sample_rate,
+    )
+    frames, samples = geometry.num_frames, geometry.num_samples
+
+    def up(a: int, b: int) -> int:  # ceil(a / b) in integers (Fractions are slow here)
+        return -(-a // b)
+
+    return tuple(
+        (
+            up(k * sn * fn, sd * fd),
+            min(up((k + 1) * sn * fn, sd * fd), frames),
+            up(k * sn * rate, sd),
+            min(up((k + 1) * sn * rate, sd), samples),
         )
-    return tuple(out)
+        for k in range(math.ceil(geometry.duration / step))
+    )
 
 
 def second_segments(geometry: Geometry) -> tuple[tuple[int, int, int, int], ...]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from avikit.data.images import read_image, write_image
 from avikit.data.manifest import atomic_writer, read_manifest
+from avikit.data.profile import read_profile
 from avikit.data.sample import Sample
 from avikit.errors import InputFileError
 
@@ -36,6 +37,11 @@ def source_samples(src: str | os.PathLike[str]) -> list[Sample]:
             f"{path} does not exist; make the set first with `avikit data synth --out {src}`"
         )
     return read_manifest(path)
+
+
+def source_classes(src: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The class list the AVSynth set in ``src`` declares (its card's profile), in index order."""
+    return read_profile(src).labels("classes")
 
 
 def split_of(sample: Sample) -> str | None:

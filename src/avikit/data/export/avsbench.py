@@ -22,7 +22,8 @@ MS3 (all 5 frames annotated)::
     OUT/Multi-sources/ms3_data/gt_masks/<split>/<name>/<name>_<i>.png
     OUT/Multi-sources/ms3_data/audio_wav/<split>/<name>.wav
 
-AVSS (AVSBench-semantic, 10 s clips as the ``v2`` subset)::
+AVSS (AVSBench-semantic, 10 s clips as the ``v2`` subset; ``label2idx.json`` lists the classes of the source
+set's card, in its order, after the background)::
 
     OUT/avss/metadata.csv      vid,uid,s_min,s_sec,a_obj,split,label
     OUT/avss/label2idx.json
@@ -44,7 +45,15 @@ from typing import Any
 import numpy as np
 
 from avikit.data.datasets.avsbench import avsbench_frame_indices, avss_palette
-from avikit.data.export._common import Progress, source_samples, split_of, targets, write_image, write_text
+from avikit.data.export._common import (
+    Progress,
+    source_classes,
+    source_samples,
+    split_of,
+    targets,
+    write_image,
+    write_text,
+)
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.data.synth.ground_truth import segment_mask_maps
@@ -116,7 +125,10 @@ def _export_s4_ms3(src: Path, root: Path, variant: str, progress: Progress) -> P
 def _export_avss(src: Path, root: Path, progress: Progress) -> Path:
     samples = source_samples(src)
     base = root / "avss"
-    palette = avss_palette(len(CLASS_NAMES) + 1)
+    classes = source_classes(src)
+    palette = avss_palette(len(classes) + 1)
+    lut = np.zeros(len(CLASS_NAMES) + 1, dtype=np.uint8)  # AVSynth class index + 1 -> the set's index + 1
+    lut[[CLASS_NAMES.index(c) + 1 for c in classes]] = np.arange(1, len(classes) + 1)
     meta: list[list[Any]] = [["vid", "uid", "s_min", "s_sec", "a_obj", "split", "label"]]
     for k, sample in enumerate(samples, start=1):
         split, t = split_of(sample), targets(sample)
@@ -124,6 +136,7 @@ def _export_avss(src: Path, root: Path, progress: Progress) -> Path:
             continue
         seconds = int(t["duration"])
         clip, index, _, semantic = _per_second(sample, src, seconds)
+        semantic = lut[semantic]
         folder = base / "v2" / sample.id
         for i in range(seconds):
             write_image(folder / "frames" / f"{i}.jpg", clip.require_frames()[index[i]])
@@ -136,7 +149,7 @@ def _export_avss(src: Path, root: Path, progress: Progress) -> Path:
     write_text(base / "metadata.csv", _csv(meta))
     write_text(
         base / "label2idx.json",
-        json.dumps({"background": 0, **{c: i + 1 for i, c in enumerate(CLASS_NAMES)}}, indent=2),
+        json.dumps({"background": 0, **{c: i + 1 for i, c in enumerate(classes)}}, indent=2),
     )
     return base
 

@@ -9,7 +9,7 @@ Layout::
     OUT/videos/<video id>.mp4
 
 Events are the dense audio-visual events (a source both seen and heard), in exact seconds.
-``label_id`` is the class's index in :data:`avikit.data.synth.CLASS_NAMES`.
+``label_id`` is the class's index in the source set's class list (its card's profile).
 """
 
 from __future__ import annotations
@@ -18,8 +18,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from avikit.data.export._common import Progress, copy_file, source_samples, split_of, targets, write_json
-from avikit.data.synth.classes import get_class
+from avikit.data.export._common import (
+    Progress,
+    copy_file,
+    source_classes,
+    source_samples,
+    split_of,
+    targets,
+    write_json,
+)
 
 __all__ = ["export_unav100"]
 
@@ -32,6 +39,7 @@ def export_unav100(
     """Write the AVSynth set in ``src`` in the UnAV-100 layout under ``out`` and return ``out``."""
     root = Path(out)
     samples = source_samples(src)
+    classes = source_classes(src)
     database: dict[str, Any] = {}
     for k, sample in enumerate(samples, start=1):
         split = split_of(sample)
@@ -42,7 +50,7 @@ def export_unav100(
             {
                 "segment": [float(e["onset"]), float(e["offset"])],
                 "label": e["label"],
-                "label_id": get_class(e["label"]).index,
+                "label_id": classes.index(e["label"]),
             }
             for e in t["events"]["audio_visual"]
         ]

@@ -9,7 +9,7 @@ Example:
     >>> profile.fps, profile.sample_rate, profile.frame_size, profile.num_segments
     (Fraction(8, 1), 16000, (128, 128), 10)
     >>> profile.labels("classes")[:2], len(profile.labels("answers"))
-    (('bell', 'whistle'), 43)
+    (('bell', 'chime'), 43)
 """
 
 from __future__ import annotations

@@ -62,32 +62,36 @@ def adapt_items(task: Task, batch: Sequence[MediaItem], sample_rate: int) -> lis
 
 
 def resampling_note(
-    task: Task, sample_rate: int, image_size: int, uses_frames: bool = True
+    task: Task, sample_rate: int, image_size: int, frames: str = "one frame per segment"
 ) -> dict[str, str]:
-    """What a trunk model changes in the task's media: ``{"audio": "44100 Hz -> 16000 Hz", ...}``.
+    """What a model changes in the task's media: ``{"audio": "44100 Hz -> 16000 Hz ...", "frames": ...}``.
 
     Args:
         task: the bound task (its protocol states the dataset's rates and frame size).
         sample_rate: the model's audio rate.
         image_size: the side of the square frames the model reads.
-        uses_frames: whether the model reads frames at all.
+        frames: which of the task's frames the model reads.
+
+    Example:
+        >>> from avikit.data.profile import DatasetProfile
+        >>> from avikit.tasks import get_task
+        >>> task = get_task("avel").for_dataset(
+        ...     DatasetProfile("ave", 16, 44100, 224, duration=10, vocabularies={"classes": ("Dog",)}))
+        >>> resampling_note(task, 16000, 64)["audio"]
+        '44100 Hz -> 16000 Hz (polyphase resampling)'
+        >>> resampling_note(task, 16000, 64)["frames"]
+        '16 fps at 224x224 px -> one frame per segment at 64x64 px (area average)'
     """
     protocol = task.spec.protocol
     note = {}
     if protocol.sample_rate != sample_rate:
         note["audio"] = f"{protocol.sample_rate} Hz -> {sample_rate} Hz (polyphase resampling)"
-    height, width = protocol.geometry.get("frame_size") or (None, None)
-    if (
-        uses_frames
-        and "video" in task.spec.inputs
-        and height is not None
-        and (height, width)
-        != (
-            image_size,
-            image_size,
+    if "video" in task.spec.inputs:
+        height, width = protocol.geometry.get("frame_size") or (image_size, image_size)
+        note["frames"] = (
+            f"{protocol.fps} fps at {height}x{width} px -> {frames} at {image_size}x{image_size} px "
+            "(area average)"
         )
-    ):
-        note["frames"] = f"{height}x{width} -> {image_size}x{image_size} px (area average)"
     return note
 
 

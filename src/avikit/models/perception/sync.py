@@ -33,6 +33,7 @@ from torch import nn
 
 from avikit.errors import UsageError
 from avikit.media import log_mel
+from avikit.models.encoders.input_geometry import resampling_note
 from avikit.models.encoders.trunk import ENCODER_NAME, TrunkModel, load_head
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_media
 from avikit.nn import TemporalConv
@@ -164,11 +165,9 @@ class SyncModel(TrunkModel):
         return self.head({"visual_frames": visual, "audio_frames": compute_audio_frames(waveform)})
 
     def input_resampling(self, task: Task) -> dict[str, str]:
-        """The trunk's changes, and the frames picked at 8 fps from the dataset's rate."""
-        note = super().input_resampling(task)
-        if Fraction(task.spec.protocol.fps) != _FPS:
-            note["fps"] = f"{task.spec.protocol.fps} fps -> {_FPS} fps (the frame at or before each 1/8 s)"
-        return note
+        """Audio resampled to 16 kHz, frames picked at 8 fps (the frame at or before each 1/8 s)."""
+        picked = f"every frame at {_FPS} fps (the frame at or before each 1/{_FPS} s)"
+        return resampling_note(task, self.encoder.sample_rate, self.encoder.visual.image_size, picked)
 
     @torch.no_grad()
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, object]]:
