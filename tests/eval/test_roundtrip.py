@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from avikit.cli.evaluate import eval_app
+from avikit.cli.evaluate import eval_app, score
 from avikit.data.datasets import DATASETS
 from avikit.data.export import export_dataset
 from avikit.data.profile import read_profile
@@ -34,6 +35,8 @@ from avikit.models.registry import get_model
 from avikit.tasks import get_task
 
 THREE = ("bell", "whistle", "dog")
+score_app = typer.Typer()
+score_app.command()(score)
 
 
 @functools.cache
@@ -103,6 +106,18 @@ def _compare(
     return cell
 
 
+def _scored_from_a_file(prepared: Path, run: Path, cell: dict[str, Any], tmp_path: Path) -> None:
+    """`avikit score` of the run's own predictions, written as a prediction file, gives the run's scores."""
+    records = read_cell_records(run, cell["task"], cell["model_id"], "clean")
+    path = tmp_path / f"{cell['task']}-{cell['model_id'].replace('/', '_')}.jsonl"
+    path.write_text("".join(json.dumps({**r["prediction"], "id": i}) + "\n" for i, r in records.items()))
+    result = CliRunner().invoke(score_app, ["--task", cell["task"], "--dataset", str(prepared),
+                                            "--predictions", str(path), "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)["scores"]
+    assert scores == pytest.approx({k: float(v) for k, v in cell["scores"].items()}, nan_ok=True)
+
+
 def test_ave_round_trip_through_the_cli(tmp_path: Path) -> None:
     config = SynthConfig(fps=16, size=224, classes=("bell", "whistle"))  # AVE: 16 fps, 224 px
     synth, _, prepared = _make(tmp_path, config, 4, "ave")
@@ -117,6 +132,7 @@ def test_ave_round_trip_through_the_cli(tmp_path: Path) -> None:
     _at_maximum(_run(prepared, tmp_path / "rt-oracle", tasks, "oracle"))
     _run(synth, tmp_path / "native", ("avel",), model)
     cell = _compare(tmp_path, synth, rt, "avel", model, lambda i: i)
+    _scored_from_a_file(prepared, tmp_path / "rt", cell, tmp_path)
     assert cell["count"] == 3 and cell["resampled"] == {
         "frames": "16 fps at 224x224 px -> one frame per segment at 64x64 px (area average)"
     }
@@ -132,7 +148,9 @@ def test_llp_round_trip(tmp_path: Path) -> None:
     rt = _run(prepared, tmp_path / "rt", ("avvp", "dense-localization", "classification-multilabel"), model)
     _at_maximum(rt)
     _run(synth, tmp_path / "native", ("avvp",), model)
-    assert _compare(tmp_path, synth, rt, "avvp", model, back)["count"] == 4
+    cell = _compare(tmp_path, synth, rt, "avvp", model, back)
+    assert cell["count"] == 4
+    _scored_from_a_file(prepared, tmp_path / "rt", cell, tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +170,8 @@ def test_avsbench_round_trips(tmp_path: Path, fmt: str, tasks: tuple[str, ...], 
     _at_maximum(rt)
     _run(synth, tmp_path / "native", tasks, model)
     for task_name in tasks:
-        _compare(tmp_path, synth, rt, task_name, model, lambda i: i, tolerance)
+        cell = _compare(tmp_path, synth, rt, task_name, model, lambda i: i, tolerance)
+        _scored_from_a_file(prepared, tmp_path / "rt", cell, tmp_path)
 
 
 def test_avsbench_ms3_round_trip_keeps_the_masks(tmp_path: Path) -> None:
@@ -177,7 +196,8 @@ def test_unav100_round_trip(tmp_path: Path) -> None:
     rt = _run(prepared, tmp_path / "rt", ("dense-localization",), model)
     _at_maximum(rt)
     _run(synth, tmp_path / "native", ("dense-localization",), model)
-    _compare(tmp_path, synth, rt, "dense-localization", model, lambda i: i)
+    cell = _compare(tmp_path, synth, rt, "dense-localization", model, lambda i: i)
+    _scored_from_a_file(prepared, tmp_path / "rt", cell, tmp_path)
 
 
 def test_music_avqa_round_trip(tmp_path: Path) -> None:
@@ -188,6 +208,7 @@ def test_music_avqa_round_trip(tmp_path: Path) -> None:
     _at_maximum(rt)  # no evidence spans in the official files: evidence_iou is NaN
     _run(synth, tmp_path / "native", ("avqa",), model)
     cell = next(c for c in rt["cells"] if c["model_id"] == model)
+    _scored_from_a_file(prepared, tmp_path / "rt", cell, tmp_path)
     assert math.isnan(float(cell["scores"].pop("evidence_iou")))
     rt["cells"] = [cell]
     _compare(tmp_path, synth, rt, "avqa", model, lambda i: i)

@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import resample_poly
 
 from avikit.errors import UsageError
 
@@ -40,6 +39,8 @@ def resample_audio(waveform: NDArray[np.float32], from_rate: int, to_rate: int) 
         raise UsageError(f"waveform must be [C, N], got shape {list(waveform.shape)}")
     if from_rate == to_rate:
         return waveform
+    from scipy.signal import resample_poly  # imported here: scipy.signal takes seconds to import
+
     divisor = math.gcd(from_rate, to_rate)
     out = resample_poly(waveform.astype(np.float64), to_rate // divisor, from_rate // divisor, axis=1)
     return np.ascontiguousarray(out[:, : waveform.shape[1] * to_rate // from_rate], dtype=np.float32)
