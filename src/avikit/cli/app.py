@@ -9,8 +9,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from avikit import __version__
-from avikit.cli import data, datasets, demo, generate, generate_av, media, models, tokenizers
+from avikit.cli import data, datasets, demo, generate, generate_av, media, models, tokenizers, watermark
 from avikit.cli.evaluate import eval_app, score
+from avikit.cli.provenance import provenance_app
 from avikit.cli.tasks import tasks_app
 from avikit.errors import AvikitError
 
@@ -43,6 +44,8 @@ generate_app.command("v2a")(generate.v2a_cmd)
 generate_app.command("a2v")(generate_av.a2v_cmd)
 generate_app.command("joint")(generate_av.joint_cmd)
 app.add_typer(generate_app, name="generate")
+app.command("detect")(watermark.detect_cmd)
+app.add_typer(provenance_app, name="provenance")
 
 
 def _version(value: bool) -> None:
