@@ -44,7 +44,9 @@ def test_summary_sums_per_model_and_in_total():
 
 @pytest.mark.parametrize("energy", [True, False])
 def test_runner_writes_energy_per_model(tmp_path, energy):
-    config = RunConfig(tasks=("sync",), models=("chance", "oracle"), num_samples=2, energy=energy, energy_country="DEU")
+    config = RunConfig(
+        tasks=("sync",), models=("chance", "oracle"), num_samples=2, energy=energy, energy_country="DEU"
+    )
     results = run_evaluation(config, tmp_path)
     if not energy:
         assert "energy" not in results

@@ -10,7 +10,13 @@ from typer.testing import CliRunner
 
 from avikit import __version__
 from avikit.cli.app import app
-from avikit.eval.provenance import create_local_chain, generation_manifest, hash_inputs, sign_media, verify_media
+from avikit.eval.provenance import (
+    create_local_chain,
+    generation_manifest,
+    hash_inputs,
+    sign_media,
+    verify_media,
+)
 from avikit.media import AVClip, save
 from avikit.models.watermark.spread_spectrum import SpreadSpectrumWatermarker
 
@@ -73,7 +79,12 @@ def test_mp4_with_video_and_audio_round_trips(chain, tmp_path):
     clip = AVClip(frames=np.zeros((8, 32, 32, 3), np.uint8), fps=8,
                   waveform=np.zeros((1, 16000), np.float32), sample_rate=16000)  # fmt: skip
     source = save(clip, tmp_path / "joint.mp4")
-    assert verify_media(sign_media(source, tmp_path / "signed.mp4", _manifest("joint.mp4"), identity), root).state == "Trusted"
+    assert (
+        verify_media(
+            sign_media(source, tmp_path / "signed.mp4", _manifest("joint.mp4"), identity), root
+        ).state
+        == "Trusted"
+    )
 
 
 def test_unsigned_file_has_no_manifest(generated_wav):
@@ -86,7 +97,9 @@ def test_cli_verify_exit_codes(chain, generated_wav, tmp_path):
     anchors.write_text(root)
     signed = sign_media(generated_wav, tmp_path / "signed.wav", _manifest(), identity)
     runner = CliRunner()
-    result = runner.invoke(app, ["provenance", "verify", str(signed), "--trust-anchors", str(anchors), "--json"])
+    result = runner.invoke(
+        app, ["provenance", "verify", str(signed), "--trust-anchors", str(anchors), "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["state"] == "Trusted"
     data = bytearray(signed.read_bytes())
@@ -99,4 +112,6 @@ def test_cli_verify_exit_codes(chain, generated_wav, tmp_path):
 def test_cli_card_states_the_inherited_licence():
     result = CliRunner().invoke(app, ["provenance", "card", "v2a"])
     card = json.loads(result.output)
-    assert card["output_licence"] == "CC0-1.0" and "inherit the most restrictive licence" in card["licence_note"]
+    assert (
+        card["output_licence"] == "CC0-1.0" and "inherit the most restrictive licence" in card["licence_note"]
+    )

@@ -64,7 +64,9 @@ def test_tpr_counts_strictly_above_threshold():
 
 
 def test_bit_accuracy_and_localization_iou():
-    np.testing.assert_array_equal(compute_bit_accuracy([[0.9, 0.2, 0.4], [0, 0, 0]], [1, 0, 1]), [2 / 3, 1 / 3])
+    np.testing.assert_array_equal(
+        compute_bit_accuracy([[0.9, 0.2, 0.4], [0, 0, 0]], [1, 0, 1]), [2 / 3, 1 / 3]
+    )
     predicted = np.array([[0.9, 0.8, 0.1, 0.6], [0.1, 0.1, 0.1, 0.1]])
     truth = np.array([[1, 1, 1, 0], [0, 0, 0, 0]])
     # flagged {0, 1, 3}, marked {0, 1, 2}: intersection 2, union 4

@@ -20,7 +20,9 @@ def _amplitude(x: np.ndarray, freq: float) -> float:
     n = len(x)
     t = np.arange(n // 4, 3 * n // 4) / RATE
     seg = x[n // 4 : 3 * n // 4]
-    return float(2 * np.hypot(np.mean(seg * np.sin(2 * np.pi * freq * t)), np.mean(seg * np.cos(2 * np.pi * freq * t))))
+    return float(
+        2 * np.hypot(np.mean(seg * np.sin(2 * np.pi * freq * t)), np.mean(seg * np.cos(2 * np.pi * freq * t)))
+    )
 
 
 def _attack(spec: str, audio: np.ndarray, seed: int = 0, other=None):
@@ -47,7 +49,9 @@ def test_pink_noise_power_falls_as_one_over_f():
 
 def test_resample_keeps_the_band_below_the_new_nyquist_and_removes_the_rest():
     out = _attack("resample=8000", _tone(1000) + _tone(6000)).audio
-    assert _amplitude(out, 1000) == pytest.approx(0.5, rel=3e-3)  # two passes of a Kaiser filter, ~1e-3 ripple each
+    assert _amplitude(out, 1000) == pytest.approx(
+        0.5, rel=3e-3
+    )  # two passes of a Kaiser filter, ~1e-3 ripple each
     assert _amplitude(out, 6000) < 0.5 * 10 ** (-40 / 20)  # stopband attenuation > 40 dB
 
 

@@ -22,7 +22,7 @@ def verify_cmd(
     trust_anchors: Path | None = typer.Option(None, help="PEM file of trusted root certificates."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Validate a file's C2PA manifest and print its state, signer and generation assertion; exit 1 if not valid."""
+    """Validate a file's C2PA manifest: state, signer, checks, generation assertion; exit 1 when not valid."""
     anchors = trust_anchors.read_text(encoding="utf-8") if trust_anchors else None
     report = verify_media(file, anchors)
     if as_json:
@@ -31,8 +31,11 @@ def verify_cmd(
         console = Console()
         console.print(f"{file}: [bold]{report.state}[/bold]")
         if report.signer:
-            console.print(f"signer: {report.signer.get('common_name')} (issuer {report.signer.get('issuer')}, "
-                          f"serial {report.signer.get('cert_serial_number')}, {report.signer.get('alg')})")  # fmt: skip
+            signer = report.signer
+            console.print(
+                f"signer: {signer.get('common_name')} (issuer {signer.get('issuer')}, "
+                f"serial {signer.get('cert_serial_number')}, {signer.get('alg')})"
+            )
         console.print(f"checks passed: {', '.join(report.successes) or '-'}")
         for failure in report.failures:
             console.print(f"[red]failed[/red]: {failure}")
@@ -50,7 +53,7 @@ def sign_cmd(
     cert: Path = typer.Option(..., help="PEM certificate chain, signing certificate first."),
     key: Path = typer.Option(..., help="PEM private key of the signing certificate."),
 ) -> None:
-    """Sign a generated file with a C2PA manifest naming the model, its weights, the inputs and the licence."""
+    """Sign a generated file with a C2PA manifest: the model, its weights, the inputs, the licence."""
     from avikit.models.registry import get_model
 
     generator = get_model(model)
@@ -59,7 +62,12 @@ def sign_cmd(
     if card.watermarked and getattr(generator, "watermarker", None) is not None:
         mark = {"method": DEFAULT_WATERMARKER, "message": f"{message_to_int(message_for(generator.id)):04x}"}
     manifest = generation_manifest(
-        out.name, generator.id, generator.weights_hash, hash_inputs(json.loads(inputs)), card.output_licence, mark
+        out.name,
+        generator.id,
+        generator.weights_hash,
+        hash_inputs(json.loads(inputs)),
+        card.output_licence,
+        mark,
     )
     identity = SigningIdentity(cert.read_text(encoding="utf-8"), key.read_text(encoding="utf-8"))
     typer.echo(f"signed {sign_media(file, out, manifest, identity)}")

@@ -17,7 +17,9 @@ __all__ = ["detect_cmd"]
 
 
 def detect_cmd(
-    file: Path = typer.Argument(..., help="A media file (wav, mp3, m4a, mp4, ...) or a generator's .npy audio."),
+    file: Path = typer.Argument(
+        ..., help="A media file (wav, mp3, m4a, mp4, ...) or a generator's .npy audio."
+    ),
     method: str = typer.Option("all", help=f"Watermarker: {', '.join(WATERMARKERS)} or all."),
     npy_sample_rate: int = typer.Option(16000, help="Sample rate of a .npy file's audio."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),

@@ -411,7 +411,14 @@ def run_bench(
         generation = None
         if generation_samples:
             generation = _generation(
-                folder, models, loaded, generation_samples, generation_tasks, seed, report, watermark,
+                folder,
+                models,
+                loaded,
+                generation_samples,
+                generation_tasks,
+                seed,
+                report,
+                watermark,
                 energy_country,
             )
     board = leaderboard(results, loaded)

@@ -11,7 +11,8 @@ Without the ``codecarbon`` package (``pip install 'avikit[energy]'``) the meter 
 so in its summary (``"status"``), with a log line.
 
 Example:
-    >>> summarize_energy([{"model": "a", "energy_kwh": 1e-6, "emissions_kg": None, "seconds": 2.0}])["per_model"]
+    >>> rows = [{"model": "a", "energy_kwh": 1e-6, "emissions_kg": None, "seconds": 2.0}]
+    >>> summarize_energy(rows)["per_model"]
     {'a': {'energy_kwh': 1e-06, 'emissions_kg': None, 'seconds': 2.0}}
 """
 
@@ -113,9 +114,10 @@ def summarize_energy(records: Sequence[Mapping[str, Any]], status: str = "record
 
     def total(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         emissions = [r.get("emissions_kg") for r in rows]
+        known = [float(e) for e in emissions if e is not None]
         return {
             "energy_kwh": sum(float(r["energy_kwh"]) for r in rows),
-            "emissions_kg": None if any(e is None for e in emissions) else sum(float(e) for e in emissions),  # type: ignore[arg-type]
+            "emissions_kg": sum(known) if len(known) == len(emissions) else None,
             "seconds": sum(float(r["seconds"]) for r in rows),
         }
 

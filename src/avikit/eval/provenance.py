@@ -138,20 +138,26 @@ def _mime(path: Path) -> str:
     return MIME_TYPES[path.suffix.lower()]
 
 
-def sign_media(source: str | Path, dest: str | Path, manifest: Mapping[str, Any], identity: SigningIdentity) -> Path:
+def sign_media(
+    source: str | Path, dest: str | Path, manifest: Mapping[str, Any], identity: SigningIdentity
+) -> Path:
     """Write ``dest``: ``source`` with ``manifest`` signed by ``identity`` embedded (same format)."""
     import c2pa
 
     source, dest = Path(source), Path(dest)
     mime = _mime(source)
-    info = c2pa.C2paSignerInfo(identity.algorithm, identity.certificate_chain.encode(), identity.private_key.encode(), None)
+    info = c2pa.C2paSignerInfo(
+        identity.algorithm, identity.certificate_chain.encode(), identity.private_key.encode(), None
+    )
     try:
         signer = c2pa.Signer.from_info(info)
         with c2pa.Builder(dict(manifest)) as builder, source.open("rb") as src, dest.open("w+b") as dst:
             builder.sign(signer, mime, src, dst)
     except c2pa.C2paError as error:
         dest.unlink(missing_ok=True)
-        raise DataError(f"{source}: C2PA signing failed ({error}); check the certificate chain and key") from error
+        raise DataError(
+            f"{source}: C2PA signing failed ({error}); check the certificate chain and key"
+        ) from error
     return dest
 
 
@@ -198,23 +204,35 @@ def _certificate(subject: str, issuer: tuple[str, Any], key: Any, ca: bool, days
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
-                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "avikit local test")])  # fmt: skip
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, common),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "avikit local test"),
+            ]
+        )
 
-    now = datetime.datetime.now(datetime.timezone.utc)
-    usage = dict.fromkeys(("content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
-                           "encipher_only", "decipher_only"), False)  # fmt: skip
+    now = datetime.datetime.now(datetime.UTC)
+    unused = ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement")
+    usage = dict.fromkeys((*unused, "encipher_only", "decipher_only"), False)
+    key_usage = x509.KeyUsage(digital_signature=not ca, key_cert_sign=ca, crl_sign=ca, **usage)
+    issuer_key = issuer[1].public_key()
     builder = (
-        x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer[0]))
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days))
+        x509.CertificateBuilder()
+        .subject_name(name(subject))
+        .issuer_name(name(issuer[0]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=not ca, key_cert_sign=ca, crl_sign=ca, **usage), critical=True)
+        .add_extension(key_usage, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[1].public_key()), critical=False)
-    )  # fmt: skip
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key), critical=False)
+    )
     if not ca:  # C2PA signing certificates need an allowed extended key usage
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        )
     return builder.sign(issuer[1], hashes.SHA256())
 
 

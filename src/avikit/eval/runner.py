@@ -363,7 +363,11 @@ def run_evaluation(
                     _run_cell(ctx, task, model, condition, progress)
                     continue
                 record = {"task": task.name, "model": model.id, "condition": condition.name}
-                with meter.track(f"{task.name}/{model.id}/{condition.name}", record, _energy_file(ctx, task, model, condition)):
+                with meter.track(
+                    f"{task.name}/{model.id}/{condition.name}",
+                    record,
+                    _energy_file(ctx, task, model, condition),
+                ):
                     _run_cell(ctx, task, model, condition, progress)
     if meter is not None:
         meter.close()
@@ -375,7 +379,11 @@ def _energy_file(ctx: _Context, task: Task, model: Model, condition: Condition) 
 
 
 def _write_results(
-    ctx: _Context, tasks: list[Task], models: list[Model], conditions: list[Condition], energy: str | None = None
+    ctx: _Context,
+    tasks: list[Task],
+    models: list[Model],
+    conditions: list[Condition],
+    energy: str | None = None,
 ) -> dict:
     cells = [
         _score_cell(ctx, task, model, condition)

@@ -104,12 +104,17 @@ def load_windows(split: str, count: int, seed: int = 0) -> tuple[NDArray[np.floa
 
 
 def _pesq(clean: NDArray[np.float32], marked: NDArray[np.float32]) -> list[float] | None:
+    """Wide-band PESQ per window; windows where PESQ finds no utterance (pure tones, silence) are left out."""
     try:
-        from pesq import pesq
+        from pesq import PesqError, pesq
     except ImportError:
         log.warning("the pesq package is not installed (pip install 'avikit[watermark]'); PESQ left out")
         return None
-    return [float(pesq(SAMPLE_RATE, c, m, "wb")) for c, m in zip(clean, marked, strict=True)]
+    values = [
+        float(pesq(SAMPLE_RATE, c, m, "wb", on_error=PesqError.RETURN_VALUES))
+        for c, m in zip(clean, marked, strict=True)
+    ]
+    return [v for v in values if v >= 0] or None  # PESQ errors come back as negative codes
 
 
 def _attack_row(
@@ -127,7 +132,9 @@ def _attack_row(
     ones = np.ones(marked.shape[1])
     scores, decoded = [], []
     for i, audio in enumerate(marked):
-        found = marker.detect(apply_attack(spec, audio, ones, SAMPLE_RATE, rng, clean[(i + 1) % len(clean)]).audio)
+        found = marker.detect(
+            apply_attack(spec, audio, ones, SAMPLE_RATE, rng, clean[(i + 1) % len(clean)]).audio
+        )
         scores.append(found.score)
         decoded.append(found.bits)
     clean_scores = [
@@ -156,7 +163,10 @@ def _attack_row(
 
 
 def _partial(
-    marker: AudioWatermarker, clean: NDArray[np.float32], messages: NDArray[np.int64], rng: np.random.Generator
+    marker: AudioWatermarker,
+    clean: NDArray[np.float32],
+    messages: NDArray[np.int64],
+    rng: np.random.Generator,
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Windows watermarked on one random half only, and their masks."""
     size = clean.shape[1]
@@ -198,6 +208,7 @@ def _evaluate_one(
             "si_snr_ci": list(compute_bootstrap_ci(si_snr, seed=seed)),
             "pesq_wb": None if pesq_values is None else float(np.mean(pesq_values)),
             "pesq_wb_ci": None if pesq_values is None else list(compute_bootstrap_ci(pesq_values, seed=seed)),
+            "pesq_wb_windows": 0 if pesq_values is None else len(pesq_values),
         },
         "rows": rows,
         "seconds": round(time.perf_counter() - start, 1),
@@ -276,15 +287,35 @@ def calibrate_thresholds(
     for name, marker in watermarkers.items():
         null = np.array([marker.detect(w).score for w in windows], dtype=np.float64)
         out[name] = {f"{f:g}": compute_detection_threshold(null, f) for f in FPR_LEVELS}
-    out["calibration"] = {"split": "val", "num_null": num_null, "window_seconds": WINDOW_SECONDS, "seed": seed}
+    out["calibration"] = {
+        "split": "val",
+        "num_null": num_null,
+        "window_seconds": WINDOW_SECONDS,
+        "seed": seed,
+    }
     return out
 
 
-def _segments(probability: NDArray[np.float32], sample_rate: int) -> list[tuple[float, float]]:
-    """Runs of samples with probability > 0.5, in seconds ``(start, end)``."""
+def _segments(
+    probability: NDArray[np.float32], sample_rate: int, gap: float = 0.1, shortest: float = 0.05
+) -> list[tuple[float, float]]:
+    """Runs of samples with probability > 0.5 in seconds ``(start, end)``.
+
+    Runs less than ``gap`` s apart are joined, runs shorter than ``shortest`` s dropped.
+
+    Example:
+        >>> _segments(np.r_[np.ones(1000), np.zeros(500), np.ones(1000), np.zeros(9000), np.ones(100)], 10000)
+        [(0.0, 0.25)]
+    """
     flagged = np.r_[False, probability > 0.5, False].astype(np.int8)
     edges = np.flatnonzero(np.diff(flagged))
-    return [(float(a / sample_rate), float(b / sample_rate)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    runs: list[list[int]] = []
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if runs and start - runs[-1][1] < gap * sample_rate:
+            runs[-1][1] = int(stop)
+        else:
+            runs.append([int(start), int(stop)])
+    return [(a / sample_rate, b / sample_rate) for a, b in runs if b - a >= shortest * sample_rate]
 
 
 def detect_audio(audio: NDArray[np.floating], names: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -321,8 +352,10 @@ def detect_audio(audio: NDArray[np.floating], names: Sequence[str] | None = None
 def detect_file(
     path: str | Path, names: Sequence[str] | None = None, npy_sample_rate: int = SAMPLE_RATE
 ) -> list[dict[str, Any]]:
-    """:func:`detect_audio` on a file's audio: any media file (decoded to mono 16 kHz by FFmpeg) or a
-    generator's ``.npy`` prediction (mono or ``[C, N]`` at ``npy_sample_rate``, resampled when not 16 kHz).
+    """:func:`detect_audio` on a file's audio.
+
+    Any media file is decoded to mono 16 kHz by FFmpeg; a generator's ``.npy`` prediction (mono or
+    ``[C, N]`` at ``npy_sample_rate``) is averaged to mono and resampled when not at 16 kHz.
     """
     from scipy import signal
 

@@ -167,8 +167,12 @@ def compute_binomial_p_value(correct: ArrayLike, num_bits: int) -> NDArray[np.fl
     k = np.asarray(correct)
     if k.ndim > 1 or np.any(k < 0) or np.any(k > num_bits) or np.any(k != np.round(k)):
         raise ValueError(f"correct must hold integer bit counts in [0, {num_bits}], got {k!r}")
-    tails = np.cumsum([math.comb(num_bits, i) for i in range(num_bits, -1, -1)])[::-1]  # tails[k] = sum_{i>=k}
-    return np.array([tails[int(v)] / 2**num_bits for v in np.atleast_1d(k)], dtype=np.float64).reshape(k.shape)
+    tails = np.cumsum([math.comb(num_bits, i) for i in range(num_bits, -1, -1)])[
+        ::-1
+    ]  # tails[k] = sum_{i>=k}
+    return np.array([tails[int(v)] / 2**num_bits for v in np.atleast_1d(k)], dtype=np.float64).reshape(
+        k.shape
+    )
 
 
 def compute_localization_iou(predicted: ArrayLike, truth: ArrayLike, threshold: float = 0.5) -> float:

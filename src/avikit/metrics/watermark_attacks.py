@@ -136,6 +136,7 @@ def reencode(audio: NDArray[np.floating], sample_rate: int, codec: str, bitrate:
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=container) as output:
         stream = output.add_stream(codec, rate=sample_rate)
+        assert isinstance(stream, av.audio.stream.AudioStream)  # an audio codec gives an audio stream
         stream.layout, stream.bit_rate = "mono", bitrate
         data = np.clip(np.asarray(audio, np.float32), -1, 1)
         for start in range(0, len(data), 1024):

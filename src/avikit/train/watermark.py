@@ -45,7 +45,6 @@ __all__ = ["WatermarkRecipe", "load_watermark_audio", "train_watermark"]
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class WatermarkRecipe:
     """The learned watermark's training run.
@@ -83,10 +82,14 @@ class WatermarkRecipe:
         return cls(model=model, steps=3, batch_size=2, synth_clips=2, speech_clips=2, codec_probability=0.0)
 
 
-def load_watermark_audio(split: str, synth_clips: int, speech_clips: int, sample_rate: int = 16000) -> np.ndarray:
+def load_watermark_audio(
+    split: str, synth_clips: int, speech_clips: int, sample_rate: int = 16000
+) -> np.ndarray:
     """Mono audio ``float32 [synth_clips + speech_clips, 10 * sample_rate]``: AVSynth clips, then speech."""
     if sample_rate != 16000:
-        raise ValueError(f"AVSynth audio is 16 kHz; the watermark recipe needs sample_rate 16000, got {sample_rate}")
+        raise ValueError(
+            f"AVSynth audio is 16 kHz; the watermark recipe needs sample_rate 16000, got {sample_rate}"
+        )
     synth = [render_audio(sample_scene(split, i)).mean(0) for i in range(synth_clips)]
     speech = [render_speech(SPEECH_SEEDS[split] + i, 10.0, sample_rate) for i in range(speech_clips)]
     return np.stack([*synth, *speech]).astype(np.float32)
@@ -140,7 +143,12 @@ def _codec(audio: torch.Tensor, rate: int, gen: torch.Generator) -> torch.Tensor
 
 
 def augment(
-    audio: torch.Tensor, mask: torch.Tensor, clean: torch.Tensor, rate: int, gen: torch.Generator, codec_p: float
+    audio: torch.Tensor,
+    mask: torch.Tensor,
+    clean: torch.Tensor,
+    rate: int,
+    gen: torch.Generator,
+    codec_p: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One random augmentation of a batch ``[B, 1, T]`` and its masks (module docstring)."""
     if float(torch.rand((), generator=gen)) < codec_p:
@@ -168,7 +176,7 @@ def augment(
         return audio * _uniform(0.2, 2.0, gen), mask
     if kind == 8:
         other = clean.roll(1, 0)
-        gain = (audio.square().mean(-1, keepdim=True) / other.square().mean(-1, keepdim=True).clamp_min(1e-8))
+        gain = audio.square().mean(-1, keepdim=True) / other.square().mean(-1, keepdim=True).clamp_min(1e-8)
         return audio + other * (gain.detach() / 10 ** (_uniform(0, 20, gen) / 10)).sqrt(), mask
     if kind == 9:
         keep = int(audio.shape[-1] * _uniform(0.5, 1.0, gen))
@@ -227,7 +235,9 @@ def train_watermark(recipe: WatermarkRecipe, out: str | Path, show_progress: boo
     pair = build_watermark_pair(recipe.model)
     length = int(recipe.crop_seconds * recipe.model.sample_rate)
     optimizer = torch.optim.AdamW(pair.parameters(), lr=recipe.lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=recipe.steps, pct_start=0.05)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, recipe.lr, total_steps=recipe.steps, pct_start=0.05
+    )
     parts: list[dict[str, float]] = []
 
     def step() -> torch.Tensor:

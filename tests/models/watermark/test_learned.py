@@ -9,8 +9,15 @@ import torch
 from avikit.data.synth.audio import render_audio
 from avikit.data.synth.scene import sample_scene
 from avikit.data.synth.speech import render_speech
+from avikit.eval.watermark import load_thresholds
 from avikit.models.packaged import WEIGHTS_DIR
-from avikit.models.watermark import describe_message, load_watermarker, message_for, message_to_int, set_watermarking
+from avikit.models.watermark import (
+    describe_message,
+    load_watermarker,
+    message_for,
+    message_to_int,
+    set_watermarking,
+)
 from avikit.models.watermark.learned import (
     KIND,
     WatermarkNetConfig,
@@ -49,7 +56,9 @@ def test_save_and_load_round_trip(tmp_path):
     with torch.no_grad():
         expected = (torch.from_numpy(audio)[None, None] + pair.embedder(torch.from_numpy(audio)[None, None],
                     torch.ones(1, 16))).reshape(-1).numpy()  # fmt: skip
-    np.testing.assert_allclose(marker.embed(audio, np.ones(16, np.int64)), expected, atol=1e-6)  # same float32 ops
+    np.testing.assert_allclose(
+        marker.embed(audio, np.ones(16, np.int64)), expected, atol=1e-6
+    )  # same float32 ops
     assert len(marker.weights_hash) == 16
 
 
@@ -65,18 +74,18 @@ pytestmark_packaged = pytest.mark.skipif(
 
 
 @pytestmark_packaged
-def test_packaged_pair_detects_and_decodes_its_watermark():
+def test_packaged_pair_detects_and_localizes_its_watermark():
+    # the shipped pair learned detection, not the message (docs/safety.md): only detection is asserted
     marker = load_watermarker("learned")
     rng = np.random.default_rng(0)
-    hits, clean_scores, bit_accuracy = [], [], []
     for host in (render_audio(sample_scene("test", 1)).mean(0)[:32000], render_speech(200_003, 2.0)):
-        bits = rng.integers(0, 2, 16)
-        found = marker.detect(marker.embed(host, bits))
-        hits.append(found.score)
-        bit_accuracy.append(np.mean(found.message == bits))
-        clean_scores.append(marker.detect(host).score)
-    assert min(hits) > max(clean_scores)
-    assert np.mean(bit_accuracy) >= 0.9
+        mask = np.zeros(32000, bool)
+        mask[8000:24000] = True
+        found = marker.detect(np.where(mask, marker.embed(host, rng.integers(0, 2, 16)), host))
+        assert found.probability[mask].mean() > found.probability[~mask].mean() + 0.2
+        marked = marker.detect(marker.embed(host, np.ones(16, np.int64))).score
+        threshold = load_thresholds()["learned"]["0.01"]  # calibrated on val
+        assert marker.detect(host).score < threshold < marked
 
 
 @pytestmark_packaged

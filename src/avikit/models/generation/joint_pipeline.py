@@ -150,7 +150,7 @@ class JointModel:
 
 
 def load_joint(name_or_path: str | os.PathLike[str] = "joint", watermark: bool = True) -> JointModel:
-    """The packaged joint generator (or one from a weights folder) as a suite model, watermarked by default."""
+    """The packaged joint generator (or one from a weights folder) as a suite model, watermarked."""
     model, vocabulary, checkpoint = joint_gen.from_pretrained(name_or_path)
     marker = load_watermarker() if watermark else None
     weights_hash = _weights_hash(name_or_path, joint_gen.WEIGHTS_DIR)

@@ -163,7 +163,9 @@ class WatermarkDetector(nn.Module):
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         """``[B, 1, T]`` to ``[B, 1 + num_bits, T]``."""
         x, length = _pad_to(audio, self.cfg.stride)
-        logits = self.head(self.blocks(self.encoder(x / envelope(x, self.cfg.envelope_window))))  # [B, K+1, F]
+        logits = self.head(
+            self.blocks(self.encoder(x / envelope(x, self.cfg.envelope_window)))
+        )  # [B, K+1, F]
         return F.interpolate(logits, scale_factor=self.cfg.stride, mode="linear")[..., :length]
 
 
@@ -214,7 +216,9 @@ def _blocks(cfg: WatermarkNetConfig) -> nn.Sequential:
 def build_watermark_pair(cfg: WatermarkNetConfig) -> WatermarkPair:
     """An untrained embedder and detector of ``cfg``'s sizes."""
     if cfg.stride % 2 or cfg.envelope_window % 2 == 0:
-        raise ValueError(f"stride must be even and envelope_window odd, got {cfg.stride}, {cfg.envelope_window}")
+        raise ValueError(
+            f"stride must be even and envelope_window odd, got {cfg.stride}, {cfg.envelope_window}"
+        )
     embedder = WatermarkEmbedder(FrameEncoder(cfg.channels, cfg.hidden, cfg.stride), _blocks(cfg), cfg)
     detector = WatermarkDetector(FrameEncoder(cfg.channels, cfg.hidden, cfg.stride), _blocks(cfg), cfg)
     return WatermarkPair(embedder, detector)

@@ -28,7 +28,7 @@ Example:
     >>> host = (0.1 * rng.standard_normal(48000)).astype(np.float32)
     >>> bits = rng.integers(0, 2, 16)
     >>> found = marker.detect(marker.embed(host, bits))
-    >>> bool(found.score > 8), bool((found.message == bits).all())
+    >>> bool(found.score > 5), bool((found.message == bits).all())
     (True, True)
 """
 
@@ -55,7 +55,8 @@ class SpreadSpectrumConfig:
         sample_rate: rate in Hz.
         block: samples per repeated block.
         band: ``(low, high)`` Hz of the chips.
-        strength: the watermark's RMS ratio to the host's local RMS.
+        strength: the watermark's RMS ratio to the host's local RMS (0.0435: the SI-SNR of the learned
+            watermark on val, 27.2 dB, so the two cost the same; ``tools/watermark/build.py``).
         lpc_order: order of the detector's whitening filter.
         envelope_window: samples of the loudness envelope.
     """
@@ -64,7 +65,7 @@ class SpreadSpectrumConfig:
     sample_rate: int = 16000
     block: int = 4096
     band: tuple[float, float] = (300.0, 3500.0)
-    strength: float = 0.1
+    strength: float = 0.0435
     lpc_order: int = 16
     envelope_window: int = 1025
 
@@ -143,9 +144,15 @@ class SpreadSpectrumWatermarker:
         return np.fft.irfft(np.fft.rfft(self.chips, axis=-1) * response, self.cfg.block, axis=-1)
 
     def _scores(self, folded: NDArray[np.float64], templates: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Normalized circular correlation ``[1 + K, L]`` of ``folded [L]`` with each template at every lag."""
-        cross = np.fft.irfft(np.fft.rfft(folded)[None] * np.conj(np.fft.rfft(templates, axis=-1)), self.cfg.block)
-        norm = np.linalg.norm(folded) * np.linalg.norm(templates, axis=-1, keepdims=True) / np.sqrt(self.cfg.block)
+        """Normalized circular correlation ``[1 + K, L]`` of ``folded [L]`` with each template, every lag."""
+        cross = np.fft.irfft(
+            np.fft.rfft(folded)[None] * np.conj(np.fft.rfft(templates, axis=-1)), self.cfg.block
+        )
+        norm = (
+            np.linalg.norm(folded)
+            * np.linalg.norm(templates, axis=-1, keepdims=True)
+            / np.sqrt(self.cfg.block)
+        )
         return cross / np.maximum(norm, 1e-12)
 
     def _fold(self, whitened: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -162,9 +169,13 @@ class SpreadSpectrumWatermarker:
         scores = self._scores(self._fold(whitened), templates)  # [1 + K, L]
         lag = int(np.argmax(scores[0]))
         bits = special.ndtr(scores[1:, lag])
-        return Detection(float(scores[0, lag]), self._local(whitened, templates[0], lag), bits.astype(np.float32))
+        return Detection(
+            float(scores[0, lag]), self._local(whitened, templates[0], lag), bits.astype(np.float32)
+        )
 
-    def _local(self, whitened: NDArray[np.float64], sync: NDArray[np.float64], lag: int) -> NDArray[np.float32]:
+    def _local(
+        self, whitened: NDArray[np.float64], sync: NDArray[np.float64], lag: int
+    ) -> NDArray[np.float32]:
         """Per-sample probability from the sync score of the block-long neighbourhood at the found lag."""
         reference = np.resize(np.roll(sync, lag), len(whitened))
         window = self.cfg.block
