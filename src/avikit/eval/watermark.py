@@ -323,7 +323,8 @@ def detect_audio(audio: NDArray[np.floating], names: Sequence[str] | None = None
 
     A report has the score, the decision at FPR 1e-2 and 1e-3 (thresholds of :func:`load_thresholds`,
     calibrated on 2 s clips), the decoded message (hex), its binomial p-value against the nearest avikit
-    generator's message, the generators whose message it is, and the watermarked spans in seconds.
+    generator's message, the generators whose message it is, and, when detected at FPR 1e-2, the
+    watermarked spans in seconds.
     """
     from avikit.models.generation.cards import GENERATOR_CARDS
     from avikit.models.watermark import WATERMARKERS, describe_message, load_watermarker, message_for
@@ -332,6 +333,7 @@ def detect_audio(audio: NDArray[np.floating], names: Sequence[str] | None = None
     reports = []
     for name in names or list(WATERMARKERS):
         found = load_watermarker(name).detect(audio)
+        first = thresholds[name][f"{FPR_LEVELS[0]:g}"]
         ids = [card.model_id for card in GENERATOR_CARDS.values() if card.watermarked]
         best = max(ids, key=lambda i: int(np.sum(message_for(i) == found.message)))
         correct = int(np.sum(message_for(best) == found.message))
@@ -344,7 +346,7 @@ def detect_audio(audio: NDArray[np.floating], names: Sequence[str] | None = None
             "nearest_generator": {"model": best, "bits_correct": correct,
                                   "p_value": float(compute_binomial_p_value([correct], NUM_BITS)[0])},
             "watermarked_share": float(np.mean(found.probability > 0.5)),
-            "segments": _segments(found.probability, SAMPLE_RATE),
+            "segments": _segments(found.probability, SAMPLE_RATE) if found.score > first else [],
         })  # fmt: skip
     return reports
 
