@@ -354,24 +354,31 @@ def run_evaluation(
     conditions = [parse_condition(name) for name in config.conditions]
     model_list = _resolve_models(config, models)
     meter = EnergyMeter(config.energy_country) if config.energy else None
-    for task in tasks:
-        for model in model_list:
-            if task.name not in model.tasks:
-                continue
-            for condition in conditions:
-                if meter is None:
-                    _run_cell(ctx, task, model, condition, progress)
+    try:
+        for task in tasks:
+            for model in model_list:
+                if task.name not in model.tasks:
                     continue
-                record = {"task": task.name, "model": model.id, "condition": condition.name}
-                with meter.track(
-                    f"{task.name}/{model.id}/{condition.name}",
-                    record,
-                    _energy_file(ctx, task, model, condition),
-                ):
-                    _run_cell(ctx, task, model, condition, progress)
-    if meter is not None:
-        meter.close()
+                for condition in conditions:
+                    _run_measured(ctx, (task, model, condition), progress, meter)
+    finally:
+        if meter is not None:
+            meter.close()
     return _write_results(ctx, tasks, model_list, conditions, None if meter is None else meter.status)
+
+
+def _run_measured(
+    ctx: _Context, cell: tuple[Task, Model, Condition], progress: Progress | None, meter: EnergyMeter | None
+) -> None:
+    """:func:`_run_cell`, its energy recorded in the cell's energy file when a meter is given."""
+    task, model, condition = cell
+    if meter is None:
+        _run_cell(ctx, task, model, condition, progress)
+        return
+    record = {"task": task.name, "model": model.id, "condition": condition.name}
+    name = f"{task.name}/{model.id}/{condition.name}"
+    with meter.track(name, record, _energy_file(ctx, task, model, condition)):
+        _run_cell(ctx, task, model, condition, progress)
 
 
 def _energy_file(ctx: _Context, task: Task, model: Model, condition: Condition) -> Path:

@@ -40,7 +40,7 @@ from avikit.models.generation.windows import (
     window_starts,
 )
 from avikit.models.protocol import Item
-from avikit.models.watermark import AudioWatermarker, load_watermarker, message_for, watermarked_hash
+from avikit.models.watermark import AudioWatermarker, load_watermarker, watermark_output, watermarked_hash
 from avikit.tasks import Task
 from avikit.tasks.generation import prediction_folder
 
@@ -137,8 +137,9 @@ class JointModel:
                 _item_seed(self.seed, sample_id),
             )
             if self.watermarker is not None:
-                marked = self.watermarker.embed(audio.reshape(-1).numpy(), message_for(self.id))
-                audio = torch.from_numpy(marked)
+                audio = torch.from_numpy(
+                    watermark_output(self.watermarker, audio.reshape(-1).numpy(), self.id)
+                )
             out.append(
                 {
                     "id": sample_id,

@@ -62,7 +62,7 @@ from avikit.models.generation.windows import frame_windows, frames_to_tensor, sa
 from avikit.models.tokenizers.mel_codec import MelCodec, build_mel_codec
 from avikit.models.tokenizers.vocoder import KIND as VOCODER_KIND
 from avikit.models.tokenizers.vocoder import MelVocoder, VocoderConfig, build_vocoder
-from avikit.models.watermark import AudioWatermarker, load_watermarker, message_for, watermarked_hash
+from avikit.models.watermark import AudioWatermarker, load_watermarker, watermark_output, watermarked_hash
 from avikit.nn import from_pretrained as load_pretrained
 from avikit.nn import resolve_pretrained, save_pretrained, weights_sha256
 from avikit.nn.codec import AudioCodec
@@ -211,7 +211,7 @@ class V2AGenerator(nn.Module):
             start, stop = item.inputs.audio
             audio = self.generate(item.frames, sample_seed(self.seed, item.sample.id))
             if self.watermarker is not None:
-                audio = self.watermarker.embed(audio, message_for(self.id))
+                audio = watermark_output(self.watermarker, audio, self.id)
             out.append(write_audio(folder, item.sample.id, audio, stop - start))
         return out
 

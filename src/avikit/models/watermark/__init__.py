@@ -34,6 +34,7 @@ __all__ = [
     "message_for",
     "message_to_int",
     "set_watermarking",
+    "watermark_output",
     "watermarked_hash",
 ]
 
@@ -66,6 +67,21 @@ def watermarked_hash(weights_hash: str, watermarker: AudioWatermarker | None) ->
     if watermarker is None:
         return weights_hash
     return f"{weights_hash}+wm-{watermarker.name}-{watermarker.weights_hash[:8]}"
+
+
+def watermark_output(marker: AudioWatermarker, audio: Any, model_id: str) -> Any:
+    """A generator's mono float32 audio ``[N]`` with its message embedded, clipped to [-1, 1] like a file.
+
+    Example:
+        >>> from avikit.models.watermark.spread_spectrum import SpreadSpectrumWatermarker
+        >>> import numpy as np
+        >>> out = watermark_output(SpreadSpectrumWatermarker(), np.ones(4096, np.float32), "avikit/v2a")
+        >>> float(out.max()) <= 1.0
+        True
+    """
+    import numpy as np
+
+    return np.clip(marker.embed(audio, message_for(model_id)), -1.0, 1.0).astype(np.float32)
 
 
 def set_watermarking(model: Any, on: bool, name: str = DEFAULT_WATERMARKER) -> bool:

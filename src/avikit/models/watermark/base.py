@@ -85,7 +85,7 @@ def message_for(model_id: str) -> NDArray[np.uint8]:
 
     Example:
         >>> message_for("avikit/joint-generation").tolist()[:4]
-        [0, 1, 1, 1]
+        [1, 1, 0, 1]
     """
     value = zlib.crc32(model_id.encode()) & 0xFFFF
     return np.array([(value >> (NUM_BITS - 1 - i)) & 1 for i in range(NUM_BITS)], dtype=np.uint8)
