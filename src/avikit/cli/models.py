@@ -41,8 +41,21 @@ def bench_cmd(
         ["noise_snr=10", "noise_snr=0", "occlusion=0.25", "occlusion=0.5"], "--condition", help="Corruptions."
     ),
     seed: int = typer.Option(0, "--seed", help="AVSynth and bootstrap seed."),
+    watermark: bool = typer.Option(
+        True, "--watermark/--no-watermark", help="Watermark the generators' audio (the default)."
+    ),
+    energy_country: str | None = typer.Option(
+        None, "--energy-country", help="3-letter ISO code of where the bench runs, for its CO2 (e.g. FRA)."
+    ),
 ) -> None:
     """Run every reference model on every perception task; print the leaderboard, write report.html."""
     from avikit.eval.bench import run_bench
 
-    run_bench(out, num_samples=num_samples, conditions=conditions, seed=seed)
+    run_bench(
+        out,
+        num_samples=num_samples,
+        conditions=conditions,
+        seed=seed,
+        watermark=watermark,
+        energy_country=energy_country,
+    )
