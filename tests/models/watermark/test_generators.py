@@ -14,28 +14,25 @@ from avikit.models.protocol import Item
 from avikit.models.watermark import message_for
 from avikit.models.watermark.spread_spectrum import SpreadSpectrumWatermarker
 from avikit.tasks.generation import V2ATask
+from tests.model_fixtures import items_of
 
 
-def _item() -> Item:
+def _item(folder) -> Item:
     sample, clip = generate("test", 0, 0)[:2]
     task = V2ATask()
     sample = replace(sample, split=task.spec.protocol.split)
-    media = (clip.require_frames(), clip.require_waveform())
-    return Item(sample, task.build_inputs(sample), lambda: media, lambda: task.build_target(sample))
+    return items_of(task, [(sample, clip)], folder)[0]
 
 
 def test_v2a_output_carries_its_message_only_when_watermarking(tmp_path):
     torch.manual_seed(0)
     tiny = V2AConfig(dim=16, depth=1, heads=2, n_mels=32, codebook_size=16)
     model = build_v2a_generator(V2AModelConfig("maskgit", tiny, 16, num_steps=2))
-    marker, item = SpreadSpectrumWatermarker(), _item()
-    task = V2ATask()
-    task.scratch = str(tmp_path / "off")
-    plain = np.load(model.predict(task, [item])[0]["audio"])
+    marker, task = SpreadSpectrumWatermarker(), V2ATask()
+    plain = np.load(model.predict(task, [_item(tmp_path / "off")])[0]["audio"])
     bare_hash = model.weights_hash
     model.watermarker = marker
-    task.scratch = str(tmp_path / "on")
-    marked = np.load(model.predict(task, [item])[0]["audio"])
+    marked = np.load(model.predict(task, [_item(tmp_path / "on")])[0]["audio"])
     assert model.weights_hash == f"{bare_hash}+wm-spread-spectrum-{marker.weights_hash[:8]}"
     expected = np.clip(marker.embed(plain, message_for(model.id)), -1, 1)
     np.testing.assert_allclose(marked, expected, atol=1e-7)  # the same float32 operations
