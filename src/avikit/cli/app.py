@@ -10,7 +10,10 @@ from rich.logging import RichHandler
 
 from avikit import __version__
 from avikit.cli import data, datasets, demo, generate, generate_av, media, models, tokenizers
+from avikit.cli.agent import agent_app
+from avikit.cli.embodied import embodied_app
 from avikit.cli.evaluate import eval_app, score
+from avikit.cli.stream import stream_app
 from avikit.cli.tasks import tasks_app
 from avikit.errors import AvikitError
 
@@ -43,6 +46,9 @@ generate_app.command("v2a")(generate.v2a_cmd)
 generate_app.command("a2v")(generate_av.a2v_cmd)
 generate_app.command("joint")(generate_av.joint_cmd)
 app.add_typer(generate_app, name="generate")
+app.add_typer(agent_app, name="agent")
+app.add_typer(stream_app, name="stream")
+app.add_typer(embodied_app, name="embodied")
 
 
 def _version(value: bool) -> None:
