@@ -13,8 +13,20 @@ runner = CliRunner()
 
 
 def test_agent_run_prints_the_planner_and_the_prior_baseline(tmp_path: Path) -> None:
-    args = ["agent", "run", "--task", "agent-speech-sync", "--planner", "scripted", "--n", "2", "--k", "1",
-            "--out", str(tmp_path)]  # fmt: skip
+    args = [
+        "agent",
+        "run",
+        "--task",
+        "agent-speech-sync",
+        "--planner",
+        "scripted",
+        "--n",
+        "2",
+        "--k",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "| scripted |" in result.output and "| prior |" in result.output
@@ -29,7 +41,18 @@ def test_agent_tools_lists_openai_schemas() -> None:
 
 
 def test_embodied_run_prints_controls_and_steps_per_second(tmp_path: Path) -> None:
-    args = ["embodied", "run", "--task", "audiogoal", "--policy", "heuristic", "--episodes", "3", "--out", str(tmp_path)]
+    args = [
+        "embodied",
+        "run",
+        "--task",
+        "audiogoal",
+        "--policy",
+        "heuristic",
+        "--episodes",
+        "3",
+        "--out",
+        str(tmp_path),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "| heuristic | none |" in result.output and "| random | blind |" in result.output
@@ -37,7 +60,18 @@ def test_embodied_run_prints_controls_and_steps_per_second(tmp_path: Path) -> No
 
 
 def test_stream_run_prints_the_leaderboard(tmp_path: Path) -> None:
-    args = ["stream", "run", "--task", "stream-events", "--model", "bands", "--n", "1", "--out", str(tmp_path)]
+    args = [
+        "stream",
+        "run",
+        "--task",
+        "stream-events",
+        "--model",
+        "bands",
+        "--n",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "| bands |" in result.output and "| silent |" in result.output and "offline" in result.output

@@ -38,12 +38,20 @@ def test_a_source_to_the_right_is_louder_and_earlier_in_the_right_ear() -> None:
     assert left[3] == pytest.approx(left[2] * 10 ** (-3 / 20))  # from behind: 3 dB quieter than the front
     assert delay.tolist() == [round(MAX_ITD_S * rate), round(MAX_ITD_S * rate), 0, 0]
     dry = np.random.default_rng(0).standard_normal((1, 1016)).astype(np.float32)
-    out = binaural(dry, np.zeros(1), np.array([np.pi / 2]), np.ones(1, bool), np.zeros((1, 2, 1000), np.float32), rate)
+    out = binaural(
+        dry, np.zeros(1), np.array([np.pi / 2]), np.ones(1, bool), np.zeros((1, 2, 1000), np.float32), rate
+    )
     lag = int(np.argmax(np.correlate(out[0, 0], out[0, 1], "full"))) - 999
     assert lag == round(MAX_ITD_S * rate)  # the left (far) ear hears it later
 
 
 def test_a_silent_step_is_only_noise() -> None:
-    out = binaural(np.ones((1, 1016), np.float32), np.zeros(1), np.zeros(1), np.zeros(1, bool),
-                   np.ones((1, 2, 1000), np.float32), 16000)
+    out = binaural(
+        np.ones((1, 1016), np.float32),
+        np.zeros(1),
+        np.zeros(1),
+        np.zeros(1, bool),
+        np.ones((1, 2, 1000), np.float32),
+        16000,
+    )
     np.testing.assert_allclose(out, 1e-3, rtol=1e-6)  # unit noise at -60 dB

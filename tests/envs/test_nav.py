@@ -33,7 +33,7 @@ def test_the_oracle_succeeds_on_shortest_paths(task: str) -> None:
 def test_moves_turns_walls_and_the_step_cap() -> None:
     sim = NavBatch("audiogoal", 1)
     sim.load(0, sample_episode("audiogoal", "test", 0))
-    x, y, h = sample_episode("audiogoal", "test", 0).start
+    *_, h = sample_episode("audiogoal", "test", 0).start
     sim.step(np.array([2]))
     assert sim.heading[0] == (h + 1) % 4
     sim.step(np.array([3]))

@@ -24,7 +24,9 @@ def levenshtein_by_search(a: list[str], b: list[str]) -> int:
             if i == 0 or j == 0:
                 table[i][j] = i + j
             else:
-                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+                table[i][j] = min(
+                    table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+                )
     return table[-1][-1]
 
 
@@ -37,8 +39,13 @@ def test_edit_distance_equals_the_full_table(a: list[str]) -> None:
 def test_perfect_plan_scores_one_and_empty_plans_agree() -> None:
     gold = [("parse_events", {"clip": "input"}), ("audio_level", {"clip": "input", "start": None})]
     scores = evaluate_plans([gold], [[gold]])
-    assert scores == {"tool_macro_f1": 1.0, "argument_name_f1": 1.0, "argument_value_f1": 1.0, "edge_f1": 1.0,
-                      "plan_edit_distance": 0.0}
+    assert scores == {
+        "tool_macro_f1": 1.0,
+        "argument_name_f1": 1.0,
+        "argument_value_f1": 1.0,
+        "edge_f1": 1.0,
+        "plan_edit_distance": 0.0,
+    }
     assert evaluate_plans([[]], [[[]]])["tool_macro_f1"] == 1.0
 
 

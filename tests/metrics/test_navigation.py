@@ -8,9 +8,17 @@ import pytest
 from avikit.metrics.navigation import compute_navigation_statistics, evaluate_navigation
 
 
-def outcome(success: float, shortest: float, path: float, final: float, start: float, steps: float = 10.0) -> dict:
-    return {"success": success, "shortest": shortest, "path": path, "final_distance": final,
-            "start_distance": start, "steps": steps}
+def outcome(
+    success: float, shortest: float, path: float, final: float, start: float, steps: float = 10.0
+) -> dict:
+    return {
+        "success": success,
+        "shortest": shortest,
+        "path": path,
+        "final_distance": final,
+        "start_distance": start,
+        "steps": steps,
+    }
 
 
 def test_spl_is_success_times_shortest_over_the_longer_of_path_and_shortest() -> None:

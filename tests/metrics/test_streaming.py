@@ -67,4 +67,8 @@ def test_memory_growth_flags_a_quadratic_and_not_a_constant() -> None:
 
 
 def test_jaccard() -> None:
-    assert jaccard([], []) == 1.0 and jaccard(["a"], []) == 0.0 and jaccard(["a", "b"], ["b", "c"]) == pytest.approx(1 / 3)
+    assert (
+        jaccard([], []) == 1.0
+        and jaccard(["a"], []) == 0.0
+        and jaccard(["a", "b"], ["b", "c"]) == pytest.approx(1 / 3)
+    )

@@ -15,7 +15,11 @@ from avikit.tasks.agent import AGENT_TASKS, get_agent_task, load_episode_clip, w
 
 def test_specs_are_versioned_and_hashed() -> None:
     for task in AGENT_TASKS.values():
-        assert task.spec.pillar == "interaction" and task.spec.version == 1 and len(task.spec.protocol_hash) == 16
+        assert (
+            task.spec.pillar == "interaction"
+            and task.spec.version == 1
+            and len(task.spec.protocol_hash) == 16
+        )
     changed = with_budget(get_agent_task("agent-loudest"), 4)
     assert changed.spec.protocol_hash != get_agent_task("agent-loudest").spec.protocol_hash
     with pytest.raises(UnknownNameError, match="agent-when-sounds"):
@@ -73,6 +77,8 @@ def test_speech_sync_uses_calling_sources_and_both_answers_occur() -> None:
     assert {ep.truth["in_sync"] for ep in episodes} == {True, False}
     for ep in episodes[:3]:
         clip = load_episode_clip(ep)
-        assert isinstance(clip, AVClip) and ep.clip["conditions"] == ({} if ep.truth["in_sync"] else {"av_offset_ms": ep.truth["offset_ms"]})
+        assert isinstance(clip, AVClip) and ep.clip["conditions"] == (
+            {} if ep.truth["in_sync"] else {"av_offset_ms": ep.truth["offset_ms"]}
+        )
         scene = sample_scene("test", ep.clip["index"], 0, task.config)
         assert {o.cls for o in scene.objects} <= {"baby", "dog", "cat", "horse"}

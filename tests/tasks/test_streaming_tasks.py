@@ -27,7 +27,9 @@ def test_questions_alternate_and_their_truth_comes_from_before_the_question() ->
     events = build_targets(sample_scene("long", 0, 0))["events"]["audio"]
     for q in questions:
         if q["kind"] == "now":
-            assert q["truth"] == sorted({e["label"] for e in events if e["onset"] <= q["time"] - 0.25 < e["offset"]})
+            assert q["truth"] == sorted(
+                {e["label"] for e in events if e["onset"] <= q["time"] - 0.25 < e["offset"]}
+            )
         else:
             assert q["onset"] > q["time"] + 1.0 and q["text"].endswith(f"{q['label']} sounds.")
 

@@ -18,7 +18,9 @@ agent_app = typer.Typer(help="Tool-using agents: benchmark, tools, MCP server.",
 @agent_app.command("run")
 def run(
     task: str = typer.Option(..., "--task", help="Agent task, e.g. agent-when-sounds."),
-    planners: list[str] = typer.Option(["scripted"], "--planner", help="Planner(s): scripted, prior, random."),
+    planners: list[str] = typer.Option(
+        ["scripted"], "--planner", help="Planner(s): scripted, prior, random."
+    ),
     n: int = typer.Option(20, "--n", min=1, help="Episodes."),
     k: int = typer.Option(3, "--k", min=1, help="Seeded trials per episode (pass^k)."),
     seed: int = typer.Option(0, "--seed", help="AVSynth and bootstrap seed."),

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 
+from avikit.envs import NAV_METRICS
 from avikit.eval.embodied import run_embodied
 from avikit.eval.interaction_table import format_table
-from avikit.envs import NAV_METRICS
 from avikit.train.nav_policy import train_nav_policy
 
 __all__ = ["embodied_app"]
@@ -20,7 +20,9 @@ embodied_app = typer.Typer(help="Embodied audio-visual navigation.", no_args_is_
 @embodied_app.command("run")
 def run(
     task: str = typer.Option(..., "--task", help="audiogoal, semantic or follow."),
-    policies: list[str] = typer.Option(..., "--policy", help="Policy(ies): heuristic, learned-<task>, oracle, ..."),
+    policies: list[str] = typer.Option(
+        ..., "--policy", help="Policy(ies): heuristic, learned-<task>, oracle, ..."
+    ),
     episodes: int = typer.Option(50, "--episodes", min=1, help="Test episodes."),
     seed: int = typer.Option(0, "--seed", help="World and bootstrap seed."),
     out: Path = typer.Option(Path("runs/embodied"), "--out", help="Output folder."),

@@ -17,7 +17,9 @@ stream_app = typer.Typer(help="Streaming perception: online tasks and real-time 
 @stream_app.command("run")
 def run(
     task: str = typer.Option(..., "--task", help="stream-events, stream-sync or stream-questions."),
-    models: list[str] = typer.Option(..., "--model", help="Streaming model(s): bands, window-avvp, window-sync."),
+    models: list[str] = typer.Option(
+        ..., "--model", help="Streaming model(s): bands, window-avvp, window-sync."
+    ),
     n: int = typer.Option(5, "--n", min=1, help="Streams (120 s each)."),
     seed: int = typer.Option(0, "--seed", help="AVSynth and bootstrap seed."),
     out: Path = typer.Option(Path("runs/stream"), "--out", help="Output folder."),

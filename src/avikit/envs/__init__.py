@@ -8,7 +8,14 @@ environments over it (:mod:`avikit.envs.gym`).
 
 from avikit.envs.nav import CONTROLS, NavBatch, oracle_actions
 from avikit.envs.tasks import NAV_METRICS, NAV_TASKS, NavTask, get_nav_task
-from avikit.envs.world import Episode, NavObject, RoomConfig, geodesic_distances, line_of_sight, sample_episode
+from avikit.envs.world import (
+    Episode,
+    NavObject,
+    RoomConfig,
+    geodesic_distances,
+    line_of_sight,
+    sample_episode,
+)
 
 __all__ = [
     "CONTROLS",

@@ -76,9 +76,13 @@ def ear_gains(
 
 
 def binaural(
-    dry: np.ndarray, level_db: np.ndarray, azimuth: np.ndarray, active: np.ndarray, noise: np.ndarray,
+    dry: np.ndarray,
+    level_db: np.ndarray,
+    azimuth: np.ndarray,
+    active: np.ndarray,
+    noise: np.ndarray,
     sample_rate: int,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """Place dry sounds at the ears: ``float32 [B, 2, N]``.
 
     Args:
@@ -89,7 +93,7 @@ def binaural(
         noise: ``float32 [B, 2, N]`` unit-variance microphone noise.
         sample_rate: the audio rate in Hz.
     """
-    count, total = dry.shape
+    total = dry.shape[1]
     length = noise.shape[-1]
     history = total - length
     gain = np.where(active, 10 ** (level_db / 20), 0.0)

@@ -40,7 +40,9 @@ def observation_space() -> spaces.Dict:
     return spaces.Dict(
         {
             "rgb": spaces.Box(0, 255, (VIEW_HEIGHT, VIEW_WIDTH, 3), np.uint8),
-            "audio": spaces.Box(-32.0, 32.0, (2, AUDIO_SAMPLES), np.float32),  # unit-RMS sounds peak far below
+            "audio": spaces.Box(
+                -32.0, 32.0, (2, AUDIO_SAMPLES), np.float32
+            ),  # unit-RMS sounds peak far below
         }
     )
 
@@ -69,19 +71,25 @@ class _Episodes:
         self.next_index += 1
 
     def info(self) -> dict[str, Any]:
-        return {"distance": self.sim.distance(), "oracle_action": self.sim.oracle(), "episode": self.index.copy()}
+        return {
+            "distance": self.sim.distance(),
+            "oracle_action": self.sim.oracle(),
+            "episode": self.index.copy(),
+        }
 
 
 class AVNavEnv(gymnasium.Env[dict[str, np.ndarray], int]):
     """One room of an embodied task (:data:`~avikit.envs.tasks.NAV_TASKS`), gymnasium API."""
 
-    metadata: dict[str, Any] = {"render_modes": ["rgb_array"]}
+    metadata = {"render_modes": ["rgb_array"]}  # noqa: RUF012  (gymnasium reads it from the instance)
 
-    def __init__(self, task: str = "audiogoal", split: str = "test", seed: int = 0, control: str = "none") -> None:
+    def __init__(
+        self, task: str = "audiogoal", split: str = "test", seed: int = 0, control: str = "none"
+    ) -> None:
         self.sim = NavBatch(task, 1, control)
         self.episodes = _Episodes(self.sim, split, seed)
-        self.observation_space = observation_space()
-        self.action_space = spaces.Discrete(4)
+        self.observation_space = observation_space()  # type: ignore[assignment]
+        self.action_space = spaces.Discrete(4)  # type: ignore[assignment]
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -101,7 +109,7 @@ class AVNavEnv(gymnasium.Env[dict[str, np.ndarray], int]):
             info["outcome"] = self.sim.outcome(0, bool(terminated[0]))
         return self._obs(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
 
-    def render(self) -> np.ndarray:  # type: ignore[override]
+    def render(self) -> np.ndarray:
         """The agent's current view."""
         return self.sim.observe()["rgb"][0]
 
@@ -115,12 +123,16 @@ class AVNavEnv(gymnasium.Env[dict[str, np.ndarray], int]):
 class AVNavVectorEnv(VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]):
     """``num_envs`` rooms of one embodied task stepped together (numpy, one process), next-step autoreset."""
 
-    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012  (read from the instance)
 
     def __init__(
-        self, task: str = "audiogoal", num_envs: int = 16, split: str = "train", seed: int = 0,
+        self,
+        task: str = "audiogoal",
+        num_envs: int = 16,
+        split: str = "train",
+        seed: int = 0,
         control: str = "none",
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.sim = NavBatch(task, num_envs, control)
         self.episodes = _Episodes(self.sim, split, seed)
         self.num_envs = num_envs

@@ -11,7 +11,8 @@ Modality controls replace an input by zeros: ``"deaf"`` (audio), ``"blind"`` (vi
 Example:
     >>> from avikit.envs.world import sample_episode
     >>> sim = NavBatch("audiogoal", 2)
-    >>> sim.load(0, sample_episode("audiogoal", "test", 0)); sim.load(1, sample_episode("audiogoal", "test", 1))
+    >>> for slot in range(2):
+    ...     sim.load(slot, sample_episode("audiogoal", "test", slot))
     >>> obs = sim.observe()
     >>> obs["rgb"].shape, obs["audio"].shape
     ((2, 24, 32, 3), (2, 2, 1000))
@@ -92,7 +93,9 @@ class NavBatch:
     def load(self, slot: int, episode: Episode) -> None:
         """Start ``episode`` in slot ``slot``."""
         if episode.walls.shape != self.walls.shape[1:]:
-            raise ValueError(f"episode room {episode.walls.shape} differs from the task's {self.walls.shape[1:]}")
+            raise ValueError(
+                f"episode room {episode.walls.shape} differs from the task's {self.walls.shape[1:]}"
+            )
         self.walls[slot] = episode.walls
         x, y, h = episode.start
         self.pos[slot], self.heading[slot], self.steps[slot], self.path[slot] = (x, y), h, 0, 0

@@ -40,7 +40,7 @@ def _camera(heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def wall_depths(
     walls: np.ndarray, pos: np.ndarray, heading: np.ndarray, width: int = VIEW_WIDTH
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Perpendicular depth of the first wall of every column ``[B, W]`` (cells) and the cell hit ``[B, W, 2]``."""
+    """Perpendicular depth (cells) of the first wall in every column ``[B, W]`` and its cell ``[B, W, 2]``."""
     forward, right = _camera(heading)
     u = (2 * (np.arange(width) + 0.5) / width - 1) * _TAN_HALF_FOV  # [W]
     rays = forward[:, None, :] + u[None, :, None] * right[:, None, :]  # [B, W, 2]
@@ -76,7 +76,8 @@ def render_views(
         objects: ``int [B, K, 2]`` object cells.
         colours: ``uint8 [B, K, 3]`` object colours.
         sizes: ``float [B, K]`` object half-widths in cells (0: not drawn).
-        height, width: image size in pixels.
+        height: image height in pixels.
+        width: image width in pixels.
     """
     count = len(pos)
     depth, hit_cell = wall_depths(walls, pos, heading, width)

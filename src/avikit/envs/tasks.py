@@ -49,14 +49,22 @@ class NavTask:
     room: RoomConfig
 
 
-def _task(name: str, benchmark: str, description: str, sound_steps: int | None, move_every: int,
-          radius: int) -> NavTask:  # fmt: skip
+def _task(
+    name: str, benchmark: str, description: str, sound_steps: int | None, move_every: int, radius: int
+) -> NavTask:
     room, max_steps = RoomConfig(), 100
     params = {
-        "room": asdict(room), "max_steps": max_steps, "sound_steps": sound_steps, "move_every": move_every,
-        "success_radius": radius, "audio_samples": AUDIO_SAMPLES, "view": [24, 32], "fov_degrees": 90,
-        "actions": ["stop", "forward", "left", "right"], "episodes_seed": 0,
-    }  # fmt: skip
+        "room": asdict(room),
+        "max_steps": max_steps,
+        "sound_steps": sound_steps,
+        "move_every": move_every,
+        "success_radius": radius,
+        "audio_samples": AUDIO_SAMPLES,
+        "view": [24, 32],
+        "fov_degrees": 90,
+        "actions": ["stop", "forward", "left", "right"],
+        "episodes_seed": 0,
+    }
     spec = TaskSpec(
         name=name,
         pillar="interaction",
@@ -79,19 +87,31 @@ def _task(name: str, benchmark: str, description: str, sound_steps: int | None, 
 
 NAV_TASKS: dict[str, NavTask] = {
     "audiogoal": _task(
-        "audiogoal", "SoundSpaces AudioGoal",
-        "Go to the sounding object, heard binaurally and seen egocentrically; stop on its cell.", None, 0, 0,
+        "audiogoal",
+        "SoundSpaces AudioGoal",
+        "Go to the sounding object, heard binaurally and seen egocentrically; stop on its cell.",
+        None,
+        0,
+        0,
     ),
     "semantic": _task(
-        "semantic", "SoundSpaces semantic AudioGoal",
+        "semantic",
+        "SoundSpaces semantic AudioGoal",
         "The goal sounds for the first 5 steps only, among silent objects of other colours; go to the "
-        "object that made the sound and stop on its cell.", 5, 0, 0,
+        "object that made the sound and stop on its cell.",
+        5,
+        0,
+        0,
     ),
     "follow": _task(
-        "follow", "moving-source AudioGoal",
-        "The sounding object walks one cell every 4 steps; catch it: stop within one cell of it.", None, 4, 1,
+        "follow",
+        "moving-source AudioGoal",
+        "The sounding object walks one cell every 4 steps; catch it: stop within one cell of it.",
+        None,
+        4,
+        1,
     ),
-}  # fmt: skip
+}
 """Embodied task name -> task."""
 
 

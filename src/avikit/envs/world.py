@@ -149,7 +149,7 @@ def line_of_sight(walls: np.ndarray, a: np.ndarray, b: np.ndarray, samples: int 
     points = np.floor(a[:, None] + (b - a)[:, None] * t).astype(np.int64)  # [B, P, 2]
     grids = walls if walls.ndim == 3 else np.broadcast_to(walls, (len(a), *walls.shape))
     rows = np.arange(len(a))[:, None]
-    return ~grids[rows, points[..., 1], points[..., 0]].any(axis=1)
+    return np.asarray(~grids[rows, points[..., 1], points[..., 0]].any(axis=1))
 
 
 def _room(rng: np.random.Generator, cfg: RoomConfig) -> np.ndarray:
@@ -165,7 +165,7 @@ def _room(rng: np.random.Generator, cfg: RoomConfig) -> np.ndarray:
         seen |= reach
         if reach.sum() > best.sum():
             best = reach
-    return ~best
+    return np.logical_not(best)
 
 
 def _walk(rng: np.random.Generator, walls: np.ndarray, x: int, y: int, steps: int, every: int) -> np.ndarray:
@@ -226,7 +226,8 @@ def sample_episode(
     cells = free[rng.choice(len(free), size=cfg.num_objects + 1, replace=False)]
     classes = _classes(rng, cfg.num_objects)
     objects = tuple(
-        NavObject(int(c[1]), int(c[0]), name, k == 0) for k, (c, name) in enumerate(zip(cells[:-1], classes, strict=True))
+        NavObject(int(c[1]), int(c[0]), name, k == 0)
+        for k, (c, name) in enumerate(zip(cells[:-1], classes, strict=True))
     )
     start = (int(cells[-1][1]), int(cells[-1][0]), int(rng.integers(4)))
     goal = objects[0]

@@ -34,9 +34,14 @@ __all__ = ["measure_steps_per_second", "run_embodied", "run_episodes"]
 
 
 def run_episodes(
-    task: str, policy: Policy, episodes: int = 50, seed: int = 0, control: str = "none",
-    split: str = "test", num_envs: int = 16,
-) -> tuple[list[dict[str, float]], list[dict[str, Any]]]:  # fmt: skip
+    task: str,
+    policy: Policy,
+    episodes: int = 50,
+    seed: int = 0,
+    control: str = "none",
+    split: str = "test",
+    num_envs: int = 16,
+) -> tuple[list[dict[str, float]], list[dict[str, Any]]]:
     """Play episodes ``0 .. episodes - 1`` of ``split``; returns their outcomes and traces, in index order."""
     env = AVNavVectorEnv(task, min(num_envs, episodes), split, seed, control)
     obs, info = env.reset(seed=seed, options={"index": 0})
@@ -52,7 +57,7 @@ def run_episodes(
             actions[slot].append(int(action[slot]))
         obs, _, terminated, truncated, info = env.step(action)
         first, ended = ended, terminated | truncated  # next-step autoreset: ended slots restart now
-        for slot in np.flatnonzero(terminated | truncated):
+        for slot in np.flatnonzero(terminated | truncated).tolist():
             index = int(info["episode"][slot])
             if index < episodes:
                 outcomes[index] = info["outcome"][slot]
@@ -71,9 +76,13 @@ def measure_steps_per_second(task: str, num_envs: int = 64, steps: int = 200, se
 
 
 def run_embodied(
-    task: str, policies: Sequence[str], out: str | Path, episodes: int = 50, seed: int = 0,
+    task: str,
+    policies: Sequence[str],
+    out: str | Path,
+    episodes: int = 50,
+    seed: int = 0,
     controls: Sequence[str] = ("none", "deaf", "blind"),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Every policy under every control on ``episodes`` test episodes; writes the results in ``out``."""
     folder = Path(out)
     nav = get_nav_task(task)
@@ -89,14 +98,20 @@ def run_embodied(
             rows.append({**score_row(name, stats, seed, extra), "seconds": round(seconds, 3)})
             trace_lines += [{"policy": name, "control": control, **t} for t in traces]
     result = {
-        "task": task, "task_version": nav.spec.version, "protocol_hash": nav.spec.protocol_hash,
-        "episodes": episodes, "seed": seed, "rows": rows,
+        "task": task,
+        "task_version": nav.spec.version,
+        "protocol_hash": nav.spec.protocol_hash,
+        "episodes": episodes,
+        "seed": seed,
+        "rows": rows,
         "simulator_steps_per_second": round(measure_steps_per_second(task, seed=seed), 1),
-    }  # fmt: skip
+    }
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "results.json", result)
     with atomic_writer(folder / "traces.jsonl") as f:
         f.writelines(json.dumps(line) + "\n" for line in trace_lines)
     table = format_table(rows, NAV_METRICS, label="policy")
-    (folder / "leaderboard.md").write_text(f"# {task} v{nav.spec.version} ({nav.spec.protocol_hash})\n\n{table}\n")
+    (folder / "leaderboard.md").write_text(
+        f"# {task} v{nav.spec.version} ({nav.spec.protocol_hash})\n\n{table}\n"
+    )
     return result

@@ -1,7 +1,8 @@
 """Leaderboards of the interaction harnesses (agents, streams, embodied): means with bootstrap intervals.
 
 One row per system (and condition); each score is the mean of per-unit values (clips, episodes, events)
-with a seeded 95% percentile bootstrap interval over those units (:func:`avikit.metrics.compute_bootstrap_ci`).
+with a seeded 95% percentile bootstrap interval over those units
+(:func:`avikit.metrics.compute_bootstrap_ci`).
 
 Example:
     >>> import numpy as np

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from math import comb
 from typing import Any
 
@@ -63,7 +64,12 @@ def best_plan(predicted: Sequence[Call], plans: Sequence[Sequence[Call]]) -> Seq
 
 
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, int | float)
+        and isinstance(b, int | float)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return abs(float(a) - float(b)) <= 1e-6
     return bool(a == b)
 
@@ -82,7 +88,9 @@ def _argument_counts(predicted: Sequence[Call], gold: Sequence[Call]) -> np.ndar
         gold_args = gold[k][1]
         out[0] += len(set(args) & set(gold_args))
         fixed = {n: v for n, v in gold_args.items() if v is not None}
-        out[4] -= sum(1 for n in args if n in gold_args and gold_args[n] is None)  # any-value names: not values
+        out[4] -= sum(
+            1 for n in args if n in gold_args and gold_args[n] is None
+        )  # any-value names: not values
         out[3] += sum(1 for n, v in fixed.items() if n in args and _same(args[n], v))
     for _, gold_args in gold:
         out[2] += len(gold_args)
@@ -107,7 +115,7 @@ def compute_plan_statistics(
             tools.setdefault(name, np.zeros(3))
             tools[name] += (min(cp[name], cg[name]), cp[name], cg[name])
         arguments += _argument_counts(pred, gold)
-        ep, eg = Counter(zip(names_p, names_p[1:])), Counter(zip(names_g, names_g[1:]))
+        ep, eg = Counter(pairwise(names_p)), Counter(pairwise(names_g))
         edges += (sum((ep & eg).values()), sum(ep.values()), sum(eg.values()))
     return {"tools": tools, "arguments": arguments, "edges": edges, "edit_distance": np.asarray(distances)}
 
@@ -126,16 +134,20 @@ def compute_plan_scores(statistics: Mapping[str, Any]) -> dict[str, float]:
         "argument_name_f1": _f1(a[0], a[1], a[2]),
         "argument_value_f1": _f1(a[3], a[4], a[5]),
         "edge_f1": _f1(*e),
-        "plan_edit_distance": float(np.mean(statistics["edit_distance"])) if len(statistics["edit_distance"]) else 0.0,
+        "plan_edit_distance": float(np.mean(statistics["edit_distance"]))
+        if len(statistics["edit_distance"])
+        else 0.0,
     }
 
 
-def evaluate_plans(predicted: Sequence[Sequence[Call]], plans: Sequence[Sequence[Sequence[Call]]]) -> dict[str, float]:
+def evaluate_plans(
+    predicted: Sequence[Sequence[Call]], plans: Sequence[Sequence[Sequence[Call]]]
+) -> dict[str, float]:
     """The plan scores of predicted call sequences against each episode's valid plans."""
     return compute_plan_scores(compute_plan_statistics(predicted, plans))
 
 
-def compute_pass_hat_k(successes: Sequence[Sequence[int | bool]], k: int) -> float:
+def compute_pass_hat_k(successes: Sequence[Sequence[float]], k: int) -> float:
     """tau-bench's pass^k: the mean over tasks of ``C(c, k) / C(n, k)`` (``n`` trials, ``c`` successes)."""
     values = []
     for trials in successes:

@@ -68,7 +68,7 @@ def compute_navigation_statistics(
 
 
 def compute_navigation_scores(statistics: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Means over episodes of every per-episode value (success, SPL and SoftSPL in ``[0, 1]``, higher better)."""
+    """Means over episodes of the per-episode values (success, SPL, SoftSPL in ``[0, 1]``, higher better)."""
     return {key: float(np.mean(values)) for key, values in statistics.items()}
 
 

@@ -51,7 +51,9 @@ def match_emissions(
     matched = premature = false = 0
     for label, time in sorted(emissions, key=lambda e: e[1]):
         candidates = [
-            k for k, (c, o) in enumerate(onsets) if c == label and o <= time <= o + window and math.isnan(latencies[k])
+            k
+            for k, (c, o) in enumerate(onsets)
+            if c == label and o <= time <= o + window and math.isnan(latencies[k])
         ]
         if candidates:
             k = min(candidates, key=lambda j: onsets[j][1])
@@ -63,10 +65,14 @@ def match_emissions(
             false += 1
     found = int(np.sum(~np.isnan(latencies)))
     return {
-        "latencies": latencies, "matched": matched, "emitted": len(emissions), "premature": premature,
-        "false_positives": false, "recall": found / len(onsets) if onsets else float("nan"),
+        "latencies": latencies,
+        "matched": matched,
+        "emitted": len(emissions),
+        "premature": premature,
+        "false_positives": false,
+        "recall": found / len(onsets) if onsets else float("nan"),
         "precision": matched / len(emissions) if emissions else float("nan"),
-    }  # fmt: skip
+    }
 
 
 def latency_quantiles(latencies: np.ndarray) -> dict[str, float]:
@@ -95,7 +101,7 @@ def compute_lag(available: Sequence[float], processing: Sequence[float]) -> np.n
     return lag
 
 
-def compute_slope(times: Sequence[float], values: Sequence[float]) -> float:
+def compute_slope(times: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray) -> float:
     """Least-squares slope of ``values`` against ``times`` (0 for fewer than two points)."""
     t, v = np.asarray(times, np.float64), np.asarray(values, np.float64)
     if len(t) < 2 or np.ptp(t) == 0:
@@ -108,8 +114,12 @@ def memory_growth(times: Sequence[float], used_bytes: Sequence[float]) -> dict[s
     t, v = np.asarray(times, np.float64), np.asarray(used_bytes, np.float64)
     half = len(t) // 2
     first, second = compute_slope(t[:half], v[:half]), compute_slope(t[half:], v[half:])
-    return {"bytes_per_second": compute_slope(t, v), "first_half": first, "second_half": second,
-            "superlinear": bool(second > 2 * max(first, 0.0) + 1000.0)}  # fmt: skip
+    return {
+        "bytes_per_second": compute_slope(t, v),
+        "first_half": first,
+        "second_half": second,
+        "superlinear": bool(second > 2 * max(first, 0.0) + 1000.0),
+    }
 
 
 def jaccard(a: Sequence[str], b: Sequence[str]) -> float:

@@ -38,7 +38,9 @@ def window_inputs(clip: AVClip, first_s: Fraction | float, seconds: Fraction | f
     if clip.duration < first + length:
         raise UsageError(f"the clip lasts {float(clip.duration)} s; this needs {float(first + length)} s")
     frames = tuple(range(int(first * fps), int((first + length) * fps)))
-    return TaskInputs("clip", frames, (int(first * rate), int((first + length) * rate)), (clip.height, clip.width))
+    return TaskInputs(
+        "clip", frames, (int(first * rate), int((first + length) * rate)), (clip.height, clip.width)
+    )
 
 
 def clip_item(clip: AVClip, name: str, task: Task, inputs: TaskInputs | None = None) -> Item:
@@ -46,17 +48,24 @@ def clip_item(clip: AVClip, name: str, task: Task, inputs: TaskInputs | None = N
     if clip.frames is None:
         raise UsageError(f"clip {name!r} has no video; the reference models read audio and video")
     duration = Fraction(clip.num_frames) / Fraction(clip.fps or 1)
-    config = SynthConfig(duration=duration, fps=int(clip.fps or 8), sample_rate=clip.sample_rate or 16000,
-                         size=clip.height)  # fmt: skip
+    config = SynthConfig(
+        duration=duration, fps=int(clip.fps or 8), sample_rate=clip.sample_rate or 16000, size=clip.height
+    )
     sample = Sample(
-        id=f"clip_{name}", dataset="clip", split=task.spec.protocol.split,
+        id=f"clip_{name}",
+        dataset="clip",
+        split=task.spec.protocol.split,
         media=MediaRef(f"clip:{name}", 0, duration),
-        provenance=Provenance("a clip without a dataset record", "unknown", generator={"config": config.to_dict()}),
-    )  # fmt: skip
+        provenance=Provenance(
+            "a clip without a dataset record", "unknown", generator={"config": config.to_dict()}
+        ),
+    )
     built = inputs or task.build_inputs(sample)
     if clip.waveform is None:
         per_frame = Fraction(16000) / Fraction(clip.fps or 1)
-        clip = clip.with_waveform(np.zeros((1, int(clip.num_frames * per_frame)), np.float32), sample_rate=16000)
+        clip = clip.with_waveform(
+            np.zeros((1, int(clip.num_frames * per_frame)), np.float32), sample_rate=16000
+        )
 
     def no_target() -> dict[str, Any]:
         raise UsageError("a clip item has no target: models never read one")

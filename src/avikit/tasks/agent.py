@@ -9,7 +9,8 @@ JSON Schema of its final answer, its reference plans (valid tool sequences, for 
 - ``agent-when-sounds``: "find when the <class> sounds": the first onset, within 1 s.
 - ``agent-loudest``: "which visible object makes the loudest sound?": the class (the top two differ >= 3 dB).
 - ``agent-sound-silent``: make a silent clip's sound and align it to the visible hits: the answered clip's
-  loudness envelope must follow the on-screen sources' activity (peak cross-correlation >= 0.2 within one frame).
+  loudness envelope must follow the on-screen sources' activity (peak cross-correlation >= 0.2 within one
+  frame).
 - ``agent-remove-offscreen``: remove the off-screen sound: in the answered clip, written as the least-squares
   mix ``a * on-screen + b * off-screen`` of the scene's exact source signals, the off-screen part must drop
   by 6 dB or more (``|b| <= 0.5``) while the on-screen part keeps within 3 dB (``a >= 0.7``).
@@ -19,7 +20,8 @@ JSON Schema of its final answer, its reference plans (valid tool sequences, for 
 Example:
     >>> task = get_agent_task("agent-when-sounds")
     >>> episode = task.episodes(1)[0]
-    >>> episode.prompt.startswith("Find when the"), task.check(episode, {"seconds": episode.truth["onset"]})["success"]
+    >>> answer = {"seconds": episode.truth["onset"]}
+    >>> episode.prompt.startswith("Find when the"), task.check(episode, answer)["success"]
     (True, 1.0)
 """
 
@@ -39,12 +41,29 @@ from avikit.data.synth.scene import Scene, activation, with_objects
 from avikit.media import AVClip
 from avikit.tasks.base import Protocol, TaskSpec
 
-__all__ = ["AGENT_METRICS", "AGENT_TASKS", "AgentEpisode", "AgentTask", "PlannedCall", "get_agent_task", "load_episode_clip"]
+__all__ = [
+    "AGENT_METRICS",
+    "AGENT_TASKS",
+    "AgentEpisode",
+    "AgentTask",
+    "PlannedCall",
+    "get_agent_task",
+    "load_episode_clip",
+]
 
 AGENT_METRICS = (
-    "success", "tool_macro_f1", "argument_name_f1", "argument_value_f1", "edge_f1", "plan_edit_distance",
-    "steps", "tool_seconds", "step_validity", "termination", "pass_k",
-)  # fmt: skip
+    "success",
+    "tool_macro_f1",
+    "argument_name_f1",
+    "argument_value_f1",
+    "edge_f1",
+    "plan_edit_distance",
+    "steps",
+    "tool_seconds",
+    "step_validity",
+    "termination",
+    "pass_k",
+)
 _CALLING = ("baby", "dog", "cat", "horse")
 
 
@@ -101,7 +120,7 @@ class AgentTask:
     plans: tuple[tuple[PlannedCall, ...], ...]
     pick: Callable[[Scene, int], tuple[str, dict[str, Any]] | None]
     judge: Callable[[AgentEpisode, Mapping[str, Any], Callable[[str], AVClip] | None], dict[str, float]]
-    config: SynthConfig = SynthConfig()
+    config: SynthConfig = field(default_factory=SynthConfig)
     conditions: Callable[[int], dict[str, float]] = lambda index: {}
     silent: bool = False
 
@@ -122,14 +141,23 @@ class AgentTask:
             picked = self.pick(scene, index)
             if picked is not None:
                 prompt, truth = picked
-                ref = {"split": split, "index": index, "seed": seed, "config": self.config.to_dict(),
-                       "conditions": conditions, "silent": self.silent}  # fmt: skip
+                ref = {
+                    "split": split,
+                    "index": index,
+                    "seed": seed,
+                    "config": self.config.to_dict(),
+                    "conditions": conditions,
+                    "silent": self.silent,
+                }
                 out.append(AgentEpisode(f"{self.name}/{split}_{index:06d}", self.name, prompt, ref, truth))
             index += 1
         return out
 
     def check(
-        self, episode: AgentEpisode, answer: Mapping[str, Any] | None, clip_of: Callable[[str], AVClip] | None = None
+        self,
+        episode: AgentEpisode,
+        answer: Mapping[str, Any] | None,
+        clip_of: Callable[[str], AVClip] | None = None,
     ) -> dict[str, float]:
         """Score the final answer (``None``: no answer): ``success`` in {0, 1} and task-specific values."""
         if answer is None:
@@ -139,14 +167,22 @@ class AgentTask:
 
 def _spec(name: str, description: str, params: dict[str, Any]) -> TaskSpec:
     return TaskSpec(
-        name=name, pillar="interaction", family="tool use", version=1,
-        benchmark="AVSynth agent tasks (m&m's plan metrics, tau-bench pass^k)", description=description,
-        inputs=("audio", "video", "text"), protocol=Protocol(split="test", params={"step_budget": 8, **params}),
+        name=name,
+        pillar="interaction",
+        family="tool use",
+        version=1,
+        benchmark="AVSynth agent tasks (m&m's plan metrics, tau-bench pass^k)",
+        description=description,
+        inputs=("audio", "video", "text"),
+        protocol=Protocol(split="test", params={"step_budget": 8, **params}),
         target_schema={"truth": "the exact answer or the scene the final clip is checked against"},
-        prediction_schema=(), metrics=AGENT_METRICS, primary_metric="success", unit="fraction",
+        prediction_schema=(),
+        metrics=AGENT_METRICS,
+        primary_metric="success",
+        unit="fraction",
         lower_is_better=("plan_edit_distance", "steps", "tool_seconds"),
         metric_units={"steps": "calls", "tool_seconds": "s"},
-    )  # fmt: skip
+    )
 
 
 # ---------------------------------------------------------------------------------------- when it sounds
@@ -158,7 +194,9 @@ def _pick_when(scene: Scene, index: int) -> tuple[str, dict[str, Any]] | None:
         return None
     onset = min(e["onset"] for e in build_targets(scene)["events"]["audio"] if e["object"] == 0)
     return f"Find when the {target.cls} sounds and report the second its first sound starts.", {
-        "label": target.cls, "onset": float(onset)}  # fmt: skip
+        "label": target.cls,
+        "onset": float(onset),
+    }
 
 
 def _judge_when(ep: AgentEpisode, answer: Mapping[str, Any], _: Any) -> dict[str, float]:
@@ -199,7 +237,9 @@ def _envelope_match(audio: np.ndarray, target: np.ndarray, fps: int, rate: int) 
     a = (rms - rms.mean()) / (rms.std() + 1e-9)
     b = (target[:frames] - target[:frames].mean()) / (target[:frames].std() + 1e-9)
     lags = range(-fps, fps + 1)
-    corr = [float(np.mean(a[max(0, k):frames + min(0, k)] * b[max(0, -k):frames - max(0, k)])) for k in lags]
+    corr = [
+        float(np.mean(a[max(0, k) : frames + min(0, k)] * b[max(0, -k) : frames - max(0, k)])) for k in lags
+    ]
     best = int(np.argmax(corr))
     return list(lags)[best], corr[best]
 
@@ -218,7 +258,10 @@ def _judge_silent(ep: AgentEpisode, answer: Mapping[str, Any], clip_of: Any) -> 
     if clip is None or clip.waveform is None:
         return {"success": 0.0}
     scene = _scene(ep)
-    target = sum((activation(o, scene) for o in scene.objects if o.on_screen and o.sounding), np.zeros(scene.num_frames))
+    target = sum(
+        (activation(o, scene) for o in scene.objects if o.on_screen and o.sounding),
+        np.zeros(scene.num_frames),
+    )
     lag, corr = _envelope_match(clip.waveform, target, scene.config.fps, clip.sample_rate or 16000)
     return {"success": float(abs(lag) <= 1 and corr >= 0.2), "lag_frames": float(lag), "correlation": corr}
 
@@ -245,7 +288,9 @@ def _judge_offscreen(ep: AgentEpisode, answer: Mapping[str, Any], clip_of: Any) 
     clip = _answer_clip(answer, clip_of)
     scene = _scene(ep)
     mix = render_audio(scene).astype(np.float64)
-    kept = render_audio(with_objects(scene, tuple(o for o in scene.objects if o.on_screen))).astype(np.float64)
+    kept = render_audio(with_objects(scene, tuple(o for o in scene.objects if o.on_screen))).astype(
+        np.float64
+    )
     if clip is None or clip.waveform is None or clip.waveform.shape != mix.shape:
         return {"success": 0.0}
     a, b = _source_gains(clip.waveform.astype(np.float64), kept, mix - kept)
@@ -264,7 +309,10 @@ def _pick_speech(scene: Scene, index: int) -> tuple[str, dict[str, Any]] | None:
     if not any(o.on_screen and o.sounding for o in scene.objects):
         return None
     offset = _speech_offset(index)
-    return "Is the speech in sync with the lips? Answer yes or no.", {"in_sync": offset == 0.0, "offset_ms": offset}
+    return "Is the speech in sync with the lips? Answer yes or no.", {
+        "in_sync": offset == 0.0,
+        "offset_ms": offset,
+    }
 
 
 def _judge_speech(ep: AgentEpisode, answer: Mapping[str, Any], _: Any) -> dict[str, float]:
@@ -280,45 +328,83 @@ _CLIP_ANSWER = {"type": "object", "properties": {"clip": {"type": "string"}}, "r
 
 AGENT_TASKS: dict[str, AgentTask] = {
     "agent-when-sounds": AgentTask(
-        _spec("agent-when-sounds", "Find when a named source sounds; answer the first onset (within 1 s).",
-              {"tolerance_s": 1.0}),
+        _spec(
+            "agent-when-sounds",
+            "Find when a named source sounds; answer the first onset (within 1 s).",
+            {"tolerance_s": 1.0},
+        ),
         {"type": "object", "properties": {"seconds": {"type": "number"}}, "required": ["seconds"]},
         ((_call("parse_events", clip="input"),), (_call("detect_events", clip="input"),)),
-        _pick_when, _judge_when,
+        _pick_when,
+        _judge_when,
     ),
     "agent-loudest": AgentTask(
-        _spec("agent-loudest", "Name the class of the visible object whose sound is loudest.", {"min_gap_db": 3.0}),
+        _spec(
+            "agent-loudest",
+            "Name the class of the visible object whose sound is loudest.",
+            {"min_gap_db": 3.0},
+        ),
         {"type": "object", "properties": {"label": _CLASS_ENUM}, "required": ["label"]},
-        ((_call("parse_events", clip="input"), _call("audio_level", clip="input", start=None, end=None),
-          _call("audio_level", clip="input", start=None, end=None)),),
-        _pick_loudest, _judge_label,
+        (
+            (
+                _call("parse_events", clip="input"),
+                _call("audio_level", clip="input", start=None, end=None),
+                _call("audio_level", clip="input", start=None, end=None),
+            ),
+        ),
+        _pick_loudest,
+        _judge_label,
     ),
     "agent-sound-silent": AgentTask(
-        _spec("agent-sound-silent", "Give a silent clip its sound, aligned to what is seen; answer the clip.",
-              {"max_lag_frames": 1, "min_correlation": 0.2}),
+        _spec(
+            "agent-sound-silent",
+            "Give a silent clip its sound, aligned to what is seen; answer the clip.",
+            {"max_lag_frames": 1, "min_correlation": 0.2},
+        ),
         _CLIP_ANSWER,
-        ((_call("generate_audio", clip="input"), _call("check_sync", clip="clip_1")),
-         (_call("generate_audio", clip="input"), _call("check_sync", clip="clip_1"),
-          _call("shift_audio", clip="clip_1", offset_ms=None))),
-        _pick_silent, _judge_silent, silent=True,
+        (
+            (_call("generate_audio", clip="input"), _call("check_sync", clip="clip_1")),
+            (
+                _call("generate_audio", clip="input"),
+                _call("check_sync", clip="clip_1"),
+                _call("shift_audio", clip="clip_1", offset_ms=None),
+            ),
+        ),
+        _pick_silent,
+        _judge_silent,
+        silent=True,
     ),
     "agent-remove-offscreen": AgentTask(
-        _spec("agent-remove-offscreen", "Remove the off-screen sound (>= 6 dB) and keep the rest (within 3 dB).",
-              {"max_off_screen_gain": 0.5, "min_on_screen_gain": 0.7}),
+        _spec(
+            "agent-remove-offscreen",
+            "Remove the off-screen sound (>= 6 dB) and keep the rest (within 3 dB).",
+            {"max_off_screen_gain": 0.5, "min_on_screen_gain": 0.7},
+        ),
         _CLIP_ANSWER,
-        ((_call("parse_events", clip="input"), _call("class_info", label=None),
-          _call("band_stop", clip="input", low_hz=None, high_hz=None)),),
-        _pick_offscreen, _judge_offscreen,
+        (
+            (
+                _call("parse_events", clip="input"),
+                _call("class_info", label=None),
+                _call("band_stop", clip="input", low_hz=None, high_hz=None),
+            ),
+        ),
+        _pick_offscreen,
+        _judge_offscreen,
     ),
     "agent-speech-sync": AgentTask(
-        _spec("agent-speech-sync", "Say whether calling (vowel-like) sources' audio is in sync with the video.",
-              {"offsets_ms": [0, 600, -800, 1000], "classes": list(_CALLING)}),
+        _spec(
+            "agent-speech-sync",
+            "Say whether calling (vowel-like) sources' audio is in sync with the video.",
+            {"offsets_ms": [0, 600, -800, 1000], "classes": list(_CALLING)},
+        ),
         {"type": "object", "properties": {"in_sync": {"type": "boolean"}}, "required": ["in_sync"]},
         ((_call("check_sync", clip="input"),),),
-        _pick_speech, _judge_speech, config=SynthConfig(classes=_CALLING, p_offscreen=0.0),
+        _pick_speech,
+        _judge_speech,
+        config=SynthConfig(classes=_CALLING, p_offscreen=0.0),
         conditions=lambda index: {"av_offset_ms": _speech_offset(index)} if _speech_offset(index) else {},
     ),
-}  # fmt: skip
+}
 """Agent task name -> task."""
 
 

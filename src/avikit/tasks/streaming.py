@@ -55,8 +55,10 @@ def _hash(*keys: object) -> int:
 
 def stream_onsets(ref: StreamRef) -> list[tuple[str, float]]:
     """The audio event onsets of a stream (class, seconds), events of one class that overlap merged."""
-    rows = sorted(build_targets(sample_scene(ref.split, ref.index, ref.seed))["events"]["audio"],
-                  key=lambda e: (e["label"], e["onset"]))  # fmt: skip
+    rows = sorted(
+        build_targets(sample_scene(ref.split, ref.index, ref.seed))["events"]["audio"],
+        key=lambda e: (e["label"], e["onset"]),
+    )
     out: list[tuple[str, float]] = []
     reach: dict[str, float] = {}
     for e in rows:
@@ -67,7 +69,7 @@ def stream_onsets(ref: StreamRef) -> list[tuple[str, float]]:
 
 
 def stream_questions(ref: StreamRef, every: float = 10.0) -> list[dict[str, Any]]:
-    """Timed questions with their truth: ``now`` (classes heard at ``t - 0.25`` s) or ``notify`` (next onset)."""
+    """Timed questions and their truth: ``now`` (classes heard at ``t - 0.25`` s), ``notify`` (next onset)."""
     targets = build_targets(sample_scene(ref.split, ref.index, ref.seed))
     events, duration = targets["events"]["audio"], float(targets["duration"])
     onsets = stream_onsets(ref)
@@ -76,11 +78,21 @@ def stream_questions(ref: StreamRef, every: float = 10.0) -> list[dict[str, Any]
         upcoming = [(c, o) for c, o in onsets if o > t + 1.0]
         if k % 2 == 1 and upcoming:
             label, onset = upcoming[0]
-            out.append({"id": f"q{k}", "time": t, "kind": "notify", "label": label, "onset": onset,
-                        "text": f"Tell me when the {label} sounds."})  # fmt: skip
+            out.append(
+                {
+                    "id": f"q{k}",
+                    "time": t,
+                    "kind": "notify",
+                    "label": label,
+                    "onset": onset,
+                    "text": f"Tell me when the {label} sounds.",
+                }
+            )
         else:
             now = sorted({e["label"] for e in events if e["onset"] <= t - 0.25 < e["offset"]})
-            out.append({"id": f"q{k}", "time": t, "kind": "now", "truth": now, "text": "What is sounding now?"})
+            out.append(
+                {"id": f"q{k}", "time": t, "kind": "now", "truth": now, "text": "What is sounding now?"}
+            )
     return out
 
 
@@ -99,48 +111,96 @@ class StreamTask:
         for index in range(count):
             if self.drifts:
                 h = _hash("stream-sync", seed, index)
-                refs.append(StreamRef("long", index, seed, float(30 + h % 61), (600.0, -800.0, 1000.0)[h // 61 % 3]))
+                refs.append(
+                    StreamRef("long", index, seed, float(30 + h % 61), (600.0, -800.0, 1000.0)[h // 61 % 3])
+                )
             else:
                 refs.append(StreamRef("long", index, seed))
         return refs
 
 
-def _spec(name: str, description: str, metrics: tuple[str, ...], primary: str, params: dict[str, Any]) -> TaskSpec:
+def _spec(
+    name: str, description: str, metrics: tuple[str, ...], primary: str, params: dict[str, Any]
+) -> TaskSpec:
     return TaskSpec(
-        name=name, pillar="interaction", family="streaming", version=1,
-        benchmark="AVSynth streams (StreamingBench / OVO-Bench timing)", description=description,
+        name=name,
+        pillar="interaction",
+        family="streaming",
+        version=1,
+        benchmark="AVSynth streams (StreamingBench / OVO-Bench timing)",
+        description=description,
         inputs=("audio", "video", "text"),
         protocol=Protocol(split="long", params={"chunk_seconds": "1/2", **params}),
-        target_schema={"truth": "onsets, drift time or question answers, exact"}, prediction_schema=(),
-        metrics=metrics, primary_metric=primary, unit="fraction",
-        lower_is_better=tuple(m for m in metrics if "latency" in m or m in ("false_alarms_per_minute", "premature_rate",
-                              "real_time_factor", "detection_delay", "time_to_first_response")),
-        metric_units={m: "s" for m in metrics if "latency" in m or m in ("detection_delay", "time_to_first_response")}
+        target_schema={"truth": "onsets, drift time or question answers, exact"},
+        prediction_schema=(),
+        metrics=metrics,
+        primary_metric=primary,
+        unit="fraction",
+        lower_is_better=tuple(
+            m
+            for m in metrics
+            if "latency" in m
+            or m
+            in (
+                "false_alarms_per_minute",
+                "premature_rate",
+                "real_time_factor",
+                "detection_delay",
+                "time_to_first_response",
+            )
+        ),
+        metric_units={
+            m: "s" for m in metrics if "latency" in m or m in ("detection_delay", "time_to_first_response")
+        }
         | ({"false_alarms_per_minute": "per minute"} if "false_alarms_per_minute" in metrics else {})
         | ({"real_time_factor": "ratio"} if "real_time_factor" in metrics else {}),
-    )  # fmt: skip
+    )
 
 
 STREAM_TASKS: dict[str, StreamTask] = {
     "stream-events": StreamTask(
-        _spec("stream-events", "Report each sound event's onset (class, seconds) as early as possible.",
-              ("recall", "precision", "median_latency", "p95_latency", "premature_rate", "time_to_first_response",
-               "real_time_factor"), "recall", {"window_seconds": 2.0}),
-        Fraction(1, 2), 2.0,
+        _spec(
+            "stream-events",
+            "Report each sound event's onset (class, seconds) as early as possible.",
+            (
+                "recall",
+                "precision",
+                "median_latency",
+                "p95_latency",
+                "premature_rate",
+                "time_to_first_response",
+                "real_time_factor",
+            ),
+            "recall",
+            {"window_seconds": 2.0},
+        ),
+        Fraction(1, 2),
+        2.0,
     ),
     "stream-sync": StreamTask(
-        _spec("stream-sync", "Alert when the audio drifts out of sync with the video (0.6-1 s from 30-90 s).",
-              ("detection_rate", "detection_delay", "false_alarms_per_minute", "real_time_factor"), "detection_rate",
-              {"window_seconds": 15.0, "drift_ms": [600, -800, 1000], "drift_start_s": [30, 90]}),
-        Fraction(1, 2), 15.0, drifts=True,
+        _spec(
+            "stream-sync",
+            "Alert when the audio drifts out of sync with the video (0.6-1 s from 30-90 s).",
+            ("detection_rate", "detection_delay", "false_alarms_per_minute", "real_time_factor"),
+            "detection_rate",
+            {"window_seconds": 15.0, "drift_ms": [600, -800, 1000], "drift_start_s": [30, 90]},
+        ),
+        Fraction(1, 2),
+        15.0,
+        drifts=True,
     ),
     "stream-questions": StreamTask(
-        _spec("stream-questions", "Answer questions asked along the stream from what came before them only.",
-              ("now_jaccard", "notify_timely", "notify_premature", "notify_latency", "real_time_factor"), "now_jaccard",
-              {"every_seconds": 10.0, "window_seconds": 2.0}),
-        Fraction(1, 2), 2.0,
+        _spec(
+            "stream-questions",
+            "Answer questions asked along the stream from what came before them only.",
+            ("now_jaccard", "notify_timely", "notify_premature", "notify_latency", "real_time_factor"),
+            "now_jaccard",
+            {"every_seconds": 10.0, "window_seconds": 2.0},
+        ),
+        Fraction(1, 2),
+        2.0,
     ),
-}  # fmt: skip
+}
 """Streaming task name -> task."""
 
 

@@ -69,7 +69,9 @@ def test_prior_and_random_planners() -> None:
     assert set(prior.answer) == {"in_sync"} and prior.start("", [], {}) == []
     random = RandomPlanner("agent-loudest", seed=1)
     tools = box().openai_schemas()
-    plan = random.start("", tools, {"type": "object", "properties": {"label": {"type": "string", "enum": ["a", "b"]}}})
+    plan = random.start(
+        "", tools, {"type": "object", "properties": {"label": {"type": "string", "enum": ["a", "b"]}}}
+    )
     assert 1 <= len(plan) <= 3 and all(name in {"probe", "audio_level"} for name in plan)
 
 

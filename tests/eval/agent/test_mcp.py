@@ -29,19 +29,36 @@ async def session_run(calls: list[tuple[str, dict]]) -> tuple[list, list]:
 
 def test_a_client_lists_and_runs_the_tools(tmp_path: Path) -> None:
     t = np.arange(16000) / 16000
-    clip = AVClip(np.full((8, 32, 32, 3), 90, np.uint8), np.stack([np.sin(2 * np.pi * 440 * t)] * 2).astype(np.float32) * 0.5, 8, 16000)
+    clip = AVClip(
+        np.full((8, 32, 32, 3), 90, np.uint8),
+        np.stack([np.sin(2 * np.pi * 440 * t)] * 2).astype(np.float32) * 0.5,
+        8,
+        16000,
+    )
     source = save(clip, tmp_path / "in.mp4")
     out = tmp_path / "out.mp4"
-    tools, results = asyncio.run(session_run([
-        ("probe", {"clip": str(source)}),
-        ("shift_audio", {"clip": str(source), "offset_ms": 250}),
-        ("save", {"clip": "clip_1", "path": str(out)}),
-        ("probe", {"clip": 5}),
-        ("no_such_tool", {}),
-    ]))  # fmt: skip
+    tools, results = asyncio.run(
+        session_run(
+            [
+                ("probe", {"clip": str(source)}),
+                ("shift_audio", {"clip": str(source), "offset_ms": 250}),
+                ("save", {"clip": "clip_1", "path": str(out)}),
+                ("probe", {"clip": 5}),
+                ("no_such_tool", {}),
+            ]
+        )
+    )
     names = {tool.name for tool in tools}
-    assert {"probe", "shift_audio", "detect_events", "check_sync", "generate_audio", "detect_speech",
-            "transcribe", "detect_faces"} <= names  # fmt: skip
+    assert {
+        "probe",
+        "shift_audio",
+        "detect_events",
+        "check_sync",
+        "generate_audio",
+        "detect_speech",
+        "transcribe",
+        "detect_faces",
+    } <= names
     schema = next(tool for tool in tools if tool.name == "shift_audio").input_schema
     assert schema["required"] == ["clip", "offset_ms"]
     probed, shifted, saved, bad, unknown = results

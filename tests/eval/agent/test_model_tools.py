@@ -23,7 +23,9 @@ def box() -> ToolBox:
 
 def test_runs_become_events() -> None:
     assert runs_to_events([[], ["a", "b"], ["a"], []], seconds=0.5) == [
-        {"label": "a", "start": 0.5, "end": 1.5}, {"label": "b", "start": 0.5, "end": 1.0}]
+        {"label": "a", "start": 0.5, "end": 1.5},
+        {"label": "b", "start": 0.5, "end": 1.0},
+    ]
 
 
 def test_parse_events_gives_events_inside_the_clip(box: ToolBox) -> None:

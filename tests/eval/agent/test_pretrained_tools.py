@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import wave
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,7 +52,11 @@ def test_whisper_transcribes_the_sentence(box: ToolBox, speech: AVClip) -> None:
     assert out["ok"], out
     words = set(out["result"]["text"].lower().replace(".", "").split())
     assert len(words & set(SENTENCE.split())) >= 6  # tiny.en on a formant voice: most words, not all
-    assert out["result"]["segments"][0]["start"] < out["result"]["segments"][-1]["end"] <= float(speech.duration) + 0.5
+    assert (
+        out["result"]["segments"][0]["start"]
+        < out["result"]["segments"][-1]["end"]
+        <= float(speech.duration) + 0.5
+    )
 
 
 def test_mediapipe_finds_the_one_face_of_a_photograph(box: ToolBox) -> None:

@@ -9,8 +9,12 @@ from avikit.errors import UsageError
 from avikit.eval.agent.toolbox import CLIP, Tool, ToolBox, ToolError
 from avikit.media import AVClip
 
-SCHEMA = {"type": "object", "properties": {"clip": CLIP, "n": {"type": "integer", "minimum": 1}},
-          "required": ["clip"], "additionalProperties": False}
+SCHEMA = {
+    "type": "object",
+    "properties": {"clip": CLIP, "n": {"type": "integer", "minimum": 1}},
+    "required": ["clip"],
+    "additionalProperties": False,
+}
 
 
 def boom(ws, clip, n=1):
@@ -27,8 +31,13 @@ def duration(ws, clip, n=1):
 
 @pytest.fixture
 def box() -> ToolBox:
-    b = ToolBox([Tool("duration", "d", SCHEMA, duration), Tool("boom", "b", SCHEMA, boom),
-                 Tool("needs", "n", SCHEMA, broken_dependency)])
+    b = ToolBox(
+        [
+            Tool("duration", "d", SCHEMA, duration),
+            Tool("boom", "b", SCHEMA, boom),
+            Tool("needs", "n", SCHEMA, broken_dependency),
+        ]
+    )
     b.workspace.put(AVClip(waveform=np.zeros((1, 16000), np.float32), sample_rate=16000), "input")
     return b
 

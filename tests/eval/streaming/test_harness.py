@@ -61,18 +61,24 @@ def test_sync_drift_is_applied_from_its_time_on() -> None:
     drifted, (_, clean) = stream_clip(ref), generate("long", 0, 0)
     start, shift = round(ref.drift_time * 16000), round(ref.drift_ms * 16)
     np.testing.assert_array_equal(drifted.waveform[:, :start], clean.waveform[:, :start])
-    np.testing.assert_array_equal(drifted.waveform[:, start + 20000 : start + 40000],
-                                  clean.waveform[:, start + 20000 - shift : start + 40000 - shift])
+    np.testing.assert_array_equal(
+        drifted.waveform[:, start + 20000 : start + 40000],
+        clean.waveform[:, start + 20000 - shift : start + 40000 - shift],
+    )
 
 
 def test_costs_and_scores_of_a_run() -> None:
     run = StreamRun([], [0.5 * k for k in range(1, 241)], [0.01] * 240, [1e6] * 240)
     costs = stream_costs(run)
-    assert costs["real_time_factor"] == pytest.approx(0.02) and costs["lag_drift_s_per_s"] == pytest.approx(0.0)
+    assert costs["real_time_factor"] == pytest.approx(0.02) and costs["lag_drift_s_per_s"] == pytest.approx(
+        0.0
+    )
     assert not costs["memory"]["superlinear"]
     task = get_stream_task("stream-sync")
     ref = task.streams(1)[0]
-    alerts = StreamRun([StreamEvent("alert", time=10.0), StreamEvent("alert", time=ref.drift_time + 4)], [120.0], [1.0])
+    alerts = StreamRun(
+        [StreamEvent("alert", time=10.0), StreamEvent("alert", time=ref.drift_time + 4)], [120.0], [1.0]
+    )
     scored = score_stream(task, ref, alerts)
     assert scored["detected"] == 1.0 and scored["delay"] == pytest.approx(4.0)
     assert scored["false_alarms_per_minute"] == pytest.approx(60 / ref.drift_time)
@@ -82,4 +88,6 @@ def test_the_benchmark_writes_its_files_and_scores_the_silent_baseline(tmp_path)
     result = run_stream_benchmark("stream-questions", ["bands"], tmp_path, n=1)
     rows = {r["system"]: r for r in result["rows"]}
     assert set(rows) == {"bands", "silent"} and rows["silent"]["scores"]["notify_timely"] == 0.0
-    assert (tmp_path / "leaderboard.md").is_file() and (tmp_path / "traces.jsonl").read_text().count("\n") == 2
+    assert (tmp_path / "leaderboard.md").is_file() and (tmp_path / "traces.jsonl").read_text().count(
+        "\n"
+    ) == 2

@@ -31,8 +31,10 @@ def test_heuristic_turns_towards_the_louder_ear_stops_when_loud_and_walks_when_c
 
 
 def test_the_heuristic_beats_random_and_the_oracle_is_perfect_on_audiogoal() -> None:
-    scores = {name: evaluate_navigation(run_episodes("audiogoal", get_policy(name), 12, split="val")[0])
-              for name in ("random", "heuristic", "oracle")}  # fmt: skip
+    scores = {
+        name: evaluate_navigation(run_episodes("audiogoal", get_policy(name), 12, split="val")[0])
+        for name in ("random", "heuristic", "oracle")
+    }
     assert scores["oracle"]["spl"] == 1.0
     assert scores["heuristic"]["success"] > scores["random"]["success"] + 0.3
 

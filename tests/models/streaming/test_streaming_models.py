@@ -56,8 +56,15 @@ def test_now_and_notify_questions_are_answered_from_the_past() -> None:
             return [{"id": "x", "audio": [[]] * 9 + newest, "visual": [[]] * 10}]
 
     def chunk(k, questions):
-        return Chunk(np.zeros((8, 32, 32, 3), np.uint8), np.zeros((1, 16000), np.float32), 8, 16000, 8 * k,
-                     16000 * k, questions)
+        return Chunk(
+            np.zeros((8, 32, 32, 3), np.uint8),
+            np.zeros((1, 16000), np.float32),
+            8,
+            16000,
+            8 * k,
+            16000 * k,
+            questions,
+        )
 
     model = WindowEventModel(hop=1.0, model=Fake())
     model.reset(8, 16000)
@@ -65,7 +72,10 @@ def test_now_and_notify_questions_are_answered_from_the_past() -> None:
     assert model.step(chunk(0, (notify,))) == []  # nothing yet: the question waits
     events = model.step(chunk(1, (Question("q1", 2.0, "now", "What is sounding now?"),)))
     assert [(e.kind, e.label, e.onset, e.question) for e in events] == [
-        ("onset", "dog", 1.0, None), ("answer", "dog", 1.0, "q0"), ("answer", None, None, "q1")]
+        ("onset", "dog", 1.0, None),
+        ("answer", "dog", 1.0, "q0"),
+        ("answer", None, None, "q1"),
+    ]
     assert events[-1].answer == ["dog"]
 
 

@@ -184,7 +184,12 @@ def render_audio(scene: Scene) -> np.ndarray:
 
 
 def class_sound(
-    cls: str, num_samples: int, sample_rate: int = 16000, seed: int = 0, pitch: float = 1.0, timbre: float = 0.5
+    cls: str,
+    num_samples: int,
+    sample_rate: int = 16000,
+    seed: int = 0,
+    pitch: float = 1.0,
+    timbre: float = 0.5,
 ) -> np.ndarray:
     """Return a class's continuous dry sound (no bursts, no gain), scaled to unit RMS, ``float32 [N]``.
 
@@ -224,7 +229,9 @@ def class_band(cls: str, sample_rate: int = 16000) -> tuple[float, float]:
     """
     name = get_class(cls).name
     bands = [
-        dominant_band(SceneObject(0, name, True, 0.0, 0.0, 0.0, 0.0, 1.0, (0, 0), (), p, t, 0.0, 0), sample_rate)
+        dominant_band(
+            SceneObject(0, name, True, 0.0, 0.0, 0.0, 0.0, 1.0, (0, 0), (), p, t, 0.0, 0), sample_rate
+        )
         for p in (0.85, 1.18)
         for t in (0.0, 1.0)
     ]

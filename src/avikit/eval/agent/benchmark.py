@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,14 @@ def default_tools() -> list[Tool]:
 
 
 def run_agent_task(
-    task: str, make_planner: Callable[[int], Planner], n: int = 20, k: int = 1, seed: int = 0,
+    task: str,
+    make_planner: Callable[[int], Planner],
+    n: int = 20,
+    k: int = 1,
+    seed: int = 0,
     tools: Sequence[Tool] | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """Run ``k`` trials (planner seeds ``0 .. k-1``) on each of ``n`` episodes; one row per episode and trial."""
+) -> list[dict[str, Any]]:
+    """``k`` trials (planner seeds ``0 .. k-1``) on each of ``n`` episodes: one row per episode and trial."""
     agent_task = get_agent_task(task)
     tool_list = list(tools) if tools is not None else default_tools()
     budget = int(agent_task.spec.protocol.params["step_budget"])
@@ -59,9 +64,16 @@ def run_agent_task(
             box = ToolBox(tool_list, Workspace())
             box.workspace.put(clip, "input")
             trace = run_agent(make_planner(trial), box, episode.prompt, agent_task.answer_schema, budget)
-            verdict = agent_task.check(episode, trace.answer, lambda name, ws=box.workspace: ws.get(name))
-            rows.append({"episode": episode.id, "trial": trial, "truth": dict(episode.truth), "check": verdict,
-                         "trace": trace.to_dict()})  # fmt: skip
+            verdict = agent_task.check(episode, trace.answer, box.workspace.get)
+            rows.append(
+                {
+                    "episode": episode.id,
+                    "trial": trial,
+                    "truth": dict(episode.truth),
+                    "check": verdict,
+                    "trace": trace.to_dict(),
+                }
+            )
     return rows
 
 
@@ -89,6 +101,11 @@ def _scores(task: str, rows: Sequence[dict[str, Any]], k: int) -> dict[str, np.n
     }
 
 
+def _planner(name: str, task: str, trial: int) -> Planner:
+    planner: Planner = get_planner(name, task, seed=trial)
+    return planner
+
+
 def run_agent_benchmark(
     task: str, planners: Sequence[str], out: str | Path, n: int = 20, k: int = 3, seed: int = 0
 ) -> dict[str, Any]:
@@ -99,15 +116,22 @@ def run_agent_benchmark(
     tools = default_tools()
     table, lines = [], []
     for name in planners:
-        rows = run_agent_task(task, lambda trial, name=name: get_planner(name, task, seed=trial), n, k, seed, tools)
+        rows = run_agent_task(task, partial(_planner, name, task), n, k, seed, tools)
         values = {key: v for key, v in _scores(task, rows, k).items() if not key.startswith("_")}
         table.append(score_row(name, values, seed, {"k": k}))
         lines += [{"planner": name, **r} for r in rows]
     with atomic_writer(folder / "traces.jsonl") as f:
         f.writelines(json.dumps(line, default=float) + "\n" for line in lines)
-    result = {"task": task, "task_version": agent_task.spec.version, "protocol_hash": agent_task.spec.protocol_hash,
-              "n": n, "k": k, "seed": seed, "rows": table,
-              "note": "tool_macro_f1 is a set-level score (no interval); pass_k is over the k trials"}  # fmt: skip
+    result = {
+        "task": task,
+        "task_version": agent_task.spec.version,
+        "protocol_hash": agent_task.spec.protocol_hash,
+        "n": n,
+        "k": k,
+        "seed": seed,
+        "rows": table,
+        "note": "tool_macro_f1 is a set-level score (no interval); pass_k is over the k trials",
+    }
     write_json(folder / "results.json", result)
     head = f"# {task} v{agent_task.spec.version} ({agent_task.spec.protocol_hash})\n\n"
     (folder / "leaderboard.md").write_text(head + format_table(table, AGENT_METRICS, label="planner") + "\n")

@@ -71,8 +71,14 @@ class Trace:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able form."""
-        return {"prompt": self.prompt, "plan": self.plan, "steps": [asdict(s) for s in self.steps],
-                "answer": self.answer, "termination": self.termination, "seconds": self.seconds}  # fmt: skip
+        return {
+            "prompt": self.prompt,
+            "plan": self.plan,
+            "steps": [asdict(s) for s in self.steps],
+            "answer": self.answer,
+            "termination": self.termination,
+            "seconds": self.seconds,
+        }
 
 
 class Planner(Protocol):
@@ -80,7 +86,9 @@ class Planner(Protocol):
 
     id: str
 
-    def start(self, prompt: str, tools: Sequence[Mapping[str, Any]], answer_schema: Mapping[str, Any]) -> list[str]:
+    def start(
+        self, prompt: str, tools: Sequence[Mapping[str, Any]], answer_schema: Mapping[str, Any]
+    ) -> list[str]:
         """Read the request; return the intended tool sequence (may be empty or revised later)."""
         ...
 

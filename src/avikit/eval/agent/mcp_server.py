@@ -9,7 +9,8 @@ server's workspace for later calls (``save`` writes one to a file). Run it with 
 
 Example:
     >>> from avikit.eval.agent.media_tools import media_tools
-    >>> result = envelope_result({"ok": False, "error": {"type": "tool_error", "message": "no"}, "seconds": 0})
+    >>> failed = {"ok": False, "error": {"type": "tool_error", "message": "no"}, "seconds": 0}
+    >>> result = envelope_result(failed)
     >>> result.is_error
     True
     >>> len(mcp_tool_list(media_tools()))
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from avikit.eval.agent.toolbox import Tool, ToolBox
@@ -33,10 +34,23 @@ def mcp_tool_list(tools: Sequence[Tool]) -> list[Any]:
     import mcp_types as types
 
     return [
-        types.Tool(name=t.name, description=t.description, input_schema=dict(t.parameters),
-                   annotations=types.ToolAnnotations(**{_camel(k): v for k, v in t.annotations.items()}) if t.annotations else None)
+        types.Tool(
+            name=t.name,
+            description=t.description,
+            input_schema=dict(t.parameters),
+            annotations=_annotations(t.annotations),
+        )
         for t in tools
-    ]  # fmt: skip
+    ]
+
+
+def _annotations(hints: Mapping[str, bool]) -> Any:
+    """MCP ``ToolAnnotations`` from hints such as ``{"readOnlyHint": True}`` (``None`` without hints)."""
+    import mcp_types as types
+
+    if not hints:
+        return None
+    return types.ToolAnnotations.model_validate({_camel(k): v for k, v in hints.items()})
 
 
 def _camel(key: str) -> str:

@@ -57,11 +57,14 @@ def _probe(ws: Workspace, clip: str) -> dict[str, Any]:
     c = ws.get(clip)
     return {
         "duration": float(c.duration),
-        "has_video": c.frames is not None, "has_audio": c.waveform is not None,
-        "fps": None if c.fps is None else float(c.fps), "num_frames": c.num_frames if c.frames is not None else 0,
+        "has_video": c.frames is not None,
+        "has_audio": c.waveform is not None,
+        "fps": None if c.fps is None else float(c.fps),
+        "num_frames": c.num_frames if c.frames is not None else 0,
         "size": None if c.frames is None else [c.height, c.width],
-        "sample_rate": c.sample_rate, "channels": c.num_channels if c.waveform is not None else 0,
-    }  # fmt: skip
+        "sample_rate": c.sample_rate,
+        "channels": c.num_channels if c.waveform is not None else 0,
+    }
 
 
 def _cut(ws: Workspace, clip: str, start: float, duration: float) -> dict[str, Any]:
@@ -74,7 +77,9 @@ def _mix(ws: Workspace, clip: str, other: str, gain_db: float = 0.0) -> dict[str
     a, b = ws.get(clip), ws.get(other)
     wa, wb = _audio(a, clip), _audio(b, other)
     if a.sample_rate != b.sample_rate:
-        raise ToolError(f"{clip!r} is at {a.sample_rate} Hz, {other!r} at {b.sample_rate} Hz: resample one first")
+        raise ToolError(
+            f"{clip!r} is at {a.sample_rate} Hz, {other!r} at {b.sample_rate} Hz: resample one first"
+        )
     out = wa.copy()
     n = min(wa.shape[1], wb.shape[1])
     out[:, :n] += wb[: out.shape[0], :n] * np.float32(10 ** (gain_db / 20))
@@ -107,11 +112,15 @@ def _mute(ws: Workspace, clip: str, start: float, end: float) -> dict[str, Any]:
     out = _audio(c, clip).copy()
     a, b = _span(c, start, end)
     out[:, a:b] = 0.0
-    return {"clip": ws.put(c.with_waveform(out)), "muted": [a / (c.sample_rate or 1), b / (c.sample_rate or 1)]}
+    return {
+        "clip": ws.put(c.with_waveform(out)),
+        "muted": [a / (c.sample_rate or 1), b / (c.sample_rate or 1)],
+    }
 
 
-def _band_stop(ws: Workspace, clip: str, low_hz: float, high_hz: float, start: float = 0.0,
-               end: float | None = None) -> dict[str, Any]:  # fmt: skip
+def _band_stop(
+    ws: Workspace, clip: str, low_hz: float, high_hz: float, start: float = 0.0, end: float | None = None
+) -> dict[str, Any]:
     c = ws.get(clip)
     wave = _audio(c, clip)
     nyquist = (c.sample_rate or 2) / 2
@@ -130,9 +139,12 @@ def _audio_level(ws: Workspace, clip: str, start: float = 0.0, end: float | None
     part = _audio(c, clip)[:, a:b].astype(np.float64)
     rms = np.sqrt(np.mean(part**2, axis=1))
     db = 20 * np.log10(np.maximum(rms, 1e-6))
-    return {"level_db": float(20 * np.log10(max(float(np.sqrt(np.mean(part**2))), 1e-6))),
-            "channels_db": [round(float(v), 3) for v in db], "start": a / (c.sample_rate or 1),
-            "end": b / (c.sample_rate or 1)}  # fmt: skip
+    return {
+        "level_db": float(20 * np.log10(max(float(np.sqrt(np.mean(part**2))), 1e-6))),
+        "channels_db": [round(float(v), 3) for v in db],
+        "start": a / (c.sample_rate or 1),
+        "end": b / (c.sample_rate or 1),
+    }
 
 
 def _save(ws: Workspace, clip: str, path: str) -> dict[str, Any]:
@@ -143,7 +155,12 @@ def _save(ws: Workspace, clip: str, path: str) -> dict[str, Any]:
 def _class_info(ws: Workspace, label: str) -> dict[str, Any]:
     c = get_class(label)
     low, high = class_band(label)
-    return {"label": c.name, "caption": c.caption, "attributes": c.attributes, "band_hz": [round(low, 1), round(high, 1)]}
+    return {
+        "label": c.name,
+        "caption": c.caption,
+        "attributes": c.attributes,
+        "band_hz": [round(low, 1), round(high, 1)],
+    }
 
 
 def media_tools() -> list[Tool]:
@@ -153,27 +170,77 @@ def media_tools() -> list[Tool]:
     read = {"readOnlyHint": True}
     return [
         Tool("probe", "Duration, rates, size and streams of a clip.", clip_only, _probe, read),
-        Tool("cut", "Cut [start, start + duration) seconds out of a clip into a new clip.",
-             _obj({"clip": CLIP, "start": SECONDS, "duration": {"type": "number", "exclusiveMinimum": 0}},
-                  ["clip", "start", "duration"]), _cut),
-        Tool("mix", "Add another clip's audio (gain in dB) to a clip's audio; the video is the first clip's.",
-             _obj({"clip": CLIP, "other": CLIP, "gain_db": {"type": "number"}}, ["clip", "other"]), _mix),
-        Tool("resample", "Resample a clip's audio to another sample rate.",
-             _obj({"clip": CLIP, "sample_rate": {"type": "integer", "minimum": 4000, "maximum": 192000}},
-                  ["clip", "sample_rate"]), _resample),
-        Tool("shift_audio", "Shift a clip's audio later (+) or earlier (-) by offset_ms against its video.",
-             _obj({"clip": CLIP, "offset_ms": {"type": "number", "minimum": -10000, "maximum": 10000}},
-                  ["clip", "offset_ms"]), _shift_audio),
-        Tool("mute", "Silence a clip's audio over [start, end) seconds.",
-             _obj({"clip": CLIP, **span}, ["clip", "start", "end"]), _mute),
-        Tool("band_stop", "Remove a frequency band [low_hz, high_hz] from a clip's audio over [start, end) s.",
-             _obj({"clip": CLIP, "low_hz": {"type": "number", "exclusiveMinimum": 0},
-                   "high_hz": {"type": "number", "exclusiveMinimum": 0}, **span}, ["clip", "low_hz", "high_hz"]),
-             _band_stop),
-        Tool("audio_level", "RMS level in dB of a clip's audio over [start, end) seconds (whole clip by default).",
-             _obj({"clip": CLIP, **span}, ["clip"]), _audio_level, read),
-        Tool("save", "Write a clip to a media file (.mp4 with H.264/AAC, or .wav for audio only).",
-             _obj({"clip": CLIP, "path": {"type": "string"}}, ["clip", "path"]), _save),
-        Tool("class_info", "Facts about an AVSynth sound class: caption, attributes, frequency band.",
-             _obj({"label": {"type": "string", "enum": list(CLASS_NAMES)}}, ["label"]), _class_info, read),
-    ]  # fmt: skip
+        Tool(
+            "cut",
+            "Cut [start, start + duration) seconds out of a clip into a new clip.",
+            _obj(
+                {"clip": CLIP, "start": SECONDS, "duration": {"type": "number", "exclusiveMinimum": 0}},
+                ["clip", "start", "duration"],
+            ),
+            _cut,
+        ),
+        Tool(
+            "mix",
+            "Add another clip's audio (gain in dB) to a clip's audio; the video is the first clip's.",
+            _obj({"clip": CLIP, "other": CLIP, "gain_db": {"type": "number"}}, ["clip", "other"]),
+            _mix,
+        ),
+        Tool(
+            "resample",
+            "Resample a clip's audio to another sample rate.",
+            _obj(
+                {"clip": CLIP, "sample_rate": {"type": "integer", "minimum": 4000, "maximum": 192000}},
+                ["clip", "sample_rate"],
+            ),
+            _resample,
+        ),
+        Tool(
+            "shift_audio",
+            "Shift a clip's audio later (+) or earlier (-) by offset_ms against its video.",
+            _obj(
+                {"clip": CLIP, "offset_ms": {"type": "number", "minimum": -10000, "maximum": 10000}},
+                ["clip", "offset_ms"],
+            ),
+            _shift_audio,
+        ),
+        Tool(
+            "mute",
+            "Silence a clip's audio over [start, end) seconds.",
+            _obj({"clip": CLIP, **span}, ["clip", "start", "end"]),
+            _mute,
+        ),
+        Tool(
+            "band_stop",
+            "Remove a frequency band [low_hz, high_hz] from a clip's audio over [start, end) s.",
+            _obj(
+                {
+                    "clip": CLIP,
+                    "low_hz": {"type": "number", "exclusiveMinimum": 0},
+                    "high_hz": {"type": "number", "exclusiveMinimum": 0},
+                    **span,
+                },
+                ["clip", "low_hz", "high_hz"],
+            ),
+            _band_stop,
+        ),
+        Tool(
+            "audio_level",
+            "RMS level in dB of a clip's audio over [start, end) seconds (whole clip by default).",
+            _obj({"clip": CLIP, **span}, ["clip"]),
+            _audio_level,
+            read,
+        ),
+        Tool(
+            "save",
+            "Write a clip to a media file (.mp4 with H.264/AAC, or .wav for audio only).",
+            _obj({"clip": CLIP, "path": {"type": "string"}}, ["clip", "path"]),
+            _save,
+        ),
+        Tool(
+            "class_info",
+            "Facts about an AVSynth sound class: caption, attributes, frequency band.",
+            _obj({"label": {"type": "string", "enum": list(CLASS_NAMES)}}, ["label"]),
+            _class_info,
+            read,
+        ),
+    ]

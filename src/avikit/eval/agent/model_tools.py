@@ -54,7 +54,12 @@ def _clip(ws: Workspace, ref: str) -> AVClip:
     clip = ws.get(ref, fps=MODEL_RATES["fps"], sample_rate=MODEL_RATES["sample_rate"])
     if clip.frames is None:
         raise ToolError(f"clip {ref!r} has no video; these models read audio and video")
-    if (clip.fps, clip.sample_rate, clip.height, clip.width) != (8, 16000, 128, 128) and clip.waveform is not None:
+    if (clip.fps, clip.sample_rate, clip.height, clip.width) != (
+        8,
+        16000,
+        128,
+        128,
+    ) and clip.waveform is not None:
         raise ToolError(f"clip {ref!r} is {clip!r}; the models read 8 fps, 16 kHz, 128x128 (cut or resample)")
     return clip
 
@@ -81,7 +86,11 @@ def _window(clip: AVClip, first_s: float, seconds: float) -> TaskInputs:
 def _perception(models: _Models) -> dict[str, Callable[..., dict[str, Any]]]:
     def detect_events(ws: Workspace, clip: str) -> dict[str, Any]:
         c = _clip(ws, clip)
-        pred = models.predict("dense-localization", get_task("dense-localization"), clip_item(c, clip, get_task("dense-localization")))
+        pred = models.predict(
+            "dense-localization",
+            get_task("dense-localization"),
+            clip_item(c, clip, get_task("dense-localization")),
+        )
         events = sorted(pred["events"], key=lambda e: -e["score"])[:10]
         return {"events": sorted(events, key=lambda e: e["start"])}
 
@@ -106,23 +115,39 @@ def _perception(models: _Models) -> dict[str, Callable[..., dict[str, Any]]]:
         c, task = _clip(ws, clip), get_task("sync")
         if c.waveform is None:
             raise ToolError(f"clip {clip!r} has no audio to check")
-        logits = np.asarray(models.predict("sync", task, clip_item(c, clip, task, _window(c, 2.5, 5)))["logits"])
+        logits = np.asarray(
+            models.predict("sync", task, clip_item(c, clip, task, _window(c, 2.5, 5)))["logits"]
+        )
         p = np.exp(logits - logits.max())
         p /= p.sum()
         k = int(np.argmax(p))
         # the task's offset class k reads the audio SYNC_OFFSETS[k] later: audio delayed by d reads as -d
-        return {"offset_seconds": -float(SYNC_OFFSETS[k]), "confidence": round(float(p[k]), 4),
-                "window": [2.5, 7.5], "in_sync": abs(SYNC_OFFSETS[k]) <= Fraction(1, 5)}  # fmt: skip
+        return {
+            "offset_seconds": -float(SYNC_OFFSETS[k]),
+            "confidence": round(float(p[k]), 4),
+            "window": [2.5, 7.5],
+            "in_sync": abs(SYNC_OFFSETS[k]) <= Fraction(1, 5),
+        }
 
     def answer_question(ws: Workspace, clip: str, question: str) -> dict[str, Any]:
         c, task = _clip(ws, clip), get_task("avqa")
         base = _window(c, 0, float(c.duration))
         inputs = TaskInputs(base.sample_id, base.frames, base.audio, base.frame_size, text=(question,))
         pred = models.predict("avqa", task, clip_item(c, clip, task, inputs))
-        return {"answer": pred["answers"][0], "evidence": pred["evidence"][0], "vocabulary_size": len(AVQA_ANSWERS)}
+        return {
+            "answer": pred["answers"][0],
+            "evidence": pred["evidence"][0],
+            "vocabulary_size": len(AVQA_ANSWERS),
+        }
 
-    return {"detect_events": detect_events, "parse_events": parse_events, "localize_event": localize_event,
-            "classify": classify, "check_sync": check_sync, "answer_question": answer_question}  # fmt: skip
+    return {
+        "detect_events": detect_events,
+        "parse_events": parse_events,
+        "localize_event": localize_event,
+        "classify": classify,
+        "check_sync": check_sync,
+        "answer_question": answer_question,
+    }
 
 
 def _generators(models: _Models) -> dict[str, Callable[..., dict[str, Any]]]:
@@ -136,8 +161,11 @@ def _generators(models: _Models) -> dict[str, Callable[..., dict[str, Any]]]:
     def generate_audio(ws: Workspace, clip: str, model: str = "v2a") -> dict[str, Any]:
         c = _clip(ws, clip)
         audio = np.asarray(run(model, "v2a", c, clip)["audio"], np.float32).reshape(1, -1)
-        return {"clip": ws.put(c.with_waveform(audio, sample_rate=16000)), "model": model,
-                "seconds": audio.shape[1] / 16000}  # fmt: skip
+        return {
+            "clip": ws.put(c.with_waveform(audio, sample_rate=16000)),
+            "model": model,
+            "seconds": audio.shape[1] / 16000,
+        }
 
     def generate_video(ws: Workspace, clip: str, model: str = "a2v") -> dict[str, Any]:
         c = _clip(ws, clip)
@@ -173,7 +201,12 @@ def model_tools() -> list[Tool]:
             required.append("question")
         if name.startswith("generate_"):
             properties["model"] = {"type": "string", "description": "a registered generator name"}
-        schema = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+        schema = {
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": False,
+        }
         hints = {} if name.startswith("generate_") else {"readOnlyHint": True}
         tools.append(Tool(name, _DESCRIPTIONS[name], schema, function, hints))
     return tools

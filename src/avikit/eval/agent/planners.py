@@ -44,7 +44,9 @@ def _when(prompt: str) -> Script:
     hits = [e["start"] for e in rows if e["label"] == name]
     if not hits:
         detected = yield Action("detect_events", {"clip": "input"})
-        hits = [e["start"] for e in detected["result"]["events"] if e["label"] == name] if detected["ok"] else []
+        hits = (
+            [e["start"] for e in detected["result"]["events"] if e["label"] == name] if detected["ok"] else []
+        )
     return {"seconds": float(min(hits)) if hits else 0.0}
 
 
@@ -71,7 +73,9 @@ def _silent(prompt: str) -> Script:
     clip = made["result"]["clip"]
     sync = yield Action("check_sync", {"clip": clip})
     if sync["ok"] and not sync["result"]["in_sync"]:
-        shifted = yield Action("shift_audio", {"clip": clip, "offset_ms": -1000 * sync["result"]["offset_seconds"]})
+        shifted = yield Action(
+            "shift_audio", {"clip": clip, "offset_ms": -1000 * sync["result"]["offset_seconds"]}
+        )
         clip = shifted["result"]["clip"] if shifted["ok"] else clip
     return {"clip": clip}
 
@@ -89,7 +93,13 @@ def _offscreen(prompt: str) -> Script:
             continue
         low, high = info["result"]["band_hz"]
         for event in [e for e in unseen if e["label"] == label][:2]:
-            args = {"clip": clip, "low_hz": low, "high_hz": high, "start": event["start"], "end": event["end"]}
+            args = {
+                "clip": clip,
+                "low_hz": low,
+                "high_hz": high,
+                "start": event["start"],
+                "end": event["end"],
+            }
             done = yield Action("band_stop", args)
             clip = done["result"]["clip"] if done["ok"] else clip
     return {"clip": clip}
@@ -120,7 +130,9 @@ class ScriptedPlanner:
         self.task = task
         self._script: Script | None = None
 
-    def start(self, prompt: str, tools: Sequence[Mapping[str, Any]], answer_schema: Mapping[str, Any]) -> list[str]:
+    def start(
+        self, prompt: str, tools: Sequence[Mapping[str, Any]], answer_schema: Mapping[str, Any]
+    ) -> list[str]:
         """Start the task's script on the request; the plan is the script's usual tool sequence."""
         function, plan = SCRIPTS[self.task]
         self._script = function(prompt)
@@ -157,7 +169,9 @@ class PriorPlanner:
         else:
             self.answer = {"clip": "input"}
 
-    def start(self, prompt: str, tools: Sequence[Mapping[str, Any]], answer_schema: Mapping[str, Any]) -> list[str]:
+    def start(
+        self, prompt: str, tools: Sequence[Mapping[str, Any]], answer_schema: Mapping[str, Any]
+    ) -> list[str]:
         """No plan: no tools."""
         return []
 
@@ -180,9 +194,13 @@ class RandomPlanner:
         self._schema: Mapping[str, Any] = {}
         self._calls = 0
 
-    def start(self, prompt: str, tools: Sequence[Mapping[str, Any]], answer_schema: Mapping[str, Any]) -> list[str]:
+    def start(
+        self, prompt: str, tools: Sequence[Mapping[str, Any]], answer_schema: Mapping[str, Any]
+    ) -> list[str]:
         """Pick how many calls (1 to 3) of which tools."""
-        simple = [t["function"]["name"] for t in tools if t["function"]["parameters"].get("required") == ["clip"]]
+        simple = [
+            t["function"]["name"] for t in tools if t["function"]["parameters"].get("required") == ["clip"]
+        ]
         count = int(self._rng.integers(1, 4))
         self._tools = [str(self._rng.choice(simple)) for _ in range(count)] if simple else []
         self._schema, self._calls = answer_schema, 0
@@ -211,7 +229,11 @@ class RandomPlanner:
         return ""
 
 
-PLANNERS: dict[str, Callable[..., Any]] = {"scripted": ScriptedPlanner, "prior": PriorPlanner, "random": RandomPlanner}
+PLANNERS: dict[str, Callable[..., Any]] = {
+    "scripted": ScriptedPlanner,
+    "prior": PriorPlanner,
+    "random": RandomPlanner,
+}
 """Planner name -> factory ``(task, seed)``."""
 
 

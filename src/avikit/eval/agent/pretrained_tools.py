@@ -31,7 +31,10 @@ _RATE = 16000
 
 def speech_segments_to_seconds(segments: list[dict[str, int]], sample_rate: int) -> list[dict[str, float]]:
     """Silero's ``[{start, end}]`` in samples -> seconds (rounded to 1 ms)."""
-    return [{"start": round(s["start"] / sample_rate, 3), "end": round(s["end"] / sample_rate, 3)} for s in segments]
+    return [
+        {"start": round(s["start"] / sample_rate, 3), "end": round(s["end"] / sample_rate, 3)}
+        for s in segments
+    ]
 
 
 def _mono16k(clip: AVClip, ref: str) -> np.ndarray:
@@ -66,7 +69,9 @@ class _Loaded:
             elif key == "whisper":
                 from faster_whisper import WhisperModel
 
-                self.cache[key] = WhisperModel(whisper_model_path(), device="cpu", compute_type="int8", cpu_threads=1)
+                self.cache[key] = WhisperModel(
+                    whisper_model_path(), device="cpu", compute_type="int8", cpu_threads=1
+                )
         return self.cache[key]
 
 
@@ -83,9 +88,15 @@ def _speech(loaded: _Loaded) -> tuple[Any, Any]:
         segments, info = loaded.get("whisper").transcribe(
             _mono16k(ws.get(clip), clip), language="en", beam_size=1, vad_filter=False
         )
-        rows = [{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text.strip()} for s in segments]
-        return {"segments": rows, "text": " ".join(r["text"] for r in rows), "model": "whisper-tiny.en (ct2)",
-                "duration": round(info.duration, 3)}  # fmt: skip
+        rows = [
+            {"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text.strip()} for s in segments
+        ]
+        return {
+            "segments": rows,
+            "text": " ".join(r["text"] for r in rows),
+            "model": "whisper-tiny.en (ct2)",
+            "duration": round(info.duration, 3),
+        }
 
     return detect_speech, transcribe
 
@@ -99,20 +110,29 @@ def _frames(clip: AVClip, ref: str, fps: float) -> tuple[np.ndarray, np.ndarray]
 
 
 def _faces() -> tuple[Any, Any]:
-    def detect_faces(ws: Workspace, clip: str, fps: float = 2.0, min_confidence: float = 0.5) -> dict[str, Any]:
+    def detect_faces(
+        ws: Workspace, clip: str, fps: float = 2.0, min_confidence: float = 0.5
+    ) -> dict[str, Any]:
         import mediapipe as mp
 
         c = ws.get(clip)
         index, frames = _frames(c, clip, fps)
         out = []
-        with mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence) as fd:
+        with mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=min_confidence
+        ) as fd:
             for k, frame in zip(index.tolist(), frames, strict=True):
                 found = fd.process(np.ascontiguousarray(frame)).detections or []
-                boxes = [{"x": round(d.location_data.relative_bounding_box.xmin, 4),
-                          "y": round(d.location_data.relative_bounding_box.ymin, 4),
-                          "width": round(d.location_data.relative_bounding_box.width, 4),
-                          "height": round(d.location_data.relative_bounding_box.height, 4),
-                          "score": round(float(d.score[0]), 4)} for d in found]  # fmt: skip
+                boxes = [
+                    {
+                        "x": round(d.location_data.relative_bounding_box.xmin, 4),
+                        "y": round(d.location_data.relative_bounding_box.ymin, 4),
+                        "width": round(d.location_data.relative_bounding_box.width, 4),
+                        "height": round(d.location_data.relative_bounding_box.height, 4),
+                        "score": round(float(d.score[0]), 4),
+                    }
+                    for d in found
+                ]
                 out.append({"time": round(k / float(c.fps or 1), 4), "faces": boxes})
         return {"frames": out, "model": "mediapipe face_detection (full range)"}
 
@@ -144,16 +164,42 @@ def pretrained_tools() -> list[Tool]:
     read = {"readOnlyHint": True}
 
     def schema(extra: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "object", "properties": {**clip, **extra}, "required": ["clip"], "additionalProperties": False}
+        return {
+            "type": "object",
+            "properties": {**clip, **extra},
+            "required": ["clip"],
+            "additionalProperties": False,
+        }
 
     unit = {"type": "number", "minimum": 0, "maximum": 1}
     rate = {"type": "number", "exclusiveMinimum": 0, "maximum": 60}
     return [
-        Tool("detect_speech", "Speech segments (start, end seconds) found by Silero VAD.",
-             schema({"threshold": unit}), detect_speech, read),
-        Tool("transcribe", "English speech to text with segment times (Whisper tiny.en).", schema({}), transcribe, read),
-        Tool("detect_faces", "Face boxes (relative x, y, width, height, score) per sampled frame (MediaPipe).",
-             schema({"fps": rate, "min_confidence": unit}), detect_faces, read),
-        Tool("mouth_opening", "Lip gap over face height per sampled frame (MediaPipe face mesh); null: no face.",
-             schema({"fps": rate}), mouth_opening, read),
-    ]  # fmt: skip
+        Tool(
+            "detect_speech",
+            "Speech segments (start, end seconds) found by Silero VAD.",
+            schema({"threshold": unit}),
+            detect_speech,
+            read,
+        ),
+        Tool(
+            "transcribe",
+            "English speech to text with segment times (Whisper tiny.en).",
+            schema({}),
+            transcribe,
+            read,
+        ),
+        Tool(
+            "detect_faces",
+            "Face boxes (relative x, y, width, height, score) per sampled frame (MediaPipe).",
+            schema({"fps": rate, "min_confidence": unit}),
+            detect_faces,
+            read,
+        ),
+        Tool(
+            "mouth_opening",
+            "Lip gap over face height per sampled frame (MediaPipe face mesh); null: no face.",
+            schema({"fps": rate}),
+            mouth_opening,
+            read,
+        ),
+    ]

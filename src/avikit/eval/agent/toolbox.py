@@ -3,7 +3,8 @@
 A :class:`Tool` is a name, a description, a JSON Schema of its arguments (the OpenAI function-calling
 ``parameters``) and a function ``run(workspace, **arguments) -> dict``. :meth:`ToolBox.call` validates the
 arguments against the schema (``jsonschema``), runs the tool, times it and always returns an envelope:
-``{"ok": True, "result": {...}, "seconds": s}`` or ``{"ok": False, "error": {"type", "message"}, "seconds": s}``;
+``{"ok": True, "result": {...}, "seconds": s}`` or
+``{"ok": False, "error": {"type", "message"}, "seconds": s}``;
 a bad argument, a missing optional package or a failing model is an error the agent reads, never a crash.
 
 Clips are named in a :class:`Workspace` (``"input"`` is the task's clip; tools that make media add
@@ -103,7 +104,11 @@ class Tool:
         """The OpenAI function-calling form ``{"type": "function", "function": {...}}``."""
         return {
             "type": "function",
-            "function": {"name": self.name, "description": self.description, "parameters": dict(self.parameters)},
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": dict(self.parameters),
+            },
         }
 
 
@@ -130,8 +135,10 @@ class ToolBox:
             if name not in self.tools:
                 raise _Failure("unknown_tool", f"no tool {name!r}; tools are {', '.join(self.tools)}")
             tool = self.tools[name]
-            errors = sorted(jsonschema.Draft202012Validator(dict(tool.parameters)).iter_errors(dict(arguments)),
-                            key=lambda e: list(e.path))  # fmt: skip
+            errors = sorted(
+                jsonschema.Draft202012Validator(dict(tool.parameters)).iter_errors(dict(arguments)),
+                key=lambda e: list(e.path),
+            )
             if errors:
                 where = ".".join(map(str, errors[0].path)) or "arguments"
                 raise _Failure("invalid_arguments", f"{name}: {where}: {errors[0].message}")
@@ -146,7 +153,7 @@ class ToolBox:
         return {"ok": True, "result": result, "seconds": time.perf_counter() - begin}
 
 
-class _Failure(Exception):
+class _Failure(Exception):  # noqa: N818  (internal control flow, never raised out of call)
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind

@@ -55,15 +55,25 @@ def score_stream(task: StreamTask, ref: StreamRef, run: StreamRun) -> dict[str, 
         onsets = stream_onsets(ref)
         emitted = [(e.label or "", float(e.time or 0.0)) for e in run.events if e.kind == "onset"]
         m = match_emissions(onsets, emitted, task.window)
-        first = float(m["latencies"][0]) if len(onsets) else float("nan")  # type: ignore[index]
-        return {**m, "latencies": list(m["latencies"]), "time_to_first_response": first, "real_time_factor": rtf}  # type: ignore[call-overload]
+        latencies = np.asarray(m["latencies"], np.float64)
+        first = float(latencies[0]) if len(onsets) else float("nan")
+        return {
+            **m,
+            "latencies": latencies.tolist(),
+            "time_to_first_response": first,
+            "real_time_factor": rtf,
+        }
     if name == "stream-sync":
         alerts = [float(e.time or 0.0) for e in run.events if e.kind == "alert"]
         t_d = float(ref.drift_time or 0.0)
         hits = [t - t_d for t in alerts if t_d <= t <= t_d + task.window]
         before = [t for t in alerts if t < t_d]
-        return {"detected": float(bool(hits)), "delay": min(hits) if hits else float("nan"),
-                "false_alarms_per_minute": 60 * len(before) / t_d, "real_time_factor": rtf}  # fmt: skip
+        return {
+            "detected": float(bool(hits)),
+            "delay": min(hits) if hits else float("nan"),
+            "false_alarms_per_minute": 60 * len(before) / t_d,
+            "real_time_factor": rtf,
+        }
     answers = {e.question: e for e in run.events if e.kind == "answer"}
     now, timely, premature, latency = [], [], [], []
     for q in _questions(task, ref):
@@ -75,19 +85,27 @@ def score_stream(task: StreamTask, ref: StreamRef, run: StreamRun) -> dict[str, 
         timely.append(float(t is not None and q["onset"] <= t <= q["onset"] + task.window))
         premature.append(float(t is not None and t < q["onset"]))
         latency.append(t - q["onset"] if t is not None and timely[-1] else float("nan"))
-    return {"now_jaccard": now, "notify_timely": timely, "notify_premature": premature, "notify_latency": latency,
-            "real_time_factor": rtf}  # fmt: skip
+    return {
+        "now_jaccard": now,
+        "notify_timely": timely,
+        "notify_premature": premature,
+        "notify_latency": latency,
+        "real_time_factor": rtf,
+    }
 
 
 def offline_run(ref: StreamRef, window_seconds: int = 10) -> StreamRun:
     """The offline AVVP model on consecutive whole windows; each new class is reported at its true second."""
     clip = stream_clip(ref)
     model, task = get_model("avvp"), get_task("avvp")
-    events, heard = [], set()
+    events: list[StreamEvent] = []
+    heard: set[str] = set()
     for start in range(0, int(clip.duration) - window_seconds + 1, window_seconds):
         part = clip.trim(start, window_seconds)
         for k, labels in enumerate(model.predict(task, [clip_item(part, "offline", task)])[0]["audio"]):
-            events += [StreamEvent("onset", c, start + k, time=start + k) for c in sorted(set(labels) - heard)]
+            events += [
+                StreamEvent("onset", c, start + k, time=start + k) for c in sorted(set(labels) - heard)
+            ]
             heard = set(labels)
     return StreamRun(events, [float(clip.duration)], [0.0])
 
@@ -99,15 +117,26 @@ def _values(task: StreamTask, scored: Sequence[Mapping[str, Any]]) -> dict[str, 
     if name == "stream-events":
         latencies = np.concatenate([np.asarray(s["latencies"], np.float64) for s in scored])
         q = latency_quantiles(latencies)
-        return {"recall": col("recall"), "precision": col("precision"),
-                "median_latency": np.array([q["median"]]), "p95_latency": np.array([q["p95"]]),
-                "premature_rate": np.array([s["premature"] / max(s["emitted"], 1) for s in scored]),
-                "time_to_first_response": col("time_to_first_response"), "real_time_factor": col("real_time_factor")}  # fmt: skip
+        return {
+            "recall": col("recall"),
+            "precision": col("precision"),
+            "median_latency": np.array([q["median"]]),
+            "p95_latency": np.array([q["p95"]]),
+            "premature_rate": np.array([s["premature"] / max(s["emitted"], 1) for s in scored]),
+            "time_to_first_response": col("time_to_first_response"),
+            "real_time_factor": col("real_time_factor"),
+        }
     if name == "stream-sync":
-        return {"detection_rate": col("detected"), "detection_delay": col("delay"),
-                "false_alarms_per_minute": col("false_alarms_per_minute"), "real_time_factor": col("real_time_factor")}  # fmt: skip
-    pooled = {k: np.concatenate([np.asarray(s[k], np.float64) for s in scored]) for k in
-              ("now_jaccard", "notify_timely", "notify_premature", "notify_latency")}  # fmt: skip
+        return {
+            "detection_rate": col("detected"),
+            "detection_delay": col("delay"),
+            "false_alarms_per_minute": col("false_alarms_per_minute"),
+            "real_time_factor": col("real_time_factor"),
+        }
+    pooled = {
+        k: np.concatenate([np.asarray(s[k], np.float64) for s in scored])
+        for k in ("now_jaccard", "notify_timely", "notify_premature", "notify_latency")
+    }
     return {**pooled, "real_time_factor": col("real_time_factor")}
 
 
@@ -123,33 +152,55 @@ def run_stream_benchmark(
     for name in names:
         scored = []
         for ref in refs:
-            questions = [Question(q["id"], q["time"], q["kind"], q["text"], q.get("label")) for q in _questions(task, ref)]
+            questions = [
+                Question(q["id"], q["time"], q["kind"], q["text"], q.get("label"))
+                for q in _questions(task, ref)
+            ]
             model = get_stream_model(name)
             run = run_stream(model, iter_chunks(clips[ref.id], task.chunk_seconds, questions))
             scored.append(score_stream(task, ref, run))
-            lines.append({"model": name, "stream": ref.id, "events": [e.__dict__ for e in run.events],
-                          "costs": stream_costs(run), "scores": scored[-1]})  # fmt: skip
+            lines.append(
+                {
+                    "model": name,
+                    "stream": ref.id,
+                    "events": [e.__dict__ for e in run.events],
+                    "costs": stream_costs(run),
+                    "scores": scored[-1],
+                }
+            )
         rows.append(score_row(name, _values(task, scored), seed, {"model_id": model.id}))
     if task_name == "stream-events":
         scored = [score_stream(task, ref, offline_run(ref)) for ref in refs]
-        rows.append(score_row("avvp offline (reference)", _values(task, scored), seed, {"model_id": "avikit/avvp"}))
+        rows.append(
+            score_row("avvp offline (reference)", _values(task, scored), seed, {"model_id": "avikit/avvp"})
+        )
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_writer(folder / "traces.jsonl") as f:
         f.writelines(json.dumps(line, default=float) + "\n" for line in lines)
-    result = {"task": task_name, "task_version": task.spec.version, "protocol_hash": task.spec.protocol_hash,
-              "streams": [r.id for r in refs], "seed": seed, "rows": rows}  # fmt: skip
+    result = {
+        "task": task_name,
+        "task_version": task.spec.version,
+        "protocol_hash": task.spec.protocol_hash,
+        "streams": [r.id for r in refs],
+        "seed": seed,
+        "rows": rows,
+    }
     write_json(folder / "results.json", result)
     head = f"# {task_name} v{task.spec.version} ({task.spec.protocol_hash})\n\n"
     (folder / "leaderboard.md").write_text(head + format_table(rows, task.spec.metrics, label="model") + "\n")
     return result
 
 
-def measure_long_stream(model_name: str, minutes: int = 10, seed: int = 0, measure_memory: bool = True) -> dict[str, Any]:
+def measure_long_stream(
+    model_name: str, minutes: int = 10, seed: int = 0, measure_memory: bool = True
+) -> dict[str, Any]:
     """Costs of a model on a ``minutes``-long stream (``long`` clips in a row, 0.5 s chunks)."""
     count = max(1, round(minutes * 60 / 120))
-    clip = concatenate_clips([generate("long", i, seed)[1] for i in range(count)])  # type: ignore[misc]
+    clip = concatenate_clips([generate("long", i, seed)[1] for i in range(count)])
     from fractions import Fraction
 
-    run = run_stream(get_stream_model(model_name), iter_chunks(clip, Fraction(1, 2)), measure_memory=measure_memory)
+    run = run_stream(
+        get_stream_model(model_name), iter_chunks(clip, Fraction(1, 2)), measure_memory=measure_memory
+    )
     return {"model": model_name, **stream_costs(run)}

@@ -70,7 +70,7 @@ def run_stream(model: StreamModel, chunks: Iterable[Chunk], measure_memory: bool
             for event in out:
                 if event.onset is not None and event.onset > clock + 1e-9:
                     raise StreamError(
-                        f"{model.id} reported an onset at {event.onset} s when the stream clock was {clock} s: "
+                        f"{model.id} reported an onset at {event.onset} s at stream clock {clock} s: "
                         "a model can only report what it has received"
                     )
                 run.events.append(replace(event, time=clock))

@@ -38,7 +38,9 @@ def stream_clip(ref: StreamRef) -> AVClip:
     start, shift = round(ref.drift_time * rate), round(ref.drift_ms * rate / 1000)
     source = np.arange(start, wave.shape[1]) - shift  # audio later by `shift` samples
     drifted = wave.copy()
-    drifted[:, start:] = np.where((source >= 0) & (source < wave.shape[1]), wave[:, np.clip(source, 0, wave.shape[1] - 1)], 0)
+    drifted[:, start:] = np.where(
+        (source >= 0) & (source < wave.shape[1]), wave[:, np.clip(source, 0, wave.shape[1] - 1)], 0
+    )
     return clip.with_waveform(drifted)
 
 
@@ -56,7 +58,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 
 def iter_chunks(clip: AVClip, chunk_seconds: Fraction, questions: Sequence[Question] = ()) -> Iterator[Chunk]:
-    """Chunks of ``chunk_seconds`` (also cut at question times); each question arrives with the chunk ending at it."""
+    """Chunks of ``chunk_seconds``, also cut at question times: a question arrives as its chunk ends."""
     fps, rate = int(clip.fps or 0), int(clip.sample_rate or 0)
     frames, audio = clip.require_frames(), clip.require_waveform()
     duration = Fraction(audio.shape[1], rate)
@@ -66,7 +68,7 @@ def iter_chunks(clip: AVClip, chunk_seconds: Fraction, questions: Sequence[Quest
     start = Fraction(0)
     for end in sorted(c for c in cuts if c <= duration):
         a, b = int(start * rate), int(end * rate)
-        fa, fb = int(np.ceil(start * fps)), int(np.ceil(end * fps))  # frames shown in [start, end)
+        fa, fb = -((-start * fps) // 1), -((-end * fps) // 1)  # frames shown in [start, end): exact ceilings
         asked = tuple(q for q in questions if start < Fraction(q.time).limit_denominator(rate) <= end)
         yield Chunk(_read_only(frames[fa:fb]), _read_only(audio[:, a:b]), fps, rate, fa, a, asked)
         start = end

@@ -24,9 +24,18 @@ POLICIES: dict[str, tuple[str, dict[str, Any]]] = {
     "oracle": ("avikit.models.policies.base:OraclePolicy", {}),
     "heuristic": ("avikit.models.policies.heuristic:HeuristicPolicy", {}),
     "heuristic-near": ("avikit.models.policies.heuristic:HeuristicPolicy", {"stop_db": -11.0}),
-    "learned-audiogoal": ("avikit.models.policies.learned:from_pretrained", {"name_or_path": "nav-policy-audiogoal"}),
-    "learned-semantic": ("avikit.models.policies.learned:from_pretrained", {"name_or_path": "nav-policy-semantic"}),
-    "learned-follow": ("avikit.models.policies.learned:from_pretrained", {"name_or_path": "nav-policy-follow"}),
+    "learned-audiogoal": (
+        "avikit.models.policies.learned:from_pretrained",
+        {"name_or_path": "nav-policy-audiogoal"},
+    ),
+    "learned-semantic": (
+        "avikit.models.policies.learned:from_pretrained",
+        {"name_or_path": "nav-policy-semantic"},
+    ),
+    "learned-follow": (
+        "avikit.models.policies.learned:from_pretrained",
+        {"name_or_path": "nav-policy-follow"},
+    ),
 }
 """Policy name -> (``module:factory``, keyword arguments). ``heuristic-near`` stops next to the goal
 (for ``follow``, whose success radius is one cell)."""

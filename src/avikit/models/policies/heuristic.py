@@ -1,10 +1,11 @@
 """A hand-written policy that follows the interaural level difference (ILD) to the sound.
 
 Per step, from the two ears' levels: when the sound is loud enough to be at the goal, stop; when one ear is
-louder by more than ``turn_db`` (the sound is well off to one side), turn towards it; when the sound is ahead or behind (ears equal), move
-forward, and turn round if the last forward move made it quieter (it was behind). A forward move that
-changed nothing in the view met a wall: turn right. Without sound (a silent goal), walk forward, turning at
-walls, and stop on the first object underfoot (the bottom of the view takes its colour).
+louder by more than ``turn_db`` (the sound is well off to one side), turn towards it; when the sound is
+ahead or behind (ears about equal), move forward, and turn round if the last forward move made it quieter
+(it was behind). A forward move that changed nothing in the view met a wall: turn right. Without sound (a
+silent goal), walk forward, turning at walls, and stop on the first object underfoot (the bottom of the
+view takes its colour).
 
 Example:
     >>> import numpy as np

@@ -82,7 +82,7 @@ def observation_features(obs: Mapping[str, np.ndarray], previous_action: np.ndar
     itd = (np.argmax(lags, axis=1) - _MAX_LAG)[:, None] / _MAX_LAG * (rms.sum(1, keepdims=True) > 1e-4)
     power = np.abs(spectrum_l) ** 2 + np.abs(spectrum_r) ** 2
     edges = _band_edges(length)
-    bands = np.add.reduceat(power, edges[:-1], axis=1)[:, : _BANDS]
+    bands = np.add.reduceat(power, edges[:-1], axis=1)[:, :_BANDS]
     bands = np.pad(bands, ((0, 0), (0, _BANDS - bands.shape[1])))
     spectrum = np.log10(bands + 1e-9) / 10.0
     rgb = np.asarray(obs["rgb"], np.float64) / 255.0
@@ -102,7 +102,9 @@ class PolicyNetwork(nn.Module):
         super().__init__()
         self.embed, self.gru, self.head = embed, gru, head
 
-    def forward(self, features: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, features: torch.Tensor, state: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the policy over ``T`` steps of ``B`` rooms."""
         hidden, state = self.gru(self.embed(features), state)  # [T, B, H]
         return self.head(hidden), state

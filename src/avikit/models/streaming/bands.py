@@ -17,7 +17,8 @@ Example:
     >>> model = BandOnsetModel()
     >>> model.reset(8, 16000)
     >>> audio = np.zeros((1, 32000), np.float32); audio[0, 16000:] = 0.3 * class_sound("gong", 16000)
-    >>> [(e.label, e.onset) for e in model.step(Chunk(np.zeros((16, 8, 8, 3), np.uint8), audio, 8, 16000, 0, 0))]
+    >>> chunk = Chunk(np.zeros((16, 8, 8, 3), np.uint8), audio, 8, 16000, 0, 0)
+    >>> [(e.label, e.onset) for e in model.step(chunk)]
     [('gong', 1.0)]
 """
 
@@ -69,7 +70,9 @@ class BandOnsetModel:
 
     weights_hash = "none"
 
-    def __init__(self, similarity: float = 0.5, level_db: float = -35.0, on_hops: int = 2, off_hops: int = 4) -> None:
+    def __init__(
+        self, similarity: float = 0.5, level_db: float = -35.0, on_hops: int = 2, off_hops: int = 4
+    ) -> None:
         self.similarity, self.level_db, self.on_hops, self.off_hops = similarity, level_db, on_hops, off_hops
         self.id = f"stream-bands(sim={similarity:g})"
         self.reset(8, 16000)
@@ -86,7 +89,9 @@ class BandOnsetModel:
 
     def _hop(self, frame: np.ndarray) -> list[StreamEvent]:
         power = np.abs(np.fft.rfft(frame * np.hanning(len(frame)))) ** 2
-        similarity = _templates(self.hop, self.sample_rate) @ _profile(power, np.fft.rfftfreq(self.hop, 1 / self.sample_rate))
+        similarity = _templates(self.hop, self.sample_rate) @ _profile(
+            power, np.fft.rfftfreq(self.hop, 1 / self.sample_rate)
+        )
         best = int(np.argmax(similarity))
         loud = 10 * np.log10(np.mean(frame**2) + 1e-12) >= self.level_db
         on = np.zeros(len(similarity), bool)
@@ -102,7 +107,9 @@ class BandOnsetModel:
 
     def step(self, chunk: Chunk) -> list[StreamEvent]:
         """Consume the chunk's audio hop by hop; answer its questions."""
-        self.buffer = np.concatenate([self.buffer, chunk.audio.mean(axis=0, dtype=np.float64).astype(np.float32)])
+        self.buffer = np.concatenate(
+            [self.buffer, chunk.audio.mean(axis=0, dtype=np.float64).astype(np.float32)]
+        )
         events: list[StreamEvent] = []
         while len(self.buffer) >= self.hop:
             frame, self.buffer = self.buffer[: self.hop], self.buffer[self.hop :]

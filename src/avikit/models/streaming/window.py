@@ -85,7 +85,9 @@ class _Windowed:
     def _push(self, chunk: Chunk) -> bool:
         """Add the chunk; whether the model should run now."""
         if self.ring is None:
-            self.ring = Ring(self.window, chunk.fps, chunk.sample_rate, chunk.audio.shape[0], chunk.frames.shape[1])
+            self.ring = Ring(
+                self.window, chunk.fps, chunk.sample_rate, chunk.audio.shape[0], chunk.frames.shape[1]
+            )
         self.ring.push(chunk.frames, chunk.audio)
         if chunk.end < self.next_run:
             return False
@@ -111,7 +113,9 @@ class WindowEventModel(_Windowed):
         if self._push(chunk):
             assert self.ring is not None
             task = get_task("avvp")
-            newest = set(self.model.predict(task, [clip_item(self.ring.clip(), "window", task)])[0]["audio"][-1])
+            newest = set(
+                self.model.predict(task, [clip_item(self.ring.clip(), "window", task)])[0]["audio"][-1]
+            )
             start = float(chunk.end) - 1.0
             events = [StreamEvent("onset", label, max(start, 0.0)) for label in sorted(newest - self.heard)]
             self.heard = newest
@@ -125,7 +129,9 @@ class WindowSyncModel(_Windowed):
     model_name = "sync"
     weights_hash = "see wrapped model"
 
-    def __init__(self, hop: float = 2.5, threshold: float = 0.4, confirm: int = 2, model: Model | None = None) -> None:
+    def __init__(
+        self, hop: float = 2.5, threshold: float = 0.4, confirm: int = 2, model: Model | None = None
+    ) -> None:
         self.threshold, self.confirm = threshold, confirm
         super().__init__(hop, model)
         self.id = f"window-sync(hop={float(self.hop):g}s)"
@@ -139,7 +145,11 @@ class WindowSyncModel(_Windowed):
             return []
         assert self.ring is not None
         clip, task = self.ring.clip(), get_task("sync")
-        logits = np.asarray(self.model.predict(task, [clip_item(clip, "window", task, window_inputs(clip, 0, 5))])[0]["logits"])
+        logits = np.asarray(
+            self.model.predict(task, [clip_item(clip, "window", task, window_inputs(clip, 0, 5))])[0][
+                "logits"
+            ]
+        )
         offset = -float(SYNC_OFFSETS[int(np.argmax(logits))])  # class k reads the audio SYNC_OFFSETS[k] later
         off = abs(offset) >= self.threshold
         self.run = self.run + 1 if off else 0
