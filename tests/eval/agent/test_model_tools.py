@@ -54,3 +54,34 @@ def test_a_clip_without_video_is_an_error_not_a_crash(box: ToolBox) -> None:
     box.workspace.put(box.workspace.get("input").with_frames(None), "audio_only")
     out = box.call("classify", {"clip": "audio_only"})
     assert out["error"]["type"] == "tool_error" and "no video" in out["error"]["message"]
+
+
+def test_a_media_file_of_other_rates_is_loaded_at_the_models_rates(box: ToolBox, tmp_path) -> None:
+    from avikit.media import AVClip, save
+
+    rng = np.random.default_rng(0)
+    clip = AVClip(
+        rng.integers(0, 255, (50, 72, 96, 3), dtype=np.uint8),
+        rng.standard_normal((1, 44100 * 2)).astype(np.float32) * 0.1,
+        25,
+        44100,
+    )
+    path = save(clip, tmp_path / "other.mp4")
+    out = box.call("classify", {"clip": str(path)})
+    assert out["ok"], out
+    assert len(out["result"]["labels"]) == 5
+    box.workspace.put(clip, "raw")
+    assert "resample its audio" in box.call("classify", {"clip": "raw"})["error"]["message"]
+
+
+def test_every_other_model_tool_answers_in_the_clips_time(box: ToolBox) -> None:
+    events = box.call("detect_events", {"clip": "input"})["result"]["events"]
+    assert all(0 <= e["start"] < e["end"] <= 10 and 0 <= e["score"] <= 1 for e in events)
+    labels = box.call("localize_event", {"clip": "input"})["result"]["events"]
+    assert all(0 <= e["start"] < e["end"] <= 10 for e in labels)
+    answer = box.call("answer_question", {"clip": "input", "question": "How many objects are in the video?"})
+    assert answer["ok"] and answer["result"]["answer"] and 0 <= answer["result"]["evidence"]["start"] <= 10
+    video = box.call("generate_video", {"clip": "input"})
+    assert video["ok"], video
+    made = box.workspace.get(video["result"]["clip"])
+    assert made.frames.shape == box.workspace.get("input").frames.shape and made.waveform is not None

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from avikit.data.synth.classes import CLASS_NAMES
 from avikit.errors import UsageError
 from avikit.eval.agent.toolbox import CLIP, Tool, ToolError, Workspace
 from avikit.media import AVClip
@@ -51,16 +52,15 @@ def runs_to_events(labels: Sequence[Sequence[str]], seconds: float = 1.0) -> lis
 
 
 def _clip(ws: Workspace, ref: str) -> AVClip:
-    clip = ws.get(ref, fps=MODEL_RATES["fps"], sample_rate=MODEL_RATES["sample_rate"])
+    clip = ws.get(ref, **MODEL_RATES)
     if clip.frames is None:
         raise ToolError(f"clip {ref!r} has no video; these models read audio and video")
-    if (clip.fps, clip.sample_rate, clip.height, clip.width) != (
-        8,
-        16000,
-        128,
-        128,
-    ) and clip.waveform is not None:
-        raise ToolError(f"clip {ref!r} is {clip!r}; the models read 8 fps, 16 kHz, 128x128 (cut or resample)")
+    wrong_audio = clip.waveform is not None and clip.sample_rate != MODEL_RATES["sample_rate"]
+    if (clip.fps, clip.height, clip.width) != (8, 128, 128) or wrong_audio:
+        raise ToolError(
+            f"clip {ref!r} is {clip!r}; the models read 8 fps, 16 kHz, 128x128: resample its audio, or give "
+            "the media file (files are loaded at those rates)"
+        )
     return clip
 
 
@@ -107,7 +107,7 @@ def _perception(models: _Models) -> dict[str, Callable[..., dict[str, Any]]]:
     def classify(ws: Workspace, clip: str) -> dict[str, Any]:
         c, task = _clip(ws, clip), get_task("classification")
         scores = np.asarray(models.predict("classification", task, clip_item(c, clip, task))["scores"])
-        names = task.vocabularies()["classes"]
+        names = CLASS_NAMES  # the task's scores are in class index order
         top = np.argsort(-scores)[:5]
         return {"labels": [{"label": names[k], "score": round(float(scores[k]), 4)} for k in top]}
 

@@ -24,6 +24,7 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Generator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -152,14 +153,19 @@ class ScriptedPlanner:
         return "" if result["ok"] else f"{history[-1].tool} failed ({result['error']['type']}); falling back"
 
 
+@lru_cache(maxsize=16)
+def _val_truths(task: str, count: int) -> list[Mapping[str, Any]]:
+    """The truths of the task's first ``count`` val episodes (world seed 0)."""
+    return [e.truth for e in get_agent_task(task).episodes(count, 0, split="val")]
+
+
 class PriorPlanner:
     """No tools: the most common answer of the task's ``val`` episodes (the clip itself for clip answers)."""
 
     id = "prior"
 
     def __init__(self, task: str, seed: int = 0, val_episodes: int = 30) -> None:
-        agent_task = get_agent_task(task)
-        truths = [e.truth for e in agent_task.episodes(val_episodes, seed, split="val")]
+        truths = _val_truths(task, val_episodes)
         if "onset" in (truths[0] if truths else {}):
             self.answer: dict[str, Any] = {"seconds": float(statistics.median(t["onset"] for t in truths))}
         elif "label" in (truths[0] if truths else {}):

@@ -68,13 +68,15 @@ class Workspace:
         self._clips[name] = clip
         return name
 
-    def get(self, ref: str, fps: int | None = None, sample_rate: int | None = None) -> AVClip:
-        """The clip named ``ref``, or the media file at path ``ref`` loaded at ``fps`` and ``sample_rate``."""
+    def get(
+        self, ref: str, fps: int | None = None, sample_rate: int | None = None, size: int | None = None
+    ) -> AVClip:
+        """The clip named ``ref``, or the media file at path ``ref`` (loaded at the given rates and size)."""
         if ref in self._clips:
             return self._clips[ref]
         path = Path(ref)
         if path.is_file():
-            return load(path, fps=fps, sample_rate=sample_rate)
+            return load(path, fps=fps, sample_rate=sample_rate, size=size)
         raise ToolError(f"no clip {ref!r}: name one of {sorted(self._clips)} or give an existing media file")
 
     def names(self) -> list[str]:
