@@ -193,6 +193,8 @@ def _pick_when(scene: Scene, index: int) -> tuple[str, dict[str, Any]] | None:
     if sum(o.cls == target.cls for o in scene.objects) != 1:
         return None
     onset = min(e["onset"] for e in build_targets(scene)["events"]["audio"] if e["object"] == 0)
+    if onset < 1:
+        return None  # a sound already there when the clip starts: "when" would not be asked
     return f"Find when the {target.cls} sounds and report the second its first sound starts.", {
         "label": target.cls,
         "onset": float(onset),
@@ -323,6 +325,7 @@ def _call(tool: str, **arguments: Any) -> PlannedCall:
     return PlannedCall(tool, arguments)
 
 
+_BAND_LEVELS = _call("band_levels", clip="input", low_hz=None, high_hz=None)
 _CLASS_ENUM = {"type": "string", "enum": list(CLASS_NAMES)}
 _CLIP_ANSWER = {"type": "object", "properties": {"clip": {"type": "string"}}, "required": ["clip"]}
 
@@ -334,7 +337,11 @@ AGENT_TASKS: dict[str, AgentTask] = {
             {"tolerance_s": 1.0},
         ),
         {"type": "object", "properties": {"seconds": {"type": "number"}}, "required": ["seconds"]},
-        ((_call("parse_events", clip="input"),), (_call("detect_events", clip="input"),)),
+        (
+            (_call("class_info", label=None), _call("band_levels", clip="input", low_hz=None, high_hz=None)),
+            (_call("parse_events", clip="input"),),
+            (_call("detect_events", clip="input"),),
+        ),
         _pick_when,
         _judge_when,
     ),
@@ -346,6 +353,10 @@ AGENT_TASKS: dict[str, AgentTask] = {
         ),
         {"type": "object", "properties": {"label": _CLASS_ENUM}, "required": ["label"]},
         (
+            (
+                _call("parse_events", clip="input"),
+                *(_call("class_info", label=None), _BAND_LEVELS) * 2,
+            ),
             (
                 _call("parse_events", clip="input"),
                 _call("audio_level", clip="input", start=None, end=None),

@@ -57,9 +57,10 @@ def test_an_answer_outside_the_schema_is_not_accepted() -> None:
 def test_scripted_planner_reflects_on_failures_and_falls_back() -> None:
     planner = ScriptedPlanner("agent-when-sounds")
     planner.start("Find when the dog sounds and report the second its first sound starts.", [], SCHEMA)
-    assert planner.act([]).tool == "parse_events"
+    first = planner.act([])
+    assert (first.tool, first.arguments) == ("class_info", {"label": "dog"})
     trace = run_agent(ScriptedPlanner("agent-when-sounds"), ToolBox([]), "Find when the dog sounds.", SCHEMA)
-    assert [s.tool for s in trace.steps] == ["parse_events", "detect_events"]
+    assert [s.tool for s in trace.steps] == ["class_info", "parse_events"]
     assert all("failed (unknown_tool)" in s.reflection for s in trace.steps)
     assert trace.answer == {"seconds": 0.0}
 

@@ -59,6 +59,20 @@ def test_band_stop_removes_its_band_over_its_span_only(box: ToolBox) -> None:
     assert outside[0] == pytest.approx(-9.03, abs=0.01)  # untouched after the span
 
 
+def test_band_levels_follow_a_tone_that_starts_midway(box: ToolBox) -> None:
+    wave = np.zeros((1, 2 * RATE), np.float32)
+    wave[0, RATE:] = tone(440, 1.0)
+    box.workspace.put(AVClip(waveform=wave, sample_rate=RATE), "late")
+    out = result(box, "band_levels", clip="late", low_hz=400, high_hz=480, hop_s=0.25)
+    assert out["times"] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+    levels = np.array(out["level_db"])
+    assert (levels[:4] < -100).all()
+    # Parseval with a Hann window: a sine of amplitude a over n samples carries a^2 * 3/32 of hop^2 power
+    np.testing.assert_allclose(levels[4:], 10 * np.log10(0.25 * 3 / 32), atol=0.5)
+    off_band = result(box, "band_levels", clip="late", low_hz=1000, high_hz=2000, hop_s=0.25)["level_db"]
+    assert max(off_band) < levels[4] - 40
+
+
 def test_mute_cut_mix_and_resample(box: ToolBox) -> None:
     muted = result(box, "mute", clip="input", start=0.25, end=0.5)
     assert muted["muted"] == [0.25, 0.5]

@@ -53,17 +53,18 @@ def run_agent_task(
     seed: int = 0,
     tools: Sequence[Tool] | None = None,
 ) -> list[dict[str, Any]]:
-    """``k`` trials (planner seeds ``0 .. k-1``) on each of ``n`` episodes: one row per episode and trial."""
+    """``k`` trials on each of ``n`` episodes (planner seed ``trial * 100003 + episode``): one row each."""
     agent_task = get_agent_task(task)
     tool_list = list(tools) if tools is not None else default_tools()
     budget = int(agent_task.spec.protocol.params["step_budget"])
     rows = []
-    for episode in agent_task.episodes(n, seed):
+    for index, episode in enumerate(agent_task.episodes(n, seed)):
         clip = load_episode_clip(episode)
         for trial in range(k):
             box = ToolBox(tool_list, Workspace())
             box.workspace.put(clip, "input")
-            trace = run_agent(make_planner(trial), box, episode.prompt, agent_task.answer_schema, budget)
+            planner = make_planner(trial * 100_003 + index)  # one seed per trial and episode
+            trace = run_agent(planner, box, episode.prompt, agent_task.answer_schema, budget)
             verdict = agent_task.check(episode, trace.answer, box.workspace.get)
             rows.append(
                 {

@@ -1,4 +1,4 @@
-"""Media tools: probe, cut, mix, resample, shift audio, mute, band-stop, audio level, save, class facts.
+"""Media tools: probe, cut, mix, resample, shift audio, mute, band-stop, levels, save, class facts.
 
 Every tool reads clips from the workspace (or a file) and writes new clips to it; none mutates a clip.
 Times in arguments and results are seconds from the clip's start; positions inside are exact sample and
@@ -147,6 +147,28 @@ def _audio_level(ws: Workspace, clip: str, start: float = 0.0, end: float | None
     }
 
 
+def _band_levels(
+    ws: Workspace, clip: str, low_hz: float, high_hz: float, hop_s: float = 0.125
+) -> dict[str, Any]:
+    c = ws.get(clip)
+    wave = _audio(c, clip).mean(axis=0).astype(np.float64)
+    rate = c.sample_rate or 16000
+    hop = max(16, round(hop_s * rate))
+    count = len(wave) // hop
+    frames = wave[: count * hop].reshape(count, hop) * np.hanning(hop)
+    freqs = np.fft.rfftfreq(hop, 1 / rate)
+    band = (freqs >= low_hz) & (freqs <= high_hz)
+    if not band.any():
+        raise ToolError(f"no frequency bin in [{low_hz}, {high_hz}] Hz at hop {hop_s} s: widen the band")
+    power = (np.abs(np.fft.rfft(frames, axis=1))[:, band] ** 2).sum(1) / hop**2
+    levels = 10 * np.log10(power + 1e-12)
+    return {
+        "hop_s": hop / rate,
+        "times": [round(k * hop / rate, 4) for k in range(count)],
+        "level_db": [round(float(v), 2) for v in levels],
+    }
+
+
 def _save(ws: Workspace, clip: str, path: str) -> dict[str, Any]:
     out = save(ws.get(clip), Path(path))
     return {"path": str(out)}
@@ -222,6 +244,21 @@ def media_tools() -> list[Tool]:
                 ["clip", "low_hz", "high_hz"],
             ),
             _band_stop,
+        ),
+        Tool(
+            "band_levels",
+            "Level in dB of a clip's audio inside a frequency band, every hop_s seconds (start times given).",
+            _obj(
+                {
+                    "clip": CLIP,
+                    "low_hz": {"type": "number", "exclusiveMinimum": 0},
+                    "high_hz": {"type": "number", "exclusiveMinimum": 0},
+                    "hop_s": {"type": "number", "minimum": 0.01, "maximum": 2},
+                },
+                ["clip", "low_hz", "high_hz"],
+            ),
+            _band_levels,
+            read,
         ),
         Tool(
             "audio_level",

@@ -37,17 +37,33 @@ __all__ = ["PLANNERS", "PriorPlanner", "RandomPlanner", "ScriptedPlanner", "get_
 Script = Generator[Action, Mapping[str, Any], Mapping[str, Any]]
 
 
+def _first_rise(result: Mapping[str, Any], rise_db: float = 12.0) -> float | None:
+    """The first of two hops in a row at least ``rise_db`` above the band's floor (its 20th percentile)."""
+    levels, times = np.asarray(result["level_db"]), result["times"]
+    loud = levels >= np.percentile(levels, 20) + rise_db
+    hits = np.flatnonzero(loud[:-1] & loud[1:])
+    return float(times[hits[0]]) if len(hits) else None
+
+
+def _band_of(label: str) -> Script:
+    """Look the class's band up, then its level over time in that band; returns the band_levels result."""
+    info = yield Action("class_info", {"label": label})
+    if not info["ok"]:
+        return {}
+    low, high = info["result"]["band_hz"]
+    levels = yield Action("band_levels", {"clip": "input", "low_hz": low, "high_hz": high})
+    return levels["result"] if levels["ok"] else {}
+
+
 def _when(prompt: str) -> Script:
-    label = re.search(r"when the (\w+) sounds", prompt)
-    name = label.group(1) if label else ""
+    found = re.search(r"when the (\w+) sounds", prompt)
+    name = found.group(1) if found else ""
+    levels = yield from _band_of(name)
+    onset = _first_rise(levels) if levels else None
+    if onset is not None:
+        return {"seconds": onset}
     parsed = yield Action("parse_events", {"clip": "input"})
-    rows = parsed["result"]["audio"] if parsed["ok"] else []
-    hits = [e["start"] for e in rows if e["label"] == name]
-    if not hits:
-        detected = yield Action("detect_events", {"clip": "input"})
-        hits = (
-            [e["start"] for e in detected["result"]["events"] if e["label"] == name] if detected["ok"] else []
-        )
+    hits = [e["start"] for e in parsed["result"]["audio"] if e["label"] == name] if parsed["ok"] else []
     return {"seconds": float(min(hits)) if hits else 0.0}
 
 
@@ -55,16 +71,13 @@ def _loudest(prompt: str) -> Script:
     parsed = yield Action("parse_events", {"clip": "input"})
     if not parsed["ok"]:
         return {"label": "dog"}
-    audio, visual = parsed["result"]["audio"], parsed["result"]["visual"]
-    seen = {e["label"] for e in visual}
-    candidates = [e for e in audio if e["label"] in seen]
+    seen = sorted({e["label"] for e in parsed["result"]["visual"]})
     best, best_db = None, -np.inf
-    for event in candidates[:4]:
-        span = {"start": float(event["start"]), "end": float(event["end"])}
-        level = yield Action("audio_level", {"clip": "input", **span})
-        if level["ok"] and level["result"]["level_db"] > best_db:
-            best, best_db = event["label"], level["result"]["level_db"]
-    return {"label": best or (sorted(seen)[0] if seen else "dog")}
+    for label in seen[:3]:
+        levels = yield from _band_of(label)
+        if levels and np.percentile(levels["level_db"], 95) > best_db:
+            best, best_db = label, float(np.percentile(levels["level_db"], 95))
+    return {"label": best or (seen[0] if seen else "dog")}
 
 
 def _silent(prompt: str) -> Script:
@@ -112,8 +125,8 @@ def _speech(prompt: str) -> Script:
 
 
 SCRIPTS: dict[str, tuple[Callable[[str], Script], list[str]]] = {
-    "agent-when-sounds": (_when, ["parse_events"]),
-    "agent-loudest": (_loudest, ["parse_events", "audio_level"]),
+    "agent-when-sounds": (_when, ["class_info", "band_levels"]),
+    "agent-loudest": (_loudest, ["parse_events", "class_info", "band_levels"]),
     "agent-sound-silent": (_silent, ["generate_audio", "check_sync"]),
     "agent-remove-offscreen": (_offscreen, ["parse_events", "class_info", "band_stop"]),
     "agent-speech-sync": (_speech, ["check_sync"]),
