@@ -54,11 +54,12 @@ def test_counts_by_hand() -> None:
     pred = [("a", {"clip": "input"}), ("c", {}), ("d", {"clip": "input"})]
     stats = compute_plan_statistics([pred], [[gold]])
     # tools: a tp1, b fn1, c tp1, d fp1 -> F1 per tool 1, 0, 1, 0 -> macro 0.5
-    # edges: pred (a,c),(c,d); gold (a,b),(b,c) -> 0 matched
+    # edges: pred (S,a),(a,c),(c,d); gold (S,a),(a,b),(b,c) -> 1 matched of 3 and 3 -> F1 = 1/3
     # names: pred args 1 (a) + 0 (c) + 1 (d) = 2; gold 1 + 2 + 0 = 3; matched a.clip = 1 -> F1 = 2/5
     scores = evaluate_plans([pred], [[gold]])
     assert scores["tool_macro_f1"] == pytest.approx(0.5)
-    assert scores["edge_f1"] == 0.0
+    assert scores["edge_f1"] == pytest.approx(1 / 3)
+    assert evaluate_plans([[]], [[[("a", {})]]])["edge_f1"] == 0.0  # no call is not the one-call plan
     assert scores["argument_name_f1"] == pytest.approx(2 * 1 / (2 + 3))
     assert scores["argument_value_f1"] == pytest.approx(2 * 1 / (2 + 3))
     assert stats["edit_distance"][0] == pytest.approx(2 / 3)

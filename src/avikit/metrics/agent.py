@@ -4,7 +4,8 @@ Definitions:
 
 - m&m's (Ma et al. 2024, "m&m's: A Benchmark to Evaluate Tool-Use for multi-step multi-modal Tasks",
   arXiv:2403.11085): tool-F1 between the predicted and the gold tool multisets, argument-name F1 and
-  argument-value F1 over matched calls, edge-F1 over the consecutive ``(tool_i, tool_i+1)`` pairs, and the
+  argument-value F1 over matched calls, edge-F1 over the consecutive ``(tool_i, tool_i+1)`` pairs (here with
+  a start node before the first call, so that a one-call plan has an edge and an empty plan does not), and the
   normalized edit distance between the tool sequences (Levenshtein / longer length); with several valid
   plans, the best-matching plan is used (the lowest edit distance, ties to the first).
   Here tool F1 is macro-averaged over tool names (each tool's F1 from its counts summed over episodes,
@@ -41,6 +42,7 @@ __all__ = [
     "normalized_edit_distance",
 ]
 
+_START = "<start>"
 Call = tuple[str, Mapping[str, Any]]
 """A tool call: ``(tool name, arguments)``."""
 
@@ -115,7 +117,7 @@ def compute_plan_statistics(
             tools.setdefault(name, np.zeros(3))
             tools[name] += (min(cp[name], cg[name]), cp[name], cg[name])
         arguments += _argument_counts(pred, gold)
-        ep, eg = Counter(pairwise(names_p)), Counter(pairwise(names_g))
+        ep, eg = Counter(pairwise([_START, *names_p])), Counter(pairwise([_START, *names_g]))
         edges += (sum((ep & eg).values()), sum(ep.values()), sum(eg.values()))
     return {"tools": tools, "arguments": arguments, "edges": edges, "edit_distance": np.asarray(distances)}
 

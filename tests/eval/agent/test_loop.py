@@ -86,3 +86,11 @@ def test_scripted_speech_sync_on_real_episodes_and_the_benchmark_files(tmp_path:
     assert row["scores"]["pass_k"] == row["scores"]["success"]  # a deterministic planner: pass^k = pass^1
     lines = (tmp_path / "traces.jsonl").read_text().splitlines()
     assert len(lines) == 6 and "| prior |" in (tmp_path / "leaderboard.md").read_text()
+
+
+def test_rescoring_traces_gives_the_same_results(tmp_path: Path) -> None:
+    from avikit.eval.agent.benchmark import rescore_agent_run
+
+    first = run_agent_benchmark("agent-when-sounds", ["prior", "scripted"], tmp_path, n=2, k=2)
+    again = rescore_agent_run(tmp_path)
+    assert again["rows"] == json.loads(json.dumps(first["rows"]))

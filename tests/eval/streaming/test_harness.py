@@ -26,7 +26,9 @@ class Recorder:
     def step(self, chunk):
         self.seen.append((chunk.first_sample, chunk.first_sample + chunk.audio.shape[1]))
         last_frame_time = Fraction(chunk.first_frame + len(chunk.frames) - 1, chunk.fps)
-        assert len(chunk.frames) == 0 or last_frame_time < chunk.end  # every frame given is shown before the clock
+        assert (
+            len(chunk.frames) == 0 or last_frame_time < chunk.end
+        )  # every frame given is shown before the clock
         self.bases.append(chunk.audio.base is None or chunk.audio.base.size == chunk.audio.size)
         self.clock.append(float(chunk.end))
         with pytest.raises(ValueError, match="read-only"):

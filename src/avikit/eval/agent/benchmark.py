@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,13 @@ from avikit.eval.interaction_table import format_table, score_row, write_json
 from avikit.metrics.agent import compute_pass_hat_k, compute_plan_statistics, evaluate_plans
 from avikit.tasks.agent import AGENT_METRICS, get_agent_task, load_episode_clip
 
-__all__ = ["default_tools", "run_agent_benchmark", "run_agent_task"]
+__all__ = [
+    "default_tools",
+    "rescore_agent_run",
+    "run_agent_benchmark",
+    "run_agent_task",
+    "write_agent_results",
+]
 
 
 def default_tools() -> list[Tool]:
@@ -111,18 +117,28 @@ def run_agent_benchmark(
     task: str, planners: Sequence[str], out: str | Path, n: int = 20, k: int = 3, seed: int = 0
 ) -> dict[str, Any]:
     """Every planner on ``n`` episodes with ``k`` trials; writes results, traces and the leaderboard."""
-    agent_task = get_agent_task(task)
+    tools = default_tools()
+    runs = {name: run_agent_task(task, partial(_planner, name, task), n, k, seed, tools) for name in planners}
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    tools = default_tools()
-    table, lines = [], []
-    for name in planners:
-        rows = run_agent_task(task, partial(_planner, name, task), n, k, seed, tools)
+    with atomic_writer(folder / "traces.jsonl") as f:
+        f.writelines(
+            json.dumps({"planner": name, **r}, default=float) + "\n"
+            for name, rows in runs.items()
+            for r in rows
+        )
+    return write_agent_results(task, runs, folder, n, k, seed)
+
+
+def write_agent_results(
+    task: str, runs: Mapping[str, Sequence[dict[str, Any]]], folder: Path, n: int, k: int, seed: int
+) -> dict[str, Any]:
+    """Score every planner's rows; write ``results.json`` and ``leaderboard.md`` (also when rescoring)."""
+    agent_task = get_agent_task(task)
+    table = []
+    for name, rows in runs.items():
         values = {key: v for key, v in _scores(task, rows, k).items() if not key.startswith("_")}
         table.append(score_row(name, values, seed, {"k": k}))
-        lines += [{"planner": name, **r} for r in rows]
-    with atomic_writer(folder / "traces.jsonl") as f:
-        f.writelines(json.dumps(line, default=float) + "\n" for line in lines)
     result = {
         "task": task,
         "task_version": agent_task.spec.version,
@@ -137,3 +153,16 @@ def run_agent_benchmark(
     head = f"# {task} v{agent_task.spec.version} ({agent_task.spec.protocol_hash})\n\n"
     (folder / "leaderboard.md").write_text(head + format_table(table, AGENT_METRICS, label="planner") + "\n")
     return result
+
+
+def rescore_agent_run(folder: str | Path) -> dict[str, Any]:
+    """Score again the traces of a finished run (``traces.jsonl``), e.g. after a metric changed."""
+    lines = [json.loads(line) for line in (Path(folder) / "traces.jsonl").read_text().splitlines()]
+    task = lines[0]["episode"].split("/")[0]
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        runs.setdefault(line.pop("planner"), []).append(line)
+    k = 1 + max(line["trial"] for line in lines)
+    n = len({line["episode"] for line in lines})
+    old = json.loads((Path(folder) / "results.json").read_text())
+    return write_agent_results(task, runs, Path(folder), n, k, old.get("seed", 0))
