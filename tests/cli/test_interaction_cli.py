@@ -52,6 +52,8 @@ def test_embodied_run_prints_controls_and_steps_per_second(tmp_path: Path) -> No
         "3",
         "--out",
         str(tmp_path),
+        "--speed-steps",
+        "2",
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output

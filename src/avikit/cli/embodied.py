@@ -26,10 +26,11 @@ def run(
     episodes: int = typer.Option(50, "--episodes", min=1, help="Test episodes."),
     seed: int = typer.Option(0, "--seed", help="World and bootstrap seed."),
     out: Path = typer.Option(Path("runs/embodied"), "--out", help="Output folder."),
+    speed_steps: int = typer.Option(200, "--speed-steps", min=1, help="Steps of 64 rooms timed for steps/s."),
 ) -> None:
     """Run policies (and the random baseline) under each modality control; print the leaderboard."""
     names = [*policies, *(["random"] if "random" not in policies else [])]
-    result = run_embodied(task, names, out / task, episodes=episodes, seed=seed)
+    result = run_embodied(task, names, out / task, episodes=episodes, seed=seed, speed_steps=speed_steps)
     typer.echo(format_table(result["rows"], NAV_METRICS, label="policy"))
     typer.echo(f"simulator: {result['simulator_steps_per_second']} steps/s")
 

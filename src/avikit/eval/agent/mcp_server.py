@@ -14,7 +14,7 @@ Example:
     >>> result.is_error
     True
     >>> len(mcp_tool_list(media_tools()))
-    10
+    11
 """
 
 from __future__ import annotations
