@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from avikit.eval.embodied import measure_steps_per_second, run_embodied, run_episodes
+from avikit.eval.embodied import compare_policies, measure_steps_per_second, run_embodied, run_episodes
 from avikit.models.policies import get_policy
 
 
@@ -24,3 +24,5 @@ def test_run_embodied_writes_results_with_controls(tmp_path) -> None:
     assert json.loads((tmp_path / "results.json").read_text())["simulator_steps_per_second"] > 0
     assert len((tmp_path / "traces.jsonl").read_text().splitlines()) == 6
     assert measure_steps_per_second("audiogoal", num_envs=4, steps=5) > 0
+    same = compare_policies(tmp_path, "oracle", "oracle", metric="success")
+    assert same["mean"] == 0.0 and same["episodes"] == 3

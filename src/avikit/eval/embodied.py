@@ -27,10 +27,11 @@ from avikit.data.manifest import atomic_writer
 from avikit.envs import NAV_METRICS, get_nav_task
 from avikit.envs.gym import AVNavVectorEnv
 from avikit.eval.interaction_table import format_table, score_row, write_json
+from avikit.metrics import compute_bootstrap_ci
 from avikit.metrics.navigation import compute_navigation_statistics
 from avikit.models.policies import Policy, get_policy
 
-__all__ = ["measure_steps_per_second", "run_embodied", "run_episodes"]
+__all__ = ["compare_policies", "measure_steps_per_second", "run_embodied", "run_episodes"]
 
 
 def run_episodes(
@@ -116,3 +117,32 @@ def run_embodied(
         f"# {task} v{nav.spec.version} ({nav.spec.protocol_hash})\n\n{table}\n"
     )
     return result
+
+
+def compare_policies(
+    folder: str | Path, a: str, b: str, metric: str = "spl", control: str = "none", seed: int = 0
+) -> dict[str, Any]:
+    """Paired difference ``a - b`` of a per-episode measure over the same episodes of a finished run.
+
+    Reads ``traces.jsonl`` of :func:`run_embodied`; returns the mean difference and its 95% bootstrap interval
+    over episodes.
+    """
+    rows = [json.loads(line) for line in (Path(folder) / "traces.jsonl").read_text().splitlines()]
+    cell_m = get_nav_task(json.loads((Path(folder) / "results.json").read_text())["task"]).room.cell_m
+
+    def values(policy: str) -> np.ndarray:
+        mine = sorted(
+            (r for r in rows if r["policy"] == policy and r["control"] == control), key=lambda r: r["episode"]
+        )
+        return compute_navigation_statistics(mine, cell_m)[metric]
+
+    diff = values(a) - values(b)
+    return {
+        "metric": metric,
+        "control": control,
+        "a": a,
+        "b": b,
+        "mean": float(diff.mean()),
+        "ci": list(compute_bootstrap_ci(diff, seed=seed)),
+        "episodes": len(diff),
+    }
