@@ -18,7 +18,9 @@ def test_episodes_are_reproducible_and_traces_match_outcomes() -> None:
 
 
 def test_run_embodied_writes_results_with_controls(tmp_path) -> None:
-    result = run_embodied("follow", ["oracle"], tmp_path, episodes=3, controls=("none", "deaf"), speed_steps=2)
+    result = run_embodied(
+        "follow", ["oracle"], tmp_path, episodes=3, controls=("none", "deaf"), speed_steps=2
+    )
     rows = result["rows"]
     assert [r["control"] for r in rows] == ["none", "deaf"] and rows[0]["scores"]["success"] == 1.0
     assert json.loads((tmp_path / "results.json").read_text())["simulator_steps_per_second"] > 0
