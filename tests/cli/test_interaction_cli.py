@@ -77,3 +77,16 @@ def test_stream_run_prints_the_leaderboard(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "| bands |" in result.output and "| silent |" in result.output and "offline" in result.output
+
+
+def test_stream_file_reports_a_real_files_events(tmp_path: Path) -> None:
+    from avikit.data.synth import generate
+    from avikit.media import save
+
+    _, clip = generate("test", 4)
+    path = save(clip, tmp_path / "clip.mp4")
+    result = runner.invoke(app, ["stream", "file", str(path), "--model", "bands"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["stream_seconds"] == 10.0 and report["events"]
+    assert all(e["onset"] <= e["time"] <= 10.0 for e in report["events"] if e["kind"] == "onset")

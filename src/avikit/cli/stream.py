@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from avikit.eval.streaming.benchmark import measure_long_stream, run_stream_benchmark
+from avikit.eval.streaming.benchmark import measure_long_stream, run_stream_benchmark, stream_file
 
 __all__ = ["stream_app"]
 
@@ -36,3 +36,12 @@ def costs(
 ) -> None:
     """Real-time factor, lag drift and memory growth over a long stream."""
     typer.echo(json.dumps(measure_long_stream(model, minutes), indent=1, default=float))
+
+
+@stream_app.command("file")
+def file(
+    path: Path = typer.Argument(..., help="A media file (read at 8 fps, 16 kHz, 128 px)."),
+    model: str = typer.Option("bands", "--model", help="Streaming model."),
+) -> None:
+    """Stream a file through a model in 0.5 s chunks; print its timed events and costs as JSON."""
+    typer.echo(json.dumps(stream_file(path, model), indent=1, default=float))

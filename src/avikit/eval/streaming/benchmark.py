@@ -40,7 +40,7 @@ from avikit.models.streaming import Question, StreamEvent, get_stream_model
 from avikit.tasks import get_task
 from avikit.tasks.streaming import StreamRef, StreamTask, get_stream_task, stream_onsets, stream_questions
 
-__all__ = ["measure_long_stream", "offline_run", "run_stream_benchmark", "score_stream"]
+__all__ = ["measure_long_stream", "offline_run", "run_stream_benchmark", "score_stream", "stream_file"]
 
 
 def _questions(task: StreamTask, ref: StreamRef) -> list[dict[str, Any]]:
@@ -204,3 +204,17 @@ def measure_long_stream(
         get_stream_model(model_name), iter_chunks(clip, Fraction(1, 2)), measure_memory=measure_memory
     )
     return {"model": model_name, **stream_costs(run)}
+
+
+def stream_file(path: str | Path, model_name: str, chunk_seconds: float = 0.5) -> dict[str, Any]:
+    """Stream a media file (loaded at 8 fps, 16 kHz, 128 px) through a model; its events and costs."""
+    from fractions import Fraction
+
+    from avikit.media import load
+
+    clip = load(path, fps=8, sample_rate=16000, size=128)
+    run = run_stream(
+        get_stream_model(model_name), iter_chunks(clip, Fraction(chunk_seconds).limit_denominator(1000))
+    )
+    events = [{k: v for k, v in e.__dict__.items() if v is not None} for e in run.events]
+    return {"file": str(path), "model": model_name, "events": events, **stream_costs(run)}
