@@ -24,6 +24,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from avikit.errors import UsageError
 from avikit.eval.agent.toolbox import Tool, ToolBox
 
 __all__ = ["build_server", "envelope_result", "mcp_tool_list", "serve_stdio"]
@@ -87,8 +88,17 @@ def build_server(toolbox: ToolBox, name: str = "avikit") -> Any:
 
 
 def serve_stdio(tools: Sequence[Tool] | None = None) -> None:
-    """Serve the tools (default: every avikit tool) over stdio until the client closes the connection."""
-    from mcp.server.stdio import stdio_server
+    """Serve the tools (default: every avikit tool) over stdio until the client closes the connection.
+
+    Raises:
+        UsageError: if the ``mcp`` package is not installed.
+    """
+    try:
+        from mcp.server.stdio import stdio_server
+    except ImportError as error:
+        raise UsageError(
+            f"the MCP server needs the mcp package ({error}): pip install 'avikit[agents]'"
+        ) from None
 
     if tools is None:
         from avikit.eval.agent.benchmark import default_tools
