@@ -116,8 +116,8 @@ def main() -> None:
         "versions": {"numpy": np.__version__, "torch": torch.__version__, "scipy": _scipy_version()},
         "tolerances": {
             "fd": {
-                "rel": 1e-9,
-                "reason": "same np.cov and scipy sqrtm; float sum order differs",
+                "rel": 1e-8,
+                "reason": "same np.cov and sqrtm; sum order and the per-CPU BLAS kernel differ (4e-9 seen)",
             },
             "kl": {
                 "rel": 1e-5,
