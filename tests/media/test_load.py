@@ -156,7 +156,8 @@ def test_truncated_files(tmp_path: Path, av_file: Path) -> None:
         load(header_only)
     cut = tmp_path / "cut.mp4"  # the index (written first) declares 3 s; the data stops early
     cut.write_bytes(data[: int(len(data) * 0.6)])
-    assert probe(cut).duration == pytest.approx(3.0, abs=0.1)
+    with pytest.raises(CorruptMediaError, match="truncated"):  # probe checks the last packet
+        probe(cut)
     with pytest.raises(CorruptMediaError, match="truncated"):
         load(cut)
     assert load(cut, start=0, duration=0.5).num_frames == 13  # what is there still loads
