@@ -24,7 +24,9 @@ def mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("fps", [10000, 30, 25.1])
 def test_a_rate_above_the_source_is_refused(mp4: Path, fps: float) -> None:
-    with pytest.raises(UsageError, match=rf"fps={fps:g} for .*clip\.mp4, whose video has 25 fps.*pass fps <= 25"):
+    with pytest.raises(
+        UsageError, match=rf"fps={fps:g} for .*clip\.mp4, whose video has 25 fps.*pass fps <= 25"
+    ):
         load(mp4, fps=fps)
     with MediaReader(mp4) as reader, pytest.raises(UsageError, match="whose video has 25 fps"):
         reader.load(start=1, duration=1, fps=fps)

@@ -40,14 +40,21 @@ def _write_avi(path: Path, width: int, height: int) -> Path:
 def test_the_unchanged_avi_is_read(tmp_path: Path) -> None:
     path = _write_avi(tmp_path / "small.avi", 48, 32)
     info = probe(path)
-    assert info.video is not None and (info.video.codec, info.video.width, info.video.height) == ("rawvideo", 48, 32)
+    assert info.video is not None and (info.video.codec, info.video.width, info.video.height) == (
+        "rawvideo",
+        48,
+        32,
+    )
     assert load(path).require_frames().shape == (5, 32, 48, 3)
 
 
 def test_a_declared_60000_square_is_rejected_not_reported_as_0x0(tmp_path: Path) -> None:
     path = _write_avi(tmp_path / "huge.avi", 60000, 60000)
     with av.open(str(path)) as container:  # what FFmpeg itself makes of it
-        assert (container.streams.video[0].codec_context.width, container.streams.video[0].codec_context.height) == (0, 0)
+        assert (
+            container.streams.video[0].codec_context.width,
+            container.streams.video[0].codec_context.height,
+        ) == (0, 0)
     for read in (probe, load):
         with pytest.raises(CorruptMediaError, match=r"huge\.avi: the video stream has no usable frame size"):
             read(path)

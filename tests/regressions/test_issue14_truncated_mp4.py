@@ -33,7 +33,9 @@ def test_probe_of_the_whole_file_reports_its_length(whole: Path) -> None:
 def test_probe_refuses_a_cut_file_and_says_where_the_data_ends(whole: Path, tmp_path: Path) -> None:
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.6)])
-    with pytest.raises(CorruptMediaError, match=r"cut\.mp4: the (video|audio) stream's packets end at") as err:
+    with pytest.raises(
+        CorruptMediaError, match=r"cut\.mp4: the (video|audio) stream's packets end at"
+    ) as err:
         probe(cut)
     message = str(err.value)
     assert "declares 3.000 s" in message and "truncated" in message

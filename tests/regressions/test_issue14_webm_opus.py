@@ -44,7 +44,9 @@ def webm(tmp_path_factory: pytest.TempPathFactory) -> Path:
             frame.pts, frame.time_base = i, Fraction(1, 25)
             container.mux(video.encode(frame))
         for k in range(0, wave.shape[1], 960):
-            block = av.AudioFrame.from_ndarray(np.ascontiguousarray(wave[:, k : k + 960]), format="fltp", layout="stereo")
+            block = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(wave[:, k : k + 960]), format="fltp", layout="stereo"
+            )
             block.sample_rate, block.pts, block.time_base = RATE, k, Fraction(1, RATE)
             container.mux(audio.encode(block))
         container.mux(video.encode(None))

@@ -241,9 +241,9 @@ def _check_frame_memory(path: Path, plan: _Plan, size: tuple[int, int]) -> None:
     needed = count * size[0] * size[1] * 3
     if needed > memory // 2:
         raise UsageError(
-            f"{path}: the window asks for {count} frames of {size[0]}x{size[1]} RGB, {needed / 2**30:.1f} GiB, "
-            f"more than half of this machine's {memory / 2**30:.1f} GiB; load a shorter window (start, "
-            "duration), a lower fps or a smaller size"
+            f"{path}: the window asks for {count} frames of {size[0]}x{size[1]} RGB, "
+            f"{needed / 2**30:.1f} GiB, more than half of this machine's {memory / 2**30:.1f} GiB; "
+            "load a shorter window (start, duration), a lower fps or a smaller size"
         )
 
 

@@ -213,9 +213,9 @@ def _check_complete(path: Path, container: av.container.InputContainer, stream: 
         last_end = stream_start(stream) + _count_packets(container, stream)[1]
     if declared_end - last_end > _END_SLACK + step:
         raise CorruptMediaError(
-            f"{path}: the {stream.type} stream's packets end at {float(last_end):.3f} s, but the file declares "
-            f"{float(declared_end):.3f} s; it is truncated: re-download it (windows inside the first "
-            f"{float(last_end):.3f} s still load with avikit.media.load)"
+            f"{path}: the {stream.type} stream's packets end at {float(last_end):.3f} s, but the file "
+            f"declares {float(declared_end):.3f} s; it is truncated: re-download it (windows inside the "
+            f"first {float(last_end):.3f} s still load with avikit.media.load)"
         )
 
 
