@@ -124,7 +124,8 @@ def probe(path: str | Path) -> MediaInfo:
 
     Raises:
         MediaNotFoundError: the file does not exist.
-        CorruptMediaError: the file is not a readable media file.
+        CorruptMediaError: the file is not a readable media file, its video has no usable frame size, or
+            it is truncated (its packets end before the duration its header declares).
         UnsupportedCodecError: a stream's codec cannot be decoded by the bundled FFmpeg.
     """
     with open_input(path) as container:
