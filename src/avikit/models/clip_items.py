@@ -2,7 +2,8 @@
 
 A task builds its inputs from a sample record; a clip that came from a file, a workspace or a stream has
 none, so :func:`clip_item` makes a minimal record that states only the clip's geometry (rates, size,
-duration) and carries no targets, then builds the task's inputs (or takes given ones) and cuts the media.
+duration) and carries no targets, builds the task's inputs (or takes given ones), cuts the media and hands
+the model what the task declares, as the predict loop does (:meth:`~avikit.tasks.TaskInputs.model_view`).
 
 Example:
     >>> import numpy as np
@@ -17,7 +18,6 @@ Example:
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from avikit.data.synth.scene import SynthConfig
 from avikit.errors import UsageError
 from avikit.media import AVClip
 from avikit.models.protocol import Item
-from avikit.tasks import Task, TaskInputs, cut_media
+from avikit.tasks import Task, TaskInputs, cut_media, model_media
 
 __all__ = ["clip_item", "window_inputs"]
 
@@ -66,8 +66,5 @@ def clip_item(clip: AVClip, name: str, task: Task, inputs: TaskInputs | None = N
         clip = clip.with_waveform(
             np.zeros((1, int(clip.num_frames * per_frame)), np.float32), sample_rate=16000
         )
-
-    def no_target() -> dict[str, Any]:
-        raise UsageError("a clip item has no target: models never read one")
-
-    return Item(sample, built, lambda: cut_media(clip, built), no_target)
+    media = model_media(*cut_media(clip, built), task.spec.inputs)
+    return Item(f"clip-{name}", built.model_view(f"clip-{name}", task.spec.inputs), media)
