@@ -17,11 +17,19 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     names_only: bool = typer.Option(False, "--names", help="Only the names (loads no model)."),
 ) -> None:
-    """Every registered model: name, id, tasks, parameters, weights hash and where it is defined."""
+    """Every registered model: name, id, tasks, parameters, weights hash and where it is defined.
+
+    Streaming models (``avikit stream run``) and embodied policies (``avikit embodied run``) follow their
+    own protocols; they are listed after the models of the evaluation runner.
+    """
+    from avikit.models.policies import POLICIES
     from avikit.models.registry import describe_model, list_models
+    from avikit.models.streaming import STREAM_MODELS
 
     if names_only:
         typer.echo("\n".join(list_models()))
+        typer.echo("\n".join(f"{name}  (streaming model)" for name in STREAM_MODELS))
+        typer.echo("\n".join(f"{name}  (embodied policy)" for name in POLICIES))
         return
     rows = [describe_model(name).__dict__ for name in list_models()]
     if as_json:
@@ -32,6 +40,10 @@ def list_cmd(
             f"{row['name']:<31} {', '.join(row['tasks']):<42} {row['parameters']:>9,} params  "
             f"{row['weights_hash']:<16}  [{row['defined_in']}]"
         )
+    for name, target in STREAM_MODELS.items():
+        typer.echo(f"{name:<31} {'streaming (avikit stream run)':<42} [{target}]")
+    for name, (target, _) in POLICIES.items():
+        typer.echo(f"{name:<31} {'embodied policy (avikit embodied run)':<42} [{target}]")
 
 
 def bench_cmd(
