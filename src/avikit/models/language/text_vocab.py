@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = ["SPECIAL_TOKENS", "build_word_tokenizer", "tiny_llama"]
@@ -24,12 +24,13 @@ SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 """ChatML's special tokens, first in every vocabulary built here (``<|endoftext|>`` pads)."""
 
 
-def build_word_tokenizer(corpus: Iterable[str], vocab_size: int = 600) -> Any:
+def build_word_tokenizer(corpus: Iterable[str], vocab_size: int = 600, extra_special: Sequence[str] = ()) -> Any:
     """A byte-level BPE tokenizer trained on ``corpus`` (plus ChatML's specials and the user/assistant roles).
 
     Args:
         corpus: texts to learn merges from (seen once, in order; training is deterministic).
         vocab_size: the vocabulary size to aim for (the 256 bytes and the specials always fit).
+        extra_special: more special tokens (e.g. a hub model's media placeholders), after ChatML's.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -39,7 +40,7 @@ def build_word_tokenizer(corpus: Iterable[str], vocab_size: int = 600) -> Any:
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=[*SPECIAL_TOKENS, *extra_special],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -49,7 +50,7 @@ def build_word_tokenizer(corpus: Iterable[str], vocab_size: int = 600) -> Any:
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         bos_token="<|im_start|>",
-        additional_special_tokens=list(SPECIAL_TOKENS[1:]),
+        additional_special_tokens=[*SPECIAL_TOKENS[1:], *extra_special],
     )
 
 
