@@ -157,8 +157,8 @@ class ChatLM(nn.Module):
                 inputs_embeds=self.lm.get_input_embeddings()(step[:, None]),
                 attention_mask=mask,
                 position_ids=positions,
-                past_key_values=out.past_key_values,
                 use_cache=True,
+                **_cache_argument(out),
             )
         seconds = time.perf_counter() - start
         ids = torch.stack(tokens, 1) if tokens else torch.zeros(len(mask), 0, dtype=torch.long)
@@ -168,6 +168,14 @@ class ChatLM(nn.Module):
             count += min(cut + 1, len(row))
             texts.append(self.tokenizer.decode(row[:cut], skip_special_tokens=True).strip())
         return Generation(texts, count, seconds)
+
+
+def _cache_argument(out: Any) -> dict[str, Any]:
+    """The KV cache of a forward's output, under the name this transformers version takes (``cache`` in 5.x)."""
+    cache = getattr(out, "cache", None)
+    if cache is not None:
+        return {"cache": cache}
+    return {"past_key_values": out.past_key_values}
 
 
 def _left_pad(rows: list[torch.Tensor], labels: list[torch.Tensor]) -> ChatBatch:

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from avikit._registry import lookup
+import json
 
-__all__ = ["END_OF_TURN", "PRESETS", "PromptPreset", "chat_parts", "get_preset"]
+from avikit._registry import lookup
+from avikit.data.tool_requests import CALL_SCHEMA, TOOLS
+
+__all__ = ["END_OF_TURN", "PRESETS", "TOOL_SYSTEM_PROMPT", "PromptPreset", "chat_parts", "get_preset"]
 
 END_OF_TURN = "<|im_end|>"
 """The token that ends every turn (and every answer)."""
@@ -52,6 +55,15 @@ class PromptPreset:
     max_new_tokens: int = 32
 
 
+TOOL_SYSTEM_PROMPT = (
+    "You control media generators. Answer with one JSON object and nothing else, matching this JSON Schema: "
+    + json.dumps(CALL_SCHEMA)
+    + ". Tools: "
+    + "; ".join(f"{name}: {what}" for name, what in TOOLS.items())
+    + '. Example: {"tool": "v2a", "gain_db": [0, -12]} makes the sound of a silent clip, quieter at the end.'
+)
+"""The system turn of the call-writing LM as released (the trained adapters need none)."""
+
 PRESETS: dict[str, PromptPreset] = {
     "qwen3-omni-eval": PromptPreset("qwen3-omni-eval"),
     "qwen2.5-omni-eval": PromptPreset(
@@ -59,9 +71,12 @@ PRESETS: dict[str, PromptPreset] = {
         system_prompt="You are Qwen, a virtual human developed by the Qwen Team, Alibaba Group, capable of "
         "perceiving auditory and visual inputs, as well as generating text and speech.",
     ),
+    "tool-call": PromptPreset("tool-call", max_new_tokens=64),
+    "tool-call-schema": PromptPreset("tool-call-schema", system_prompt=TOOL_SYSTEM_PROMPT, max_new_tokens=64),
 }
-"""Named presets: ``qwen3-omni-eval`` (the default of every language task) and ``qwen2.5-omni-eval``
-(the same with Qwen2.5-Omni's required system prompt)."""
+"""Named presets: ``qwen3-omni-eval`` (the default of every language task), ``qwen2.5-omni-eval`` (the same
+with Qwen2.5-Omni's required system prompt), and the call-writing LM's: ``tool-call`` (trained adapters) and
+``tool-call-schema`` (the LM as released, told the schema)."""
 
 
 def get_preset(name: str) -> PromptPreset:
