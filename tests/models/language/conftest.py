@@ -10,10 +10,10 @@ CORPUS = ["How many sound sources are heard? Answer in one word.", "one two thre
           "From 1.5 to 3.0 seconds.", "There is no cow in this clip.", "A bee buzzes on the left."]  # fmt: skip
 
 
-def tiny_loader(width: int = 32, seed: int = 0):
+def tiny_loader(width: int = 32, seed: int = 0, init_std: float = 0.02):
     def load():
         tokenizer = build_word_tokenizer(CORPUS, 400)
-        return tiny_llama(len(tokenizer), width=width, seed=seed), tokenizer
+        return tiny_llama(len(tokenizer), width=width, seed=seed, init_std=init_std), tokenizer
 
     return load
 

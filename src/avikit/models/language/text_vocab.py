@@ -54,8 +54,14 @@ def build_word_tokenizer(corpus: Iterable[str], vocab_size: int = 600, extra_spe
     )
 
 
-def tiny_llama(vocab_size: int, width: int = 32, depth: int = 2, heads: int = 2, seed: int = 0) -> Any:
-    """A randomly initialised ``LlamaForCausalLM`` (SmolLM2's architecture: GQA, RoPE, tied embeddings)."""
+def tiny_llama(
+    vocab_size: int, width: int = 32, depth: int = 2, heads: int = 2, seed: int = 0, init_std: float = 0.02
+) -> Any:
+    """A randomly initialised ``LlamaForCausalLM`` (SmolLM2's architecture: GQA, RoPE, tied embeddings).
+
+    ``init_std`` is the weights' initial standard deviation; a large one gives peaked next-token logits, as a
+    trained LM has (a frozen LM at the default scale can only say "uniform").
+    """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -68,6 +74,7 @@ def tiny_llama(vocab_size: int, width: int = 32, depth: int = 2, heads: int = 2,
         num_key_value_heads=max(1, heads // 2),
         max_position_embeddings=2048,
         tie_word_embeddings=True,
+        initializer_range=init_std,
     )
     torch.manual_seed(seed)
     return LlamaForCausalLM(config).eval()
