@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from avikit.errors import UsageError
 from avikit.eval.bench import STANDARD_CONDITIONS, run_bench
 from avikit.train.recipes import RECIPES, train_recipe
 
@@ -29,6 +30,16 @@ def bench_cmd(
         list(STANDARD_CONDITIONS), "--condition", help="Corruptions (repeatable)."
     ),
     seed: int = typer.Option(0, "--seed", help="AVSynth and bootstrap seed."),
+    suite: str = typer.Option(
+        "perception", "--suite", help="perception (reference models, generators) or llm (the AV-LLMs)."
+    ),
 ) -> None:
-    """Run every reference model on every perception task; print the leaderboard, write report.html."""
+    """Run every reference model on every perception task (``--suite llm``: the AV-LLM comparison)."""
+    if suite == "llm":
+        from avikit.eval.llm_bench import run_llm_bench
+
+        run_llm_bench(out, num_samples=num_samples, seed=seed)
+        return
+    if suite != "perception":
+        raise UsageError(f"--suite {suite!r}: choose perception or llm")
     run_bench(out, num_samples=num_samples, conditions=conditions, seed=seed)

@@ -41,6 +41,7 @@ from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, 
 from avikit.tasks.schema import FieldSpec
 
 __all__ = [
+    "LANGUAGE_TASKS",
     "PRESET",
     "VIDEO_FPS",
     "AVQAChoiceTask",
@@ -50,6 +51,8 @@ __all__ = [
     "language_spec",
 ]
 
+LANGUAGE_TASKS = ("avqa-words", "avqa-choice", "av-caption", "av-grounding", "av-hallucination", "av-faithfulness")
+"""Every language-output task, by registry name."""
 PRESET = "qwen3-omni-eval"
 """The prompt preset every language task's protocol follows."""
 VIDEO_FPS = 2

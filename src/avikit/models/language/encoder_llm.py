@@ -46,28 +46,21 @@ from avikit.models.language.smollm2 import GGUF_SHA256, load_smollm2
 from avikit.models.packaged import WEIGHTS_DIR
 from avikit.nn import resolve_pretrained
 from avikit.tasks import Task
+from avikit.tasks.language import LANGUAGE_TASKS
 
 __all__ = [
     "KIND",
-    "LANGUAGE_TASKS",
     "EncoderLLM",
     "EncoderLLMConfig",
     "build_encoder_llm",
     "from_pretrained",
     "load_blind_lm",
+    "load_blind_lm_sft",
+    "load_encoder_llm_dpo",
     "save_encoder_llm",
 ]
 
 KIND = "avikit.models.encoder_llm"
-LANGUAGE_TASKS = (
-    "avqa-words",
-    "avqa-choice",
-    "av-caption",
-    "av-grounding",
-    "av-hallucination",
-    "av-faithfulness",
-)
-"""The language-output tasks the AV-LLMs answer (see :mod:`avikit.tasks.language`)."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +270,16 @@ def from_pretrained(
         )
     model.weights_hash = _weights_hash(folder / "model.safetensors")
     return model.eval()
+
+
+def load_encoder_llm_dpo() -> EncoderLLM:
+    """The Encoder+LLM after DPO (registry name ``"encoder-llm-dpo"``)."""
+    return from_pretrained("encoder-llm-dpo")
+
+
+def load_blind_lm_sft() -> EncoderLLM:
+    """SmolLM2 with LoRA trained on the instruction questions without media (``"blind-lm-sft"``)."""
+    return from_pretrained("blind-lm-sft")
 
 
 def load_blind_lm(lm_loader: Callable[[], tuple[Any, Any]] = load_smollm2) -> EncoderLLM:

@@ -43,6 +43,7 @@ from avikit.models.language.interleave import QWEN2_5_OMNI, audio_time_ids, inte
 from avikit.models.language.prompt import PRESETS, PromptPreset, chat_parts
 from avikit.models.language.text_vocab import build_word_tokenizer
 from avikit.tasks import Task
+from avikit.tasks.language import LANGUAGE_TASKS
 
 __all__ = [
     "CLIP_MEAN",
@@ -57,7 +58,6 @@ __all__ = [
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 _QWEN_SPECIALS = ("<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>", "<|IMAGE|>", "<|VIDEO|>", "<|vision_bos|>", "<|vision_eos|>")
-LANGUAGE_TASKS = ("avqa-words", "avqa-choice", "av-caption", "av-grounding", "av-hallucination", "av-faithfulness")
 
 
 def audio_token_count(mel_frames: int) -> int:

@@ -24,11 +24,24 @@ import numpy as np
 import torch
 
 from avikit.data.tool_requests import check_call, parse_call
+from avikit.models.encoders.trunk_encoding import MediaItem
+from avikit.models.generation.windows import sample_seed
 from avikit.models.language.chat_lm import ChatLM
 from avikit.models.language.encoder_llm import EncoderLLMConfig, build_encoder_llm, from_pretrained
 from avikit.models.language.smollm2 import GGUF_SHA256, load_smollm2
+from avikit.tasks import Task
+from avikit.tasks.generation import prediction_folder
 
-__all__ = ["CallResult", "LLMGenerator", "apply_gain_ramp", "load_llm_generator", "load_llm_generator_zero_shot"]
+__all__ = [
+    "TASK_REQUESTS",
+    "CallResult",
+    "LLMGenerator",
+    "apply_gain_ramp",
+    "load_generators",
+    "load_llm_generator",
+    "load_llm_generator_zero_shot",
+    "predict_generation",
+]
 
 def apply_gain_ramp(audio: np.ndarray, gain_db: Sequence[float]) -> np.ndarray:
     """``audio [..., N]`` times a linear-in-dB ramp from ``gain_db[0]`` to ``gain_db[1]``."""
@@ -55,11 +68,23 @@ class CallResult:
     video: np.ndarray | None = None
 
 
+TASK_REQUESTS = {
+    "v2a": "Make the sound for this silent clip.",
+    "a2v": "Make the video for this sound.",
+    "joint-generation": "Make a clip where {caption}.",
+    "codec-reconstruction": "Compress this sound and play it back.",
+}
+"""The request the LLM+Generator is given for each generation task (``{caption}``: the task's text)."""
+
+
 class LLMGenerator:
-    """An LM that writes calls and the generators that carry them out."""
+    """An LM that writes calls and the generators that carry them out (a model of the generation tasks)."""
+
+    tasks: tuple[str, ...] = tuple(TASK_REQUESTS)
 
     def __init__(self, chat: ChatLM, generators: Mapping[str, Any], model_id: str, weights_hash: str) -> None:
         self.chat, self.generators, self.id, self.weights_hash = chat, dict(generators), model_id, weights_hash
+        self.failed_calls: list[tuple[str, str]] = []
 
     def write_calls(self, requests: Sequence[str], batch_size: int = 8) -> list[str]:
         """The LM's answer to each request (greedy)."""
@@ -89,6 +114,10 @@ class LLMGenerator:
             audio, video, _ = generator.generate(call["caption"], len(frames), frames.shape[1:3], seed)
         sound = apply_gain_ramp(audio[0].numpy()[: waveform.shape[-1]], gain)
         return sound, (video.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+
+    def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
+        """The generation task's prediction: the request of the task, the LM's call, the generator's output."""
+        return predict_generation(self, task, batch)
 
     def run(self, request: str, frames: np.ndarray, waveform: np.ndarray, seed: int = 0, execute: bool = True) -> CallResult:
         """Write, check and (when valid and ``execute``) carry out the call of one request."""
@@ -123,3 +152,30 @@ def load_llm_generator_zero_shot() -> LLMGenerator:
     config = EncoderLLMConfig(use_media=False, lora_rank=0, preset="tool-call-schema", model_id="avikit/llm-generator-zero-shot")
     model = build_encoder_llm(config, None, lm, tokenizer)
     return LLMGenerator(model.chat, load_generators(), model.id, GGUF_SHA256[:16])
+
+
+def _request(task: Task, item: MediaItem) -> str:
+    caption = (item.inputs.text[0] if item.inputs.text else "").rstrip(".")
+    return TASK_REQUESTS[task.name].format(caption=caption[:1].lower() + caption[1:])
+
+
+def predict_generation(model: LLMGenerator, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
+    """Write each item's call and carry it out; a failed call yields silence / black frames (and is logged)."""
+    folder = prediction_folder(task, model.id, model.tasks, task.spec.protocol.sample_rate)
+    out = []
+    for item in batch:
+        result = model.run(_request(task, item), item.frames, item.waveform, sample_seed(0, item.sample.id))
+        if result.errors:
+            model.failed_calls.append((item.sample.id, "; ".join(result.errors)))
+        length = item.inputs.audio[1] - item.inputs.audio[0]
+        record: dict[str, Any] = {"id": item.sample.id}
+        if "audio" in getattr(task, "outputs", ()):
+            audio = result.audio if result.audio is not None else np.zeros(length, np.float32)
+            record["audio"] = str(folder / f"{item.sample.id}_audio.npy")
+            np.save(record["audio"], audio[:length].astype(np.float32))
+        if "video" in getattr(task, "outputs", ()):
+            video = result.video if result.video is not None else np.zeros_like(item.frames)
+            record["video"] = str(folder / f"{item.sample.id}_video.npy")
+            np.save(record["video"], video)
+        out.append(record)
+    return out

@@ -41,12 +41,13 @@ from avikit.errors import DataError
 from avikit.models.encoders.av_encoder import AVJointEncoder
 from avikit.models.encoders.trunk import load_encoder
 from avikit.models.encoders.trunk_encoding import MediaItem, encode_media
-from avikit.models.language.chat_lm import ChatLM
+from avikit.models.language.chat_lm import ChatLM, Generation
 from avikit.models.language.interleave import QWEN2_5_OMNI, interleave
 from avikit.models.language.prompt import PRESETS
 from avikit.models.packaged import WEIGHTS_DIR
 from avikit.nn import resolve_pretrained
 from avikit.tasks import Task
+from avikit.tasks.language import LANGUAGE_TASKS
 
 __all__ = [
     "KIND",
@@ -61,7 +62,6 @@ __all__ = [
 
 KIND = "avikit.models.unified"
 V2A_PROMPT = "Make the sound of this video."
-LANGUAGE_TASKS = ("avqa-words", "avqa-choice", "av-caption", "av-grounding", "av-hallucination", "av-faithfulness")
 
 
 def t2a_prompt(caption: str) -> str:
@@ -106,6 +106,7 @@ class UnifiedAVLM(nn.Module):
         self.chat, self.config, self.encoder, self.codec = chat, config, encoder, codec
         self.register_buffer("codebook", codebook)  # [K, D] visual centroids
         self.id, self.weights_hash = config.model_id, weights_hash
+        self.last_generation: Generation | None = None
         ids = chat.tokenizer.convert_tokens_to_ids
         self.audio_ids = torch.tensor(ids(audio_token_names(config.audio_codes)))
         self.visual_ids = torch.tensor(ids(visual_token_names(config.visual_codes)))
@@ -155,12 +156,15 @@ class UnifiedAVLM(nn.Module):
                batch_size: int = 16) -> list[str]:  # fmt: skip
         """Greedy answers (text, or audio tokens as ``<aK>`` strings)."""
         out: list[str] = []
+        tokens, seconds = 0, 0.0
         for begin in range(0, len(prompts), batch_size):
             rows = range(begin, min(begin + batch_size, len(prompts)))
             embeds = [None if media[r] is None else self.embed_ids(media[r]) for r in rows]  # type: ignore[arg-type]
             with torch.no_grad():
-                batch = self.chat.build(embeds, [prompts[r] for r in rows])
-                out += self.chat.generate(batch, max_new_tokens).texts
+                generation = self.chat.generate(self.chat.build(embeds, [prompts[r] for r in rows]), max_new_tokens)
+            out += generation.texts
+            tokens, seconds = tokens + generation.new_tokens, seconds + generation.seconds
+        self.last_generation = Generation(out, tokens, seconds)
         return out
 
     def decode_audio(self, text: str, num_samples: int) -> np.ndarray:
