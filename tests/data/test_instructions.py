@@ -41,7 +41,9 @@ def test_open_test_classes_never_appear_in_train_records():
     for index in range(12):
         _, records = records_of("train", index)
         for r in records:
-            words |= set(re.findall(r"[a-z]+", (r.question + " " + r.answer + " " + " ".join(r.options)).lower()))
+            words |= set(
+                re.findall(r"[a-z]+", (r.question + " " + r.answer + " " + " ".join(r.options)).lower())
+            )
     assert not words & set(OPEN_VOCAB_CLASSES)
 
 
@@ -66,7 +68,9 @@ def test_each_pair_corrupts_one_modality_once():
             assert pair.modality in ("audio", "visual")
             assert PreferencePair.from_dict(pair.to_dict()) == pair
             if pair.corruption == "invent":  # an invented class is absent from the clip
-                added = set(re.findall(r"[a-z]+", pair.rejected.lower())) - set(re.findall(r"[a-z]+", pair.chosen.lower()))
+                added = set(re.findall(r"[a-z]+", pair.rejected.lower())) - set(
+                    re.findall(r"[a-z]+", pair.chosen.lower())
+                )
                 assert added and not added & {o["class"] for o in targets["objects"]}
             if pair.corruption == "modality":
                 assert ("heard" in pair.chosen) != ("heard" in pair.rejected)

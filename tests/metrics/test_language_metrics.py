@@ -51,12 +51,17 @@ def test_bleu_equals_pycocoevalcap():
     bleu = pytest.importorskip("pycocoevalcap.bleu.bleu")
     gts, res = _coco(CANDIDATES, REFERENCES)
     score, _ = bleu.Bleu(4).compute_score(gts, res, verbose=0)
-    np.testing.assert_allclose(compute_bleu(CANDIDATES, REFERENCES), score, atol=1e-12)  # same formula, float64
+    np.testing.assert_allclose(
+        compute_bleu(CANDIDATES, REFERENCES), score, atol=1e-12
+    )  # same formula, float64
 
 
 def test_event_rates_are_exact_counts():
-    rates = compute_event_rates(["a dog and a cow", "nothing here", "a cat"], [{"dog", "cat"}, {"bee"}, {"cat"}],
-                                ["dog", "cat", "cow", "bee"])  # fmt: skip
+    rates = compute_event_rates(
+        ["a dog and a cow", "nothing here", "a cat"],
+        [{"dog", "cat"}, {"bee"}, {"cat"}],
+        ["dog", "cat", "cow", "bee"],
+    )
     assert rates["missed"].tolist() == [1, 1, 0] and rates["invented"].tolist() == [1, 0, 0]
     assert rates["missing"].tolist() == [0.5, 1.0, 0.0] and rates["hallucination"].tolist() == [0.5, 0.0, 0.0]
 
@@ -73,7 +78,9 @@ def test_next_gqa_rules():
     scores = evaluate_grounding([(1.0, 3.0)], [[(0.0, 10.0), (1.0, 2.0)]], [True])
     assert scores["miou"] == pytest.approx(50.0) and scores["miop"] == pytest.approx(100.0)
     assert scores["acc@gqa"] == 100.0
-    assert evaluate_grounding([(1.0, 3.0), None], [[(1.0, 3.0)], [(0.0, 1.0)]], [False, True])["acc@gqa"] == 0.0
+    assert (
+        evaluate_grounding([(1.0, 3.0), None], [[(1.0, 3.0)], [(0.0, 1.0)]], [False, True])["acc@gqa"] == 0.0
+    )
 
 
 def test_probe_scores_of_an_always_yes_model():
@@ -103,7 +110,13 @@ def test_faithfulness_statistics():
     assert parse_cited_modality("two. Evidence: heard and seen from 0 to 4 seconds.") == "audio_visual"
     assert parse_cited_modality("two. Evidence: seen from 0 to 4 seconds.") == "visual"
     assert parse_cited_modality("two, I heard it") is None  # modality words count only after "evidence"
-    assert compute_modality_match(["audio", None, "visual"], ["audio", "audio", "audio"]).tolist() == [1, 0, 0]
-    stats = compute_counterfactual_statistics(["Two.", "yes", "one"], ["one", "yes", "two"], ["two", "no", "one"])
+    assert compute_modality_match(["audio", None, "visual"], ["audio", "audio", "audio"]).tolist() == [
+        1,
+        0,
+        0,
+    ]
+    stats = compute_counterfactual_statistics(
+        ["Two.", "yes", "one"], ["one", "yes", "two"], ["two", "no", "one"]
+    )
     assert stats["sensitive"].tolist() == [1, 0, 1] and stats["invariant"].tolist() == [1, 0, 1]
     assert stats["consistent"].tolist() == [1, 0, 1]

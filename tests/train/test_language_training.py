@@ -20,12 +20,21 @@ from tests.models.language.conftest import tiny_loader
 
 
 def test_dpo_loss_closed_form():
-    out = dpo_loss(torch.tensor([-1.0, -2.0]), torch.tensor([-3.0, -1.0]), torch.tensor([-2.0, -2.0]),
-                   torch.tensor([-2.0, -2.0]), beta=0.5)  # fmt: skip
+    out = dpo_loss(
+        torch.tensor([-1.0, -2.0]),
+        torch.tensor([-3.0, -1.0]),
+        torch.tensor([-2.0, -2.0]),
+        torch.tensor([-2.0, -2.0]),
+        beta=0.5,
+    )
     margins = 0.5 * torch.tensor([1.0 - (-1.0), 0.0 - 1.0])
     assert torch.allclose(out.loss, -torch.nn.functional.logsigmoid(margins).mean())
-    metrics = preference_metrics((np.array([-1.0, -2.0]), np.array([-3.0, -1.0])),
-                                 (np.array([-2.0, -2.0]), np.array([-2.0, -2.0])), ["audio", "visual"], 0.5)  # fmt: skip
+    metrics = preference_metrics(
+        (np.array([-1.0, -2.0]), np.array([-3.0, -1.0])),
+        (np.array([-2.0, -2.0]), np.array([-2.0, -2.0])),
+        ["audio", "visual"],
+        0.5,
+    )
     assert metrics["preference_accuracy"] == 0.5 and metrics["reward_margin"] == pytest.approx(0.25)
     assert metrics["preference_accuracy_audio"] == 1.0 and metrics["reward_accuracy_visual"] == 0.0
 
@@ -37,11 +46,26 @@ def test_dpo_loss_equals_trl_dpo_trainer(tmp_path):
     loader = tiny_loader()
     policy, tokenizer = loader()
     reference = tiny_loader(seed=1)()[0]
-    data = datasets.Dataset.from_dict({"prompt": ["How many sounds?", "Is it yes?"], "chosen": [" two", " yes"],
-                                       "rejected": [" three", " no no"]})  # fmt: skip
-    args = trl.DPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2, beta=0.1, report_to=[],
-                         use_cpu=True, max_length=64, save_strategy="no", remove_unused_columns=False)  # fmt: skip
-    trainer = trl.DPOTrainer(model=policy, ref_model=reference, args=args, train_dataset=data, processing_class=tokenizer)
+    data = datasets.Dataset.from_dict(
+        {
+            "prompt": ["How many sounds?", "Is it yes?"],
+            "chosen": [" two", " yes"],
+            "rejected": [" three", " no no"],
+        }
+    )
+    args = trl.DPOConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=2,
+        beta=0.1,
+        report_to=[],
+        use_cpu=True,
+        max_length=64,
+        save_strategy="no",
+        remove_unused_columns=False,
+    )
+    trainer = trl.DPOTrainer(
+        model=policy, ref_model=reference, args=args, train_dataset=data, processing_class=tokenizer
+    )
     batch = next(iter(trainer.get_train_dataloader()))
     expected = float(trainer.compute_loss(policy, batch).detach())
     ids, mask, completion = batch["input_ids"], batch["attention_mask"], batch["completion_mask"]
@@ -54,12 +78,16 @@ def test_dpo_loss_equals_trl_dpo_trainer(tmp_path):
         p, r = logps(policy), logps(reference)
     half = len(p) // 2
     # the same float32 log-softmax sums: agreement to 1e-5 on any BLAS
-    assert float(dpo_loss(p[:half], p[half:], r[:half], r[half:], 0.1).loss) == pytest.approx(expected, abs=1e-5)
+    assert float(dpo_loss(p[:half], p[half:], r[:half], r[half:], 0.1).loss) == pytest.approx(
+        expected, abs=1e-5
+    )
 
 
 @pytest.fixture
 def tuned(tiny_encoder, feature_cache, tmp_path):
-    recipe = replace(InstructionRecipe.tiny(), model=replace(InstructionRecipe.tiny().model, encoder=str(tiny_encoder)))
+    recipe = replace(
+        InstructionRecipe.tiny(), model=replace(InstructionRecipe.tiny().model, encoder=str(tiny_encoder))
+    )
     metrics = instruction_tune(tmp_path / "sft", recipe, tiny_loader(), load_encoder(tiny_encoder))
     return tmp_path / "sft", metrics
 
@@ -67,7 +95,9 @@ def tuned(tiny_encoder, feature_cache, tmp_path):
 def test_instruction_tuning_writes_a_loadable_model(tuned, tiny_encoder):
     folder, metrics = tuned
     assert metrics["steps_done"] == 4 and metrics["train_records"] > 0 and metrics["val_loss"] is not None
-    assert {"loss.jsonl", "loss.svg", "metrics.json", "recipe.json", "model.safetensors"} <= {p.name for p in folder.iterdir()}
+    assert {"loss.jsonl", "loss.svg", "metrics.json", "recipe.json", "model.safetensors"} <= {
+        p.name for p in folder.iterdir()
+    }
     model = from_pretrained(folder, tiny_loader(), load_encoder(tiny_encoder))
     task, items = get_task("av-caption"), make_items("av-caption", 1)
     task.check_prediction(model.predict(task, items)[0], items[0].inputs, "test")
@@ -95,7 +125,9 @@ def test_the_answer_loss_falls_on_a_fixed_batch(tiny_encoder, feature_cache):
 
 def test_dpo_run_reports_before_and_after(tuned, tiny_encoder, tmp_path):
     folder, _ = tuned
-    metrics = dpo_train(tmp_path / "dpo", DPORecipe.tiny(str(folder)), tiny_loader(), load_encoder(tiny_encoder))
+    metrics = dpo_train(
+        tmp_path / "dpo", DPORecipe.tiny(str(folder)), tiny_loader(), load_encoder(tiny_encoder)
+    )
     assert metrics["steps_done"] == 3 and metrics["train_pairs"] > 0
     assert metrics["val_before"]["reward_margin"] == 0.0  # the policy starts as the reference
     assert set(metrics["val_after"]) >= {"preference_accuracy", "reward_accuracy", "reward_margin"}

@@ -187,7 +187,7 @@ def _qa(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
                 modality,
                 evidence,
                 meta=meta,
-            )  # fmt: skip
+            )
         )
         if evidence["end"] > evidence["start"]:
             cited = (
@@ -205,7 +205,7 @@ def _qa(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
                     modality,
                     evidence,
                     meta=meta,
-                )  # fmt: skip
+                )
             )
         pool = [o for o in _option_pool(q["answer"], split) if o != q["answer"]]
         distractors = list(rng.choice(pool, size=min(3, len(pool)), replace=False))
@@ -225,7 +225,7 @@ def _qa(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
                 evidence,
                 tuple(str(o) for o in options),
                 meta=meta,
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -233,13 +233,37 @@ def _qa(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
 def _captions(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
     caption = targets["caption"]
     return [
-        Instruction(f"{clip}/caption/0", clip, split, "caption", "Describe what you see and hear.",
-                    caption[0].upper() + caption[1:] + ".", "audio_visual", meta={"detail": "both"}),
-        Instruction(f"{clip}/caption/1", clip, split, "caption", "Describe only what you hear.",
-                    f"I hear {audio_caption(targets)}.", "audio", meta={"detail": "audio"}),
-        Instruction(f"{clip}/caption/2", clip, split, "caption", "Describe only what you see.",
-                    f"I see {visual_caption(targets)}.", "visual", meta={"detail": "visual"}),
-    ]  # fmt: skip
+        Instruction(
+            f"{clip}/caption/0",
+            clip,
+            split,
+            "caption",
+            "Describe what you see and hear.",
+            caption[0].upper() + caption[1:] + ".",
+            "audio_visual",
+            meta={"detail": "both"},
+        ),
+        Instruction(
+            f"{clip}/caption/1",
+            clip,
+            split,
+            "caption",
+            "Describe only what you hear.",
+            f"I hear {audio_caption(targets)}.",
+            "audio",
+            meta={"detail": "audio"},
+        ),
+        Instruction(
+            f"{clip}/caption/2",
+            clip,
+            split,
+            "caption",
+            "Describe only what you see.",
+            f"I see {visual_caption(targets)}.",
+            "visual",
+            meta={"detail": "visual"},
+        ),
+    ]
 
 
 def _grounding(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
@@ -262,7 +286,7 @@ def _grounding(targets: Mapping[str, Any], clip: str, split: str) -> list[Instru
                 "audio",
                 {"start": e["onset"], "end": e["offset"]},
                 meta={"class": cls},
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -293,7 +317,7 @@ def _probes(targets: Mapping[str, Any], clip: str, split: str) -> list[Instructi
             a,
             m,
             meta={"label": a, "class": c},
-        )  # fmt: skip
+        )
         for k, (q, a, m, c) in enumerate(rows)
     ]
 
@@ -301,11 +325,27 @@ def _probes(targets: Mapping[str, Any], clip: str, split: str) -> list[Instructi
 def _refusals(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
     absent = _absent(targets, split, _rng(clip, "refusal"))
     return [
-        Instruction(f"{clip}/refusal/0", clip, split, "refusal", f"When does the {absent} sound?",
-                    f"{REFUSAL_PREFIX} {absent} in this clip.", "none", meta={"class": absent}),
-        Instruction(f"{clip}/refusal/1", clip, split, "refusal", f"Where is the {absent}?",
-                    f"{REFUSAL_PREFIX} {absent} in this clip.", "none", meta={"class": absent}),
-    ]  # fmt: skip
+        Instruction(
+            f"{clip}/refusal/0",
+            clip,
+            split,
+            "refusal",
+            f"When does the {absent} sound?",
+            f"{REFUSAL_PREFIX} {absent} in this clip.",
+            "none",
+            meta={"class": absent},
+        ),
+        Instruction(
+            f"{clip}/refusal/1",
+            clip,
+            split,
+            "refusal",
+            f"Where is the {absent}?",
+            f"{REFUSAL_PREFIX} {absent} in this clip.",
+            "none",
+            meta={"class": absent},
+        ),
+    ]
 
 
 def _sync(clip: str, split: str, offset_ms: float) -> list[Instruction]:
@@ -321,7 +361,7 @@ def _sync(clip: str, split: str, offset_ms: float) -> list[Instruction]:
             "audio_visual",
             conditions={"av_offset_ms": float(offset_ms)} if offset_ms else {},
             meta={"label": key},
-        )  # fmt: skip
+        )
     ]
 
 

@@ -1,4 +1,4 @@
-"""Preference pairs from AVSynth ground truth: the rejected answer invents, drops or swaps an event in one modality.
+"""Preference pairs from AVSynth ground truth: the rejected answer invents, drops or swaps one event.
 
 After OmniDPO and MoD-DPO: a pair shares the question and the clip; the chosen answer is the reference,
 the rejected one is wrong about exactly one modality, so a preference for the chosen answer needs that
@@ -76,7 +76,9 @@ class PreferencePair:
         """Build from :meth:`to_dict` output; missing or unknown fields are a :class:`DataError`."""
         names = set(cls.__dataclass_fields__)
         if set(data) != names:
-            raise DataError(f"preference pair {data.get('id', '?')!r}: fields {sorted(data)}, expected {sorted(names)}")
+            raise DataError(
+                f"preference pair {data.get('id', '?')!r}: fields {sorted(data)}, expected {sorted(names)}"
+            )
         return cls(**{**data, "instruction": Instruction.from_dict(data["instruction"])})
 
 
@@ -94,16 +96,30 @@ def _absent(targets: Mapping[str, Any], split: str, rng: np.random.Generator) ->
     return str(pool[int(rng.integers(len(pool)))])
 
 
-def _caption_pair(record: Instruction, targets: Mapping[str, Any], rng: np.random.Generator) -> tuple[str, str, str]:
+def _caption_pair(
+    record: Instruction, targets: Mapping[str, Any], rng: np.random.Generator
+) -> tuple[str, str, str]:
     detail = record.meta["detail"]
-    modality = "visual" if detail == "visual" else "audio" if detail == "audio" else ("audio", "visual")[int(rng.integers(2))]
-    present = sorted({o["class"] for o in targets["objects"]} & set(re.findall(r"\w+", record.answer.lower())))
+    modality = (
+        "visual"
+        if detail == "visual"
+        else "audio"
+        if detail == "audio"
+        else ("audio", "visual")[int(rng.integers(2))]
+    )
+    present = sorted(
+        {o["class"] for o in targets["objects"]} & set(re.findall(r"\w+", record.answer.lower()))
+    )
     absent = _absent(targets, record.split, rng)
     choices = ["invent"] + (["swap"] if present else []) + (["drop"] if len(present) > 1 else [])
     corruption = choices[int(rng.integers(len(choices)))]
     answer = record.answer.rstrip(".")
     if corruption == "invent":
-        addition = f"{_a(absent)} {SOUNDS[get_class(absent).sound]}" if modality == "audio" else f"{_a(absent)} on the left"
+        addition = (
+            f"{_a(absent)} {SOUNDS[get_class(absent).sound]}"
+            if modality == "audio"
+            else f"{_a(absent)} on the left"
+        )
         return f"{answer}, and {addition}.", corruption, modality
     victim = present[int(rng.integers(len(present)))]
     if corruption == "swap":
@@ -143,11 +159,17 @@ def _pair(record: Instruction, targets: Mapping[str, Any]) -> tuple[str, str, st
         return format_span(moved, moved + length), "shift", "audio"
     if record.kind == "evidence" and record.modality in ("audio", "visual"):
         wrong = CITED["visual" if record.modality == "audio" else "audio"]
-        return record.answer.replace(f"Evidence: {CITED[record.modality]}", f"Evidence: {wrong}"), "modality", side
+        return (
+            record.answer.replace(f"Evidence: {CITED[record.modality]}", f"Evidence: {wrong}"),
+            "modality",
+            side,
+        )
     return None
 
 
-def build_preference_pairs(records: Sequence[Instruction], targets: Mapping[str, Any]) -> list[PreferencePair]:
+def build_preference_pairs(
+    records: Sequence[Instruction], targets: Mapping[str, Any]
+) -> list[PreferencePair]:
     """One pair per record that has a corruption (captions, one-word answers, probes, grounding, evidence).
 
     Args:

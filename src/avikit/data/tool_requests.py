@@ -22,7 +22,15 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["CALL_SCHEMA", "ENVELOPES", "TOOLS", "ToolRequest", "build_tool_requests", "check_call", "parse_call"]
+__all__ = [
+    "CALL_SCHEMA",
+    "ENVELOPES",
+    "TOOLS",
+    "ToolRequest",
+    "build_tool_requests",
+    "check_call",
+    "parse_call",
+]
 
 TOOLS = {
     "v2a": "generate the sound of a silent video (video-to-audio)",
@@ -34,7 +42,12 @@ CALL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "tool": {"enum": list(TOOLS)},
-        "gain_db": {"type": "array", "items": {"type": "number", "minimum": -40, "maximum": 12}, "minItems": 2, "maxItems": 2},
+        "gain_db": {
+            "type": "array",
+            "items": {"type": "number", "minimum": -40, "maximum": 12},
+            "minItems": 2,
+            "maxItems": 2,
+        },
         "caption": {"type": "string", "minLength": 1},
     },
     "required": ["tool"],
@@ -91,7 +104,11 @@ def check_call(call: Any) -> list[str]:
         errors.append(f"'tool' must be one of {', '.join(TOOLS)}")
     if "gain_db" in call:
         gain = call["gain_db"]
-        if not (isinstance(gain, list) and len(gain) == 2 and all(isinstance(g, int | float) and not isinstance(g, bool) for g in gain)):
+        if not (
+            isinstance(gain, list)
+            and len(gain) == 2
+            and all(isinstance(g, int | float) and not isinstance(g, bool) for g in gain)
+        ):
             errors.append("'gain_db' must be a list of two numbers")
         elif not all(-40 <= g <= 12 for g in gain):
             errors.append("'gain_db' values must lie in [-40, 12] dB")

@@ -47,7 +47,14 @@ from avikit.models.protocol import Item, Model
 from avikit.models.registry import get_model
 from avikit.tasks import Task, cut_media, get_task
 
-__all__ = ["BASELINE", "CONTROLLED", "LLM_BENCH_MODELS", "LLM_BENCH_TASKS", "comparison_rows", "run_llm_bench"]
+__all__ = [
+    "BASELINE",
+    "CONTROLLED",
+    "LLM_BENCH_MODELS",
+    "LLM_BENCH_TASKS",
+    "comparison_rows",
+    "run_llm_bench",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,21 +97,33 @@ def _items(task: Task, count: int, seed: int) -> list[Item]:
             continue
         inputs = task.build_inputs(sample)
         media = cut_media(clip, inputs)
-        out.append(Item(sample, inputs, lambda m=media: m, lambda s=sample: task.build_target(s)))
+
+        def load_media(m: Any = media) -> Any:
+            return m
+
+        def load_target(s: Any = sample) -> Any:
+            return task.build_target(s)
+
+        out.append(Item(sample, inputs, load_media, load_target))
     return out
 
 
 def _cell(results: Mapping[str, Any], task: str, model_id: str, condition: str) -> dict[str, Any] | None:
     for cell in results["cells"]:
-        if (cell["task"], cell["model_id"], cell["condition"]) == (task, model_id, condition) and cell["complete"]:
+        if (cell["task"], cell["model_id"], cell["condition"]) == (task, model_id, condition) and cell[
+            "complete"
+        ]:
             return dict(cell)
     return None
 
 
 def comparison_rows(
-    results: Mapping[str, Any], models: Mapping[str, Model], controls: Mapping[str, Any] | None = None, seed: int = 0
+    results: Mapping[str, Any],
+    models: Mapping[str, Model],
+    controls: Mapping[str, Any] | None = None,
+    seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """Per task and model: the primary score [CI], the paired difference to :data:`BASELINE` [CI], controls."""
+    """Per task and model: primary score [CI], paired difference to :data:`BASELINE` [CI], controls."""
     rows = []
     for task in results["tasks"]:
         metric = results["tasks"][task]["primary_metric"]
@@ -113,8 +132,13 @@ def comparison_rows(
             cell = _cell(results, task, model.id, "clean")
             if cell is None:
                 continue
-            row: dict[str, Any] = {"task": task, "model": name, "metric": metric, "score": cell["scores"][metric],
-                                   "ci": cell["ci"].get(metric)}  # fmt: skip
+            row: dict[str, Any] = {
+                "task": task,
+                "model": name,
+                "metric": metric,
+                "score": cell["scores"][metric],
+                "ci": cell["ci"].get(metric),
+            }
             mine, theirs = cell["items"].get(metric), None if base is None else base["items"].get(metric)
             if mine and theirs and len(mine) == len(theirs) and name != BASELINE:
                 scale = cell.get("scale", {}).get(metric, 1.0)
@@ -124,7 +148,9 @@ def comparison_rows(
             for condition in ("video_blanked", "audio_muted"):
                 other = None if controls is None else _cell(controls, task, model.id, condition)
                 if other is not None:
-                    row["audio_only" if condition == "video_blanked" else "video_only"] = other["scores"][metric]
+                    row["audio_only" if condition == "video_blanked" else "video_only"] = other["scores"][
+                        metric
+                    ]
             rows.append(row)
     return rows
 
@@ -163,7 +189,11 @@ def _counterfactual(models: Mapping[str, Model], count: int, seed: int) -> dict[
 
         def answer(frames: Any, waveform: Any, question: str, m: Any = model, ref: Item = items[0]) -> str:
             probe = replace(ref.inputs, text=(question,))
-            return str(m.predict(task, [Item(ref.sample, probe, lambda: (frames, waveform), lambda: {})])[0]["answers"][0])
+            return str(
+                m.predict(task, [Item(ref.sample, probe, lambda: (frames, waveform), lambda: {})])[0][
+                    "answers"
+                ][0]
+            )
 
         fps = protocol.fps // max(1, protocol.fps // 2)  # the 2 fps the language tasks give the model
         result = counterfactual_consistency(answer, questions, fps, protocol.sample_rate, 10.0)
@@ -184,25 +214,45 @@ def run_llm_bench(
     tasks: Sequence[str] = LLM_BENCH_TASKS,
     counterfactual_clips: int = 6,
     generation_clips: int = 4,
+    model_names: Sequence[str] = tuple(LLM_BENCH_MODELS),
 ) -> dict[str, Any]:
-    """Run the AV-LLM bench into ``out`` (resumable) and return its results (also ``results.json``)."""
+    """Run the AV-LLM bench into ``out`` (resumable) and return its results (also ``results.json``).
+
+    Args:
+        out: the run folder.
+        num_samples: AVSynth test clips.
+        models: models by name (the others of ``model_names`` come from the registry).
+        seed: AVSynth and bootstrap seed.
+        console: where the tables go.
+        tasks: the language tasks.
+        counterfactual_clips: clips of the counterfactual-consistency probe (0: none).
+        generation_clips: clips of the generation section (0: none).
+        model_names: which of :data:`LLM_BENCH_MODELS` to run.
+    """
     start, folder, console = time.perf_counter(), Path(out), console or Console()
-    loaded, skipped = _load(list(LLM_BENCH_MODELS), dict(models or {}))
-    config = RunConfig(tasks=tuple(tasks), models=tuple(loaded), num_samples=num_samples, seed=seed, batch_size=4)
+    loaded, skipped = _load(list(model_names), dict(models or {}))
+    config = RunConfig(
+        tasks=tuple(tasks), models=tuple(loaded), num_samples=num_samples, seed=seed, batch_size=4
+    )
     clean = run_evaluation(config, folder / "clean", models=loaded)
     controlled = {n: m for n, m in loaded.items() if n in CONTROLLED}
     controls = None
     if controlled:
-        control_config = replace(config, models=tuple(controlled), conditions=("video_blanked", "audio_muted"))
+        control_config = replace(
+            config, models=tuple(controlled), conditions=("video_blanked", "audio_muted")
+        )
         controls = run_evaluation(control_config, folder / "controls", models=controlled)
     results: dict[str, Any] = {
         "num_samples": num_samples,
         "seed": seed,
-        "models": {n: {"id": m.id, "weights_hash": m.weights_hash, "role": LLM_BENCH_MODELS[n]} for n, m in loaded.items()},
+        "models": {
+            n: {"id": m.id, "weights_hash": m.weights_hash, "role": LLM_BENCH_MODELS[n]}
+            for n, m in loaded.items()
+        },
         "skipped": skipped,
         "comparison": comparison_rows(clean, loaded, controls, seed),
         "speed": _speed(loaded, seed),
-        "counterfactual": _counterfactual(loaded, counterfactual_clips, seed),
+        "counterfactual": _counterfactual(loaded, counterfactual_clips, seed) if counterfactual_clips else {},
     }
     results["generation"] = generation_section(loaded, generation_clips, seed) if generation_clips else {}
     results["seconds"] = round(time.perf_counter() - start, 1)
@@ -222,19 +272,34 @@ def _fmt(value: Any, ci: Any = None) -> str:
 
 def results_markdown(results: Mapping[str, Any]) -> str:
     """The comparison, speed and probe tables as Markdown."""
-    lines = [f"# avikit bench --suite llm ({results['num_samples']} AVSynth test clips, seed {results['seed']})", "",
-             "| task | metric | model | score [95% CI] | vs blind-lm-sft [95% CI] | audio only | video only |",
-             "|---|---|---|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        f"# avikit bench --suite llm ({results['num_samples']} AVSynth test clips, seed {results['seed']})",
+        "",
+        "| task | metric | model | score [95% CI] | vs blind-lm-sft [95% CI] | audio only | video only |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
     for r in results["comparison"]:
-        lines.append(f"| {r['task']} | {r['metric']} | {r['model']} | {_fmt(r['score'], r['ci'])} | "
-                     f"{_fmt(r.get('vs_blind'), r.get('vs_blind_ci'))} | {_fmt(r.get('audio_only'))} | {_fmt(r.get('video_only'))} |")  # fmt: skip
+        lines.append(
+            f"| {r['task']} | {r['metric']} | {r['model']} | {_fmt(r['score'], r['ci'])} | "
+            f"{_fmt(r.get('vs_blind'), r.get('vs_blind_ci'))} | {_fmt(r.get('audio_only'))} | "
+            f"{_fmt(r.get('video_only'))} |"
+        )
     lines += ["", "| model | tokens/s | peak resident MiB |", "|---|---:|---:|"]
-    lines += [f"| {n} | {s['tokens_per_second']} | {s['peak_resident_mb']} |" for n, s in results["speed"].items()]
+    lines += [
+        f"| {n} | {s['tokens_per_second']} | {s['peak_resident_mb']} |" for n, s in results["speed"].items()
+    ]
     if results["counterfactual"]:
-        lines += ["", "| model | questions | sensitive % | invariant % | consistent % |", "|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "| model | questions | sensitive % | invariant % | consistent % |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for n, c in results["counterfactual"].items():
             if c.get("count"):
-                lines.append(f"| {n} | {c['count']} | {c['sensitive_rate']:.1f} | {c['invariant_rate']:.1f} | {c['consistent_rate']:.1f} |")
+                lines.append(
+                    f"| {n} | {c['count']} | {c['sensitive_rate']:.1f} | {c['invariant_rate']:.1f} | "
+                    f"{c['consistent_rate']:.1f} |"
+                )
     if results.get("skipped"):
         lines += ["", "Skipped: " + "; ".join(f"{k} ({v})" for k, v in results["skipped"].items())]
     generation = results.get("generation") or {}
@@ -248,10 +313,19 @@ def _print(console: Console, results: Mapping[str, Any]) -> None:
     for column in ("task", "metric", "model", "score", f"vs {BASELINE}", "audio only", "video only"):
         table.add_column(column)
     for r in results["comparison"]:
-        table.add_row(r["task"], r["metric"], r["model"], _fmt(r["score"], r["ci"]), _fmt(r.get("vs_blind"), r.get("vs_blind_ci")),
-                      _fmt(r.get("audio_only")), _fmt(r.get("video_only")))  # fmt: skip
+        table.add_row(
+            r["task"],
+            r["metric"],
+            r["model"],
+            _fmt(r["score"], r["ci"]),
+            _fmt(r.get("vs_blind"), r.get("vs_blind_ci")),
+            _fmt(r.get("audio_only")),
+            _fmt(r.get("video_only")),
+        )
     console.print(table)
     for name, speed in results["speed"].items():
-        console.print(f"{name}: {speed['tokens_per_second']} tokens/s, peak {speed['peak_resident_mb']} MiB resident")
+        console.print(
+            f"{name}: {speed['tokens_per_second']} tokens/s, peak {speed['peak_resident_mb']} MiB resident"
+        )
     if results["skipped"]:
         console.print("skipped: " + "; ".join(results["skipped"]))

@@ -55,17 +55,22 @@ def _mean_ci(values: list[float], seed: int) -> dict[str, Any]:
 
 
 def _calls(writer: Any, clips: list[tuple[Any, Any]], seed: int) -> dict[str, Any]:
-    requests = [r for sample, _ in clips for r in build_tool_requests(sample.targets["caption"], sample.id, "test")]
+    requests = [
+        r for sample, _ in clips for r in build_tool_requests(sample.targets["caption"], sample.id, "test")
+    ]
     texts = writer.write_calls([r.request for r in requests])
     calls = [parse_call(t) for t in texts]
     errors = [["no JSON object"] if c is None else check_call(c) for c in calls]
-    return {**score_tool_calls(requests, calls, errors), "examples": [[r.request, t] for r, t in zip(requests[:8], texts[:8], strict=True)]}
+    return {
+        **score_tool_calls(requests, calls, errors),
+        "examples": [[r.request, t] for r, t in zip(requests[:8], texts[:8], strict=True)],
+    }
 
 
 def _ramp(writer: Any, clips: list[tuple[Any, Any]], seed: int) -> dict[str, Any]:
     request, gain = "Make the sound for this silent clip, quieter at the end.", [0, -12]
     made, direct, change = [], [], []
-    for sample, clip in clips:
+    for _, clip in clips:
         reference = apply_gain_ramp(clip.require_waveform().mean(0), gain)
         result = writer.run(request, clip.require_frames(), clip.require_waveform(), seed)
         made.append(generation_distance(reference, result.audio, clip.sample_rate))
@@ -73,8 +78,13 @@ def _ramp(writer: Any, clips: list[tuple[Any, Any]], seed: int) -> dict[str, Any
         direct.append(generation_distance(reference, plain, clip.sample_rate))
         if result.audio is not None:
             change.append(loudness_change(result.audio, clip.sample_rate))
-    return {"request": request, "requested_change_db": gain[1] - gain[0], "llm_generator_mel": _mean_ci(made, seed),
-            "v2a_without_ramp_mel": _mean_ci(direct, seed), "measured_change_db": _mean_ci(change, seed)}  # fmt: skip
+    return {
+        "request": request,
+        "requested_change_db": gain[1] - gain[0],
+        "llm_generator_mel": _mean_ci(made, seed),
+        "v2a_without_ramp_mel": _mean_ci(direct, seed),
+        "measured_change_db": _mean_ci(change, seed),
+    }
 
 
 def _video_to_audio(unified: Any, v2a: Any, clips: list[tuple[Any, Any]], seed: int) -> dict[str, Any]:
@@ -84,7 +94,9 @@ def _video_to_audio(unified: Any, v2a: Any, clips: list[tuple[Any, Any]], seed: 
         reference = wave.mean(0)
         video, _ = unified.clip_codes(frames[None, ::4], wave[None])
         text = unified.answer([unified.media_ids(video[0], None)], [V2A_PROMPT], max_new_tokens=96)[0]
-        rows["unified-av"].append(generation_distance(reference, unified.decode_audio(text, len(reference)), clip.sample_rate))
+        rows["unified-av"].append(
+            generation_distance(reference, unified.decode_audio(text, len(reference)), clip.sample_rate)
+        )
         if v2a is not None:
             rows["v2a"].append(generation_distance(reference, v2a.generate(frames, seed), clip.sample_rate))
         rows["silence"].append(generation_distance(reference, None, clip.sample_rate))
@@ -98,7 +110,10 @@ def generation_section(models: Mapping[str, Model], clips: int, seed: int) -> di
     data = [generate("test", i, seed)[:2] for i in range(clips)]
     out: dict[str, Any] = {"clips": clips}
     writers = {}
-    for name, load in (("llm-generator", load_llm_generator), ("llm-generator-zero-shot", load_llm_generator_zero_shot)):
+    for name, load in (
+        ("llm-generator", load_llm_generator),
+        ("llm-generator-zero-shot", load_llm_generator_zero_shot),
+    ):
         try:
             writers[name] = load()
         except (AvikitError, OSError, ValueError) as error:

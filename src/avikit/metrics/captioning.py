@@ -1,4 +1,4 @@
-"""Caption metrics without an LLM judge: CIDEr-D and BLEU-4, and event-level faithfulness against a known event list.
+"""Caption metrics without an LLM judge: CIDEr-D, BLEU-4, and event-level faithfulness to a known event list.
 
 - :func:`compute_cider_d`: CIDEr-D as in tylin/coco-caption (``pycocoevalcap/cider/cider_scorer.py``,
   pycocoevalcap 1.2): 1-4-gram TF-IDF vectors with document frequencies over the references of the
@@ -82,7 +82,7 @@ def _similarity(hyp: tuple, ref: tuple) -> NDArray[np.float64]:
 def compute_cider_d(
     candidates: Sequence[str], references: Sequence[Sequence[str]]
 ) -> tuple[float, NDArray[np.float64]]:
-    """CIDEr-D of each candidate against its references: ``(corpus mean, per-clip scores [N])``; range [0, 10+]."""
+    """CIDEr-D of each candidate against its references: ``(corpus mean, per-clip scores [N])``, >= 0."""
     if len(candidates) != len(references) or not candidates:
         raise ValueError(
             f"need one or more candidates with references, got {len(candidates)} and {len(references)}"

@@ -35,7 +35,7 @@ _SEEN = re.compile(r"\b(seen|see|visible|video|visual)\b")
 
 
 def parse_cited_modality(text: str) -> str | None:
-    """``"audio"``, ``"visual"``, ``"audio_visual"`` (both cited) or ``None``, from the text after "evidence"."""
+    """``"audio"``, ``"visual"``, ``"audio_visual"`` (both) or ``None``, read after the word "evidence"."""
     lowered = text.lower()
     tail = lowered[lowered.index("evidence") :] if "evidence" in lowered else ""
     heard, seen = bool(_HEARD.search(tail)), bool(_SEEN.search(tail))

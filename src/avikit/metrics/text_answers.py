@@ -3,7 +3,7 @@
 - :func:`normalize_answer`: the VQA normalization (lower case, punctuation removed, articles dropped,
   digits written as number words ``0``-``10``, spaces collapsed); exact match compares normalized strings.
 - :func:`extract_choice`: the multiple-choice rule, tried in order: a bracketed letter ``(B)``; a letter
-  followed by ``)``, ``.`` or ``:`` at the start; "answer is B"; a lone capital letter A-D as the whole answer;
+  followed by ``)``, ``.`` or ``:`` at the start; "answer is B"; a lone capital letter A-D as the answer;
   the text of exactly one option (normalized, whole answer). Anything else is *unparsed* (``None``) and
   scored wrong, never a random letter.
 - :func:`parse_span`: the first ``a to b`` / ``a - b`` pair of numbers (seconds) in the text.

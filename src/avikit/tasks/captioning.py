@@ -40,14 +40,23 @@ class CaptionTask(LanguageTask):
 
     kinds = ("caption",)
     spec = language_spec(
-        "av-caption", "captioning", "AVSynth captions (CIDEr-D, BLEU-4; video-SALMONN 2 event rates)",
-        "Describe the clip, what is heard and what is seen; CIDEr-D and BLEU-4 against the reference, and the "
+        "av-caption",
+        "captioning",
+        "AVSynth captions (CIDEr-D, BLEU-4; video-SALMONN 2 event rates)",
+        "Describe the clip, what is heard and what is seen; CIDEr-D and BLEU-4 against the reference, and "
+        "the "
         "share of true events missed and of mentioned events invented.",
-        kinds, ("cider_d", "bleu_4", "missing_rate", "hallucination_rate", "repetition_rate"), unit="CIDEr-D",
+        kinds,
+        ("cider_d", "bleu_4", "missing_rate", "hallucination_rate", "repetition_rate"),
+        unit="CIDEr-D",
         lower_is_better=("missing_rate", "hallucination_rate", "repetition_rate"),
-        metric_units={"bleu_4": "fraction", "missing_rate": "percent", "hallucination_rate": "percent",
-                      "repetition_rate": "percent"},
-    )  # fmt: skip
+        metric_units={
+            "bleu_4": "fraction",
+            "missing_rate": "percent",
+            "hallucination_rate": "percent",
+            "repetition_rate": "percent",
+        },
+    )
 
     def evaluate(
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
@@ -75,5 +84,7 @@ class CaptionTask(LanguageTask):
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """A caption naming one random class."""
-        return {"id": inputs.sample_id,
-                "answers": [f"A {CLASS_NAMES[int(rng.integers(len(CLASS_NAMES)))]}." for _ in inputs.text]}  # fmt: skip
+        return {
+            "id": inputs.sample_id,
+            "answers": [f"A {CLASS_NAMES[int(rng.integers(len(CLASS_NAMES)))]}." for _ in inputs.text],
+        }

@@ -47,10 +47,14 @@ class GroundingTask(LanguageTask):
 
     kinds = ("grounding", "refusal")
     spec = language_spec(
-        "av-grounding", "temporal grounding in words", "NExT-GQA grounding rules (IoU, IoP) on AVSynth sounds",
+        "av-grounding",
+        "temporal grounding in words",
+        "NExT-GQA grounding rules (IoU, IoP) on AVSynth sounds",
         "Say when a named sound happens, in seconds; refuse when the sound is absent.",
-        kinds, (*GROUNDING_SCORES[:6], "unparsed", "refusal_accuracy"), lower_is_better=("unparsed",),
-    )  # fmt: skip
+        kinds,
+        (*GROUNDING_SCORES[:6], "unparsed", "refusal_accuracy"),
+        lower_is_better=("unparsed",),
+    )
 
     def select(self, records: list[Instruction]) -> list[Instruction]:
         """The grounding questions and the one refusal question of the same form ("When does ...")."""
@@ -90,12 +94,15 @@ class FaithfulnessTask(LanguageTask):
 
     kinds = ("evidence",)
     spec = language_spec(
-        "av-faithfulness", "answers with evidence", "NExT-GQA Acc@GQA with modality-matched evidence",
+        "av-faithfulness",
+        "answers with evidence",
+        "NExT-GQA Acc@GQA with modality-matched evidence",
         "Answer in one word and cite the evidence (modality and seconds); accuracy, IoP, Acc@GQA and the "
         "modality match of the cited evidence.",
-        kinds, ("acc@gqa", "accuracy", "miop", "iop@0.5", "miou", "modality_match", "unparsed"),
+        kinds,
+        ("acc@gqa", "accuracy", "miop", "iop@0.5", "miou", "modality_match", "unparsed"),
         lower_is_better=("unparsed",),
-    )  # fmt: skip
+    )
 
     def evaluate(
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
@@ -114,12 +121,21 @@ class FaithfulnessTask(LanguageTask):
         statistics = compute_grounding_statistics(spans, truths, correct)
         grounded = compute_grounding_scores(statistics)
         match = compute_modality_match(cited, modality)
-        scores = {"acc@gqa": grounded["acc@gqa"], "accuracy": float(100 * np.mean(correct)),
-                  "miop": grounded["miop"], "iop@0.5": grounded["iop@0.5"], "miou": grounded["miou"],
-                  "modality_match": float(100 * match.mean()), "unparsed": grounded["unparsed"]}  # fmt: skip
+        scores = {
+            "acc@gqa": grounded["acc@gqa"],
+            "accuracy": float(100 * np.mean(correct)),
+            "miop": grounded["miop"],
+            "iop@0.5": grounded["iop@0.5"],
+            "miou": grounded["miou"],
+            "modality_match": float(100 * match.mean()),
+            "unparsed": grounded["unparsed"],
+        }
         hits = ((statistics["correct"] > 0) & (statistics["iop"] >= 0.5)).astype(np.float64)
-        return Evaluation(scores, {"acc@gqa": mean_values(_clip_means(hits, clip_of, len(predictions)), 100.0)},
-                          len(predictions))  # fmt: skip
+        return Evaluation(
+            scores,
+            {"acc@gqa": mean_values(_clip_means(hits, clip_of, len(predictions)), 100.0)},
+            len(predictions),
+        )
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """A random word, modality and span per question."""
@@ -128,6 +144,7 @@ class FaithfulnessTask(LanguageTask):
             a, b = sorted(rng.uniform(0, 10, 2).round(1).tolist())
             cited = ("heard", "seen", "heard and seen")[int(rng.integers(3))]
             out.append(
-                f"{('one', 'two', 'yes', 'no')[int(rng.integers(4))]}. Evidence: {cited} from {a} to {b} seconds."
+                f"{('one', 'two', 'yes', 'no')[int(rng.integers(4))]}. "
+                f"Evidence: {cited} from {a} to {b} seconds."
             )
         return {"id": inputs.sample_id, "answers": out}

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -51,7 +52,14 @@ __all__ = [
     "language_spec",
 ]
 
-LANGUAGE_TASKS = ("avqa-words", "avqa-choice", "av-caption", "av-grounding", "av-hallucination", "av-faithfulness")
+LANGUAGE_TASKS = (
+    "avqa-words",
+    "avqa-choice",
+    "av-caption",
+    "av-grounding",
+    "av-hallucination",
+    "av-faithfulness",
+)
 """Every language-output task, by registry name."""
 PRESET = "qwen3-omni-eval"
 """The prompt preset every language task's protocol follows."""
@@ -62,9 +70,16 @@ _WORDS = ("zero", "one", "two", "three", "yes", "no", "left", "middle", "right",
 
 
 def language_spec(
-    name: str, family: str, benchmark: str, description: str, kinds: tuple[str, ...], metrics: tuple[str, ...],
-    unit: str = "percent", lower_is_better: tuple[str, ...] = (), metric_units: Mapping[str, str] | None = None,
-) -> TaskSpec:  # fmt: skip
+    name: str,
+    family: str,
+    benchmark: str,
+    description: str,
+    kinds: tuple[str, ...],
+    metrics: tuple[str, ...],
+    unit: str = "percent",
+    lower_is_better: tuple[str, ...] = (),
+    metric_units: Mapping[str, str] | None = None,
+) -> TaskSpec:
     """The spec of a language task (interaction pillar, the preset's protocol)."""
     return TaskSpec(
         name=name,
@@ -121,8 +136,11 @@ class LanguageTask(Task):
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
         """The asked records (question, answer, evidence, modality, meta) and the clip's objects."""
         targets = sample.to_dict()["targets"]
-        return {"records": [r.to_dict() for r in self.questions(sample)], "objects": targets["objects"],
-                "events": targets["events"]}  # fmt: skip
+        return {
+            "records": [r.to_dict() for r in self.questions(sample)],
+            "objects": targets["objects"],
+            "events": targets["events"],
+        }
 
     def prediction_dims(self, inputs: TaskInputs) -> dict[str, int]:
         """Q: the number of questions."""
@@ -152,7 +170,7 @@ def _per_clip(values: np.ndarray, targets: Sequence[Mapping[str, Any]]) -> np.nd
     """Mean of per-question values within each clip ``[N]`` (the unit the intervals resample)."""
     counts = [len(t["records"]) for t in targets]
     edges = np.cumsum([0, *counts])
-    return np.array([values[a:b].mean() for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    return np.array([values[a:b].mean() for a, b in itertools.pairwise(edges)])
 
 
 def _accuracy_scores(correct: np.ndarray, records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
@@ -171,18 +189,26 @@ class AVQAWordsTask(LanguageTask):
 
     kinds = ("qa",)
     spec = language_spec(
-        "avqa-words", "question answering in words", "MUSIC-AVQA (open-ended, normalized exact match)",
+        "avqa-words",
+        "question answering in words",
+        "MUSIC-AVQA (open-ended, normalized exact match)",
         "Answer MUSIC-AVQA-type questions in one word; scored by exact match after VQA normalization.",
-        kinds, ("overall", *AVQA_QUESTION_TYPES.values(), "audio", "visual", "audio_visual"),
-    )  # fmt: skip
+        kinds,
+        ("overall", *AVQA_QUESTION_TYPES.values(), "audio", "visual", "audio_visual"),
+    )
 
     def evaluate(
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
     ) -> Evaluation:
         """Percent of answers equal to the reference after normalization, overall and per type."""
         records = _records(targets)
-        correct = np.array([normalize_answer(a) == normalize_answer(r["answer"]) for a, r in
-                            zip(_answers(predictions), records, strict=True)], dtype=np.float64)  # fmt: skip
+        correct = np.array(
+            [
+                normalize_answer(a) == normalize_answer(r["answer"])
+                for a, r in zip(_answers(predictions), records, strict=True)
+            ],
+            dtype=np.float64,
+        )
         scores = {"overall": float(100 * correct.mean()), **_accuracy_scores(correct, records)}
         return Evaluation(
             scores, {"overall": mean_values(_per_clip(correct, targets), 100.0)}, len(predictions)
@@ -194,23 +220,32 @@ class AVQAChoiceTask(LanguageTask):
 
     kinds = ("mc",)
     spec = language_spec(
-        "avqa-choice", "question answering, multiple choice", "MUSIC-AVQA (multiple choice)",
+        "avqa-choice",
+        "question answering, multiple choice",
+        "MUSIC-AVQA (multiple choice)",
         "Answer MUSIC-AVQA-type questions by choosing a lettered option; an unreadable answer is wrong.",
-        kinds, ("overall", "audio", "visual", "audio_visual", "unparsed"), lower_is_better=("unparsed",),
-    )  # fmt: skip
+        kinds,
+        ("overall", "audio", "visual", "audio_visual", "unparsed"),
+        lower_is_better=("unparsed",),
+    )
 
     def evaluate(
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
     ) -> Evaluation:
         """Accuracy of the extracted letter, and the share of unparsed answers (percent)."""
         records = _records(targets)
-        chosen = [extract_choice(a, len(r["options"]), r["options"]) for a, r in
-                  zip(_answers(predictions), records, strict=True)]  # fmt: skip
+        chosen = [
+            extract_choice(a, len(r["options"]), r["options"])
+            for a, r in zip(_answers(predictions), records, strict=True)
+        ]
         truth = ["ABCD".index(r["answer"][1]) for r in records]  # answers are written "(B)"
         correct = np.array([c == t for c, t in zip(chosen, truth, strict=True)], dtype=np.float64)
         scores = _accuracy_scores(correct, records)
-        scores = {"overall": float(100 * correct.mean()), **{k: scores[k] for k in ("audio", "visual", "audio_visual")},
-                  "unparsed": float(100 * np.mean([c is None for c in chosen]))}  # fmt: skip
+        scores = {
+            "overall": float(100 * correct.mean()),
+            **{k: scores[k] for k in ("audio", "visual", "audio_visual")},
+            "unparsed": float(100 * np.mean([c is None for c in chosen])),
+        }
         return Evaluation(
             scores, {"overall": mean_values(_per_clip(correct, targets), 100.0)}, len(predictions)
         )
@@ -226,20 +261,25 @@ class HallucinationTask(LanguageTask):
 
     kinds = ("probe",)
     spec = language_spec(
-        "av-hallucination", "hallucination probes", "AVHBench-style yes/no probes (POPE metrics)",
-        "Answer yes/no probes about heard sounds, seen objects and audio-visual matching; accuracy, precision, "
+        "av-hallucination",
+        "hallucination probes",
+        "AVHBench-style yes/no probes (POPE metrics)",
+        "Answer yes/no probes about heard sounds, seen objects and audio-visual matching; accuracy, "
+        "precision, "
         "recall, F1 and the Yes ratio.",
-        kinds, (*PROBE_SCORES, "audio_accuracy", "visual_accuracy", "audio_visual_accuracy"),
+        kinds,
+        (*PROBE_SCORES, "audio_accuracy", "visual_accuracy", "audio_visual_accuracy"),
         lower_is_better=("unparsed",),
-    )  # fmt: skip
+    )
 
     def evaluate(
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
     ) -> Evaluation:
         """Probe scores (percent) overall and the accuracy per probed modality."""
         records = _records(targets)
-        statistics = compute_probe_statistics([parse_yes_no(a) for a in _answers(predictions)],
-                                              [r["meta"]["label"] for r in records])  # fmt: skip
+        statistics = compute_probe_statistics(
+            [parse_yes_no(a) for a in _answers(predictions)], [r["meta"]["label"] for r in records]
+        )
         scores = compute_probe_scores(statistics)
         for modality in ("audio", "visual", "audio_visual"):
             hits = [

@@ -13,7 +13,8 @@ accuracy and reward margin, overall and per corrupted modality, on ``val`` pairs
 
 Example:
     >>> import torch
-    >>> out = dpo_loss(torch.tensor([-1.0]), torch.tensor([-3.0]), torch.tensor([-2.0]), torch.tensor([-2.0]), beta=0.5)
+    >>> t = torch.tensor
+    >>> out = dpo_loss(t([-1.0]), t([-3.0]), t([-2.0]), t([-2.0]), beta=0.5)
     >>> round(float(out.loss), 4), out.chosen_rewards.tolist(), out.rejected_rewards.tolist()
     (0.3133, [0.5], [-0.5])
 """
@@ -43,7 +44,15 @@ from avikit.nn import LossLog, plot_losses_svg, seed_everything
 from avikit.train.instruction_data import InstructionSet, build_instruction_set
 from avikit.train.instruction_tuning import peak_memory_mb
 
-__all__ = ["DPOLoss", "DPORecipe", "dpo_loss", "dpo_train", "pair_logprobs", "preference_metrics", "preference_pairs"]
+__all__ = [
+    "DPOLoss",
+    "DPORecipe",
+    "dpo_loss",
+    "dpo_train",
+    "pair_logprobs",
+    "preference_metrics",
+    "preference_pairs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -71,13 +80,19 @@ def dpo_loss(
 
 
 def preference_metrics(
-    policy: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarray, np.ndarray], modality: Sequence[str], beta: float
+    policy: tuple[np.ndarray, np.ndarray],
+    reference: tuple[np.ndarray, np.ndarray],
+    modality: Sequence[str],
+    beta: float,
 ) -> dict[str, float]:
     """Preference accuracy, reward accuracy and mean reward margin, overall and per corrupted modality."""
     (pc, pr), (rc, rr) = policy, reference
     margin = beta * ((pc - rc) - (pr - rr))
     out: dict[str, float] = {}
-    groups = {"all": np.ones(len(pc), dtype=bool), **{m: np.array(modality) == m for m in sorted(set(modality))}}
+    groups = {
+        "all": np.ones(len(pc), dtype=bool),
+        **{m: np.array(modality) == m for m in sorted(set(modality))},
+    }
     for name, keep in groups.items():
         if not keep.any():
             continue
@@ -122,10 +137,21 @@ class DPORecipe:
     @classmethod
     def tiny(cls, base: str) -> DPORecipe:
         """A few pairs and steps (tests)."""
-        return cls(base=base, train_clips=3, sync_clips=3, val_clips=2, train_pairs=6, val_pairs=4, steps=3, batch_size=2)
+        return cls(
+            base=base,
+            train_clips=3,
+            sync_clips=3,
+            val_clips=2,
+            train_pairs=6,
+            val_pairs=4,
+            steps=3,
+            batch_size=2,
+        )
 
 
-def preference_pairs(data: InstructionSet, split: str, count: int, seed: int) -> list[tuple[PreferencePair, int]]:
+def preference_pairs(
+    data: InstructionSet, split: str, count: int, seed: int
+) -> list[tuple[PreferencePair, int]]:
     """Up to ``count`` pairs of the clean clips of ``data`` with their clip rows (seeded choice)."""
     found: list[tuple[PreferencePair, int]] = []
     by_clip: dict[int, list[int]] = {}
@@ -141,10 +167,14 @@ def preference_pairs(data: InstructionSet, split: str, count: int, seed: int) ->
     return [found[k] for k in sorted(keep)]
 
 
-def pair_logprobs(model: EncoderLLM, data: InstructionSet, pairs: Sequence[tuple[PreferencePair, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_logprobs(
+    model: EncoderLLM, data: InstructionSet, pairs: Sequence[tuple[PreferencePair, int]]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed log-probabilities of the chosen and rejected answers ``([B], [B])`` (gradients flow)."""
     rows = [row for _, row in pairs]
-    media = model.media_embeddings(data.tokens.select(rows) if model.projector is not None else None, len(rows))
+    media = model.media_embeddings(
+        data.tokens.select(rows) if model.projector is not None else None, len(rows)
+    )
     prompts = [p.instruction.question for p, _ in pairs]
     answers = [p.chosen for p, _ in pairs] + [p.rejected for p, _ in pairs]
     logps = model.chat.answer_logprobs(model.chat.build(media + media, prompts + prompts, answers))
@@ -152,13 +182,21 @@ def pair_logprobs(model: EncoderLLM, data: InstructionSet, pairs: Sequence[tuple
 
 
 @torch.no_grad()
-def _all_logprobs(model: EncoderLLM, data: InstructionSet, pairs: Sequence[tuple[PreferencePair, int]], size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def _all_logprobs(
+    model: EncoderLLM, data: InstructionSet, pairs: Sequence[tuple[PreferencePair, int]], size: int = 8
+) -> tuple[np.ndarray, np.ndarray]:
     parts = [pair_logprobs(model, data, pairs[b : b + size]) for b in range(0, len(pairs), size)]
     return torch.cat([c for c, _ in parts]).numpy(), torch.cat([r for _, r in parts]).numpy()
 
 
-def _train(model: EncoderLLM, data: InstructionSet, pairs: list[tuple[PreferencePair, int]], reference: tuple[np.ndarray, np.ndarray],
-           recipe: DPORecipe, out: Path) -> dict[str, Any]:  # fmt: skip
+def _train(
+    model: EncoderLLM,
+    data: InstructionSet,
+    pairs: list[tuple[PreferencePair, int]],
+    reference: tuple[np.ndarray, np.ndarray],
+    recipe: DPORecipe,
+    out: Path,
+) -> dict[str, Any]:
     params = [p for name, p in model.named_parameters() if p.requires_grad and "lora_" in name]
     for name, p in model.named_parameters():
         p.requires_grad_("lora_" in name and p.requires_grad)
@@ -177,7 +215,12 @@ def _train(model: EncoderLLM, data: InstructionSet, pairs: list[tuple[Preference
             optimizer.step()
             done = step + 1
             margin = float((result.chosen_rewards - result.rejected_rewards).mean())
-            log.write(step=done, loss=float(result.loss.detach()), reward_margin=margin, seconds=time.perf_counter() - start)
+            log.write(
+                step=done,
+                loss=float(result.loss.detach()),
+                reward_margin=margin,
+                seconds=time.perf_counter() - start,
+            )
             if time.perf_counter() - start > recipe.budget_seconds:
                 logger.warning("DPO stopped at step %d of %d: budget spent", done, recipe.steps)
                 break
@@ -185,8 +228,12 @@ def _train(model: EncoderLLM, data: InstructionSet, pairs: list[tuple[Preference
     model.eval()
     plot_losses_svg(records, out / "loss.svg", title=f"{model.id}: DPO")
     seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 1), "steps_done": done, "seconds_per_step": round(seconds / max(done, 1), 3),
-            "stopped_by_budget": done < recipe.steps}  # fmt: skip
+    return {
+        "seconds": round(seconds, 1),
+        "steps_done": done,
+        "seconds_per_step": round(seconds / max(done, 1), 3),
+        "stopped_by_budget": done < recipe.steps,
+    }
 
 
 def dpo_train(
@@ -195,7 +242,7 @@ def dpo_train(
     lm_loader: Callable[[], tuple[Any, Any]] = load_smollm2,
     encoder: AVJointEncoder | None = None,
 ) -> dict[str, Any]:
-    """Run DPO from ``recipe.base``; save the policy to ``out`` with ``metrics.json`` (before/after on val pairs)."""
+    """Run DPO from ``recipe.base``; save the policy and ``metrics.json`` (before/after on val pairs)."""
     recipe = recipe or DPORecipe()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -204,8 +251,14 @@ def dpo_train(
     model = from_pretrained(recipe.base, lm_loader, trunk)
     model.id = model.id.replace("encoder-llm", "encoder-llm-dpo")
     train_set = build_instruction_set(trunk, "train", recipe.train_clips, recipe.sync_clips, recipe.seed)
-    val_set = build_instruction_set(trunk, "val", recipe.val_clips, 0, recipe.seed,
-                                    kinds=["qa", "mc", "evidence", "caption", "grounding", "probe", "refusal"])  # fmt: skip
+    val_set = build_instruction_set(
+        trunk,
+        "val",
+        recipe.val_clips,
+        0,
+        recipe.seed,
+        kinds=["qa", "mc", "evidence", "caption", "grounding", "probe", "refusal"],
+    )
     train_pairs = preference_pairs(train_set, "train", recipe.train_pairs, recipe.seed)
     val_pairs = preference_pairs(val_set, "val", recipe.val_pairs, recipe.seed)
     start = time.perf_counter()
@@ -221,8 +274,15 @@ def dpo_train(
     config = json.loads((folder / "config.json").read_text())
     config["config"]["model_id"] = model.id
     (folder / "config.json").write_text(json.dumps(config, indent=1))
-    metrics.update({"reference_seconds": round(reference_seconds, 1), "train_pairs": len(train_pairs),
-                    "val_pairs": len(val_pairs), "val_before": before, "val_after": after,
-                    "peak_memory_mb": round(peak_memory_mb(), 1)})  # fmt: skip
+    metrics.update(
+        {
+            "reference_seconds": round(reference_seconds, 1),
+            "train_pairs": len(train_pairs),
+            "val_pairs": len(val_pairs),
+            "val_before": before,
+            "val_after": after,
+            "peak_memory_mb": round(peak_memory_mb(), 1),
+        }
+    )
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics

@@ -81,20 +81,33 @@ def _cut(frames: np.ndarray, waveform: np.ndarray, fps: int) -> tuple[np.ndarray
     return frames[:: max(1, fps // VIDEO_FPS)], waveform
 
 
-def _key(encoder: AVJointEncoder, split: str, count: int, sync_count: int, seed: int, kinds: Sequence[str]) -> str:
+def _key(
+    encoder: AVJointEncoder, split: str, count: int, sync_count: int, seed: int, kinds: Sequence[str]
+) -> str:
     digest = hashlib.sha256()
     for name, value in sorted(encoder.state_dict().items()):
         digest.update(name.encode())
         digest.update(value.detach().numpy().tobytes())
-    spec = {"split": split, "count": count, "sync": sync_count, "seed": seed, "kinds": list(kinds),
-            "offsets": SYNC_OFFSETS_MS, "fps": VIDEO_FPS, "encoder": digest.hexdigest(), "version": 1}  # fmt: skip
+    spec = {
+        "split": split,
+        "count": count,
+        "sync": sync_count,
+        "seed": seed,
+        "kinds": list(kinds),
+        "offsets": SYNC_OFFSETS_MS,
+        "fps": VIDEO_FPS,
+        "encoder": digest.hexdigest(),
+        "version": 1,
+    }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def _clips(split: str, count: int, sync_count: int) -> list[tuple[int, dict[str, float]]]:
-    clean = [(i, {}) for i in range(count)]
-    shifted = [(count + i, {"av_offset_ms": SYNC_OFFSETS_MS[i % len(SYNC_OFFSETS_MS)]}) for i in range(sync_count)]
-    return clean + shifted  # type: ignore[return-value]
+    clean: list[tuple[int, dict[str, float]]] = [(i, {}) for i in range(count)]
+    shifted = [
+        (count + i, {"av_offset_ms": SYNC_OFFSETS_MS[i % len(SYNC_OFFSETS_MS)]}) for i in range(sync_count)
+    ]
+    return clean + shifted
 
 
 def build_instruction_set(
@@ -118,34 +131,55 @@ def build_instruction_set(
     if path.is_file():
         data = torch.load(path, weights_only=True)
         meta = json.loads(path.with_suffix(".json").read_text())
-        records = [Instruction.from_dict(r) for r in meta["records"]]
         tokens = ClipTokens(data["audio"], data["video"], data["audio_times"], data["video_times"])
-        return InstructionSet(tokens, meta["clips"], records, np.array(meta["row"]))
+        cached = [Instruction.from_dict(r) for r in meta["records"]]
+        return InstructionSet(tokens, meta["clips"], cached, np.array(meta["row"]))
     start = time.perf_counter()
-    parts, clips, records, rows = [], [], [], []
+    parts: list[ClipTokens] = []
+    clips: list[str] = []
+    records: list[Instruction] = []
+    rows: list[int] = []
     for begin in range(0, len(plan), batch_size):
         frames, waves = [], []
         for index, conditions in plan[begin : begin + batch_size]:
             sample, clip = generate(split, index, seed, conditions=conditions)[:2]
-            cut = _cut(clip.require_frames(), clip.require_waveform(), clip.fps)
+            cut = _cut(clip.require_frames(), clip.require_waveform(), int(clip.fps or VIDEO_FPS))
             frames.append(cut[0])
             waves.append(cut[1])
             wanted = ("sync",) if conditions else tuple(k for k in kinds if k != "sync")
-            made = build_instructions(sample.to_dict()["targets"], sample.id, split, [k for k in wanted if k in kinds])
+            made = build_instructions(
+                sample.to_dict()["targets"], sample.id, split, [k for k in wanted if k in kinds]
+            )
             key = sample.id + (f"@{conditions['av_offset_ms']:+.0f}ms" if conditions else "")
             records += made
             rows += [len(clips)] * len(made)
             clips.append(key)
         seconds = max(1, round(waves[0].shape[-1] / encoder.sample_rate))
         parts.append(clip_tokens(encode_media(encoder, np.stack(frames), np.stack(waves), seconds)))
-    tokens = ClipTokens(torch.cat([p.audio for p in parts]), torch.cat([p.video for p in parts]),
-                        parts[0].audio_times, parts[0].video_times)  # fmt: skip
+    tokens = ClipTokens(
+        torch.cat([p.audio for p in parts]),
+        torch.cat([p.video for p in parts]),
+        parts[0].audio_times,
+        parts[0].video_times,
+    )
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save({"audio": tokens.audio, "video": tokens.video, "audio_times": tokens.audio_times,
-                "video_times": tokens.video_times}, path)  # fmt: skip
+    torch.save(
+        {
+            "audio": tokens.audio,
+            "video": tokens.video,
+            "audio_times": tokens.audio_times,
+            "video_times": tokens.video_times,
+        },
+        path,
+    )
     meta = {"clips": clips, "records": [r.to_dict() for r in records], "row": rows}
     path.with_suffix(".json").write_text(json.dumps(meta))
-    logger.info("instruction set of %d clips (%d records) in %.1f s", len(clips), len(records), time.perf_counter() - start)
+    logger.info(
+        "instruction set of %d clips (%d records) in %.1f s",
+        len(clips),
+        len(records),
+        time.perf_counter() - start,
+    )
     return InstructionSet(tokens, clips, records, np.array(rows))
 
 

@@ -31,10 +31,20 @@ import torch
 
 from avikit.models.encoders.av_encoder import AVJointEncoder
 from avikit.models.encoders.trunk import load_encoder
-from avikit.models.language.encoder_llm import EncoderLLM, EncoderLLMConfig, build_encoder_llm, save_encoder_llm
+from avikit.models.language.encoder_llm import (
+    EncoderLLM,
+    EncoderLLMConfig,
+    build_encoder_llm,
+    save_encoder_llm,
+)
 from avikit.models.language.smollm2 import load_smollm2
 from avikit.nn import LossLog, plot_losses_svg, seed_everything
-from avikit.train.instruction_data import DEFAULT_WEIGHTS, InstructionSet, build_instruction_set, sample_records
+from avikit.train.instruction_data import (
+    DEFAULT_WEIGHTS,
+    InstructionSet,
+    build_instruction_set,
+    sample_records,
+)
 
 __all__ = ["InstructionRecipe", "batch_loss", "instruction_tune", "peak_memory_mb"]
 
@@ -121,18 +131,22 @@ def _schedule(optimizer: torch.optim.Optimizer, warmup: int, steps: int) -> torc
 @torch.no_grad()
 def _val_loss(model: EncoderLLM, data: InstructionSet, batch_size: int = 8) -> float:
     model.eval()
-    losses = [float(batch_loss(model, data, list(range(b, min(b + batch_size, len(data.records))))))
-              for b in range(0, len(data.records), batch_size)]  # fmt: skip
+    losses = [
+        float(batch_loss(model, data, list(range(b, min(b + batch_size, len(data.records))))))
+        for b in range(0, len(data.records), batch_size)
+    ]
     model.train()
     return float(np.mean(losses))
 
 
-def _loop(model: EncoderLLM, train: InstructionSet, val: InstructionSet, recipe: InstructionRecipe, out: Path) -> dict[str, Any]:
+def _loop(
+    model: EncoderLLM, train: InstructionSet, val: InstructionSet, recipe: InstructionRecipe, out: Path
+) -> dict[str, Any]:
     rng = np.random.default_rng(recipe.seed)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.0)
     schedule = _schedule(optimizer, recipe.warmup, recipe.steps)
-    start, done, tokens = time.perf_counter(), 0, 0
+    start, done = time.perf_counter(), 0
     model.train()
     with LossLog(out / "loss.jsonl") as log:
         for step in range(recipe.steps):
@@ -149,15 +163,25 @@ def _loop(model: EncoderLLM, train: InstructionSet, val: InstructionSet, recipe:
                 values["val_loss"] = _val_loss(model, val)
             log.write(**values)
             if time.perf_counter() - start > recipe.budget_seconds:
-                logger.warning("stopped at step %d of %d: the %.0f s budget is spent", done, recipe.steps, recipe.budget_seconds)
+                logger.warning(
+                    "stopped at step %d of %d: the %.0f s budget is spent",
+                    done,
+                    recipe.steps,
+                    recipe.budget_seconds,
+                )
                 break
         records = log.records
     model.eval()
     plot_losses_svg(records, out / "loss.svg", title=f"{model.id}: instruction tuning")
     seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 1), "steps_done": done, "seconds_per_step": round(seconds / max(done, 1), 3),
-            "final_loss": records[-1]["loss"], "val_loss": next((r["val_loss"] for r in reversed(records) if "val_loss" in r), None),
-            "stopped_by_budget": done < recipe.steps}  # fmt: skip
+    return {
+        "seconds": round(seconds, 1),
+        "steps_done": done,
+        "seconds_per_step": round(seconds / max(done, 1), 3),
+        "final_loss": records[-1]["loss"],
+        "val_loss": next((r["val_loss"] for r in reversed(records) if "val_loss" in r), None),
+        "stopped_by_budget": done < recipe.steps,
+    }
 
 
 def instruction_tune(
@@ -166,7 +190,7 @@ def instruction_tune(
     lm_loader: Callable[[], tuple[Any, Any]] = load_smollm2,
     encoder: AVJointEncoder | None = None,
 ) -> dict[str, Any]:
-    """Train, save to ``out`` (weights, ``recipe.json``, ``loss.jsonl``/``.svg``, ``metrics.json``), return metrics.
+    """Train; save weights, ``recipe.json``, ``loss.jsonl``/``.svg`` and ``metrics.json``; return metrics.
 
     Args:
         out: output folder.
@@ -180,16 +204,29 @@ def instruction_tune(
     seed_everything(recipe.seed)
     trunk = encoder if encoder is not None else load_encoder(recipe.model.encoder)
     train = build_instruction_set(trunk, "train", recipe.train_clips, recipe.sync_clips, recipe.seed)
-    val = _subset(build_instruction_set(trunk, "val", recipe.val_clips, 0, recipe.seed,
-                                        kinds=[k for k in recipe.weights if k != "sync"]), recipe.val_records, recipe.seed)  # fmt: skip
+    val = _subset(
+        build_instruction_set(
+            trunk, "val", recipe.val_clips, 0, recipe.seed, kinds=[k for k in recipe.weights if k != "sync"]
+        ),
+        recipe.val_records,
+        recipe.seed,
+    )
     lm, tokenizer = lm_loader()
     dim = int(train.tokens.audio.shape[-1] // 2)
-    model = build_encoder_llm(recipe.model, trunk if recipe.model.use_media else None, lm, tokenizer, feature_dim=dim)
+    model = build_encoder_llm(
+        recipe.model, trunk if recipe.model.use_media else None, lm, tokenizer, feature_dim=dim
+    )
     (folder / "recipe.json").write_text(json.dumps(asdict(recipe), indent=1, default=list))
     metrics = _loop(model, train, val, recipe, folder)
     save_encoder_llm(model, folder)
-    metrics.update({"trainable_parameters": model.trainable_parameters(), "train_records": len(train.records),
-                    "train_clips": len(train.clips), "peak_memory_mb": round(peak_memory_mb(), 1)})  # fmt: skip
+    metrics.update(
+        {
+            "trainable_parameters": model.trainable_parameters(),
+            "train_records": len(train.records),
+            "train_clips": len(train.clips),
+            "peak_memory_mb": round(peak_memory_mb(), 1),
+        }
+    )
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics
 

@@ -46,6 +46,7 @@ from avikit.nn import count_parameters, save_config, save_pretrained
 from avikit.tasks import Task, get_task
 from avikit.train.feature_sets import FeatureSet, build_feature_set
 from avikit.train.finetune import FINETUNE_FAMILIES, FinetuneRecipe, finetune
+from avikit.train.language_recipes import LANGUAGE_RECIPES
 from avikit.train.linear_probe import train_linear_probe
 from avikit.train.loops import FitConfig, fit_head
 from avikit.train.perception import avel as avel_train
@@ -404,6 +405,7 @@ RECIPES: dict[str, tuple[type, Callable[[Any, Path, bool], RecipeResult]]] = {
     "avel-cross-modal": (CrossModalRecipe, _head_trainer("avel-cross-modal")),
     **{f"{task}-linear-probe": (ProbeRecipe, _probe_trainer(task)) for task in PROBE_TASKS},
     **{f"{family}-finetune": (FinetuneRecipe, _finetune_trainer(family)) for family in FINETUNE_FAMILIES},
+    **LANGUAGE_RECIPES,
 }
 """Recipe name -> (recipe dataclass, trainer). ``<task>-linear-probe`` fits one linear layer on the frozen
 trunk (:mod:`avikit.models.perception.linear_probe`); ``<family>-finetune`` trains the trunk and the head end

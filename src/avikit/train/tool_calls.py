@@ -64,8 +64,11 @@ def tool_requests(split: str, count: int, seed: int = 0) -> list[ToolRequest]:
     return rows
 
 
-def tool_call_tune(out: str | Path, recipe: ToolCallRecipe | None = None,
-                   lm_loader: Callable[[], tuple[Any, Any]] = load_smollm2) -> dict[str, Any]:  # fmt: skip
+def tool_call_tune(
+    out: str | Path,
+    recipe: ToolCallRecipe | None = None,
+    lm_loader: Callable[[], tuple[Any, Any]] = load_smollm2,
+) -> dict[str, Any]:
     """Train the adapters; save them (``avikit/llm-generator``) with ``loss.jsonl`` and ``metrics.json``."""
     recipe = recipe or ToolCallRecipe()
     folder = Path(out)
@@ -73,17 +76,23 @@ def tool_call_tune(out: str | Path, recipe: ToolCallRecipe | None = None,
     seed_everything(recipe.seed)
     rows = tool_requests("train", recipe.train_clips, recipe.seed)
     lm, tokenizer = lm_loader()
-    config = EncoderLLMConfig(use_media=False, lora_rank=recipe.lora_rank, preset="tool-call", model_id="avikit/llm-generator")
+    config = EncoderLLMConfig(
+        use_media=False, lora_rank=recipe.lora_rank, preset="tool-call", model_id="avikit/llm-generator"
+    )
     model = build_encoder_llm(config, None, lm, tokenizer)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=recipe.steps, pct_start=0.1)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, recipe.lr, total_steps=recipe.steps, pct_start=0.1
+    )
     rng, start, done = np.random.default_rng(recipe.seed), time.perf_counter(), 0
     model.train()
     with LossLog(folder / "loss.jsonl") as log:
         for step in range(recipe.steps):
             batch = [rows[int(k)] for k in rng.choice(len(rows), size=recipe.batch_size, replace=False)]
-            inputs = model.chat.build([None] * len(batch), [r.request for r in batch], [call_text(r.call) for r in batch])
+            inputs = model.chat.build(
+                [None] * len(batch), [r.request for r in batch], [call_text(r.call) for r in batch]
+            )
             loss = model.chat.answer_loss(inputs)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -99,8 +108,13 @@ def tool_call_tune(out: str | Path, recipe: ToolCallRecipe | None = None,
     save_encoder_llm(model, folder)
     (folder / "recipe.json").write_text(json.dumps(asdict(recipe), indent=1))
     seconds = time.perf_counter() - start
-    metrics = {"seconds": round(seconds, 1), "steps_done": done, "stopped_by_budget": done < recipe.steps,
-               "final_loss": records[-1]["loss"], "train_requests": len(rows),
-               "peak_memory_mb": round(peak_memory_mb(), 1)}  # fmt: skip
+    metrics = {
+        "seconds": round(seconds, 1),
+        "steps_done": done,
+        "stopped_by_budget": done < recipe.steps,
+        "final_loss": records[-1]["loss"],
+        "train_requests": len(rows),
+        "peak_memory_mb": round(peak_memory_mb(), 1),
+    }
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics

@@ -6,8 +6,13 @@ import pytest
 
 from avikit.models.language.text_vocab import build_word_tokenizer, tiny_llama
 
-CORPUS = ["How many sound sources are heard? Answer in one word.", "one two three yes no left right middle",
-          "From 1.5 to 3.0 seconds.", "There is no cow in this clip.", "A bee buzzes on the left."]  # fmt: skip
+CORPUS = [
+    "How many sound sources are heard? Answer in one word.",
+    "one two three yes no left right middle",
+    "From 1.5 to 3.0 seconds.",
+    "There is no cow in this clip.",
+    "A bee buzzes on the left.",
+]
 
 
 def tiny_loader(width: int = 32, seed: int = 0, init_std: float = 0.02):

@@ -13,7 +13,9 @@ def test_answer_logprobs_equal_a_plain_forward_over_token_ids(tiny_lm):
     chat = ChatLM(lm, tokenizer)
     prefix, suffix = chat_parts(PRESETS["qwen3-omni-eval"], "How many sounds?")
     batch = chat.build([None], ["How many sounds?"], ["two"])
-    ids = tokenizer(prefix + suffix + "two<|im_end|>", add_special_tokens=False, return_tensors="pt")["input_ids"]
+    ids = tokenizer(prefix + suffix + "two<|im_end|>", add_special_tokens=False, return_tensors="pt")[
+        "input_ids"
+    ]
     answer_len = len(tokenizer("two", add_special_tokens=False)["input_ids"]) + 1
     logp = torch.log_softmax(lm(input_ids=ids).logits, -1)[0]
     targets = ids[0, -answer_len:]
@@ -28,7 +30,9 @@ def test_left_padding_changes_no_row(tiny_lm):
     chat = ChatLM(lm, tokenizer)
     media = torch.randn(3, lm.config.hidden_size)
     one = chat.answer_logprobs(chat.build([media], ["yes?"], ["no"]))
-    both = chat.answer_logprobs(chat.build([None, media], ["How many sound sources are heard?", "yes?"], ["one", "no"]))
+    both = chat.answer_logprobs(
+        chat.build([None, media], ["How many sound sources are heard?", "yes?"], ["one", "no"])
+    )
     # masked positions contribute exact zeros; softmax reductions over other lengths differ by rounding only
     assert torch.allclose(one[0], both[1], atol=1e-4)
 
@@ -38,7 +42,9 @@ def test_greedy_loop_equals_transformers_generate(tiny_lm):
     chat = ChatLM(lm, tokenizer)
     prefix, suffix = chat_parts(PRESETS["qwen3-omni-eval"], "one two three")
     ids = tokenizer(prefix + suffix, add_special_tokens=False, return_tensors="pt")["input_ids"]
-    reference = lm.generate(ids, max_new_tokens=8, do_sample=False, eos_token_id=chat.end_id, pad_token_id=chat.end_id)
+    reference = lm.generate(
+        ids, max_new_tokens=8, do_sample=False, eos_token_id=chat.end_id, pad_token_id=chat.end_id
+    )
     expected = tokenizer.decode(reference[0, ids.shape[1] :], skip_special_tokens=True).strip()
     ours = chat.generate(chat.build([None], ["one two three"]), max_new_tokens=8)
     assert ours.texts == [expected]

@@ -6,7 +6,12 @@ import numpy as np
 import torch
 
 from avikit.models.encoders.trunk import load_encoder
-from avikit.models.language.encoder_llm import EncoderLLMConfig, build_encoder_llm, from_pretrained, save_encoder_llm
+from avikit.models.language.encoder_llm import (
+    EncoderLLMConfig,
+    build_encoder_llm,
+    from_pretrained,
+    save_encoder_llm,
+)
 from avikit.models.protocol import Model
 from avikit.tasks import get_task
 from tests.model_fixtures import make_items

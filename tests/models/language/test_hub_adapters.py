@@ -46,8 +46,16 @@ def test_qwen_omni_reads_audio_in_video_chunked(omni):
     omni.answer(FRAMES, WAVE, 16000, "What is heard?")
     body = runs(omni)[3:11]
     # 4 s: 4 grid steps of 2 frames (56 px -> 2 x 2 merged tokens each), 100 audio tokens, 2 s chunks
-    assert body == [("<|vision_bos|>", 1), ("<|audio_bos|>", 1), ("<|VIDEO|>", 8), ("<|AUDIO|>", 50),
-                    ("<|VIDEO|>", 8), ("<|AUDIO|>", 50), ("<|audio_eos|>", 1), ("<|vision_eos|>", 1)]  # fmt: skip
+    assert body == [
+        ("<|vision_bos|>", 1),
+        ("<|audio_bos|>", 1),
+        ("<|VIDEO|>", 8),
+        ("<|AUDIO|>", 50),
+        ("<|VIDEO|>", 8),
+        ("<|AUDIO|>", 50),
+        ("<|audio_eos|>", 1),
+        ("<|vision_eos|>", 1),
+    ]
     assert audio_token_count(400) == 100
 
 

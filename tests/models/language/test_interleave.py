@@ -55,17 +55,29 @@ def test_chunked_matches_the_official_qwen2_5_omni_processor():
     """Our order equals transformers' ``Qwen2_5OmniProcessor.replace_video_with_audio_token`` (official code)."""
     processing = pytest.importorskip("transformers.models.qwen2_5_omni.processing_qwen2_5_omni")
     processor_class = processing.Qwen2_5OmniProcessor
-    fake = SimpleNamespace(video_processor=SimpleNamespace(merge_size=2), audio_bos_token="[", audio_eos_token="]",
-                           video_token="V", audio_token="A")  # fmt: skip
+    fake = SimpleNamespace(
+        video_processor=SimpleNamespace(merge_size=2),
+        audio_bos_token="[",
+        audio_eos_token="]",
+        video_token="V",
+        audio_token="A",
+    )
     fake.get_chunked_index = lambda indices, size: processor_class.get_chunked_index(fake, indices, size)
     for grid_t, side, audio_tokens in ((4, 4, 100), (10, 2, 250), (3, 6, 73)):
         video_inputs = {"video_grid_thw": [np.array([grid_t, side, side])], "video_second_per_grid": [1.0]}
         text = processor_class.replace_video_with_audio_token(
-            fake, video_inputs, 0, {"num_audio_tokens": [audio_tokens]}, 0, position_id_per_seconds=25,
+            fake,
+            video_inputs,
+            0,
+            {"num_audio_tokens": [audio_tokens]},
+            0,
+            position_id_per_seconds=25,
             seconds_per_chunk=2.0,
         )
         per_step = side * side // 4
-        order = interleave(video_time_ids(grid_t * 2, 2, 2, per_step), audio_time_ids(audio_tokens, 25), "chunked")
+        order = interleave(
+            video_time_ids(grid_t * 2, 2, 2, per_step), audio_time_ids(audio_tokens, 25), "chunked"
+        )
         ours = "[" + "".join("V" if m == "video" else "A" for m in order.modality) + "]"
         assert ours == text
 

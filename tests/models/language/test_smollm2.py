@@ -28,7 +28,9 @@ def test_a_tampered_cache_folder_is_refused(tmp_path):
     folder = tmp_path / smollm2.CONVERTED_NAME
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"not the converted weights")
-    (folder / "avikit-checksums.json").write_text(json.dumps({"gguf": smollm2.GGUF_SHA256, "model.safetensors": "0" * 64}))
+    (folder / "avikit-checksums.json").write_text(
+        json.dumps({"gguf": smollm2.GGUF_SHA256, "model.safetensors": "0" * 64})
+    )
     with pytest.raises(DataError, match="checksums"):
         smollm2.load_smollm2(tmp_path)
 
@@ -36,10 +38,15 @@ def test_a_tampered_cache_folder_is_refused(tmp_path):
 def test_smollm2_answers_and_its_template_matches_ours(smollm2):
     lm, tokenizer = smollm2
     assert lm.config.num_hidden_layers == 30 and lm.config.hidden_size == 576
-    system = PromptPreset("test", system_prompt="You are a helpful AI assistant named SmolLM, trained by Hugging Face")
+    system = PromptPreset(
+        "test", system_prompt="You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+    )
     prefix, suffix = chat_parts(system, "What is the capital of France?")
-    official = tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
-                                             tokenize=False, add_generation_prompt=True)  # fmt: skip
+    official = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is the capital of France?"}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
     assert prefix + suffix == official
     chat = ChatLM(lm, tokenizer, system)
     answer = chat.generate(chat.build([None], ["What is the capital of France?"]), max_new_tokens=12)

@@ -67,13 +67,21 @@ video_maxlen: 128
 
 
 def to_sharegpt(
-    format: str, question: str, answer: str, video: str, audio: str | None = None,
-    rejected: str | None = None, record_id: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    format: str,
+    question: str,
+    answer: str,
+    video: str,
+    audio: str | None = None,
+    rejected: str | None = None,
+    record_id: str | None = None,
+) -> dict[str, Any]:
     """One record in ``format`` (``rejected``: a preference record)."""
     if format not in FORMATS:
         raise UsageError(f"unknown sharegpt format {format!r}; valid formats are {', '.join(FORMATS)}")
-    user = {"role": "user", "content": ("<video><audio>" if format == "llamafactory" else "<video>") + question}
+    user = {
+        "role": "user",
+        "content": ("<video><audio>" if format == "llamafactory" else "<video>") + question,
+    }
     out: dict[str, Any] = {"id": record_id} if record_id is not None else {}
     if format == "llamafactory":
         if audio is None:
@@ -81,8 +89,11 @@ def to_sharegpt(
         if rejected is None:
             out["messages"] = [user, {"role": "assistant", "content": answer}]
         else:
-            out |= {"messages": [user], "chosen": {"role": "assistant", "content": answer},
-                    "rejected": {"role": "assistant", "content": rejected}}  # fmt: skip
+            out |= {
+                "messages": [user],
+                "chosen": {"role": "assistant", "content": answer},
+                "rejected": {"role": "assistant", "content": rejected},
+            }
         return out | {"videos": [video], "audios": [audio]}
     out["messages"] = [user, {"role": "assistant", "content": answer}]
     if rejected is not None:
@@ -118,10 +129,13 @@ def export_sharegpt(
     folder = Path(out)
     media = {cid: _write_media(folder, cid, clip) for cid, clip in clips.items()}
     rows = []
-    for item in [*records, *pairs]:
+    items: list[Instruction | PreferencePair] = [*records, *pairs]
+    for item in items:
         inst = item.instruction if isinstance(item, PreferencePair) else item
         if inst.clip not in media:
-            raise UsageError(f"record {inst.id!r} is about clip {inst.clip!r}, which is not among the clips given")
+            raise UsageError(
+                f"record {inst.id!r} is about clip {inst.clip!r}, which is not among the clips given"
+            )
         video, audio = media[inst.clip]
         rejected = item.rejected if isinstance(item, PreferencePair) else None
         rows.append(to_sharegpt(format, inst.question, inst.answer, video, audio, rejected, inst.id))
@@ -134,9 +148,17 @@ def export_sharegpt(
     with atomic_writer(path) as f:
         json.dump(rows, f, indent=1)
     columns = {"messages": "messages", "videos": "videos", "audios": "audios"}
-    info: dict[str, Any] = {"file_name": path.name, "formatting": "sharegpt", "columns": columns,
-                            "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-                                     "assistant_tag": "assistant"}}  # fmt: skip
+    info: dict[str, Any] = {
+        "file_name": path.name,
+        "formatting": "sharegpt",
+        "columns": columns,
+        "tags": {
+            "role_tag": "role",
+            "content_tag": "content",
+            "user_tag": "user",
+            "assistant_tag": "assistant",
+        },
+    }
     if pairs:
         info |= {"ranking": True, "columns": {**columns, "chosen": "chosen", "rejected": "rejected"}}
     (folder / "dataset_info.json").write_text(json.dumps({name: info}, indent=1))
@@ -177,7 +199,9 @@ def _rows(path: Path) -> list[Any]:
             return [json.loads(line) for line in text.splitlines() if line.strip()]
         return list(json.loads(text))
     except json.JSONDecodeError as error:
-        raise DataError(f"{path}: not valid JSON ({error}); write a JSON list (.json) or JSON Lines (.jsonl)") from None
+        raise DataError(
+            f"{path}: not valid JSON ({error}); write a JSON list (.json) or JSON Lines (.jsonl)"
+        ) from None
 
 
 def _check_media(video: Path, audio: Path, format: str) -> None:

@@ -1,4 +1,4 @@
-"""A causal LM in a chat: media embeddings spliced into ChatML prompts, answer log-probabilities, greedy decoding.
+"""A causal LM in a chat: media embeddings in ChatML prompts, answer log-probabilities, greedy decoding.
 
 :class:`ChatLM` wraps a transformers causal LM (SmolLM2, or a tiny random ``LlamaForCausalLM`` in tests)
 and its tokenizer. Every row of a batch is ``prefix | media | suffix | answer`` (see
@@ -171,7 +171,7 @@ class ChatLM(nn.Module):
 
 
 def _cache_argument(out: Any) -> dict[str, Any]:
-    """The KV cache of a forward's output, under the name this transformers version takes (``cache`` in 5.x)."""
+    """The KV cache of a forward's output under the name this transformers takes (``cache`` in 5.x)."""
     cache = getattr(out, "cache", None)
     if cache is not None:
         return {"cache": cache}

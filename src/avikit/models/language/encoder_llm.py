@@ -15,7 +15,8 @@ File order: config, model, builder, save and ``from_pretrained``.
 Example:
     >>> from avikit.models.language.text_vocab import build_word_tokenizer, tiny_llama
     >>> tokenizer = build_word_tokenizer(["yes no"])
-    >>> model = build_encoder_llm(EncoderLLMConfig(use_media=False, lora_rank=0), None, tiny_llama(len(tokenizer)), tokenizer)
+    >>> config = EncoderLLMConfig(use_media=False, lora_rank=0)
+    >>> model = build_encoder_llm(config, None, tiny_llama(len(tokenizer)), tokenizer)
     >>> model.id, model.trainable_parameters()
     ('avikit/blind-lm', 0)
 """
@@ -200,7 +201,7 @@ def build_encoder_llm(
     if config.use_media:
         if encoder is None and feature_dim is None:
             raise ValueError("an Encoder+LLM needs its trunk (or feature_dim to train on cached features)")
-        d = feature_dim or int(encoder.audio_head.in_features)  # type: ignore[union-attr]
+        d = feature_dim or int(getattr(encoder, "audio_head").in_features)  # noqa: B009 (a Linear)
         projector = Projector(2 * d, 5 * d, chat.width, config.time_dim)
     return EncoderLLM(chat, encoder, projector, config)
 

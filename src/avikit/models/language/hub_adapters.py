@@ -57,7 +57,15 @@ __all__ = [
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-_QWEN_SPECIALS = ("<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>", "<|IMAGE|>", "<|VIDEO|>", "<|vision_bos|>", "<|vision_eos|>")
+_QWEN_SPECIALS = (
+    "<|AUDIO|>",
+    "<|audio_bos|>",
+    "<|audio_eos|>",
+    "<|IMAGE|>",
+    "<|VIDEO|>",
+    "<|vision_bos|>",
+    "<|vision_eos|>",
+)
 
 
 def audio_token_count(mel_frames: int) -> int:
@@ -65,19 +73,25 @@ def audio_token_count(mel_frames: int) -> int:
     return ((mel_frames - 1) // 2 + 1 - 2) // 2 + 1
 
 
-def whisper_features(extractor: Any, waveform: np.ndarray, sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(input_features [1, M, 3000], feature_attention_mask [1, 3000])`` of a mono 16 kHz mix of ``[C, N]``."""
+def whisper_features(
+    extractor: Any, waveform: np.ndarray, sample_rate: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(input_features [1, M, 3000], feature_attention_mask [1, 3000])`` of the mono mix of ``[C, N]``."""
     if sample_rate != extractor.sampling_rate:
-        raise UsageError(f"audio at {sample_rate} Hz; the model's front end needs {extractor.sampling_rate} Hz")
+        raise UsageError(
+            f"audio at {sample_rate} Hz; the model's front end needs {extractor.sampling_rate} Hz"
+        )
     mono = np.asarray(waveform, dtype=np.float32).mean(0)
-    out = extractor(mono, sampling_rate=sample_rate, return_attention_mask=True, padding="max_length", return_tensors="pt")
+    out = extractor(
+        mono, sampling_rate=sample_rate, return_attention_mask=True, padding="max_length", return_tensors="pt"
+    )
     return out["input_features"], out["attention_mask"]
 
 
 def patchify_video(
     frames: np.ndarray, patch: int, merge: int, temporal: int, size: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Qwen2-VL video patches ``[t * h * w, 3 * temporal * patch^2]`` and ``grid_thw [1, 3]`` of ``[T, H, W, 3]``.
+    """Qwen2-VL patches ``[t * h * w, 3 * temporal * patch^2]`` and ``grid_thw [1, 3]`` of ``[T, H, W, 3]``.
 
     Frames are resized (bilinear) to ``size x size`` (a multiple of ``patch * merge``) and CLIP-normalized.
     """
@@ -100,48 +114,79 @@ class HubAVLM:
     tasks: tuple[str, ...] = LANGUAGE_TASKS
 
     def __init__(
-        self, family: str, model: Any, tokenizer: Any, feature_extractor: Any | None = None,
-        preset: PromptPreset = PRESETS["qwen3-omni-eval"], use_audio_in_video: bool = True,
-        frame_size: int = 56, model_id: str | None = None, weights_hash: str = "untrained",
-    ) -> None:  # fmt: skip
+        self,
+        family: str,
+        model: Any,
+        tokenizer: Any,
+        feature_extractor: Any | None = None,
+        preset: PromptPreset = PRESETS["qwen3-omni-eval"],
+        use_audio_in_video: bool = True,
+        frame_size: int = 56,
+        model_id: str | None = None,
+        weights_hash: str = "untrained",
+    ) -> None:
         if family not in ("qwen2.5-omni", "qwen2-audio", "llava-onevision"):
-            raise UsageError(f"unknown hub family {family!r}; valid: qwen2.5-omni, qwen2-audio, llava-onevision")
-        self.family, self.model, self.tokenizer, self.extractor = family, model.eval(), tokenizer, feature_extractor
+            raise UsageError(
+                f"unknown hub family {family!r}; valid: qwen2.5-omni, qwen2-audio, llava-onevision"
+            )
+        self.family, self.model, self.tokenizer, self.extractor = (
+            family,
+            model.eval(),
+            tokenizer,
+            feature_extractor,
+        )
         self.preset, self.use_audio_in_video, self.frame_size = preset, use_audio_in_video, frame_size
         self.id = model_id or f"hub/{family}"
         self.weights_hash = weights_hash
-        self.inputs = {"qwen2.5-omni": ("audio", "video", "text"), "qwen2-audio": ("audio", "text"),
-                       "llava-onevision": ("video", "text")}[family]  # fmt: skip
+        self.inputs = {
+            "qwen2.5-omni": ("audio", "video", "text"),
+            "qwen2-audio": ("audio", "text"),
+            "llava-onevision": ("video", "text"),
+        }[family]
         self.last_inputs: dict[str, Any] = {}
 
     def _token(self, text: str) -> str:
         return text
 
-    def _omni_media(self, frames: np.ndarray, waveform: np.ndarray, sample_rate: int) -> tuple[str, dict[str, Any]]:
+    def _omni_media(
+        self, frames: np.ndarray, waveform: np.ndarray, sample_rate: int
+    ) -> tuple[str, dict[str, Any]]:
         vision = self.model.config.vision_config
         patch, merge, temporal = vision.patch_size, vision.spatial_merge_size, vision.temporal_patch_size
         pixels, grid = patchify_video(frames, patch, merge, temporal, self.frame_size)
         features, mask = whisper_features(self.extractor, waveform, sample_rate)
         per_step = int(grid[0, 1] * grid[0, 2]) // merge**2
         seconds_per_grid = temporal / self.preset.fps
-        inputs = {"pixel_values_videos": pixels, "video_grid_thw": grid, "input_features": features,
-                  "feature_attention_mask": mask, "video_second_per_grid": torch.tensor([seconds_per_grid])}  # fmt: skip
+        inputs = {
+            "pixel_values_videos": pixels,
+            "video_grid_thw": grid,
+            "input_features": features,
+            "feature_attention_mask": mask,
+            "video_second_per_grid": torch.tensor([seconds_per_grid]),
+        }
         audio_tokens = audio_token_count(int(mask.sum()))
         if not self.use_audio_in_video:
             video = "<|vision_bos|>" + "<|VIDEO|>" * (int(grid[0, 0]) * per_step) + "<|vision_eos|>"
             return video + "<|audio_bos|>" + "<|AUDIO|>" * audio_tokens + "<|audio_eos|>", inputs
-        video_ids = video_time_ids(int(grid[0, 0]) * temporal, self.preset.fps, temporal, per_step, QWEN2_5_OMNI)
+        video_ids = video_time_ids(
+            int(grid[0, 0]) * temporal, self.preset.fps, temporal, per_step, QWEN2_5_OMNI
+        )
         order = interleave(video_ids, audio_time_ids(audio_tokens, 25, QWEN2_5_OMNI), "chunked", QWEN2_5_OMNI)
         body = "".join("<|VIDEO|>" if m == "video" else "<|AUDIO|>" for m in order.modality)
         return "<|vision_bos|><|audio_bos|>" + body + "<|audio_eos|><|vision_eos|>", inputs
 
-    def _media(self, frames: np.ndarray, waveform: np.ndarray, sample_rate: int) -> tuple[str, dict[str, Any]]:
+    def _media(
+        self, frames: np.ndarray, waveform: np.ndarray, sample_rate: int
+    ) -> tuple[str, dict[str, Any]]:
         if self.family == "qwen2.5-omni":
             return self._omni_media(frames, waveform, sample_rate)
         if self.family == "qwen2-audio":
             features, mask = whisper_features(self.extractor, waveform, sample_rate)
             count = audio_token_count(int(mask.sum()))
-            return "<|audio_bos|>" + "<|AUDIO|>" * count + "<|audio_eos|>", {"input_features": features, "feature_attention_mask": mask}
+            return "<|audio_bos|>" + "<|AUDIO|>" * count + "<|audio_eos|>", {
+                "input_features": features,
+                "feature_attention_mask": mask,
+            }
         return self._llava_media(frames)
 
     def _llava_media(self, frames: np.ndarray) -> tuple[str, dict[str, Any]]:
@@ -162,17 +207,30 @@ class HubAVLM:
         ids = self.tokenizer(prefix + media + suffix, add_special_tokens=False, return_tensors="pt")
         extra = {"use_audio_in_video": self.use_audio_in_video} if self.family == "qwen2.5-omni" else {}
         self.last_inputs = {**inputs, "input_ids": ids["input_ids"]}
-        out = self.model.generate(input_ids=ids["input_ids"], attention_mask=ids["attention_mask"], **inputs, **extra,
-                                  max_new_tokens=self.preset.max_new_tokens, do_sample=False)  # fmt: skip
-        return str(self.tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)).strip()
+        out = self.model.generate(
+            input_ids=ids["input_ids"],
+            attention_mask=ids["attention_mask"],
+            **inputs,
+            **extra,
+            max_new_tokens=self.preset.max_new_tokens,
+            do_sample=False,
+        )
+        return str(
+            self.tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+        ).strip()
 
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Answer every question of every item (one generation per question)."""
         if task.name not in self.tasks:
             raise ValueError(f"{self.id} answers {', '.join(self.tasks)}, not {task.name!r}")
         rate = task.spec.protocol.sample_rate
-        return [{"id": item.sample.id, "answers": [self.answer(item.frames, item.waveform, rate, q) for q in item.inputs.text]}
-                for item in batch]  # fmt: skip
+        return [
+            {
+                "id": item.sample.id,
+                "answers": [self.answer(item.frames, item.waveform, rate, q) for q in item.inputs.text],
+            }
+            for item in batch
+        ]
 
 
 def _qwen_tokenizer() -> Any:
@@ -189,55 +247,103 @@ def tiny_qwen2_5_omni(use_audio_in_video: bool = True, seed: int = 0) -> HubAVLM
 
     tokenizer = _qwen_tokenizer()
     tid = tokenizer.convert_tokens_to_ids
-    config = Qwen2_5OmniThinkerConfig(
-        audio_config={"num_mel_bins": 128, "encoder_layers": 1, "encoder_attention_heads": 2, "encoder_ffn_dim": 32,
-                      "d_model": 16, "output_dim": 32, "n_window": 50, "max_source_positions": 1500},
-        vision_config={"depth": 1, "hidden_size": 16, "intermediate_size": 32, "num_heads": 2, "out_hidden_size": 32,
-                       "fullatt_block_indexes": [0], "window_size": 28},
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                     "num_attention_heads": 2, "num_key_value_heads": 1,
-                     "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0}},
-        audio_token_index=tid("<|AUDIO|>"), image_token_index=tid("<|IMAGE|>"), video_token_index=tid("<|VIDEO|>"),
-        audio_start_token_id=tid("<|audio_bos|>"), audio_end_token_id=tid("<|audio_eos|>"),
-        vision_start_token_id=tid("<|vision_bos|>"), vision_end_token_id=tid("<|vision_eos|>"),
-    )  # fmt: skip
+    # the vision start/end ids are read by the model from its config (not declared by the config class)
+    config = Qwen2_5OmniThinkerConfig(  # type: ignore[call-arg]
+        audio_config={
+            "num_mel_bins": 128,
+            "encoder_layers": 1,
+            "encoder_attention_heads": 2,
+            "encoder_ffn_dim": 32,
+            "d_model": 16,
+            "output_dim": 32,
+            "n_window": 50,
+            "max_source_positions": 1500,
+        },
+        vision_config={
+            "depth": 1,
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_heads": 2,
+            "out_hidden_size": 32,
+            "fullatt_block_indexes": [0],
+            "window_size": 28,
+        },
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0},
+        },
+        audio_token_index=tid("<|AUDIO|>"),
+        image_token_index=tid("<|IMAGE|>"),
+        video_token_index=tid("<|VIDEO|>"),
+        audio_start_token_id=tid("<|audio_bos|>"),
+        audio_end_token_id=tid("<|audio_eos|>"),
+        vision_start_token_id=tid("<|vision_bos|>"),
+        vision_end_token_id=tid("<|vision_eos|>"),
+    )
     torch.manual_seed(seed)
     model = Qwen2_5OmniThinkerForConditionalGeneration(config)
     model.generation_config.eos_token_id = tid("<|im_end|>")
     model.generation_config.pad_token_id = tid("<|endoftext|>")
     extractor = WhisperFeatureExtractor(feature_size=128, sampling_rate=16000)
-    return HubAVLM("qwen2.5-omni", model, tokenizer, extractor, use_audio_in_video=use_audio_in_video,
-                   model_id="hub/qwen2.5-omni-tiny-random")  # fmt: skip
+    return HubAVLM(
+        "qwen2.5-omni",
+        model,
+        tokenizer,
+        extractor,
+        use_audio_in_video=use_audio_in_video,
+        model_id="hub/qwen2.5-omni-tiny-random",
+    )
 
 
 def from_pretrained(folder: str | os.PathLike[str], family: str = "qwen2.5-omni", **kwargs: Any) -> HubAVLM:
     """A real checkpoint folder (weights, tokenizer, preprocessor config) behind the adapter."""
     import transformers
 
-    classes = {"qwen2.5-omni": "Qwen2_5OmniThinkerForConditionalGeneration",
-               "qwen2-audio": "Qwen2AudioForConditionalGeneration",
-               "llava-onevision": "LlavaOnevisionForConditionalGeneration"}  # fmt: skip
+    classes = {
+        "qwen2.5-omni": "Qwen2_5OmniThinkerForConditionalGeneration",
+        "qwen2-audio": "Qwen2AudioForConditionalGeneration",
+        "llava-onevision": "LlavaOnevisionForConditionalGeneration",
+    }
     if family not in classes:
         raise UsageError(f"unknown hub family {family!r}; valid: {', '.join(classes)}")
     model = getattr(transformers, classes[family]).from_pretrained(folder)
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
-    extractor = None if family == "llava-onevision" else transformers.WhisperFeatureExtractor.from_pretrained(folder)
+    extractor = (
+        None if family == "llava-onevision" else transformers.WhisperFeatureExtractor.from_pretrained(folder)
+    )
     return HubAVLM(family, model, tokenizer, extractor, model_id=f"hub/{family}", **kwargs)
 
 
 def tiny_qwen2_audio(seed: int = 0) -> HubAVLM:
-    """A randomly initialised Qwen2-Audio from its config classes (no download), as an adapter (hears only)."""
+    """A random Qwen2-Audio from its config classes (no download), as an adapter (hears only)."""
     from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, WhisperFeatureExtractor
 
     tokenizer = _qwen_tokenizer()
     tid = tokenizer.convert_tokens_to_ids
     config = Qwen2AudioConfig(
-        audio_config={"num_mel_bins": 128, "encoder_layers": 1, "encoder_attention_heads": 2, "encoder_ffn_dim": 32,
-                      "d_model": 16},
-        text_config={"model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64,
-                     "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1},
+        audio_config={
+            "num_mel_bins": 128,
+            "encoder_layers": 1,
+            "encoder_attention_heads": 2,
+            "encoder_ffn_dim": 32,
+            "d_model": 16,
+        },
+        text_config={
+            "model_type": "qwen2",
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+        },
         audio_token_index=tid("<|AUDIO|>"),
-    )  # fmt: skip
+    )
     torch.manual_seed(seed)
     model = Qwen2AudioForConditionalGeneration(config)
     model.generation_config.eos_token_id = tid("<|im_end|>")
@@ -247,19 +353,35 @@ def tiny_qwen2_audio(seed: int = 0) -> HubAVLM:
 
 
 def tiny_llava_onevision(seed: int = 0) -> HubAVLM:
-    """A randomly initialised LLaVA-OneVision from its config classes (no download), as an adapter (sees only)."""
+    """A random LLaVA-OneVision from its config classes (no download), as an adapter (sees only)."""
     from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
 
     tokenizer = build_word_tokenizer(["What is seen? yes no one two"], 400, ("<image>", "<video>"))
     tid = tokenizer.convert_tokens_to_ids
     config = LlavaOnevisionConfig(
-        vision_config={"model_type": "siglip_vision_model", "image_size": 32, "patch_size": 8, "hidden_size": 16,
-                       "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2},
-        text_config={"model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64,
-                     "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1},
-        image_token_index=tid("<image>"), video_token_index=tid("<video>"), vision_feature_layer=-1,
+        vision_config={
+            "model_type": "siglip_vision_model",
+            "image_size": 32,
+            "patch_size": 8,
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+        },
+        text_config={
+            "model_type": "qwen2",
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+        },
+        image_token_index=tid("<image>"),
+        video_token_index=tid("<video>"),
+        vision_feature_layer=-1,
         image_grid_pinpoints=[[32, 32]],
-    )  # fmt: skip
+    )
     torch.manual_seed(seed)
     model = LlavaOnevisionForConditionalGeneration(config)
     model.generation_config.eos_token_id = tid("<|im_end|>")

@@ -97,9 +97,9 @@ def video_time_ids(
     tokens_per_step: int,
     clock: Clock = QWEN2_5_OMNI,
 ) -> NDArray[np.int64]:
-    """Time ids of the video tokens: ``tokens_per_step`` tokens per grid step of ``temporal_patch_size`` frames.
+    """Time ids of the video tokens: ``tokens_per_step`` per grid step of ``temporal_patch_size`` frames.
 
-    Step ``s`` covers frames ``[s * p, (s + 1) * p)`` and gets ``floor(s * p / fps * position_ids_per_second)``.
+    Step ``s`` covers frames ``[s * p, (s + 1) * p)``; its id is ``floor(s * p / fps * ids_per_second)``.
     Frames that do not fill a last step are padded to one (as the processors repeat the last frame).
     """
     if num_frames < 1 or temporal_patch_size < 1 or tokens_per_step < 1 or Fraction(fps) <= 0:

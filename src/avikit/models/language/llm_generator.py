@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +41,7 @@ __all__ = [
     "load_llm_generator_zero_shot",
     "predict_generation",
 ]
+
 
 def apply_gain_ramp(audio: np.ndarray, gain_db: Sequence[float]) -> np.ndarray:
     """``audio [..., N]`` times a linear-in-dB ramp from ``gain_db[0]`` to ``gain_db[1]``."""
@@ -83,7 +83,12 @@ class LLMGenerator:
     tasks: tuple[str, ...] = tuple(TASK_REQUESTS)
 
     def __init__(self, chat: ChatLM, generators: Mapping[str, Any], model_id: str, weights_hash: str) -> None:
-        self.chat, self.generators, self.id, self.weights_hash = chat, dict(generators), model_id, weights_hash
+        self.chat, self.generators, self.id, self.weights_hash = (
+            chat,
+            dict(generators),
+            model_id,
+            weights_hash,
+        )
         self.failed_calls: list[tuple[str, str]] = []
 
     def write_calls(self, requests: Sequence[str], batch_size: int = 8) -> list[str]:
@@ -94,8 +99,10 @@ class LLMGenerator:
             texts += self.chat.generate(self.chat.build([None] * len(part), part)).texts
         return texts
 
-    def execute(self, call: Mapping[str, Any], frames: np.ndarray, waveform: np.ndarray, seed: int = 0) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Run a valid call on a clip (``frames [T, H, W, 3]`` uint8 at 8 fps, ``waveform [C, N]`` at 16 kHz)."""
+    def execute(
+        self, call: Mapping[str, Any], frames: np.ndarray, waveform: np.ndarray, seed: int = 0
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Run a valid call on a clip (``frames [T, H, W, 3]`` uint8, 8 fps; ``waveform [C, N]``, 16 kHz)."""
         tool, gain = call["tool"], call.get("gain_db", [0, 0])
         if tool not in self.generators:
             raise ValueError(f"{self.id} has no {tool!r} generator; it has {', '.join(self.generators)}")
@@ -116,10 +123,12 @@ class LLMGenerator:
         return sound, (video.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
 
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
-        """The generation task's prediction: the request of the task, the LM's call, the generator's output."""
+        """The generation task's prediction: the task's request, the LM's call, the generator's output."""
         return predict_generation(self, task, batch)
 
-    def run(self, request: str, frames: np.ndarray, waveform: np.ndarray, seed: int = 0, execute: bool = True) -> CallResult:
+    def run(
+        self, request: str, frames: np.ndarray, waveform: np.ndarray, seed: int = 0, execute: bool = True
+    ) -> CallResult:
         """Write, check and (when valid and ``execute``) carry out the call of one request."""
         text = self.write_calls([request])[0]
         call = parse_call(text)
@@ -149,7 +158,9 @@ def load_llm_generator(name_or_path: str = "llm-generator") -> LLMGenerator:
 def load_llm_generator_zero_shot() -> LLMGenerator:
     """SmolLM2 as released, told the schema in its system prompt (the call-writing baseline)."""
     lm, tokenizer = load_smollm2()
-    config = EncoderLLMConfig(use_media=False, lora_rank=0, preset="tool-call-schema", model_id="avikit/llm-generator-zero-shot")
+    config = EncoderLLMConfig(
+        use_media=False, lora_rank=0, preset="tool-call-schema", model_id="avikit/llm-generator-zero-shot"
+    )
     model = build_encoder_llm(config, None, lm, tokenizer)
     return LLMGenerator(model.chat, load_generators(), model.id, GGUF_SHA256[:16])
 
@@ -160,7 +171,7 @@ def _request(task: Task, item: MediaItem) -> str:
 
 
 def predict_generation(model: LLMGenerator, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
-    """Write each item's call and carry it out; a failed call yields silence / black frames (and is logged)."""
+    """Write each item's call and carry it out; a failed call yields silence / black frames (logged)."""
     folder = prediction_folder(task, model.id, model.tasks, task.spec.protocol.sample_rate)
     out = []
     for item in batch:

@@ -1,4 +1,4 @@
-"""The prompt protocol of the AV-LLMs: named presets and the chat template around the media.
+r"""The prompt protocol of the AV-LLMs: named presets and the chat template around the media.
 
 A :class:`PromptPreset` fixes everything about a prompt that can move a number: the frame rate of the
 video given to the model, whether the audio of the video is used, the system prompt, where the media go
@@ -19,9 +19,8 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import json
+from dataclasses import dataclass
 
 from avikit._registry import lookup
 from avikit.data.tool_requests import CALL_SCHEMA, TOOLS

@@ -24,7 +24,9 @@ SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 """ChatML's special tokens, first in every vocabulary built here (``<|endoftext|>`` pads)."""
 
 
-def build_word_tokenizer(corpus: Iterable[str], vocab_size: int = 600, extra_special: Sequence[str] = ()) -> Any:
+def build_word_tokenizer(
+    corpus: Iterable[str], vocab_size: int = 600, extra_special: Sequence[str] = ()
+) -> Any:
     """A byte-level BPE tokenizer trained on ``corpus`` (plus ChatML's specials and the user/assistant roles).
 
     Args:

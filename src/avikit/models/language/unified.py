@@ -86,7 +86,7 @@ class UnifiedConfig:
     width: int = 192
     depth: int = 4
     heads: int = 4
-    text_vocab: int = 600
+    text_vocab: int = 600  # byte-level BPE tokens (bytes and merges), besides the media tokens
     audio_codes: int = 256
     audio_stride: int = 4
     visual_codes: int = 64
@@ -100,8 +100,15 @@ class UnifiedAVLM(nn.Module):
 
     tasks: tuple[str, ...] = LANGUAGE_TASKS
 
-    def __init__(self, chat: ChatLM, codebook: torch.Tensor, config: UnifiedConfig, encoder: AVJointEncoder | None,
-                 codec: Any | None, weights_hash: str = "untrained") -> None:  # fmt: skip
+    def __init__(
+        self,
+        chat: ChatLM,
+        codebook: torch.Tensor,
+        config: UnifiedConfig,
+        encoder: AVJointEncoder | None,
+        codec: Any | None,
+        weights_hash: str = "untrained",
+    ) -> None:
         super().__init__()
         self.chat, self.config, self.encoder, self.codec = chat, config, encoder, codec
         self.register_buffer("codebook", codebook)  # [K, D] visual centroids
@@ -115,9 +122,12 @@ class UnifiedAVLM(nn.Module):
 
     def visual_codes(self, visual_maps: torch.Tensor) -> torch.Tensor:
         """``[B, S, D, h, w]`` trunk maps -> ``[B, S * 3]`` codes (per second: left, middle, right thirds)."""
-        thirds = torch.stack([p.amax(dim=(3, 4)) for p in visual_maps.tensor_split(3, dim=4)], 2)  # [B, S, 3, D]
+        thirds = torch.stack(
+            [p.amax(dim=(3, 4)) for p in visual_maps.tensor_split(3, dim=4)], 2
+        )  # [B, S, 3, D]
         flat = thirds.flatten(1, 2)  # [B, S*3, D]
-        return torch.cdist(flat, self.codebook[None].expand(len(flat), -1, -1)).argmin(-1)
+        codebook: torch.Tensor = self.codebook  # type: ignore[assignment]
+        return torch.cdist(flat, codebook[None].expand(len(flat), -1, -1)).argmin(-1)
 
     def audio_codes(self, waveform: torch.Tensor) -> torch.Tensor:
         """Mono ``[B, 1, N]`` -> first-codebook codes every ``audio_stride`` steps ``[B, T / stride]``."""
@@ -128,7 +138,11 @@ class UnifiedAVLM(nn.Module):
     def media_ids(self, video: torch.Tensor | None, audio: torch.Tensor | None) -> list[int]:
         """Token ids of one clip's codes in reading order (chunked clock): ``video [S*3]``, ``audio [T]``."""
         v = np.zeros(0, np.int64) if video is None else np.repeat(np.arange(len(video) // 3), 3) * 25
-        a = np.zeros(0, np.int64) if audio is None else (np.arange(len(audio)) * 25 * self.config.audio_stride) // 32
+        a = (
+            np.zeros(0, np.int64)
+            if audio is None
+            else (np.arange(len(audio)) * 25 * self.config.audio_stride) // 32
+        )
         order = interleave(v.astype(np.int64), a.astype(np.int64), "chunked", QWEN2_5_OMNI)
         ids = []
         for modality, index in zip(order.modality, order.index.tolist(), strict=True):
@@ -152,8 +166,13 @@ class UnifiedAVLM(nn.Module):
 
     # --------------------------------------------------------------------------------------- inference
 
-    def answer(self, media: Sequence[list[int] | None], prompts: Sequence[str], max_new_tokens: int | None = None,
-               batch_size: int = 16) -> list[str]:  # fmt: skip
+    def answer(
+        self,
+        media: Sequence[list[int] | None],
+        prompts: Sequence[str],
+        max_new_tokens: int | None = None,
+        batch_size: int = 16,
+    ) -> list[str]:
         """Greedy answers (text, or audio tokens as ``<aK>`` strings)."""
         out: list[str] = []
         tokens, seconds = 0, 0.0
@@ -161,7 +180,9 @@ class UnifiedAVLM(nn.Module):
             rows = range(begin, min(begin + batch_size, len(prompts)))
             embeds = [None if media[r] is None else self.embed_ids(media[r]) for r in rows]  # type: ignore[arg-type]
             with torch.no_grad():
-                generation = self.chat.generate(self.chat.build(embeds, [prompts[r] for r in rows]), max_new_tokens)
+                generation = self.chat.generate(
+                    self.chat.build(embeds, [prompts[r] for r in rows]), max_new_tokens
+                )
             out += generation.texts
             tokens, seconds = tokens + generation.new_tokens, seconds + generation.seconds
         self.last_generation = Generation(out, tokens, seconds)
@@ -192,8 +213,10 @@ class UnifiedAVLM(nn.Module):
                 prompts.append(question)
                 owner.append(k)
         texts = self.answer(media, prompts)
-        return [{"id": item.sample.id, "answers": [t for t, o in zip(texts, owner, strict=True) if o == k]}
-                for k, item in enumerate(batch)]  # fmt: skip
+        return [
+            {"id": item.sample.id, "answers": [t for t, o in zip(texts, owner, strict=True) if o == k]}
+            for k, item in enumerate(batch)
+        ]
 
 
 def save_unified(model: UnifiedAVLM, out: str | os.PathLike[str]) -> Path:
@@ -201,7 +224,7 @@ def save_unified(model: UnifiedAVLM, out: str | os.PathLike[str]) -> Path:
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     state = {f"lm.{k}": v.detach().contiguous().clone() for k, v in model.chat.lm.state_dict().items()}
-    state["codebook"] = model.codebook.detach().clone()
+    state["codebook"] = torch.as_tensor(model.codebook).detach().clone()
     state.pop("lm.lm_head.weight", None)  # tied to the input embeddings
     save_file(state, str(folder / "model.safetensors"))
     model.chat.tokenizer.save_pretrained(folder / "tokenizer")
@@ -216,8 +239,11 @@ def build_unified_lm(config: UnifiedConfig, vocab_size: int) -> Any:
     return tiny_llama(vocab_size, width=config.width, depth=config.depth, heads=config.heads)
 
 
-def from_pretrained(name_or_path: str | os.PathLike[str] = "unified-av", encoder: AVJointEncoder | None = None,
-                    codec: Any | None = None) -> UnifiedAVLM:  # fmt: skip
+def from_pretrained(
+    name_or_path: str | os.PathLike[str] = "unified-av",
+    encoder: AVJointEncoder | None = None,
+    codec: Any | None = None,
+) -> UnifiedAVLM:
     """Load a saved unified model (its trunk and codec by the names its config gives, unless given)."""
     import hashlib
 
