@@ -9,7 +9,7 @@ such and nothing is generated) and executed with the packaged generators: ``v2a`
 pairs (:mod:`avikit.train.tool_calls`), or SmolLM2 as released with the schema in its system prompt.
 
 Example:
-    >>> apply_gain_ramp(np.ones(5, np.float32), [0, -20]).round(3).tolist()
+    >>> [round(float(x), 3) for x in apply_gain_ramp(np.ones(5, np.float32), [0, -20])]
     [1.0, 0.562, 0.316, 0.178, 0.1]
 """
 

@@ -12,9 +12,9 @@ template, no default system prompt is added when the preset has none.
 Example:
     >>> prefix, suffix = chat_parts(PRESETS["qwen3-omni-eval"], "How many sounds?")
     >>> prefix
-    '<|im_start|>user\\n'
+    '<|im_start|>user\n'
     >>> suffix
-    'How many sounds?<|im_end|>\\n<|im_start|>assistant\\n'
+    'How many sounds?<|im_end|>\n<|im_start|>assistant\n'
 """
 
 from __future__ import annotations

@@ -227,7 +227,7 @@ def save_unified(model: UnifiedAVLM, out: str | os.PathLike[str]) -> Path:
     state["codebook"] = torch.as_tensor(model.codebook).detach().clone()
     state.pop("lm.lm_head.weight", None)  # tied to the input embeddings
     save_file(state, str(folder / "model.safetensors"))
-    model.chat.tokenizer.save_pretrained(folder / "tokenizer")
+    model.chat.tokenizer.save_pretrained(folder)  # tokenizer.json, tokenizer_config.json beside config.json
     (folder / "config.json").write_text(json.dumps({"kind": KIND, "config": asdict(model.config)}, indent=1))
     return folder
 
@@ -256,7 +256,7 @@ def from_pretrained(
     if meta.get("kind") != KIND:
         raise DataError(f"{folder}/config.json: kind {meta.get('kind')!r} is not {KIND!r}")
     config = UnifiedConfig(**meta["config"])
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(folder / "tokenizer")
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
     lm = build_unified_lm(config, len(tokenizer))
     state = load_file(str(folder / "model.safetensors"))
     lm.load_state_dict({k[3:]: v.float() for k, v in state.items() if k.startswith("lm.")}, strict=False)
