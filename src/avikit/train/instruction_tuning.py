@@ -171,6 +171,9 @@ def _loop(
                 )
                 break
         records = log.records
+    final_val = next((r["val_loss"] for r in reversed(records) if "val_loss" in r), None)
+    if "val_loss" not in records[-1]:  # stopped by the budget between two validations
+        final_val = _val_loss(model, val)
     model.eval()
     plot_losses_svg(records, out / "loss.svg", title=f"{model.id}: instruction tuning")
     seconds = time.perf_counter() - start
@@ -179,7 +182,7 @@ def _loop(
         "steps_done": done,
         "seconds_per_step": round(seconds / max(done, 1), 3),
         "final_loss": records[-1]["loss"],
-        "val_loss": next((r["val_loss"] for r in reversed(records) if "val_loss" in r), None),
+        "val_loss": final_val,
         "stopped_by_budget": done < recipe.steps,
     }
 

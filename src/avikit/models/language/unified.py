@@ -55,7 +55,9 @@ __all__ = [
     "UnifiedAVLM",
     "UnifiedConfig",
     "audio_token_names",
+    "build_unified_lm",
     "from_pretrained",
+    "save_unified",
     "t2a_prompt",
     "visual_token_names",
 ]
@@ -220,12 +222,13 @@ class UnifiedAVLM(nn.Module):
 
 
 def save_unified(model: UnifiedAVLM, out: str | os.PathLike[str]) -> Path:
-    """Weights (LM and visual codebook), ``config.json`` and the tokenizer to ``out``."""
+    """Weights (LM and visual codebook, float16), ``config.json`` and the tokenizer to ``out``."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     state = {f"lm.{k}": v.detach().contiguous().clone() for k, v in model.chat.lm.state_dict().items()}
     state["codebook"] = torch.as_tensor(model.codebook).detach().clone()
     state.pop("lm.lm_head.weight", None)  # tied to the input embeddings
+    state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}  # loads back as float32
     save_file(state, str(folder / "model.safetensors"))
     model.chat.tokenizer.save_pretrained(folder)  # tokenizer.json, tokenizer_config.json beside config.json
     (folder / "config.json").write_text(json.dumps({"kind": KIND, "config": asdict(model.config)}, indent=1))
