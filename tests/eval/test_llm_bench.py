@@ -14,11 +14,20 @@ def test_llm_bench_compares_archetypes_with_the_blind_baseline(tiny_encoder, tmp
     lm, tokenizer = tiny_loader()()
     archetype = build_encoder_llm(EncoderLLMConfig(lora_rank=2), load_encoder(tiny_encoder), lm, tokenizer)
     lm, tokenizer = tiny_loader(seed=1)()
-    blind = build_encoder_llm(EncoderLLMConfig(use_media=False, lora_rank=2, model_id="blind"), None, lm, tokenizer)
+    blind = build_encoder_llm(
+        EncoderLLMConfig(use_media=False, lora_rank=2, model_id="blind"), None, lm, tokenizer
+    )
     prior = TextPriorModel.fit([("Is a <class> visible? Answer yes or no.", "no")])
     models = {"encoder-llm": archetype, "blind-lm-sft": blind, "text-prior": prior, "chance": ChanceModel()}
-    results = run_llm_bench(tmp_path, num_samples=3, models=models, tasks=("av-hallucination",),
-                            counterfactual_clips=0, generation_clips=0, model_names=tuple(models))  # fmt: skip
+    results = run_llm_bench(
+        tmp_path,
+        num_samples=3,
+        models=models,
+        tasks=("av-hallucination",),
+        counterfactual_clips=0,
+        generation_clips=0,
+        model_names=tuple(models),
+    )
     rows = {r["model"]: r for r in results["comparison"]}
     assert set(rows) == set(models) and rows["encoder-llm"]["metric"] == "accuracy"
     assert "vs_blind" in rows["text-prior"] and "vs_blind" not in rows["blind-lm-sft"]

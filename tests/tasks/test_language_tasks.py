@@ -9,8 +9,14 @@ from avikit.data.synth import generate
 from avikit.tasks import PredictionError, get_task
 from avikit.tasks.language import LANGUAGE_TASKS
 
-MAXIMUM = {"avqa-words": 100.0, "avqa-choice": 100.0, "av-caption": 10.0, "av-hallucination": 100.0,
-           "av-faithfulness": 100.0, "av-grounding": 95.0}  # grounding answers are written to 0.1 s
+MAXIMUM = {
+    "avqa-words": 100.0,
+    "avqa-choice": 100.0,
+    "av-caption": 10.0,
+    "av-hallucination": 100.0,
+    "av-faithfulness": 100.0,
+    "av-grounding": 95.0,
+}  # grounding answers are written to 0.1 s
 
 
 def scored(task, count=6):
@@ -22,7 +28,10 @@ def scored(task, count=6):
 def test_oracle_beats_chance_and_the_schema_holds(name):
     task = get_task(name)
     inputs, targets = scored(task)
-    oracle = [task.check_prediction(task.oracle_prediction(t, i), i, "o") for t, i in zip(targets, inputs, strict=True)]
+    oracle = [
+        task.check_prediction(task.oracle_prediction(t, i), i, "o")
+        for t, i in zip(targets, inputs, strict=True)
+    ]
     rng = np.random.default_rng(0)
     chance = [task.check_prediction(task.chance_prediction(i, rng), i, "c") for i in inputs]
     primary = task.spec.primary_metric
