@@ -215,6 +215,7 @@ def run_llm_bench(
     counterfactual_clips: int = 6,
     generation_clips: int = 4,
     model_names: Sequence[str] = tuple(LLM_BENCH_MODELS),
+    controlled: Sequence[str] = CONTROLLED,
 ) -> dict[str, Any]:
     """Run the AV-LLM bench into ``out`` (resumable) and return its results (also ``results.json``).
 
@@ -228,6 +229,7 @@ def run_llm_bench(
         counterfactual_clips: clips of the counterfactual-consistency probe (0: none).
         generation_clips: clips of the generation section (0: none).
         model_names: which of :data:`LLM_BENCH_MODELS` to run.
+        controlled: which models also run with the modality controls.
     """
     start, folder, console = time.perf_counter(), Path(out), console or Console()
     loaded, skipped = _load(list(model_names), dict(models or {}))
