@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from avikit.data.instructions import Instruction, format_span
+from avikit.data.sample import Sample
 from avikit.metrics.faithfulness import compute_modality_match, parse_cited_modality
 from avikit.metrics.grounding import GROUNDING_SCORES, compute_grounding_scores, compute_grounding_statistics
 from avikit.metrics.text_answers import is_refusal, normalize_answer, parse_span
@@ -59,6 +60,10 @@ class GroundingTask(LanguageTask):
     def select(self, records: list[Instruction]) -> list[Instruction]:
         """The grounding questions and the one refusal question of the same form ("When does ...")."""
         return [r for r in records if r.kind == "grounding" or r.id.endswith("/refusal/0")]
+
+    def includes(self, sample: Sample) -> bool:
+        """Clips with at least one sound that has a single span (a question to ground)."""
+        return super().includes(sample) and any(r.kind == "grounding" for r in self.questions(sample))
 
     def evaluate(
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
