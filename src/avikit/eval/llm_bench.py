@@ -237,13 +237,13 @@ def run_llm_bench(
         tasks=tuple(tasks), models=tuple(loaded), num_samples=num_samples, seed=seed, batch_size=4
     )
     clean = run_evaluation(config, folder / "clean", models=loaded)
-    controlled = {n: m for n, m in loaded.items() if n in CONTROLLED}
+    with_controls = {n: m for n, m in loaded.items() if n in controlled}
     controls = None
-    if controlled:
+    if with_controls:
         control_config = replace(
-            config, models=tuple(controlled), conditions=("video_blanked", "audio_muted")
+            config, models=tuple(with_controls), conditions=("video_blanked", "audio_muted")
         )
-        controls = run_evaluation(control_config, folder / "controls", models=controlled)
+        controls = run_evaluation(control_config, folder / "controls", models=with_controls)
     results: dict[str, Any] = {
         "num_samples": num_samples,
         "seed": seed,
