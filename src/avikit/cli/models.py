@@ -25,7 +25,9 @@ def train_cmd(
 
 def bench_cmd(
     out: Path = typer.Option(Path("runs/bench"), "--out", help="Run folder (a rerun resumes it)."),
-    num_samples: int = typer.Option(48, "--num-samples", help="AVSynth clips per split."),
+    num_samples: int | None = typer.Option(
+        None, "--num-samples", help="AVSynth clips per split (default: 48; with --suite llm: 12)."
+    ),
     conditions: list[str] = typer.Option(
         list(STANDARD_CONDITIONS), "--condition", help="Corruptions (repeatable)."
     ),
@@ -38,8 +40,8 @@ def bench_cmd(
     if suite == "llm":
         from avikit.eval.llm_bench import run_llm_bench
 
-        run_llm_bench(out, num_samples=num_samples, seed=seed)
+        run_llm_bench(out, num_samples=num_samples or 12, seed=seed)
         return
     if suite != "perception":
         raise UsageError(f"--suite {suite!r}: choose perception or llm")
-    run_bench(out, num_samples=num_samples, conditions=conditions, seed=seed)
+    run_bench(out, num_samples=num_samples or 48, conditions=conditions, seed=seed)
