@@ -19,7 +19,9 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,7 @@ from avikit.data.profile import DatasetProfile
 from avikit.data.sample import Sample
 from avikit.data.synth.recipe import URI_PREFIX, load_clip
 from avikit.errors import DataError
-from avikit.media import AVClip, load
+from avikit.media import AVClip, load, probe
 
 __all__ = ["load_sample_media", "still_frame_paths"]
 
@@ -59,14 +61,7 @@ def load_sample_media(sample: Sample, root: str | os.PathLike[str] | None, profi
     base = Path(root or ".")
     images = still_frame_paths(sample)
     if images is None:
-        return load(
-            base / sample.media.path,
-            sample.media.start,
-            sample.media.duration,
-            fps=profile.fps,
-            size=profile.frame_size,
-            sample_rate=profile.sample_rate,
-        )
+        return _load_video(base / sample.media.path, sample, profile)
     audio = load(
         base / sample.media.path,
         sample.media.start,
@@ -78,6 +73,30 @@ def load_sample_media(sample: Sample, root: str | os.PathLike[str] | None, profi
     return AVClip(
         frames, audio.waveform, profile.fps, profile.sample_rate, source=str(base / sample.media.path)
     )
+
+
+def _load_video(path: Path, sample: Sample, profile: DatasetProfile) -> AVClip:
+    """A video file at the profile's geometry; a file of a lower frame rate repeats its frames.
+
+    :func:`avikit.media.load` picks frames by nearest timestamp and refuses a rate above the source's, so a
+    slower file is loaded at its own rate and each point of the profile's grid ``k / fps`` takes the frame
+    nearest in time (a tie to the earlier one), as loading at the higher rate would choose them.
+    """
+    window = (sample.media.start, sample.media.duration)
+    info = probe(path).video
+    source = None if info is None else max(info.fps, info.average_fps)
+    if source is None or profile.fps <= source * Fraction(1001, 1000):  # load's slack for rounded rates
+        return load(path, *window, fps=profile.fps, size=profile.frame_size, sample_rate=profile.sample_rate)
+    clip = load(path, *window, fps=source, size=profile.frame_size, sample_rate=profile.sample_rate)
+    frames = clip.require_frames()
+    first = math.ceil(Fraction(clip.first_frame) / source * profile.fps)  # the first grid point in the window
+    count = int((Fraction(len(frames)) / source) * profile.fps)
+    picks = [
+        math.ceil((first + k) * source / profile.fps - Fraction(1, 2)) - clip.first_frame
+        for k in range(count)
+    ]
+    picked = frames[np.clip(picks, 0, len(frames) - 1)]
+    return AVClip(picked, clip.waveform, profile.fps, clip.sample_rate, first, clip.first_sample, clip.source)
 
 
 def _checked(clip: AVClip, sample: Sample, profile: DatasetProfile) -> AVClip:

@@ -141,7 +141,7 @@ class _Media:
     video: Path
     num_samples: int
     sample_rate: int
-    fps: int | float
+    fps: int
 
 
 def _load_audio(path: Path, num_samples: int) -> NDArray[np.float32]:

@@ -73,7 +73,7 @@ class Protocol:
     """
 
     split: str = "test"
-    fps: int | float = 8
+    fps: int = 8
     sample_rate: int = 16000
     num_frames: int | None = None
     frame_sampling: str = "all"
@@ -451,7 +451,12 @@ class Task:
         bound = copy.copy(self)
         bound._profile = profile
         protocol = self.spec.protocol
-        fps = int(profile.fps) if profile.fps.denominator == 1 else float(profile.fps)
+        if profile.fps.denominator != 1:
+            raise UsageError(
+                f"dataset {profile.name!r} declares {profile.fps} fps; tasks index frames on a whole frame "
+                "rate: declare the nearest whole rate (files within 0.1% of it decode unchanged)"
+            )
+        fps = int(profile.fps)
         geometry = {
             "dataset": profile.name,
             "frame_size": list(profile.frame_size),
