@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from avikit.data.manifest import iter_manifest
+from avikit.data.profile import read_profile
 from avikit.data.sample import Sample
 from avikit.errors import DataError, InputFileError
 
@@ -138,7 +139,8 @@ def validate_prepared(folder: str | os.PathLike[str]) -> PreparedReport:
     """Check a prepared folder: record schema, every manifest line, ids, media presence and counts.
 
     Media presence is checked again on disk, so media added or removed after ``prepare`` shows up as a
-    count mismatch: prepare again to record the new subset.
+    count mismatch: prepare again to record the new subset. The card must declare the dataset's profile
+    (geometry and vocabularies, :mod:`avikit.data.profile`).
     """
     base = Path(folder)
     report = PreparedReport()
@@ -154,4 +156,9 @@ def validate_prepared(folder: str | os.PathLike[str]) -> PreparedReport:
             report.problems.append(f"{split}: {err}")
     if not (base / "croissant.json").is_file():
         report.problems.append("croissant.json is missing; prepare the dataset again")
+    else:
+        try:
+            read_profile(base)
+        except ValueError as err:
+            report.problems.append(str(err))
     return report
