@@ -41,11 +41,12 @@ from avikit.data.synth import generate
 from avikit.errors import AvikitError
 from avikit.eval.llm_generation import generation_section
 from avikit.eval.llm_probes import counterfactual_consistency, measure_speed
+from avikit.eval.predict import ItemFactory, OpaqueIds
 from avikit.eval.runner import RunConfig, run_evaluation
 from avikit.metrics import compute_bootstrap_ci
 from avikit.models.protocol import Item, Model
 from avikit.models.registry import get_model
-from avikit.tasks import Task, cut_media, get_task
+from avikit.tasks import Task, get_task
 
 __all__ = [
     "BASELINE",
@@ -89,23 +90,14 @@ def _load(names: Sequence[str], given: Mapping[str, Model]) -> tuple[dict[str, M
     return loaded, skipped
 
 
-def _items(task: Task, count: int, seed: int) -> list[Item]:
-    out = []
-    for index in range(count):
-        sample, clip = generate("test", index, seed)[:2]
-        if not task.includes(sample):
-            continue
-        inputs = task.build_inputs(sample)
-        media = cut_media(clip, inputs)
-
-        def load_media(m: Any = media) -> Any:
-            return m
-
-        def load_target(s: Any = sample) -> Any:
-            return task.build_target(s)
-
-        out.append(Item(sample, inputs, load_media, load_target))
-    return out
+def _items(task: Task, count: int, seed: int) -> tuple[list[Item], list[Mapping[str, Any]]]:
+    """The task's items among the first ``count`` test clips (as the predict loop makes them), and targets."""
+    made = [generate("test", index, seed)[:2] for index in range(count)]
+    pairs = [(sample, clip) for sample, clip in made if task.includes(sample)]
+    clips = {sample.id: clip for sample, clip in pairs}
+    samples = [sample for sample, _ in pairs]
+    factory = ItemFactory(task, lambda sample: clips[sample.id], OpaqueIds())
+    return [factory.item(samples, i) for i in range(len(samples))], [task.build_target(s) for s in samples]
 
 
 def _cell(results: Mapping[str, Any], task: str, model_id: str, condition: str) -> dict[str, Any] | None:
@@ -157,7 +149,7 @@ def comparison_rows(
 
 def _speed(models: Mapping[str, Model], seed: int) -> dict[str, dict[str, float]]:
     task = get_task("av-caption")
-    items = _items(task, 2, seed)
+    items = _items(task, 2, seed)[0]
     out = {}
     for name, model in models.items():
         if not hasattr(model, "chat"):
@@ -174,7 +166,7 @@ def _speed(models: Mapping[str, Model], seed: int) -> dict[str, dict[str, float]
 
 def _counterfactual(models: Mapping[str, Model], count: int, seed: int) -> dict[str, Any]:
     task = get_task("av-faithfulness")
-    items = _items(task, count, seed)
+    items, targets = _items(task, count, seed)
     protocol = task.spec.protocol
     out = {}
     for name in ("encoder-llm", "encoder-llm-dpo", "unified-av"):
@@ -182,18 +174,14 @@ def _counterfactual(models: Mapping[str, Model], count: int, seed: int) -> dict[
             continue
         model = models[name]
         questions = []
-        for item in items:
-            for question, record in zip(item.inputs.text, item.target["records"], strict=True):
+        for item, target in zip(items, targets, strict=True):
+            for question, record in zip(item.inputs.text, target["records"], strict=True):
                 span = (float(record["evidence"]["start"]), float(record["evidence"]["end"]))
                 questions.append((item.frames, item.waveform, question, span, record["modality"]))
 
         def answer(frames: Any, waveform: Any, question: str, m: Any = model, ref: Item = items[0]) -> str:
             probe = replace(ref.inputs, text=(question,))
-            return str(
-                m.predict(task, [Item(ref.sample, probe, lambda: (frames, waveform), lambda: {})])[0][
-                    "answers"
-                ][0]
-            )
+            return str(m.predict(task, [Item(ref.id, probe, (frames, waveform))])[0]["answers"][0])
 
         fps = protocol.fps // max(1, protocol.fps // 2)  # the 2 fps the language tasks give the model
         result = counterfactual_consistency(answer, questions, fps, protocol.sample_rate, 10.0)

@@ -66,9 +66,7 @@ class TextPriorModel:
 
     def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
         """Prior answers, from the question text only."""
-        return [
-            {"id": item.sample.id, "answers": [self.answer(q) for q in item.inputs.text]} for item in batch
-        ]
+        return [{"id": item.id, "answers": [self.answer(q) for q in item.inputs.text]} for item in batch]
 
 
 def load_text_prior(clips: int = 400, seed: int = 0) -> TextPriorModel:

@@ -163,7 +163,7 @@ class EncoderLLM(nn.Module):
         out, cursor = [], 0
         for item in batch:
             count = len(item.inputs.text)
-            out.append({"id": item.sample.id, "answers": texts[cursor : cursor + count]})
+            out.append({"id": item.id, "answers": texts[cursor : cursor + count]})
             cursor += count
         return out
 

@@ -226,7 +226,7 @@ class HubAVLM:
         rate = task.spec.protocol.sample_rate
         return [
             {
-                "id": item.sample.id,
+                "id": item.id,
                 "answers": [self.answer(item.frames, item.waveform, rate, q) for q in item.inputs.text],
             }
             for item in batch

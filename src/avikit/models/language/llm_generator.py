@@ -23,11 +23,12 @@ import numpy as np
 import torch
 
 from avikit.data.tool_requests import check_call, parse_call
-from avikit.models.encoders.trunk_encoding import MediaItem
-from avikit.models.generation.windows import sample_seed
+from avikit.errors import UsageError
+from avikit.models.generation.windows import input_seed
 from avikit.models.language.chat_lm import ChatLM
 from avikit.models.language.encoder_llm import EncoderLLMConfig, build_encoder_llm, from_pretrained
 from avikit.models.language.smollm2 import GGUF_SHA256, load_smollm2
+from avikit.models.protocol import Item
 from avikit.tasks import Task
 from avikit.tasks.generation import prediction_folder
 
@@ -100,34 +101,57 @@ class LLMGenerator:
         return texts
 
     def execute(
-        self, call: Mapping[str, Any], frames: np.ndarray, waveform: np.ndarray, seed: int = 0
+        self,
+        call: Mapping[str, Any],
+        frames: np.ndarray | None,
+        waveform: np.ndarray | None,
+        seed: int = 0,
+        geometry: tuple[int, tuple[int, int], int] | None = None,
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Run a valid call on a clip (``frames [T, H, W, 3]`` uint8, 8 fps; ``waveform [C, N]``, 16 kHz)."""
+        """Run a valid call on a clip (``frames [T, H, W, 3]`` uint8, 8 fps; ``waveform [C, N]``, 16 kHz).
+
+        A stream the task does not give is ``None``; ``geometry`` is ``(frames, (height, width), samples)``
+        of the output (default: read off the given streams).
+        """
         tool, gain = call["tool"], call.get("gain_db", [0, 0])
         if tool not in self.generators:
-            raise ValueError(f"{self.id} has no {tool!r} generator; it has {', '.join(self.generators)}")
+            raise UsageError(f"{self.id} has no {tool!r} generator; it has {', '.join(self.generators)}")
+        count, size, samples = geometry or _geometry(frames, waveform)
         generator = self.generators[tool]
+        needs = {"v2a": frames, "codec": waveform, "a2v": waveform}
+        if tool in needs and needs[tool] is None:
+            raise UsageError(f"a {tool} call needs the clip's {'frames' if tool == 'v2a' else 'audio'}")
         with torch.no_grad():
             if tool == "v2a":
-                return apply_gain_ramp(generator.generate(frames, seed)[: waveform.shape[-1]], gain), None
+                return apply_gain_ramp(generator.generate(frames, seed)[:samples], gain), None
             if tool == "codec":
                 mono = torch.from_numpy(np.asarray(waveform, dtype=np.float32))[None]
                 return generator.reconstruct(mono)[0, 0].numpy(), None
             if tool == "a2v":
-                video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
+                reference = (
+                    torch.from_numpy(np.ascontiguousarray(frames[0])).permute(2, 0, 1).float() / 255
+                    if frames is not None
+                    else torch.zeros(3, *size)
+                )
                 audio = torch.from_numpy(np.asarray(waveform, dtype=np.float32)).mean(0, keepdim=True)
-                out = generator.generate(video, audio)
+                out = generator.generate(reference, audio, count)
                 return None, (out.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
-            audio, video, _ = generator.generate(call["caption"], len(frames), frames.shape[1:3], seed)
-        sound = apply_gain_ramp(audio[0].numpy()[: waveform.shape[-1]], gain)
+            audio, video, _ = generator.generate(call["caption"], count, size, seed)
+        sound = apply_gain_ramp(audio[0].numpy()[:samples], gain)
         return sound, (video.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
 
-    def predict(self, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
+    def predict(self, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
         """The generation task's prediction: the task's request, the LM's call, the generator's output."""
         return predict_generation(self, task, batch)
 
     def run(
-        self, request: str, frames: np.ndarray, waveform: np.ndarray, seed: int = 0, execute: bool = True
+        self,
+        request: str,
+        frames: np.ndarray | None,
+        waveform: np.ndarray | None,
+        seed: int = 0,
+        execute: bool = True,
+        geometry: tuple[int, tuple[int, int], int] | None = None,
     ) -> CallResult:
         """Write, check and (when valid and ``execute``) carry out the call of one request."""
         text = self.write_calls([request])[0]
@@ -135,8 +159,17 @@ class LLMGenerator:
         errors = ["no JSON object in the answer"] if call is None else check_call(call)
         result = CallResult(text, call, errors)
         if call is not None and not errors and execute:
-            result.audio, result.video = self.execute(call, frames, waveform, seed)
+            result.audio, result.video = self.execute(call, frames, waveform, seed, geometry)
         return result
+
+
+def _geometry(frames: np.ndarray | None, waveform: np.ndarray | None) -> tuple[int, tuple[int, int], int]:
+    """``(frames, (height, width), samples)`` read off the streams (8 fps, 16 kHz, 128 px by default)."""
+    if frames is not None:
+        count, size = len(frames), (int(frames.shape[1]), int(frames.shape[2]))
+        return count, size, waveform.shape[-1] if waveform is not None else count * 2000
+    samples = int(waveform.shape[-1]) if waveform is not None else 160000
+    return samples // 2000, (128, 128), samples
 
 
 def load_generators() -> dict[str, Any]:
@@ -165,28 +198,35 @@ def load_llm_generator_zero_shot() -> LLMGenerator:
     return LLMGenerator(model.chat, load_generators(), model.id, GGUF_SHA256[:16])
 
 
-def _request(task: Task, item: MediaItem) -> str:
+def _request(task: Task, item: Item) -> str:
     caption = (item.inputs.text[0] if item.inputs.text else "").rstrip(".")
     return TASK_REQUESTS[task.name].format(caption=caption[:1].lower() + caption[1:])
 
 
-def predict_generation(model: LLMGenerator, task: Task, batch: Sequence[MediaItem]) -> list[dict[str, Any]]:
+def predict_generation(model: LLMGenerator, task: Task, batch: Sequence[Item]) -> list[dict[str, Any]]:
     """Write each item's call and carry it out; a failed call yields silence / black frames (logged)."""
-    folder = prediction_folder(task, model.id, model.tasks, task.spec.protocol.sample_rate)
+    folder = prediction_folder(task, batch, model.id, model.tasks, task.spec.protocol.sample_rate or 16000)
     out = []
     for item in batch:
-        result = model.run(_request(task, item), item.frames, item.waveform, sample_seed(0, item.sample.id))
+        frames, waveform = item.media  # the streams the task gives (None for the others)
+        geometry = (
+            len(item.inputs.frames),
+            item.inputs.frame_size,
+            item.inputs.audio[1] - item.inputs.audio[0],
+        )
+        result = model.run(_request(task, item), frames, waveform, input_seed(0, item), geometry=geometry)
         if result.errors:
-            model.failed_calls.append((item.sample.id, "; ".join(result.errors)))
+            model.failed_calls.append((item.id, "; ".join(result.errors)))
         length = item.inputs.audio[1] - item.inputs.audio[0]
-        record: dict[str, Any] = {"id": item.sample.id}
+        record: dict[str, Any] = {"id": item.id}
         if "audio" in getattr(task, "outputs", ()):
             audio = result.audio if result.audio is not None else np.zeros(length, np.float32)
-            record["audio"] = str(folder / f"{item.sample.id}_audio.npy")
+            record["audio"] = str(folder / f"{item.id}_audio.npy")
             np.save(record["audio"], audio[:length].astype(np.float32))
         if "video" in getattr(task, "outputs", ()):
-            video = result.video if result.video is not None else np.zeros_like(item.frames)
-            record["video"] = str(folder / f"{item.sample.id}_video.npy")
+            shape = (len(item.inputs.frames), *item.inputs.frame_size, 3)
+            video = result.video if result.video is not None else np.zeros(shape, np.uint8)
+            record["video"] = str(folder / f"{item.id}_video.npy")
             np.save(record["video"], video)
         out.append(record)
     return out

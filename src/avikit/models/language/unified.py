@@ -216,7 +216,7 @@ class UnifiedAVLM(nn.Module):
                 owner.append(k)
         texts = self.answer(media, prompts)
         return [
-            {"id": item.sample.id, "answers": [t for t, o in zip(texts, owner, strict=True) if o == k]}
+            {"id": item.id, "answers": [t for t, o in zip(texts, owner, strict=True) if o == k]}
             for k, item in enumerate(batch)
         ]
 
