@@ -17,11 +17,13 @@ import numpy as np
 import pytest
 
 from avikit.data.datasets import DATASETS
+from avikit.data.profile import read_profile
 from avikit.eval.runner import RunConfig, read_cell_records, run_evaluation
 from avikit.eval.score import score_predictions
+from avikit.eval.source import load_eval_data
 from avikit.metrics import compute_avvp_scores, compute_avvp_statistics
 from avikit.metrics.avqa import AVQA_QUESTION_TYPES
-from avikit.tasks import PredictionError
+from avikit.tasks import PredictionError, get_task
 from tests.data.datasets.conftest import link_reference
 
 
@@ -150,3 +152,38 @@ def test_music_avqa_questions_scored_from_prediction_files(reference_data: Path,
     assert report.scores["overall"] == pytest.approx(100 * np.mean([q["anser"] == "two" for q in questions]))
     with pytest.raises(PredictionError, match="have no prediction"):
         score_predictions("avqa", prepared, _write(tmp_path / "part.jsonl", two[1:]), missing_media="keep")
+
+
+def test_music_avqa_questions_in_words_and_as_choices(reference_data: Path, tmp_path: Path) -> None:
+    """The language tasks on the official questions: the truth scores 100, a constant word the share of the
+    truth it matches (no answer in the file is a digit, so VQA normalization changes no match), and every
+    multiple-choice question offers its answer among options from the dataset's own answers."""
+    prepared = tmp_path / "avqa"
+    DATASETS["music-avqa"].prepare(reference_data / "music-avqa", prepared)
+    questions = json.loads((reference_data / "music-avqa/avqa-test.json").read_text())
+    assert not any(q["anser"].isdigit() for q in questions)
+    answers = {q["anser"] for q in questions}
+    per_video: dict[str, list[dict]] = {}
+    for q in questions:
+        per_video.setdefault(str(q["video_id"]), []).append(q)
+    truth = [{"id": v, "answers": [q["anser"] for q in qs]} for v, qs in per_video.items()]
+    words = score_predictions(
+        "avqa-words", prepared, _write(tmp_path / "o.jsonl", truth), missing_media="keep"
+    )
+    assert words.scores["overall"] == pytest.approx(100.0)
+    yes = [{"id": v, "answers": ["yes"] * len(qs)} for v, qs in per_video.items()]
+    report = score_predictions(
+        "avqa-words", prepared, _write(tmp_path / "y.jsonl", yes), missing_media="keep"
+    )
+    assert report.scores["overall"] == pytest.approx(100 * np.mean([q["anser"] == "yes" for q in questions]))
+    visual = [q for q in questions if json.loads(q["type"])[0] == "Visual"]
+    assert report.scores["visual"] == pytest.approx(100 * np.mean([q["anser"] == "yes" for q in visual]))
+    task = get_task("avqa-choice").for_dataset(read_profile(prepared), "test")
+    fixed = {"zero", "one", "two", "three", "four", "five", "yes", "no", "left", "middle", "right"}
+    for sample in load_eval_data(prepared, missing_media="keep").samples[:300]:
+        records = task.build_target(sample)["records"]
+        assert len(records) == len(per_video[sample.id])
+        for record, question in zip(records, per_video[sample.id], strict=True):
+            options = record["options"]
+            assert options["ABCD".index(record["answer"][1])] == question["anser"]
+            assert len(set(options)) == len(options) and set(options) <= {*answers, *fixed}

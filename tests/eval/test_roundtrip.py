@@ -212,3 +212,15 @@ def test_music_avqa_round_trip(tmp_path: Path) -> None:
     assert math.isnan(float(cell["scores"].pop("evidence_iou")))
     rt["cells"] = [cell]
     _compare(tmp_path, synth, rt, "avqa", model, lambda i: i)
+    # The language tasks ask the same questions of the round trip as natively: a blind model answers the
+    # same words and scores the same; the oracle reaches 100 in words and as choices.
+    words = _run(prepared, tmp_path / "rt-words", ("avqa-words", "avqa-choice"), "text-prior")
+    native_words = _run(synth, tmp_path / "native-words", ("avqa-words",), "text-prior")
+    for cell in words["cells"]:
+        assert cell["complete"] and cell["count"] == 4
+        if cell["model_id"] == "oracle":
+            assert cell["scores"]["overall"] == pytest.approx(100.0)
+            assert cell["scores"].get("unparsed", 0.0) == 0.0
+    (ours,) = [c for c in words["cells"] if c["task"] == "avqa-words" and c["model_id"] == "text-prior"]
+    (theirs,) = [c for c in native_words["cells"] if c["model_id"] == "text-prior"]
+    assert ours["scores"] == theirs["scores"] and theirs["count"] == 4

@@ -159,23 +159,39 @@ def _a(word: str) -> str:
     return ("an " if word[0] in "aeiou" else "a ") + word
 
 
-def _option_pool(answer: str, split: str) -> list[str]:
+def _option_pool(answer: str, split: str, answers: Sequence[str] | None = None) -> list[str]:
+    """The options a distractor is drawn from.
+
+    Numbers, yes/no and places among their kind; any other answer among AVSynth's classes of ``split``, or,
+    for another dataset, among its ``answers`` other than numbers, yes/no and places.
+    """
     if answer in _NUMBERS:
         return list(_NUMBERS[:6])
     if answer in ("yes", "no"):
         return ["yes", "no"]
     if answer in ("left", "middle", "right"):
         return ["left", "middle", "right"]
-    return list(split_classes(split))
+    if answers is None:
+        return list(split_classes(split))
+    fixed = {*_NUMBERS, "yes", "no", "left", "middle", "right"}
+    return [a for a in answers if a not in fixed]
 
 
-def _qa(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
+def _qa(
+    targets: Mapping[str, Any], clip: str, split: str, answers: Sequence[str] | None = None
+) -> list[Instruction]:
+    """The qa, evidence and mc records of a clip.
+
+    A question without an evidence span (the official MUSIC-AVQA files state none) has no evidence record,
+    and its template is the official ``question_content``.
+    """
     out = []
     rng = _rng(clip, "mc")
     for k, q in enumerate(targets.get("qa", [])):
         modality = {"Audio": "audio", "Visual": "visual"}.get(q["type"][0], "audio_visual")
-        evidence = {"start": q["evidence"]["start"], "end": q["evidence"]["end"]}
-        meta = {"type": list(q["type"]), "template": q["template"]}
+        span = q.get("evidence")
+        evidence = None if span is None else {"start": span["start"], "end": span["end"]}
+        meta = {"type": list(q["type"]), "template": q.get("template", q.get("question_content", ""))}
         out.append(
             Instruction(
                 f"{clip}/qa/{k}",
@@ -189,7 +205,7 @@ def _qa(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
                 meta=meta,
             )
         )
-        if evidence["end"] > evidence["start"]:
+        if evidence is not None and evidence["end"] > evidence["start"]:
             cited = (
                 f"Evidence: {CITED[modality]} {format_span(evidence['start'], evidence['end'])[0].lower()}"
             )
@@ -207,7 +223,7 @@ def _qa(targets: Mapping[str, Any], clip: str, split: str) -> list[Instruction]:
                     meta=meta,
                 )
             )
-        pool = [o for o in _option_pool(q["answer"], split) if o != q["answer"]]
+        pool = [o for o in _option_pool(q["answer"], split, answers) if o != q["answer"]]
         distractors = list(rng.choice(pool, size=min(3, len(pool)), replace=False))
         options = [q["answer"], *distractors]
         rng.shuffle(options)
@@ -366,12 +382,18 @@ def _sync(clip: str, split: str, offset_ms: float) -> list[Instruction]:
 
 
 def build_instructions(
-    targets: Mapping[str, Any], clip: str, split: str, kinds: Sequence[str] = KINDS
+    targets: Mapping[str, Any],
+    clip: str,
+    split: str,
+    kinds: Sequence[str] = KINDS,
+    answers: Sequence[str] | None = None,
 ) -> list[Instruction]:
     """Every instruction record of one clip, from its ground truth (plain-dict targets).
 
     A ``sync`` record is made only for a clip made under the ``av_offset_ms`` condition alone (0 gives the
-    "in sync" answer).
+    "in sync" answer). ``answers`` is another dataset's answer vocabulary: the multiple-choice
+    distractors of an answer other than a number, yes/no or a place come from it (``None``: AVSynth's
+    classes of ``split``).
 
     Raises:
         DataError: for an unknown kind; the message names the valid kinds.
@@ -381,7 +403,7 @@ def build_instructions(
         raise DataError(f"unknown instruction kinds {unknown}; valid kinds are {', '.join(KINDS)}")
     out: list[Instruction] = []
     if {"qa", "mc", "evidence"} & set(kinds):
-        out += [r for r in _qa(targets, clip, split) if r.kind in kinds]
+        out += [r for r in _qa(targets, clip, split, answers) if r.kind in kinds]
     makers = {"caption": _captions, "grounding": _grounding, "probe": _probes, "refusal": _refusals}
     for kind, make in makers.items():
         if kind in kinds:

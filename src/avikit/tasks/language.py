@@ -111,7 +111,9 @@ class LanguageTask(Task):
     def questions(self, sample: Sample) -> list[Instruction]:
         """The instruction records this task asks about ``sample``, in a fixed order."""
         targets = sample.to_dict()["targets"]
-        return self.select(build_instructions(targets, sample.id, sample.split, self.kinds))
+        other = self.profile.name != "avsynth"  # another dataset's distractors come from its own answers
+        answers = self.profile.labels("answers") if other else None
+        return self.select(build_instructions(targets, sample.id, sample.split, self.kinds, answers))
 
     def select(self, records: list[Instruction]) -> list[Instruction]:
         """Which of the clip's records are asked (all by default)."""
@@ -138,8 +140,8 @@ class LanguageTask(Task):
         targets = sample.to_dict()["targets"]
         return {
             "records": [r.to_dict() for r in self.questions(sample)],
-            "objects": targets["objects"],
-            "events": targets["events"],
+            "objects": targets.get("objects", []),  # none in an official question file
+            "events": targets.get("events", []),
         }
 
     def prediction_dims(self, inputs: TaskInputs) -> dict[str, int]:
@@ -151,10 +153,14 @@ class LanguageTask(Task):
         return {"id": inputs.sample_id, "answers": [r["answer"] for r in target["records"]]}
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
-        """A random answer word per question (from the answer words of every question type)."""
+        """A random answer word per question.
+
+        The words are the answer words of every question type, or, on another dataset, its answers.
+        """
+        words = _WORDS if self.profile.name == "avsynth" else self.profile.labels("answers")
         return {
             "id": inputs.sample_id,
-            "answers": [str(_WORDS[int(rng.integers(len(_WORDS)))]) for _ in inputs.text],
+            "answers": [str(words[int(rng.integers(len(words)))]) for _ in inputs.text],
         }
 
 
