@@ -76,3 +76,12 @@ def test_eval_run_and_report(dataset: Path, tmp_path: Path) -> None:
     report = runner.invoke(eval_app, ["report", str(out), "--out", str(tmp_path / "rep")])
     assert report.exit_code == 0, report.output
     assert (tmp_path / "rep" / "report.html").is_file() and (tmp_path / "rep" / "results.md").is_file()
+
+
+def test_eval_run_prints_an_infinite_headline(dataset: Path, tmp_path: Path) -> None:
+    """The oracle's a2v PSNR is infinite (identical frames); results.json stores it as "inf"."""
+    args = ["run", "--out", str(tmp_path / "run"), "--tasks", "a2v", "--models", "oracle", "--dataset",
+            str(dataset)]  # fmt: skip
+    result = runner.invoke(eval_app, args)
+    assert result.exit_code == 0, result.output
+    assert "psnr = inf" in result.output

@@ -29,6 +29,7 @@ from avikit.data.datasets import DATASETS
 from avikit.data.export import export_dataset
 from avikit.data.profile import read_profile
 from avikit.data.synth import SynthConfig, prepare_avsynth
+from avikit.errors import UsageError
 from avikit.eval.runner import RunConfig, read_cell_records, run_evaluation
 from avikit.eval.source import load_eval_data
 from avikit.models.registry import get_model
@@ -224,3 +225,6 @@ def test_music_avqa_round_trip(tmp_path: Path) -> None:
     (ours,) = [c for c in words["cells"] if c["task"] == "avqa-words" and c["model_id"] == "text-prior"]
     (theirs,) = [c for c in native_words["cells"] if c["model_id"] == "text-prior"]
     assert ours["scores"] == theirs["scores"] and theirs["count"] == 4
+    for name in ("av-caption", "av-grounding", "av-hallucination", "av-faithfulness"):  # AVSynth's own truth
+        with pytest.raises(UsageError, match=f"task {name} scores no sample of 'music-avqa'"):
+            _run(prepared, tmp_path / name, (name,), "oracle")

@@ -73,7 +73,7 @@ def run(
         results["cells"], summarize_run(results), strict=True
     ):
         errors += cell.get("errors", 0)
-        state = f"{value:.4f}" if value is not None else f"incomplete ({cell.get('errors', 0)} errors)"
+        state = f"{float(value):.4f}" if value is not None else f"incomplete ({cell.get('errors', 0)} errors)"
         typer.echo(f"{task:<27} {model:<28} {condition:<16} {metric} = {state}")
     typer.echo(
         f"wrote {out / 'results.json'}"

@@ -39,6 +39,7 @@ class CaptionTask(LanguageTask):
     """Captions of the clip, of what is heard and of what is seen."""
 
     kinds = ("caption",)
+    avsynth_only = True
     spec = language_spec(
         "av-caption",
         "captioning",

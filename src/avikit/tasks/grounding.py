@@ -47,6 +47,7 @@ class GroundingTask(LanguageTask):
     """When does a sound happen, in seconds; questions about absent sounds must be refused."""
 
     kinds = ("grounding", "refusal")
+    avsynth_only = True
     spec = language_spec(
         "av-grounding",
         "temporal grounding in words",
@@ -98,6 +99,7 @@ class FaithfulnessTask(LanguageTask):
     """Answers with evidence: correct, grounded (Acc@GQA) and citing the right modality."""
 
     kinds = ("evidence",)
+    avsynth_only = True
     spec = language_spec(
         "av-faithfulness",
         "answers with evidence",

@@ -107,12 +107,15 @@ class LanguageTask(Task):
     """Shared behaviour: the questions of some instruction kinds, video at 2 fps, the whole audio."""
 
     kinds: ClassVar[tuple[str, ...]] = ()
+    avsynth_only: ClassVar[bool] = False
+    """Whether the questions come from ground truth only AVSynth writes (objects, per-modality events,
+    captions): such a task scores no sample of another dataset."""
 
     def questions(self, sample: Sample) -> list[Instruction]:
         """The instruction records this task asks about ``sample``, in a fixed order."""
         targets = sample.to_dict()["targets"]
         other = self.profile.name != "avsynth"  # another dataset's distractors come from its own answers
-        answers = self.profile.labels("answers") if other else None
+        answers = self.profile.vocabularies.get("answers") if other else None
         return self.select(build_instructions(targets, sample.id, sample.split, self.kinds, answers))
 
     def select(self, records: list[Instruction]) -> list[Instruction]:
@@ -120,7 +123,12 @@ class LanguageTask(Task):
         return records
 
     def includes(self, sample: Sample) -> bool:
-        """Clips of the protocol's split with at least one question."""
+        """Clips of the protocol's split with at least one question.
+
+        Only AVSynth clips where the questions need AVSynth's ground truth (:attr:`avsynth_only`).
+        """
+        if self.avsynth_only and sample.dataset != "avsynth":
+            return False
         return super().includes(sample) and bool(self.questions(sample))
 
     def build_inputs(self, sample: Sample) -> TaskInputs:
@@ -266,6 +274,7 @@ class HallucinationTask(LanguageTask):
     """AVHBench-style yes/no probes of what is heard, what is seen, and whether a seen object sounds."""
 
     kinds = ("probe",)
+    avsynth_only = True
     spec = language_spec(
         "av-hallucination",
         "hallucination probes",
