@@ -139,3 +139,34 @@ def test_debug_shows_the_traceback(capsys, avsynth, tmp_path):
                 str(tmp_path / "p"),
             ]
         )
+
+
+def test_real_format_dataset_mistakes(capsys, avsynth, tmp_path):
+    """An unknown export format, an official layout not yet prepared, a task the dataset does not annotate,
+    a recipe pointed at the wrong folder."""
+    code, err = _run(capsys, ["data", "export", str(avsynth), str(tmp_path / "x"), "--format", "avee"])
+    _one_line(code, err, 2, "unknown --format 'avee'", "ave, llp")
+    assert not (tmp_path / "x").exists()
+    official = tmp_path / "official"
+    assert _run(capsys, ["data", "export", str(avsynth), str(official), "--format", "music-avqa"])[0] == 0
+    run = ["eval", "run", "--tasks", "avqa", "--models", "oracle", "--out", str(tmp_path / "r")]
+    code, err = _run(capsys, [*run, "--dataset", str(official)])
+    _one_line(code, err, 2, f"{official} holds no test.jsonl", "avikit data prepare")
+    prepared = tmp_path / "prepared"
+    assert (
+        _run(capsys, ["data", "prepare", "music-avqa", "--root", str(official), "--out", str(prepared)])[0]
+        == 0
+    )
+    code, err = _run(capsys, [*run[:2], "--tasks", "avel", *run[4:], "--dataset", str(prepared)])
+    _one_line(
+        code,
+        err,
+        2,
+        "task avel cannot be scored on dataset 'music-avqa'",
+        "no 'classes' vocabulary",
+        "choose a task the dataset annotates",
+    )
+    code, err = _run(
+        capsys, ["data", "prepare", "ave", "--root", str(official), "--out", str(tmp_path / "p")]
+    )
+    _one_line(code, err, 2, "Annotations.txt not found", "--root")

@@ -52,8 +52,11 @@ def export(
     """Write an AVSynth set in a benchmark's official on-disk layout."""
     from rich.progress import Progress
 
-    from avikit.data.export import export_dataset
+    from avikit.data.export import EXPORTERS, export_dataset
+    from avikit.errors import UnknownNameError
 
+    if format not in EXPORTERS:  # before the progress bar starts
+        raise UnknownNameError(f"unknown --format {format!r}; valid formats are {', '.join(EXPORTERS)}")
     with Progress() as bar:
         row = bar.add_task(f"export {format}", total=None)
         export_dataset(src, out, format, lambda k, total: bar.update(row, completed=k, total=total))

@@ -126,7 +126,7 @@ class DatasetProfile:
         if name not in self.vocabularies:
             raise DataError(
                 f"dataset {self.name!r} declares no {name!r} vocabulary (it has "
-                f"{sorted(self.vocabularies) or 'none'}); the task needs one: prepare the dataset again"
+                f"{sorted(self.vocabularies) or 'none'})"
             )
         return self.vocabularies[name]
 

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from avikit.data.profile import DatasetProfile, sample_duration
 from avikit.data.sample import Sample
 from avikit.data.synth.profile import avsynth_profile
-from avikit.errors import UsageError
+from avikit.errors import DataError, UsageError
 from avikit.media import AVClip
 from avikit.tasks.schema import FieldSpec, PredictionError, check_record
 
@@ -447,6 +447,10 @@ class Task:
             >>> task = get_task("avel").for_dataset(ave)
             >>> task.spec.protocol.fps, task.spec.protocol.params["num_classes"], task.profile.name
             (16, 2, 'ave')
+
+        Raises:
+            UsageError: if the dataset declares a fractional frame rate, or lacks a vocabulary the task reads
+                (it does not annotate this task).
         """
         bound = copy.copy(self)
         bound._profile = profile
@@ -463,7 +467,14 @@ class Task:
             "segment_seconds": str(profile.segment_seconds),
             "mask_size": list(profile.masks),
         }
-        params = {**protocol.params, **self.profile_params(profile)}
+        try:
+            vocabulary_params = self.profile_params(profile)
+        except DataError as error:  # the dataset lacks a label or answer list the task reads
+            raise UsageError(
+                f"task {self.name} cannot be scored on dataset {profile.name!r}: {error}; choose a task the "
+                "dataset annotates (docs/datasets.md)"
+            ) from error
+        params = {**protocol.params, **vocabulary_params}
         bound_protocol = replace(
             protocol,
             split=split or protocol.split,

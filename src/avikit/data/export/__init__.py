@@ -18,7 +18,7 @@ from avikit.data.export.avsbench import avss_palette, export_avsbench
 from avikit.data.export.llp import export_llp
 from avikit.data.export.music_avqa import export_music_avqa
 from avikit.data.export.unav100 import export_unav100
-from avikit.errors import DataError
+from avikit.errors import UnknownNameError
 
 __all__ = [
     "EXPORTERS",
@@ -52,8 +52,8 @@ def export_dataset(
     """Write the AVSynth set in ``src`` in the official layout ``format`` under ``out``.
 
     Raises:
-        ValueError: for an unknown format; the message lists the valid ones.
+        UnknownNameError: for an unknown format; the message lists the valid ones.
     """
     if format not in EXPORTERS:
-        raise DataError(f"unknown export format {format!r}; valid formats are {', '.join(EXPORTERS)}")
+        raise UnknownNameError(f"unknown export format {format!r}; valid formats are {', '.join(EXPORTERS)}")
     return EXPORTERS[format](src, out, progress=progress)
