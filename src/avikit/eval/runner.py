@@ -36,6 +36,7 @@ import math
 import os
 import subprocess
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -289,9 +290,10 @@ def _run_task(
             wanted = [i for i in chunk if i in todo[model.id]]
             if not wanted:
                 continue
-            _store(ctx, task, model, condition).append(
-                _records(ctx, task, model, condition, samples, wanted, factory)
-            )
+            with _metered(meter, ctx, task, model, condition, len(wanted)):
+                _store(ctx, task, model, condition).append(
+                    _records(ctx, task, model, condition, samples, wanted, factory)
+                )
             finished[model.id] += len(wanted)
             if progress is not None:
                 progress(f"{task.name} / {model.id} / {condition.name}", finished[model.id], len(mine))
@@ -430,6 +432,18 @@ def run_evaluation(
         if meter is not None:
             meter.close()
     return _write_results(ctx, tasks, model_list, conditions, None if meter is None else meter.status)
+
+
+def _metered(
+    meter: EnergyMeter | None, ctx: _Context, task: Task, model: Model, condition: Condition, samples: int
+) -> AbstractContextManager[None]:
+    """The meter's span for one model's share of one chunk (appended to the cell's energy file)."""
+    if meter is None:
+        return nullcontext()
+    record = {"model": model.id, "task": task.name, "condition": condition.name, "samples": samples}
+    return meter.track(
+        f"{task.name}/{model.id}/{condition.name}", record, _energy_file(ctx, task, model, condition)
+    )
 
 
 def _energy_file(ctx: _Context, task: Task, model: Model, condition: Condition) -> Path:
