@@ -18,6 +18,7 @@ def test_readme_python_blocks_run() -> None:
 
 def test_readme_commands_run_verbatim(tmp_path: Path) -> None:
     """The README's command-line block, as written, in an empty folder (set -e: any failure fails)."""
+    import json
     import os
     import subprocess
     import sys
@@ -38,3 +39,7 @@ def test_readme_commands_run_verbatim(tmp_path: Path) -> None:
     assert '"accuracy"' in done.stdout and (tmp_path / "runs/report/report.html").is_file()
     results = (tmp_path / "runs/a/results.json").read_text()
     assert '"avikit/avel"' in results and '"noise_snr=0"' in results
+    ave = json.loads((tmp_path / "runs/ave/results.json").read_text())  # the real AVE recipe's folder
+    oracle = next(c for c in ave["cells"] if c["model_id"] == "oracle")
+    assert oracle["count"] > 0 and oracle["scores"]["accuracy"] == 1.0
+    assert {c["model_id"] for c in ave["cells"]} == {"avikit/avel", "oracle"}
