@@ -116,3 +116,35 @@ def test_still_frame_source_localization(official: object, tmp_path: Path, name:
     report = score_predictions("source-localization", prepared, _write(tmp_path / "f.jsonl", full))
     expected = [m.sum() / (m.sum() + (m == 0).sum()) for m in maps.values()]  # cIoU of a full mask
     assert report.scores["mean_ciou"] == pytest.approx(np.mean(expected), abs=1e-12)
+
+
+def test_audioset_multilabel_classification_and_retrieval(official: object, tmp_path: Path) -> None:  # noqa: F811
+    """The eval segments with real media: the truth scores mAP 1; scores that rank every clip's true classes
+    below the other clip give each of the two classes present AP 1/2 (its one positive at rank 2 of 2)."""
+    root = official("audioset")  # type: ignore[operator]
+    lines = (root / "eval_segments.csv").read_text().splitlines()
+    rows = [next(csv.reader([line], skipinitialspace=True)) for line in lines if not line.startswith("#")]
+    labels = {f"{ytid}_{int(float(start))}": mids.split(",") for ytid, start, _, mids in rows}
+    for k, sample_id in enumerate(labels):
+        save(_clip(k), root / "eval" / f"{sample_id}.mp4")
+    prepared = tmp_path / "prepared"
+    DATASETS["audioset"].prepare(root, prepared)
+    with (root / "class_labels_indices.csv").open(newline="") as f:
+        mids = [row["mid"] for row in csv.DictReader(f)]
+    config = RunConfig(tasks=("classification-multilabel", "retrieval"), split="eval", dataset=str(prepared),
+                       models=("oracle", "avikit/classification"))  # fmt: skip
+    cells = {(c["task"], c["model_id"]): c for c in run_evaluation(config, tmp_path / "run")["cells"]}
+    assert cells[("classification-multilabel", "oracle")]["scores"]["map"] == 1.0
+    assert cells[("retrieval", "oracle")]["scores"]["audio_to_video_r1"] == 1.0
+    model = cells[("classification-multilabel", "avikit/classification")]
+    assert model["complete"] and model["count"] == 2
+    assert model["resampled"]["frames"].startswith("1 fps at 224x224 px")
+    truth = {i: [float(m in positives) for m in mids] for i, positives in labels.items()}
+    right = [{"id": i, "scores": t} for i, t in truth.items()]
+    report = score_predictions("classification-multilabel", prepared, _write(tmp_path / "t.jsonl", right),
+                               split="eval")  # fmt: skip
+    assert report.count == 2 and report.scores["map"] == 1.0
+    wrong = [{"id": i, "scores": [1.0 - v for v in t]} for i, t in truth.items()]
+    report = score_predictions("classification-multilabel", prepared, _write(tmp_path / "w.jsonl", wrong),
+                               split="eval")  # fmt: skip
+    assert report.scores["map"] == pytest.approx(0.5)
