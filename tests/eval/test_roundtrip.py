@@ -158,6 +158,7 @@ def test_llp_round_trip(tmp_path: Path) -> None:
     ("fmt", "tasks", "tolerance"),
     [
         ("avsbench-s4", ("avs-binary",), 2e-3),
+        ("avsbench-ms3", ("avs-binary",), 2e-3),
         ("avsbench-avss", ("avs-binary", "avs-semantic"), 5e-3),
     ],
 )
