@@ -170,3 +170,20 @@ def test_real_format_dataset_mistakes(capsys, avsynth, tmp_path):
         capsys, ["data", "prepare", "ave", "--root", str(official), "--out", str(tmp_path / "p")]
     )
     _one_line(code, err, 2, "Annotations.txt not found", "--root")
+    audioset = tmp_path / "audioset"  # splits balanced_train and eval, no media fetched
+    root = str(FIXTURES / "audioset")
+    assert _run(capsys, ["data", "prepare", "audioset", "--root", root, "--out", str(audioset)])[0] == 0
+    run = [
+        "eval",
+        "run",
+        "--tasks",
+        "classification-multilabel",
+        "--models",
+        "oracle",
+        "--dataset",
+        str(audioset),
+    ]
+    code, err = _run(capsys, [*run, "--out", str(tmp_path / "r1")])
+    _one_line(code, err, 2, "has no split 'test'; its splits are balanced_train, eval", "--split")
+    code, err = _run(capsys, [*run, "--split", "eval", "--out", str(tmp_path / "r2")])
+    _one_line(code, err, 2, "none of the 2 'eval' samples has its media", "--include-missing-media")

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from avikit.data.card import DatasetCard, read_card
 from avikit.data.clips import load_sample_media
@@ -130,10 +130,7 @@ def load_eval_data(
     if not manifest.is_file():
         manifest = root / "manifest.jsonl"
     if not manifest.is_file():
-        raise UsageError(
-            f"{root} holds no {split}.jsonl or manifest.jsonl: it is not a dataset folder; give a folder "
-            "from `avikit data prepare` or `avikit data synth`"
-        )
+        _no_split(root, split)
     rows = [s for s in read_manifest(manifest) if s.split == split]
     missing: set[str] = set()
     if (root / PREPARED_FILE).is_file():
@@ -143,11 +140,31 @@ def load_eval_data(
             missing = set(missing_list.read_text(encoding="utf-8").splitlines())  # ids may hold spaces
         if missing:
             log.info("%s: %d %s item(s) have no media and are left out", root, len(missing), split)
-        rows = [s for s in rows if s.id not in missing]
+        kept_rows = [s for s in rows if s.id not in missing]
+        if rows and not kept_rows:
+            raise UsageError(
+                f"{root}: none of the {len(rows)} {split!r} samples has its media (see {split}.missing.txt): "
+                "put the media where the recipe looks and prepare again, or score the annotations alone "
+                "(`avikit score --include-missing-media`)"
+            )
+        rows = kept_rows
     else:
         card = read_card(root / "card.json").to_dict()
     kept = tuple(rows[:num_samples] if num_samples is not None else rows)
     return EvalData(kept, root, card, _subset(split, kept, len(missing)), read_profile(root))
+
+
+def _no_split(root: Path, split: str) -> NoReturn:
+    """Raise the error for a folder without ``split``: the splits it has, or that it is no dataset folder."""
+    splits = sorted(p.stem for p in root.glob("*.jsonl") if p.name != "manifest.jsonl")
+    if (root / PREPARED_FILE).is_file() and splits:
+        raise UsageError(
+            f"{root} has no split {split!r}; its splits are {', '.join(splits)}: choose one (--split)"
+        )
+    raise UsageError(
+        f"{root} holds no {split}.jsonl or manifest.jsonl: it is not a dataset folder; give a folder "
+        "from `avikit data prepare` or `avikit data synth`"
+    )
 
 
 def _subset(split: str, samples: Sequence[Sample], missing: int) -> dict[str, Any]:
