@@ -56,7 +56,7 @@ def test_ave_annotations_scored_from_prediction_files(reference_data: Path, tmp_
     report = score_predictions("avel", prepared, _write(tmp_path / "bg.jsonl", background), **kwargs)
     share = sum(10 - (b - a) for _, _, a, b in lines) / (10 * len(lines))
     assert report.scores["accuracy"] == pytest.approx(share, abs=1e-12)
-    with pytest.raises(ValueError, match="scores no sample"):  # without the media, nothing is left to score
+    with pytest.raises(ValueError, match="none of the 4143 'all' samples has its media"):  # nothing to score
         score_predictions("avel", prepared, tmp_path / "bg.jsonl", split="all")
 
 
