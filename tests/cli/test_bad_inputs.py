@@ -157,6 +157,8 @@ def test_real_format_dataset_mistakes(capsys, avsynth, tmp_path):
         _run(capsys, ["data", "prepare", "music-avqa", "--root", str(official), "--out", str(prepared)])[0]
         == 0
     )
+    code, err = _run(capsys, ["data", "export", str(prepared), str(tmp_path / "y"), "--format", "ave"])
+    _one_line(code, err, 2, "written by `avikit data prepare`, not an AVSynth set")
     code, err = _run(capsys, [*run[:2], "--tasks", "avel", *run[4:], "--dataset", str(prepared)])
     _one_line(
         code,

@@ -19,7 +19,7 @@ from avikit.data.images import read_image, write_image
 from avikit.data.manifest import atomic_writer, read_manifest
 from avikit.data.profile import read_profile
 from avikit.data.sample import Sample
-from avikit.errors import InputFileError
+from avikit.errors import InputFileError, UsageError
 
 __all__ = ["read_image", "write_image"]
 
@@ -32,6 +32,11 @@ OFFICIAL_SPLITS = {"train": "train", "val": "val", "test": "test", "open_test": 
 def source_samples(src: str | os.PathLike[str]) -> list[Sample]:
     """Read the samples of an AVSynth folder; fail if it is not one."""
     path = Path(src) / "manifest.jsonl"
+    if not path.is_file() and (Path(src) / "prepared.json").is_file():
+        raise UsageError(
+            f"{src} is a folder written by `avikit data prepare`, not an AVSynth set; export writes AVSynth "
+            "sets in official layouts: give a folder from `avikit data synth`"
+        )
     if not path.is_file():
         raise InputFileError(
             f"{path} does not exist; make the set first with `avikit data synth --out {src}`"
