@@ -157,6 +157,9 @@ def test_real_format_dataset_mistakes(capsys, avsynth, tmp_path):
         _run(capsys, ["data", "prepare", "music-avqa", "--root", str(official), "--out", str(prepared)])[0]
         == 0
     )
+    conditions = ["--conditions", "clean,noise_snr=0", "--out", str(tmp_path / "r0")]
+    code, err = _run(capsys, [*run[:6], "--dataset", str(prepared), *conditions])
+    _one_line(code, err, 2, "condition 'noise_snr=0' re-renders AVSynth clips", "audio_muted")
     code, err = _run(capsys, ["data", "export", str(prepared), str(tmp_path / "y"), "--format", "ave"])
     _one_line(code, err, 2, "written by `avikit data prepare`, not an AVSynth set")
     code, err = _run(capsys, [*run[:2], "--tasks", "avel", *run[4:], "--dataset", str(prepared)])

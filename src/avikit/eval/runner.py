@@ -53,6 +53,7 @@ from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline, p
 from avikit.eval.source import (
     Condition,
     EvalData,
+    check_conditions,
     load_eval_data,
     load_sample_clip,
     parse_condition,
@@ -420,6 +421,7 @@ def run_evaluation(
                 "carries its targets; choose a task the dataset annotates (docs/datasets.md)"
             )
     conditions = [parse_condition(name) for name in config.conditions]
+    check_conditions(data, conditions)
     model_list = _resolve_models(config, models)
     meter = EnergyMeter(config.energy_country) if config.energy else None
     try:

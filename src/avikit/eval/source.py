@@ -35,7 +35,15 @@ from avikit.media import AVClip
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Condition", "EvalData", "load_eval_data", "load_sample_clip", "parse_condition", "resolve_sample"]
+__all__ = [
+    "Condition",
+    "EvalData",
+    "check_conditions",
+    "load_eval_data",
+    "load_sample_clip",
+    "parse_condition",
+    "resolve_sample",
+]
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,22 @@ def _no_split(root: Path, split: str) -> NoReturn:
 
 def _subset(split: str, samples: Sequence[Sample], missing: int) -> dict[str, Any]:
     return {"split": split, **describe_subset(s.id for s in samples), "missing_media": missing}
+
+
+def check_conditions(data: EvalData, conditions: Sequence[Condition]) -> None:
+    """Refuse, before anything runs, corruptions on a dataset whose clips AVSynth cannot re-render.
+
+    Raises:
+        UsageError: naming the condition and the dataset, and the conditions that do apply.
+    """
+    corrupted = [c.name for c in conditions if c.corruptions]
+    foreign = [s.id for s in data.samples if (s.provenance.generator or {}).get("name") != "avsynth"]
+    if corrupted and foreign:
+        raise UsageError(
+            f"condition {corrupted[0]!r} re-renders AVSynth clips with a corruption, and "
+            f"{data.profile.name!r} clips (e.g. {foreign[0]!r}) are not AVSynth's: use clean or a modality "
+            f"control ({', '.join(CONTROLS)})"
+        )
 
 
 def resolve_sample(sample: Sample, condition: Condition) -> Sample:
