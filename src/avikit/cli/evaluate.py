@@ -84,13 +84,14 @@ def run(
 @eval_app.command("report")
 def report(
     runs: list[Path] = typer.Argument(..., help="Run folders, side by side."),
-    out: Path = typer.Option(..., "--out", help="Output folder for results.md and report.html."),
+    out: Path = typer.Option(..., "--out", help="Output folder for results.md, report.html and viewer.html."),
+    viewer: bool = typer.Option(True, "--viewer/--no-viewer", help="Also write the per-sample viewer."),
 ) -> None:
-    """Write results.md and a self-contained report.html for one or more runs."""
+    """Write results.md, a self-contained report.html and the per-sample viewer.html for one or more runs."""
     from avikit.eval.report import build_report
 
-    markdown, html = build_report(runs, out)
-    typer.echo(f"wrote {markdown} and {html}")
+    markdown, html = build_report(runs, out, viewer=viewer)
+    typer.echo(f"wrote {markdown} and {html}" + (f" and {Path(out) / 'viewer.html'}" if viewer else ""))
 
 
 def score(

@@ -8,7 +8,8 @@ the open-vocabulary split (``open_test``, classes never seen in training) for cl
 and zero-shot through the joint audio-visual-text space) and retrieval, then runs the generation bench
 (:mod:`avikit.eval.generation`: every generator, its retrieval baseline and the real media on a few clean
 clips, reference and set metrics with intervals, into ``OUT/generation``), prints the leaderboards and
-writes ``results.json``, ``results.md`` and ``report.html`` (with playable generated samples).
+writes ``results.json``, ``results.md``, ``report.html`` (with playable generated samples) and the per-sample
+viewer ``viewer.html``.
 
 Example:
     >>> BENCH_TASKS["avs-binary"]
@@ -413,5 +414,6 @@ def run_bench(
     _print(console, board, open_rows)
     if generation is not None:
         _print_generation(console, generation)
-    console.print(f"wrote {folder / 'report.html'} and {folder / 'results.json'} in {results['seconds']} s")
+    console.print(f"wrote {folder / 'report.html'}, {folder / 'viewer.html'} (per-sample viewer) and "
+                  f"{folder / 'results.json'} in {results['seconds']} s")  # fmt: skip
     return results
