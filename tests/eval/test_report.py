@@ -28,3 +28,16 @@ def test_report_shows_energy_per_model_and_says_why_there_is_no_av_gain(tmp_path
     assert "Energy per model" in page and "No model ran under both controls" in page
     assert "viewer.html" not in page and not (tmp_path / "out" / "viewer.html").exists()
     assert "vs chance-seed0" in text and "| avel | run | chance-seed0 | baseline |" in text
+
+
+def test_the_viewer_names_a_missing_dataset_and_the_way_out(tmp_path: Path) -> None:
+    import pytest
+
+    from avikit.errors import InputFileError
+
+    run_evaluation(RunConfig(tasks=("avel",), models=("oracle",), num_samples=2), tmp_path / "run")
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    results["run"]["config"]["dataset"] = str(tmp_path / "moved-away")
+    (tmp_path / "run" / "results.json").write_text(json.dumps(results))
+    with pytest.raises(InputFileError, match="moved-away.*--no-viewer"):
+        build_report([tmp_path / "run"], tmp_path / "out")

@@ -22,6 +22,7 @@ import numpy as np
 
 from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
+from avikit.errors import InputFileError
 from avikit.eval.controls import apply_control, swap_partner
 from avikit.eval.runner import read_cell_records
 from avikit.eval.source import EvalData, load_eval_data, load_sample_clip, parse_condition, resolve_sample
@@ -40,9 +41,16 @@ MAX_SAMPLES = 24
 """Samples kept per cell (the worst by the per-clip primary score)."""
 
 
-def _data(results: Mapping[str, Any]) -> EvalData:
+def _data(folder: Path, results: Mapping[str, Any]) -> EvalData:
+    """The run's data, as the run loaded it (the viewer shows its media and ground truth)."""
     config = results["run"]["config"]
-    return load_eval_data(config["dataset"], config["split"], config["num_samples"], config["seed"])
+    dataset = config["dataset"]
+    if dataset is not None and not Path(dataset).is_dir():
+        raise InputFileError(
+            f"{folder}: the viewer needs the run's dataset {dataset!r}, not found from {Path.cwd()}; "
+            "run the report from the folder the run was made in, or pass --no-viewer"
+        )
+    return load_eval_data(dataset, config["split"], config["num_samples"], config["seed"])
 
 
 def _clip(
@@ -150,7 +158,7 @@ def viewer_data(
             if task.spec.pillar == "generation":
                 continue
             if context["data"] is None:
-                context["data"] = _data(results)
+                context["data"] = _data(folder, results)
             entry = _cell(folder.name, folder, results, cell, task, context, max_samples)
             if entry is not None:
                 cells.append(entry)
