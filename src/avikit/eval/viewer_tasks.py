@@ -182,10 +182,24 @@ def _notes(task: Task, target: Mapping[str, Any], pred: Mapping[str, Any]) -> di
         guess = int(np.argmax(np.asarray(pred["logits"])))
         return {"notes": [f"true class {int(target['label'])}, predicted class {guess}"]}
     fields = {k: v for k, v in pred.items() if k != "id"}
-    return {"notes": [f"prediction: {_short(fields)}", f"target: {_short(dict(target))}"]}
+    notes = [f"prediction: {_short(fields)}"]
+    return {"notes": notes + ([f"target: {_short(dict(target))}"] if target else [])}
 
 
-_SEGMENTS: dict[str, Callable[..., dict]] = {"avel": _avel, "avel-cross-modal": _avel, "avvp": _avvp}
+def _cross_modal(
+    task: Task, inputs: TaskInputs, target: Mapping[str, Any], pred: Mapping[str, Any], sr: float
+) -> dict:
+    """The event segments as the true lane; the predicted distance matrix as a note."""
+    labels = ["event" if v else "background" for v in np.asarray(target["events"])]
+    lane = {
+        "name": "true event segments",
+        "kind": "truth",
+        "segments": segments_from_labels(labels, _times(inputs, sr)),
+    }
+    return {"lanes": [lane], **_notes(task, {}, pred)}
+
+
+_SEGMENTS: dict[str, Callable[..., dict]] = {"avel": _avel, "avel-cross-modal": _cross_modal, "avvp": _avvp}
 
 
 def sample_details(
