@@ -12,11 +12,11 @@ from avikit.tasks import get_task
 
 
 @pytest.fixture(scope="module")
-def sample():  # noqa: ANN201
+def sample():
     return load_eval_data(None, "test", 1, 0).samples[0]
 
 
-def _details(task_name: str, sample, tmp_path, oracle: bool = True) -> dict:  # noqa: ANN001
+def _details(task_name: str, sample, tmp_path, oracle: bool = True) -> dict:
     task = get_task(task_name)
     inputs, target = task.build_inputs(sample), task.build_target(sample)
     prediction = (
@@ -37,21 +37,21 @@ def _details(task_name: str, sample, tmp_path, oracle: bool = True) -> dict:  # 
 
 
 @pytest.mark.parametrize("task", ["avel", "avvp"])
-def test_an_oracles_predicted_lanes_equal_the_true_lanes(task: str, sample, tmp_path) -> None:  # noqa: ANN001
+def test_an_oracles_predicted_lanes_equal_the_true_lanes(task: str, sample, tmp_path) -> None:
     lanes = _details(task, sample, tmp_path)["lanes"]
     truth = [lane["segments"] for lane in lanes if lane["kind"] == "truth"]
     predicted = [lane["segments"] for lane in lanes if lane["kind"] == "pred"]
     assert truth == predicted and any(truth)
 
 
-def test_dense_localization_lanes_are_the_target_events(sample, tmp_path) -> None:  # noqa: ANN001
+def test_dense_localization_lanes_are_the_target_events(sample, tmp_path) -> None:
     lanes = _details("dense-localization", sample, tmp_path, oracle=False)["lanes"]
     events = get_task("dense-localization").build_target(sample)["events"]
     assert lanes[0]["kind"] == "truth" and lanes[0]["segments"] == [[s, e, label] for label, s, e in events]
     assert len(lanes[1]["segments"]) <= 20
 
 
-def test_questions_carry_answers_and_evidence(sample, tmp_path) -> None:  # noqa: ANN001
+def test_questions_carry_answers_and_evidence(sample, tmp_path) -> None:
     details = _details("avqa", sample, tmp_path, oracle=False)
     qa, truth = details["qa"], sample.target("qa")
     assert [q["question"] for q in qa] == [t["question"] for t in truth]
