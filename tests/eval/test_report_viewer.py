@@ -82,7 +82,9 @@ def test_viewer_data_holds_truth_lanes_worst_first_and_media_beside(report: Path
     with av.open(str(report / next(iter(clips)))) as container:  # a real mp4 with picture and sound
         assert {s.type for s in container.streams} == {"video", "audio"}
     overlays = _cell(data, "avs-binary", "oracle")["samples"][0]["overlays"]
-    assert len(overlays) == 5 and all(o["truth"].startswith("data:image/png;base64,") for o in overlays)
+    assert len(overlays) == 5 and all(
+        data["inline"][o["truth"][7:]].startswith("data:image/png;") for o in overlays
+    )
     qa = _cell(data, "avqa", "oracle")["samples"][0]["qa"]
     assert qa and all(q["correct"] and q["evidence_pred"] == q["evidence_truth"] for q in qa)
 

@@ -41,8 +41,10 @@ def test_spectrogram_of_a_tone_is_darkest_at_its_frequency() -> None:
 def test_media_sink_embeds_small_files_and_writes_large_ones_beside(tmp_path: Path) -> None:
     sink = MediaSink(tmp_path, inline_limit=10)
     small = sink.source(b"12345", "image/png", "a.png")
+    assert sink.source(b"12345", "image/png", "again.png") == small  # stored once
     large = sink.source(b"x" * 11, "video/mp4", "b.mp4")
-    assert base64.b64decode(small.split(",", 1)[1]) == b"12345" and small.startswith("data:image/png;base64,")
+    uri = sink.inline[small.removeprefix("inline:")]
+    assert base64.b64decode(uri.split(",", 1)[1]) == b"12345" and uri.startswith("data:image/png;base64,")
     assert large == "viewer_media/b.mp4" and (tmp_path / large).read_bytes() == b"x" * 11
     assert (sink.inlined, sink.written) == (1, 1)
 

@@ -35,7 +35,7 @@ from avikit.tasks.base import Task
 
 __all__ = ["INLINE_LIMIT", "MAX_SAMPLES", "viewer_data", "write_viewer"]
 
-INLINE_LIMIT = 64 * 1024
+INLINE_LIMIT = 16 * 1024
 """Media files up to this many bytes are embedded in ``viewer.html``; larger ones are written beside it."""
 MAX_SAMPLES = 24
 """Samples kept per cell (the worst by the per-clip primary score)."""
@@ -146,7 +146,7 @@ def _slug(text: str) -> str:
 def viewer_data(
     folders: Sequence[Path], out: Path, inline_limit: int = INLINE_LIMIT, max_samples: int = MAX_SAMPLES
 ) -> dict[str, Any]:
-    """The viewer's JSON for run ``folders``: ``cells`` (with their samples, worst first) and ``media``."""
+    """The viewer's JSON for run ``folders``: ``cells`` (worst samples first), ``media``, ``inline``."""
     cells: list[dict[str, Any]] = []
     media: dict[str, Any] = {}
     sink = MediaSink(out, inline_limit)
@@ -162,7 +162,7 @@ def viewer_data(
             entry = _cell(folder.name, folder, results, cell, task, context, max_samples)
             if entry is not None:
                 cells.append(entry)
-    return {"cells": cells, "media": media, "inline_limit": inline_limit,
+    return {"cells": cells, "media": media, "inline": sink.inline, "inline_limit": inline_limit,
             "files": {"inlined": sink.inlined, "written": sink.written}}  # fmt: skip
 
 

@@ -1,8 +1,9 @@
 r"""Media of the per-sample viewer: playable clips, PNG images, waveform envelopes and spectrograms.
 
 A clip with frames becomes one H.264 + AAC mp4 (:func:`avikit.media.save`), a clip with sound only a 16-bit
-WAV. A file up to ``inline_limit`` bytes is embedded as a ``data:`` URI; a larger one is written beside the
-HTML (``viewer_media/NAME``) and referenced by its relative path, so the page stays light and still works
+WAV. A file up to ``inline_limit`` bytes is embedded as a ``data:`` URI, once per distinct content (the
+same frame or true mask under several models is stored once); a larger one is written beside the HTML
+(``viewer_media/NAME``) and referenced by its relative path, so the page stays light and still works
 offline from disk. Images (frames, masks, heat maps, spectrograms) are PNGs written here with zlib.
 
 Example:
@@ -16,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import struct
 import tempfile
@@ -100,12 +102,17 @@ class MediaSink:
     def __init__(self, folder: Path, inline_limit: int) -> None:
         self.folder, self.inline_limit = folder, inline_limit
         self.inlined = self.written = 0
+        self.inline: dict[str, str] = {}
+        """Embedded files by content hash: ``data:`` URIs, each stored once however often it is used."""
 
     def source(self, data: bytes, mime: str, name: str) -> str:
-        """A ``data:`` URI of ``data``, or the relative path of the file it was written to."""
+        """``inline:HASH`` (a key of :attr:`inline`), or the relative path of the file it was written to."""
         if len(data) <= self.inline_limit:
-            self.inlined += 1
-            return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+            key = hashlib.sha256(data).hexdigest()[:16]
+            if key not in self.inline:
+                self.inlined += 1
+                self.inline[key] = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+            return f"inline:{key}"
         path = self.folder / "viewer_media" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_writer(path, "wb") as f:

@@ -5,6 +5,8 @@ const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const COLOURS = {truth: "#40c85a", pred: "#e63c3c", window: "#9aa"};
 let current = null;
+// an embedded file is "inline:HASH", stored once in DATA.inline; anything else is a path beside the page
+const source = (s) => (s.startsWith("inline:") ? DATA.inline[s.slice(7)] : s);
 
 function unique(values) { return [...new Set(values)]; }
 function fill(select, values) {
@@ -65,7 +67,7 @@ function timeline(sample, media, player) {
   if (media.spectrogram) {
     svg.appendChild(el("text", {x: 4, y: y + specH / 2 + 4, "font-size": 11}, "spectrogram"));
     const image = el("image", {x: left, y, width: right - left, height: specH - 4, preserveAspectRatio: "none", class: "spectrogram"});
-    image.setAttribute("href", media.spectrogram);
+    image.setAttribute("href", source(media.spectrogram));
     svg.appendChild(image);
     y += specH;
   }
@@ -120,7 +122,7 @@ function overlays(sample) {
     frame.className = "overlay";
     for (const part of ["frame", "truth", "pred"]) {
       const img = document.createElement("img");
-      img.className = part; img.src = o[part]; img.alt = `${part} at ${o.time} s`;
+      img.className = part; img.src = source(o[part]); img.alt = `${part} at ${o.time} s`;
       frame.appendChild(img);
     }
     const caption = document.createElement("span");
@@ -154,7 +156,7 @@ function show(index) {
   scores.className = "note";
   scores.textContent = Object.entries(sample.scores).map(([k, v]) => `${k}: ${v === null ? "-" : v.toFixed(3)}`).join(", ") || "no per-clip scores";
   const player = document.createElement(media.kind === "video" ? "video" : "audio");
-  player.id = "player"; player.controls = true; player.preload = "auto"; player.src = media.src;
+  player.id = "player"; player.controls = true; player.preload = "auto"; player.src = source(media.src);
   detail.append(title, scores, player, timeline(sample, media, player));
   if (sample.overlays) detail.appendChild(overlays(sample));
   if (sample.qa) detail.appendChild(questions(sample));
