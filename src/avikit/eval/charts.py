@@ -273,7 +273,7 @@ def heat_map(
     The position is where the value lies on its metric's range, 1 being best (already flipped for a
     lower-is-better score); blank cells are model-task pairs that did not run.
     """
-    cell_w, cell_h, left, top = 92, 24, 220, 90
+    cell_w, cell_h, left, top = max(56, min(92, 720 // max(1, len(columns)))), 24, 220, 90
     width, height = left + cell_w * len(columns) + 80, top + cell_h * len(rows) + 30
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" {_FONT} role="img">',
              _text(4, 14, "clean primary score per model and task (colour: position on the metric's range)",
