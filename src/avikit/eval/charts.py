@@ -88,7 +88,7 @@ def metric_range(unit: str, values: Sequence[float]) -> tuple[float, float]:
 
     Example:
         >>> metric_range("percent", [3.0]), metric_range("dB", [12.3, 31.0])
-        ((0.0, 100.0), (0.0, 35.0))
+        ((0.0, 100.0), (0.0, 40.0))
     """
     if unit == "fraction":
         return 0.0, 1.0
@@ -100,7 +100,7 @@ def metric_range(unit: str, values: Sequence[float]) -> tuple[float, float]:
         high = low + 1.0
     ticks = nice_ticks(low, high)
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    return min(low, ticks[0]), max(high, ticks[-1] if ticks[-1] >= high else ticks[-1] + step)
+    return float(min(low, ticks[0])), float(max(high, ticks[-1] if ticks[-1] >= high else ticks[-1] + step))
 
 
 def _text(x: float, y: float, text: str, anchor: str = "start", extra: str = "") -> str:

@@ -8,7 +8,7 @@ offline from disk. Images (frames, masks, heat maps, spectrograms) are PNGs writ
 
 Example:
     >>> png = png_bytes(np.zeros((2, 3, 4), np.uint8))
-    >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    >>> png[:8] == b"\x89PNG\r\n\x1a\n"
     True
     >>> envelope(np.array([[0.0, 0.5, -0.5, 1.0]], np.float32), 2)
     [[0.0, 0.5], [-0.5, 1.0]]
