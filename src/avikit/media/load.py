@@ -18,6 +18,9 @@ How it works:
 - **Same cut as slicing.** With video in the window, the audio is cut at the boundaries of the selected
   frames, exactly as :meth:`AVClip.slice` does, so ``load(p, start=a, duration=d)`` equals
   ``load(p).slice(a, a + d)``.
+- **Audio from a sidecar.** ``audio_path`` reads the audio stream from a second file (the WAV/FLAC sidecar
+  of a packed dataset, :mod:`avikit.media.repack`) on the same timeline: the window, the cut and the
+  result are those of one file holding both streams.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import logging
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TypeVar
@@ -73,6 +76,7 @@ def load(
     video: bool | None = None,
     audio: bool | None = None,
     threads: int | None = None,
+    audio_path: str | Path | None = None,
 ) -> AVClip:
     """Load ``[start, start + duration)`` seconds of a media file.
 
@@ -89,6 +93,7 @@ def load(
         audio: ``True`` requires audio, ``False`` skips it, ``None`` loads it if present.
         threads: video decoder threads; default: 1 inside a DataLoader worker process, FFmpeg's choice
             otherwise.
+        audio_path: read the audio from this file instead of ``path`` (a sidecar on the same timeline).
 
     Returns:
         The clip; a stream the file lacks (or that was skipped) is ``None`` in it.
@@ -98,7 +103,7 @@ def load(
         MissingStreamError: a required stream is absent.
         WindowError: the window is malformed or lies outside the file.
     """
-    with MediaReader(path) as reader:
+    with MediaReader(path, audio_path) as reader:
         return reader.load(
             start,
             duration,
@@ -116,6 +121,7 @@ class MediaReader:
     """A media file kept open for many windowed loads (random access): file, index and decoders stay open.
 
     :func:`load` opens a reader for one window; open one yourself to read many windows of one file.
+    ``audio_path`` names a second file that holds the audio (a sidecar on the same timeline).
 
     Example:
         >>> import numpy as np, tempfile, pathlib
@@ -127,12 +133,22 @@ class MediaReader:
         [25, 5, 40]
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, audio_path: str | Path | None = None) -> None:
         self.path = Path(path)
+        self.audio_path = self.path if audio_path is None else Path(audio_path)
         self._context = open_input(self.path)
         self._container = self._context.__enter__()
+        self._audio_context = None if audio_path is None else open_input(self.audio_path)
+        try:
+            self._audio_container = (
+                self._container if self._audio_context is None else self._audio_context.__enter__()
+            )
+        except BaseException:
+            self._context.__exit__(None, None, None)
+            raise
         self._video_info = _video_info(self._container) if self._container.streams.video else None
-        self._audio_info = _audio_info(self._container) if self._container.streams.audio else None
+        audio_streams = self._audio_container.streams.audio
+        self._audio_info = _audio_info(self._audio_container) if audio_streams else None
         self._reads = 0
 
     def __enter__(self) -> MediaReader:
@@ -142,8 +158,10 @@ class MediaReader:
         self.close()
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file (and the audio sidecar)."""
         self._context.__exit__(None, None, None)
+        if self._audio_context is not None:
+            self._audio_context.__exit__(None, None, None)
 
     def load(
         self,
@@ -162,7 +180,7 @@ class MediaReader:
         path, container = self.path, self._container
         out_size = _parse_size(size)
         vstream = _pick(tuple(container.streams.video), video, "video", path)
-        astream = _pick(tuple(container.streams.audio), audio, "audio", path)
+        astream = _pick(tuple(self._audio_container.streams.audio), audio, "audio", self.audio_path)
         if vstream is None and astream is None:
             raise MissingStreamError(f"{path}: nothing to load (no stream selected); allow video or audio")
         infos = (self._video_info if vstream else None, self._audio_info if astream else None)
@@ -175,10 +193,17 @@ class MediaReader:
         collector = None
         if astream is not None and plan.samples is not None and plan.sample_rate is not None:
             layout = _layout(channels if channels is not None else astream.codec_context.channels, path)
-            collector = AudioCollector(path, astream, plan.samples, plan.sample_rate, layout)
-        seek = _seek_time(container, plan)
+            collector = AudioCollector(self.audio_path, astream, plan.samples, plan.sample_rate, layout)
         self._reads += 1
-        demux_window(container, path, selector, collector, seek, first_read=self._reads == 1)
+        if self._audio_container is container:
+            demux_window(container, path, selector, collector, _seek_time(container, plan), self._reads == 1)
+        else:  # a sidecar: each file is seeked and demuxed for its own stream
+            if selector is not None:
+                seek = _seek_time(container, replace(plan, samples=None))
+                demux_window(container, path, selector, None, seek, self._reads == 1)
+            if collector is not None:
+                seek = _seek_time(self._audio_container, replace(plan, frames=None))
+                demux_window(self._audio_container, self.audio_path, None, collector, seek, self._reads == 1)
         frames = None if selector is None else selector.result()
         waveform = None if collector is None else collector.result()
         if frames is None and waveform is None:
