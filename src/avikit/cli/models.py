@@ -47,6 +47,7 @@ def bench_cmd(
     energy_country: str | None = typer.Option(
         None, "--energy-country", help="3-letter ISO code of where the bench runs, for its CO2 (e.g. FRA)."
     ),
+    cache: Path | None = typer.Option(None, "--cache", help="Cache of inputs and outputs shared by runs."),
 ) -> None:
     """Run every reference model on every perception task; print the leaderboard, write report.html."""
     from avikit.eval.bench import run_bench
@@ -58,4 +59,5 @@ def bench_cmd(
         seed=seed,
         watermark=watermark,
         energy_country=energy_country,
+        cache=cache,
     )

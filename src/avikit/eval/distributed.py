@@ -24,7 +24,15 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["World", "broadcast_object", "current_world", "gather_object", "is_main_process", "rank_slots"]
+__all__ = [
+    "World",
+    "broadcast_object",
+    "current_world",
+    "gather_object",
+    "is_main_process",
+    "leave",
+    "rank_slots",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,8 @@ class World:
     rank: int = 0
     size: int = 1
     backend: str | None = None
+    owned: bool = False
+    """Whether :func:`current_world` joined the group (and :func:`leave` leaves it)."""
 
     @property
     def distributed(self) -> bool:
@@ -61,12 +71,22 @@ def current_world() -> World:
 
     rank = int(os.environ["RANK"])
     backend = "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
-    if not dist.is_initialized():
-        if backend == "nccl":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group(backend)
-        log.info("rank %d of %d joined the process group (%s)", rank, size, backend)
-    return World(rank, size, backend)
+    if dist.is_initialized():  # the caller's own group
+        return World(rank, size, str(dist.get_backend()))
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend)
+    log.info("rank %d of %d joined the process group (%s)", rank, size, backend)
+    return World(rank, size, backend, owned=True)
+
+
+def leave(world: World) -> None:
+    """Wait for every rank, then leave the process group :func:`current_world` joined (else nothing)."""
+    if world.owned:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def rank_slots(count: int, rank: int, size: int, pad: bool = True) -> list[tuple[int, bool]]:

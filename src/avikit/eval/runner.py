@@ -47,7 +47,7 @@ from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
 from avikit.errors import DataError, UsageError
 from avikit.eval.cache import CellStore
-from avikit.eval.distributed import World, broadcast_object, current_world, gather_object, rank_slots
+from avikit.eval.distributed import World, broadcast_object, current_world, gather_object, leave, rank_slots
 from avikit.eval.energy import EnergyMeter, read_energy, summarize_energy
 from avikit.eval.engines import Engine, LocalEngine, Plan, make_engine
 from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline
@@ -481,7 +481,9 @@ def run_evaluation(
     if world.distributed:
         _gather_records(ctx, tasks, model_list, conditions)
         results = _write_results(ctx, tasks, model_list, conditions) if world.rank == 0 else None
-        return dict(broadcast_object(results, world))
+        results = dict(broadcast_object(results, world))
+        leave(world)
+        return results
     return _write_results(ctx, tasks, model_list, conditions, None if meter is None else meter.status)
 
 

@@ -46,7 +46,7 @@ from av.video.reformatter import Interpolation
 
 from avikit.errors import MediaError, UsageError
 from avikit.media._open import decode_error, open_input
-from avikit.media.probe import stream_start
+from avikit.media.probe import _count_packets, _stream_duration, stream_start
 from avikit.media.timeline import window_indices
 
 __all__ = ["AUDIO_FORMATS", "RepackResult", "RepackSpec", "repack"]
@@ -264,7 +264,9 @@ def _write_audio(src: Path, stem: Path, spec: RepackSpec) -> Path:
         if start > 0:  # WAV and FLAC store no start time; Matroska does
             suffix = ".mka"
         out = stem.with_name(stem.name + suffix)
+        end = math.floor((start + _audio_duration(src)) * rate)  # the samples the source declares, as load cuts
         waveform, first = _resampled(container, stream, src, rate, _LAYOUTS[channels])
+        waveform = waveform[:, : max(0, end - first)]
     partial = _partial(out)
     try:
         with av.open(str(partial), "w") as sink:
@@ -284,6 +286,14 @@ def _write_audio(src: Path, stem: Path, spec: RepackSpec) -> Path:
     finally:
         partial.unlink(missing_ok=True)
     return out
+
+
+def _audio_duration(src: Path) -> Fraction:
+    """The audio stream's declared duration (from the header, else from its packets)."""
+    with open_input(src) as container:
+        stream = container.streams.audio[0]
+        duration = _stream_duration(container, stream)
+        return duration if duration is not None else _count_packets(container, stream)[1]
 
 
 def _resampled(
