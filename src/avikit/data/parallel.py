@@ -55,7 +55,7 @@ def ray_map(fn: Callable[[Any], Any], items: Sequence[Any], batch_size: int = 4)
         results = [json.dumps(fn(json.loads(str(text)))) for text in batch["item"]]
         return {"index": batch["index"], "result": np.array(results, dtype=object)}
 
-    dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows) // batch_size))
+    dataset = ray.data.from_items(rows, override_num_blocks=-(-len(rows) // batch_size))
     done = dataset.map_batches(run, batch_size=batch_size, batch_format="numpy", num_cpus=1).take_all()
     return [json.loads(row["result"]) for row in sorted(done, key=lambda row: int(row["index"]))]
 

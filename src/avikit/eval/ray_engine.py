@@ -242,10 +242,9 @@ def _extract_ray(
     args: tuple[Any, ...], count: int, batch_size: int, concurrency: int | None
 ) -> dict[str, np.ndarray]:
     ray = _connect()
-    actors = concurrency or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    rows = ray.data.from_items(
-        [{"index": i} for i in range(count)], override_num_blocks=max(1, count // batch_size)
-    )
+    blocks = -(-count // batch_size)
+    actors = min(blocks, concurrency or max(1, int(ray.cluster_resources().get("CPU", 1))))
+    rows = ray.data.from_items([{"index": i} for i in range(count)], override_num_blocks=blocks)
     keys = ("task", "control", "samples", "models", "data_root", "cache_root")
     constructor = dict(zip(keys, args, strict=True))
     dataset = rows.map_batches(_Extractor, fn_constructor_kwargs=constructor, batch_size=batch_size,

@@ -264,7 +264,9 @@ def _write_audio(src: Path, stem: Path, spec: RepackSpec) -> Path:
         if start > 0:  # WAV and FLAC store no start time; Matroska does
             suffix = ".mka"
         out = stem.with_name(stem.name + suffix)
-        end = math.floor((start + _audio_duration(src)) * rate)  # the samples the source declares, as load cuts
+        end = math.floor(
+            (start + _audio_duration(src)) * rate
+        )  # the samples the source declares, as load cuts
         waveform, first = _resampled(container, stream, src, rate, _LAYOUTS[channels])
         waveform = waveform[:, : max(0, end - first)]
     partial = _partial(out)
