@@ -433,7 +433,7 @@ def run_evaluation(
     out: str | Path,
     models: Mapping[str, Model] | None = None,
     progress: Progress | None = None,
-    engine: str = "local",
+    engine: str | Engine = "local",
     cache: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) every cell of ``config`` into ``out`` and write ``out/results.json``.
@@ -446,7 +446,9 @@ def run_evaluation(
         out: the run folder; an existing one is resumed.
         models: model objects by name, for models that are not registered.
         progress: called as ``progress(cell, done, total)`` after each batch.
-        engine: where model inference runs: ``"local"`` or ``"ray"`` (a Ray actor pool).
+        engine: where model inference runs: ``"local"``, ``"ray"`` (a Ray actor pool of one actor per CPU
+            of the cluster) or an engine object (e.g. :class:`~avikit.eval.ray_engine.RayEngine` with its
+            ``num_actors``).
         cache: a :class:`~avikit.eval.run_cache.RunCache` folder shared across runs (``None``: no cache).
 
     Returns:
@@ -465,7 +467,11 @@ def run_evaluation(
     tasks = [get_task(name) for name in config.tasks]
     conditions = [parse_condition(name) for name in config.conditions]
     model_list = _resolve_models(config, models)
-    runner = make_engine(engine, model_list, data.root, None if cache is None else str(cache))
+    runner = (
+        make_engine(engine, model_list, data.root, None if cache is None else str(cache))
+        if isinstance(engine, str)
+        else engine
+    )
     ctx = _Context(config, data, out, ids, {}, {}, world, runner, None if cache is None else RunCache(cache))
     meter = EnergyMeter(config.energy_country) if config.energy else None
     try:
