@@ -129,3 +129,16 @@ def test_a_warm_cache_hands_a_model_what_a_cold_one_does(tmp_path: Path, conditi
     column = 2 if condition == "video_blanked" else 3
     zeros = [seen[column] == 0 for seen in warm.seen if seen[0] == "sync"]
     assert zeros == [False] * 4 + [True] * 4  # clean, then the control applied after the cached cut
+
+
+def test_extract_then_run_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from avikit.cli import main
+
+    cache = str(tmp_path / "cache")
+    main(["eval", "extract", "--cache", cache, "--tasks", "sync", "--models", "oracle", "--n", "3",
+          "--engine", "local"])  # fmt: skip
+    assert "3 outputs computed, 0 already cached" in capsys.readouterr().out
+    main(["eval", "run", "--out", str(tmp_path / "run"), "--tasks", "sync", "--models", "oracle", "--n", "3",
+          "--cache", cache])  # fmt: skip
+    records = read_cell_records(tmp_path / "run", "sync", "oracle", "clean")
+    assert len(records) == 3 and all(r["cached"] for r in records.values())

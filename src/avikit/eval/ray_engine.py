@@ -93,7 +93,8 @@ class RayEngine:
         models: the run's models (sent to every actor once).
         data_root: where relative media paths start.
         cache_root: a run cache folder the actors read and fill (task inputs), or ``None``.
-        num_actors: actors in the pool (default: the cluster's CPUs).
+        num_actors: actors in the pool (default: the cluster's CPUs, or its GPUs with ``num_gpus``).
+        num_gpus: GPUs per actor (e.g. 1 for one model replica per GPU; 0: CPU actors).
     """
 
     name = "ray"
@@ -104,15 +105,19 @@ class RayEngine:
         data_root: Path | None,
         cache_root: str | None,
         num_actors: int | None = None,
+        num_gpus: float = 0.0,
     ) -> None:
         self.ray = _connect()
-        self.num_actors = num_actors or max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+        resources = self.ray.cluster_resources()
+        default = resources.get("GPU", 0) / num_gpus if num_gpus else resources.get("CPU", 1)
+        self.num_actors = num_actors or max(1, int(default))
+        self.num_gpus = num_gpus
         self._args = (self.ray.put(list(models)), None if data_root is None else str(data_root), cache_root)
         self._actors: list[Any] = []
 
     def _pool(self) -> list[Any]:
         if not self._actors:
-            actor = self.ray.remote(num_cpus=1)(_Worker)
+            actor = self.ray.remote(num_cpus=1, num_gpus=self.num_gpus)(_Worker)
             self._actors = [actor.remote(*self._args) for _ in range(self.num_actors)]
             log.info("ray engine: %d actors", self.num_actors)
         return self._actors

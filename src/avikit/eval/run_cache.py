@@ -203,7 +203,6 @@ class TaskCache:
     ) -> None:
         self.cache, self.task, self.samples, self.root, self.control = cache, task, samples, root, control
         self._content: dict[str, str] = {}
-        self._index = {sample.id: i for i, sample in enumerate(samples)}
 
     def _content_of(self, sample: Sample) -> str:
         if sample.id not in self._content:

@@ -484,13 +484,14 @@ def run_evaluation(
         runner.close()
         if meter is not None:
             meter.close()
+    energy = None if meter is None else meter.status
     if world.distributed:
         _gather_records(ctx, tasks, model_list, conditions)
-        results = _write_results(ctx, tasks, model_list, conditions) if world.rank == 0 else None
+        results = _write_results(ctx, tasks, model_list, conditions, energy) if world.rank == 0 else None
         results = dict(broadcast_object(results, world))
         leave(world)
         return results
-    return _write_results(ctx, tasks, model_list, conditions, None if meter is None else meter.status)
+    return _write_results(ctx, tasks, model_list, conditions, energy)
 
 
 def _shared_secret(out: Path, config: RunConfig, world: World) -> bytes:
