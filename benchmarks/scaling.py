@@ -11,7 +11,9 @@ What it measures, on an AVSynth test set written to disk (``--clips`` clips of 1
   predict time per clip (from the records' ``predict_seconds``), and the harness's own time per clip
   (an oracle-only run: items, checks, records, scores).
 
-Every row carries the load average before and after it; compare rows only within one run.
+Every row carries its wall time, the CPU time of its processes (user + system, children included: what a
+loaded machine does not change much) and the load average before and after it; compare rows only within
+one run.
 
 Usage::
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import subprocess
@@ -36,16 +39,16 @@ PY = sys.executable
 
 
 def _row(
-    name: str, seconds: float, clips: int, before: tuple[float, ...], **extra: object
+    name: str, timed: tuple[float, float | None], clips: int, before: tuple[float, ...], **extra: object
 ) -> dict[str, object]:
     after = os.getloadavg()
+    seconds, cpu = timed
     row = {"name": name, "seconds": round(seconds, 2), "clips_per_s": round(clips / seconds, 2),
+           "cpu_seconds": None if cpu is None else round(cpu, 2),
            "load_before": round(before[0], 1), "load_after": round(after[0], 1), **extra}  # fmt: skip
-    rate = clips / seconds
-    print(
-        f"  {name:<40} {seconds:8.1f} s {rate:7.2f} clips/s  load {before[0]:.1f} -> {after[0]:.1f}",
-        flush=True,
-    )
+    rate, cpu_text = clips / seconds, "-" if cpu is None else f"{cpu:.1f}"
+    print(f"  {name:<40} {seconds:7.1f} s {rate:6.2f} clips/s  cpu {cpu_text:>6} s  load {before[0]:.1f} -> "
+          f"{after[0]:.1f}", flush=True)  # fmt: skip
     return row
 
 
@@ -54,12 +57,14 @@ def _eval_args(out: Path, dataset: Path, models: str) -> list[str]:
             "--dataset", str(dataset), "--batch-size", "8"]  # fmt: skip
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system of the command and of every process it waited for)."""
+    usage, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"failed: {shlex.join(argv)}\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter() - start, after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
 
 
 def _predict_seconds(out: Path) -> dict[str, float]:
@@ -78,10 +83,10 @@ def _decode_cost(folder: Path, count: int) -> float:
     from avikit.eval.source import load_sample_clip
 
     samples = read_manifest(folder / "test.jsonl")[:count]
-    start = time.perf_counter()
+    start = time.process_time()
     for sample in samples:
         load_sample_clip(sample, folder)
-    return (time.perf_counter() - start) / len(samples)
+    return (time.process_time() - start) / len(samples)
 
 
 def main() -> None:
@@ -101,7 +106,7 @@ def main() -> None:
     from avikit.data.synth import prepare_avsynth
     from avikit.media.repack import RepackSpec
 
-    data, packed = work / "avsynth", work / "packed"
+    data, packed = work / f"avsynth{args.clips}", work / f"packed{args.clips}"
     prepare_avsynth(data, {"test": args.clips}, seed=0)
     report = pack_dataset(data, packed, RepackSpec(), verify=4)
     sizes = f"{report.bytes_before / 1e6:.1f} MB -> {report.bytes_after / 1e6:.1f} MB"
@@ -112,14 +117,14 @@ def main() -> None:
     torchrun = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "avikit"]
 
     before = os.getloadavg()
-    seconds = _timed([*avikit, *_eval_args(runs / "one", packed, args.models)], env)
-    rows.append(_row("1 process (local engine)", seconds, args.clips, before))
+    timed = _timed([*avikit, *_eval_args(runs / "one", packed, args.models)], env)
+    rows.append(_row("1 process (local engine)", timed, args.clips, before))
     before = os.getloadavg()
-    seconds = _timed([*torchrun, *_eval_args(runs / "two", packed, args.models)], env)
+    timed = _timed([*torchrun, *_eval_args(runs / "two", packed, args.models)], env)
     same = json.loads((runs / "two/results.json").read_text()) == json.loads(
         (runs / "one/results.json").read_text()
     )
-    rows.append(_row("2 processes (torchrun, gloo)", seconds, args.clips, before, results_equal=same))
+    rows.append(_row("2 processes (torchrun, gloo)", timed, args.clips, before, results_equal=same))
     rows += _ray_rows(runs, packed, args)
 
     cache = work / "cache"
@@ -130,12 +135,14 @@ def main() -> None:
         rows.append(_row(f"1 process, --cache, {name}", _timed(argv, env), args.clips, before))
 
     before = os.getloadavg()
+    startup = _timed([*avikit, *_eval_args(runs / "startup", packed, args.models), "--num-samples", "1"], env)
     oracle = _timed([*avikit, *_eval_args(runs / "oracle", packed, "oracle")], env)
     costs = {
-        "decode_original_s": _decode_cost(data, 16),
-        "decode_packed_s": _decode_cost(packed, 16),
+        "one_clip_run": {"seconds": startup[0], "cpu_seconds": startup[1]},
+        "decode_original_cpu_s": _decode_cost(data, 16),
+        "decode_packed_cpu_s": _decode_cost(packed, 16),
         "predict_s_per_clip": _predict_seconds(runs / "one"),
-        "oracle_run_s_per_clip_and_task": oracle / args.clips / 2,
+        "oracle_run": {"seconds": oracle[0], "cpu_seconds": oracle[1]},
         "load_before": before[0],
         "load_after": os.getloadavg()[0],
     }
@@ -167,7 +174,8 @@ def _ray_rows(runs: Path, packed: Path, args: argparse.Namespace) -> list[dict[s
         engine = RayEngine(models, packed, None, num_actors=actors)
         run_evaluation(config, runs / f"ray{actors}", models=dict(zip(config.models, models, strict=True)),
                        engine=engine)  # fmt: skip
-        rows.append(_row(f"ray engine, {actors} actor(s)", time.perf_counter() - start, args.clips, before))
+        timed = (time.perf_counter() - start, None)  # CPU of the actors is not the driver's
+        rows.append(_row(f"ray engine, {actors} actor(s), cluster up", timed, args.clips, before))
     ray.shutdown()
     return rows
 
