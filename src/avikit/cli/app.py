@@ -15,8 +15,11 @@ import typer
 
 from avikit import __version__
 from avikit.cli import data, datasets, demo, generate, media, models, scale, tokenizers, train, watermark
+from avikit.cli.agent import agent_app
+from avikit.cli.embodied import embodied_app
 from avikit.cli.evaluate import eval_app, score
 from avikit.cli.provenance import provenance_app
+from avikit.cli.stream import stream_app
 from avikit.cli.tasks import tasks_app
 
 app = typer.Typer(
@@ -46,6 +49,9 @@ tokenizers_app.command("study")(tokenizers.study_cmd)
 app.add_typer(tokenizers_app, name="tokenizers")
 app.command("detect")(watermark.detect_cmd)
 app.add_typer(provenance_app, name="provenance")
+app.add_typer(agent_app, name="agent")
+app.add_typer(stream_app, name="stream")
+app.add_typer(embodied_app, name="embodied")
 
 _STATE = {"debug": False}
 

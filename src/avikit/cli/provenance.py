@@ -6,11 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
-
-from avikit.eval.provenance import SigningIdentity, generation_manifest, hash_inputs, sign_media, verify_media
-from avikit.models.generation.cards import generator_card
-from avikit.models.watermark import DEFAULT_WATERMARKER, message_for, message_to_int
 
 __all__ = ["card_cmd", "provenance_app", "sign_cmd", "verify_cmd"]
 
@@ -23,6 +18,10 @@ def verify_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Validate a file's C2PA manifest: state, signer, checks, generation assertion; exit 1 when not valid."""
+    from rich.console import Console
+
+    from avikit.eval.provenance import verify_media
+
     anchors = trust_anchors.read_text(encoding="utf-8") if trust_anchors else None
     report = verify_media(file, anchors)
     if as_json:
@@ -54,7 +53,10 @@ def sign_cmd(
     key: Path = typer.Option(..., help="PEM private key of the signing certificate."),
 ) -> None:
     """Sign a generated file with a C2PA manifest: the model, its weights, the inputs, the licence."""
+    from avikit.eval.provenance import SigningIdentity, generation_manifest, hash_inputs, sign_media
+    from avikit.models.generation.cards import generator_card
     from avikit.models.registry import get_model
+    from avikit.models.watermark import DEFAULT_WATERMARKER, message_for, message_to_int
 
     generator = get_model(model)
     card = generator_card(model)
@@ -75,6 +77,8 @@ def sign_cmd(
 
 def card_cmd(model: str = typer.Argument(..., help="Registry name of a packaged generator.")) -> None:
     """Print a generator's card: training data, the licence its outputs inherit, its watermark."""
+    from avikit.models.generation.cards import generator_card
+
     typer.echo(json.dumps(generator_card(model).to_dict(), indent=1))
 
 

@@ -6,12 +6,8 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from avikit.errors import UsageError
-from avikit.eval.watermark import detect_file
-from avikit.models.watermark import WATERMARKERS
 
 __all__ = ["detect_cmd"]
 
@@ -20,11 +16,17 @@ def detect_cmd(
     file: Path = typer.Argument(
         ..., help="A media file (wav, mp3, m4a, mp4, ...) or a generator's .npy audio."
     ),
-    method: str = typer.Option("all", help=f"Watermarker: {', '.join(WATERMARKERS)} or all."),
+    method: str = typer.Option("all", help="Watermarker: learned, spread-spectrum or all."),
     npy_sample_rate: int = typer.Option(16000, help="Sample rate of a .npy file's audio."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Detect avikit's audio watermarks: score, decision at FPR 1e-2 / 1e-3, message and watermarked spans."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from avikit.eval.watermark import detect_file
+    from avikit.models.watermark import WATERMARKERS
+
     if method != "all" and method not in WATERMARKERS:
         raise UsageError(f"--method {method!r}: choose one of {', '.join(WATERMARKERS)} or all")
     reports = detect_file(file, None if method == "all" else [method], npy_sample_rate)

@@ -49,6 +49,7 @@ from avikit.tasks import Task, get_task
 from avikit.train.feature_sets import FeatureSet, build_feature_set
 from avikit.train.finetune import FINETUNE_FAMILIES, FinetuneRecipe, finetune
 from avikit.train.generator_recipes import GENERATOR_RECIPES
+from avikit.train.language_recipes import LANGUAGE_RECIPES
 from avikit.train.linear_probe import train_linear_probe
 from avikit.train.loops import FitConfig, fit_head
 from avikit.train.perception import avel as avel_train
@@ -424,6 +425,7 @@ RECIPES: dict[str, tuple[type, Callable[[Any, Path, bool], RecipeResult]]] = {
     **{f"{task}-linear-probe": (ProbeRecipe, _probe_trainer(task)) for task in PROBE_TASKS},
     **{f"{family}-finetune": (FinetuneRecipe, _finetune_trainer(family)) for family in FINETUNE_FAMILIES},
     **{name: (recipe, _generator_trainer(train)) for name, (recipe, train) in GENERATOR_RECIPES.items()},
+    **LANGUAGE_RECIPES,
 }
 """Recipe name -> (recipe dataclass, trainer). ``v2a``, ``a2v`` and ``joint`` train the generators
 (:mod:`avikit.train.generator_recipes`). ``<task>-linear-probe`` fits one linear layer on the frozen
