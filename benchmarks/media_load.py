@@ -565,6 +565,31 @@ def fidelity(files: list[Path], packed: list[Path]) -> dict[str, float]:
     return {"psnr_db_min": min(psnrs), "psnr_db_mean": float(np.mean(psnrs)), "audio_max_abs": max(errors)}
 
 
+def cpu_costs(files: list[Path], packed: list[Path], folder: Path) -> dict[str, float]:
+    """CPU seconds per clip (user + system of this process, all its threads) of one 1 fps load of the
+    original with the current loader, of the packed copy, and of packing one file: what a busy machine
+    changes least, and ``2 / seconds`` is the clips/s that 2 idle cores could reach."""
+    costs = {}
+    for name, paths, load_one in (
+        ("load original", files, lambda p: load_avikit(p, 1, None)),
+        ("load packed", packed, lambda p: load_packed(p, 1, None)),
+    ):
+        load_one(paths[0])  # warm-up (imports, codec set-up)
+        start = time.process_time()
+        for path in paths:
+            load_one(path)
+        costs[f"{name} cpu_s"] = (time.process_time() - start) / len(paths)
+    scratch = folder / "packed" / "_cost"
+    start = time.process_time()
+    for path in files[:4]:
+        repack(path, scratch / f"{path.stem}.mp4", scratch / path.stem, PACK_SPEC)
+    costs["pack cpu_s"] = (time.process_time() - start) / len(files[:4])
+    for leftover in scratch.iterdir():
+        leftover.unlink()
+    scratch.rmdir()
+    return costs
+
+
 def run_packed(media: dict[str, list[Path]], folder: Path, clips: int, epochs: int) -> dict[str, object]:
     out: dict[str, object] = {}
     loaders = packed_loaders()
@@ -581,6 +606,9 @@ def run_packed(media: dict[str, list[Path]], folder: Path, clips: int, epochs: i
         out[f"{src} bytes"] = size
         out[f"{src} fidelity"] = fidelity(files, packed)
         print(f"  fidelity {src}: {out[f'{src} fidelity']}", flush=True)
+        out[f"{src} cpu"] = cpu_costs(files, packed, folder)
+        print(f"  cpu per clip {src}: " + ", ".join(f"{k} {v:.4f}" for k, v in out[f"{src} cpu"].items())
+              + f"  [load {os.getloadavg()[0]:.1f}]", flush=True)  # fmt: skip
         for workers in (0, 2):
             col = f"{src}@1 w={workers}"
             load_before, t0 = os.getloadavg(), time.perf_counter()

@@ -36,10 +36,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import av
+import numpy as np
 
 from avikit.errors import MissingStreamError, UsageError, WindowError
 from avikit.media._decode import AudioCollector, FrameSelector, demux_window
 from avikit.media._open import open_input
+from avikit.media._wav import read_pcm_window
 from avikit.media.clip import AVClip
 from avikit.media.probe import AudioStreamInfo, VideoStreamInfo, _audio_info, _video_info, stream_start
 from avikit.media.timeline import Seconds, audio_window, to_fraction, window_indices
@@ -205,15 +207,10 @@ class MediaReader:
         self._reads += 1
         if self._audio_container is container:
             demux_window(container, path, selector, collector, _seek_time(container, plan), self._reads == 1)
-        else:  # a sidecar: each file is seeked and demuxed for its own stream
-            if selector is not None:
-                seek = _seek_time(container, replace(plan, samples=None))
-                demux_window(container, path, selector, None, seek, self._reads == 1)
-            if collector is not None:
-                seek = _seek_time(self._audio_container, replace(plan, frames=None))
-                demux_window(self._audio_container, self.audio_path, None, collector, seek, self._reads == 1)
+            waveform = None if collector is None else collector.result()
+        else:
+            waveform = self._read_apart(selector, collector, plan)
         frames = None if selector is None else selector.result()
-        waveform = None if collector is None else collector.result()
         if frames is None and waveform is None:
             raise WindowError(
                 f"{path}: window [{float(plan.lo)}, {float(plan.hi)}) s holds no frame or sample"
@@ -227,6 +224,29 @@ class MediaReader:
             first_sample=plan.samples[0] if plan.samples is not None else 0,
             source=str(path),
         )
+
+    def _read_apart(
+        self, selector: FrameSelector | None, collector: AudioCollector | None, plan: _Plan
+    ) -> np.ndarray | None:
+        """Decode video and a sidecar's audio apart (each file seeked for its own stream); the waveform.
+
+        A 16-bit PCM WAV sidecar at the rate and channels asked for is read directly
+        (:mod:`avikit.media._wav`).
+        """
+        if selector is not None:
+            seek = _seek_time(self._container, replace(plan, samples=None))
+            demux_window(self._container, self.path, selector, None, seek, self._reads == 1)
+        if collector is None or plan.samples is None or plan.sample_rate is None:
+            return None
+        channels = {name: count for count, name in _CHANNEL_LAYOUTS.items()}[collector.layout]
+        pcm = read_pcm_window(
+            self._audio_container, self.audio_path, collector.stream, plan.samples, plan.sample_rate, channels
+        )
+        if pcm is not None:
+            return pcm
+        seek = _seek_time(self._audio_container, replace(plan, frames=None))
+        demux_window(self._audio_container, self.audio_path, None, collector, seek, self._reads == 1)
+        return collector.result()
 
 
 def _pick(streams: Sequence[_S], wanted: bool | None, kind: str, path: Path) -> _S | None:
