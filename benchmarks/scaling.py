@@ -175,7 +175,11 @@ def _ray_rows(runs: Path, packed: Path, args: argparse.Namespace) -> list[dict[s
         run_evaluation(config, runs / f"ray{actors}", models=dict(zip(config.models, models, strict=True)),
                        engine=engine)  # fmt: skip
         timed = (time.perf_counter() - start, None)  # CPU of the actors is not the driver's
-        rows.append(_row(f"ray engine, {actors} actor(s), cluster up", timed, args.clips, before))
+        same = json.loads((runs / f"ray{actors}/results.json").read_text()) == json.loads(
+            (runs / "one/results.json").read_text()
+        )
+        name = f"ray engine, {actors} actor(s), cluster up"
+        rows.append(_row(name, timed, args.clips, before, results_equal=same))
     ray.shutdown()
     return rows
 
