@@ -36,6 +36,7 @@ import math
 import os
 import subprocess
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -317,7 +318,6 @@ def _run_task(
     factory = ItemFactory(task, lambda s: load_sample_clip(s, ctx.data.root), ctx.ids, condition.control,
                           lambda s: task.build_target(s, ctx.data.root), cached)  # fmt: skip
     plan, hits = _plan(ctx, models, samples, todo, cached)
-    by_id = {model.id: model for model in models}
 
     def keep(model: Model, raw: list[tuple[int, dict[str, Any]]]) -> None:
         _store(ctx, task, model, condition).append(
@@ -332,13 +332,19 @@ def _run_task(
             keep(model, sorted(hits[model.id].items()))
     folders = {model.id: cell_media_dir(ctx.out, task.name, model.id, condition.name)
                if task.spec.pillar == "generation" else None for model in models}  # fmt: skip
-    for model_id, indices, records in ctx.engine.run(task, models, samples, factory, plan, folders):
-        model = by_id[model_id]
-        real = [(i, r) for i, r in zip(indices, records, strict=True) if i in todo[model_id]]
-        if cached is not None:
-            for index, record in real:
-                cached.store(model, index, record)
-        keep(model, real)
+    results = iter(ctx.engine.run(task, models, samples, factory, plan, folders))
+    for wanted, model in [(w, m) for _, w in plan for m in models if w.get(m.id)]:  # the engine's order
+        with _metered(meter, ctx, task, model, condition, len(todo[model.id].intersection(wanted[model.id]))):
+            model_id, indices, records = next(results)
+            if model_id != model.id:
+                raise RuntimeError(f"engine {ctx.engine.name} answered {model_id} out of plan order")
+            real = [(i, r) for i, r in zip(indices, records, strict=True) if i in todo[model_id]]
+            if cached is not None:
+                for index, record in real:
+                    cached.store(model, index, record)
+            keep(model, real)
+    if next(results, None) is not None:
+        raise RuntimeError(f"engine {ctx.engine.name} answered more than its plan")
 
 
 def _targets(ctx: _Context, task: Task, condition: Condition) -> list[Mapping[str, Any]]:
@@ -529,6 +535,18 @@ def _gather_records(
                     store = CellStore(folder / f"{_slug(condition.name)}.shard{rank}of{ctx.world.size}.jsonl")
                     have = {json.dumps(r, sort_keys=True) for r in store.read()}
                     store.append([r for r in records if json.dumps(r, sort_keys=True) not in have])
+
+
+def _metered(
+    meter: EnergyMeter | None, ctx: _Context, task: Task, model: Model, condition: Condition, samples: int
+) -> AbstractContextManager[None]:
+    """The meter's span for one model's share of one chunk (appended to the cell's energy file)."""
+    if meter is None:
+        return nullcontext()
+    record = {"model": model.id, "task": task.name, "condition": condition.name, "samples": samples}
+    return meter.track(
+        f"{task.name}/{model.id}/{condition.name}", record, _energy_file(ctx, task, model, condition)
+    )
 
 
 def _energy_file(ctx: _Context, task: Task, model: Model, condition: Condition) -> Path:
