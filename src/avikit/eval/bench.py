@@ -338,6 +338,7 @@ def run_bench(
     generation_tasks: Sequence[str] | None = None,
     watermark: bool = True,
     energy_country: str | None = None,
+    cache: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the bench into ``out`` (resumable) and return ``results.json`` with the leaderboard added.
 
@@ -357,6 +358,8 @@ def run_bench(
         watermark: keep the generators' audio watermarks (the default); ``False`` turns them off.
         energy_country: 3-letter ISO code of where the bench runs, for the CO2 of the energy it records
             per model (codecarbon, offline; ``None``: energy only).
+        cache: a :class:`~avikit.eval.run_cache.RunCache` folder: the perception cells reuse the model
+            outputs of earlier runs (``None``: no cache).
     """
     start, folder, console = time.perf_counter(), Path(out), console or Console()
     task_names = tuple(tasks or BENCH_TASKS)
@@ -381,7 +384,7 @@ def run_bench(
         def report(label: str, done: int, total: int) -> None:
             progress.update(bar, description=label, completed=done, total=total)
 
-        results = run_evaluation(config, folder, models=loaded, progress=report)
+        results = run_evaluation(config, folder, models=loaded, progress=report, cache=cache)
         open_rows = (
             _open_vocabulary(loaded, num_samples, seed, progress)
             if set(_OPEN_TASKS) & set(task_names)
