@@ -25,10 +25,12 @@ from avikit.data.card import DatasetCard, read_card
 from avikit.data.clips import load_sample_media
 from avikit.data.croissant import read_croissant
 from avikit.data.manifest import read_manifest
+from avikit.data.pack import is_packed, load_packed_clip
 from avikit.data.prepared import PREPARED_FILE, describe_subset
 from avikit.data.profile import DatasetProfile, read_profile
 from avikit.data.sample import Sample
 from avikit.data.synth import VERSION, SynthConfig, avsynth_profile, generate, parse_conditions
+from avikit.data.synth.recipe import URI_PREFIX
 from avikit.errors import InputFileError, UsageError
 from avikit.eval.controls import CONTROLS
 from avikit.media import AVClip
@@ -211,5 +213,8 @@ def load_sample_clip(sample: Sample, root: Path | None, profile: DatasetProfile 
     """Decode a (resolved) sample at its dataset's geometry (default: the AVSynth world's).
 
     Regenerated for ``avsynth:`` URIs, else read from its files (:func:`avikit.data.clips.load_sample_media`).
+    In a packed folder (``avikit data pack``) the video is read with its audio sidecar.
     """
+    if is_packed(root) and not sample.media.path.startswith(URI_PREFIX):
+        return load_packed_clip(sample, root)  # type: ignore[arg-type]
     return load_sample_media(sample, root, profile or avsynth_profile())
