@@ -27,7 +27,7 @@ PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tupl
             "my sister",
             "a young girl",
             "the teacher",
-            "our neighbour",
+            "our neighbor",
             "the small dog",
             "his brother",
             "the farmer",
