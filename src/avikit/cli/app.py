@@ -40,6 +40,7 @@ app.add_typer(eval_app, name="eval")
 app.command("score")(score)
 tokenizers_app = typer.Typer(help="Audio and visual tokenizers.", no_args_is_help=True)
 tokenizers_app.command("study")(tokenizers.study_cmd)
+tokenizers_app.command("report")(tokenizers.report_cmd)
 app.add_typer(tokenizers_app, name="tokenizers")
 
 _STATE = {"debug": False}
