@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 RUN_OUT ?= runs/bench
+# torchcrepe's own requirements name torchaudio (never installed here): it goes in without them, its other
+# requirements (librosa, resampy, scipy, tqdm) come with the tokenizers extra.
+TORCHCREPE := torchcrepe==0.0.24
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench clean system domain-study
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +23,7 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --no-deps $(TORCHCREPE)
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
@@ -32,8 +36,16 @@ lint: $(STAMP_DEV)
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
 
-unit: $(STAMP_DEV)
+# the Debian programs of the audio-domains corpus (espeak-ng, fluidsynth, fluid-soundfont-gm), when missing
+system:
+	bash tools/install_system_packages.sh
+
+unit: system $(STAMP_DEV)
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 -q
+
+# the speech / music / effects tokenizer study (about an hour on 2 shared cores; see benchmarks/RESULTS.md)
+domain-study: system $(STAMP_DEV)
+	OMP_NUM_THREADS=1 nice $(BIN)/avikit tokenizers study --domains speech,music,effects --out runs/domain_study
 
 test: lint typecheck unit
 

@@ -1,0 +1,119 @@
+"""The domain tokenizer study at a tiny setting: corpus, grid, rows, references, pairing, report and CLI."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from avikit.errors import UsageError
+from avikit.studies.domain_tokenizer_report import conclusion, render_domain_report
+from avikit.studies.domain_tokenizer_study import (
+    DomainStudyConfig,
+    run_domain_tokenizer_study,
+    tokenizer_grid,
+)
+from avikit.studies.domain_tokenizers import TrainSettings
+
+TINY = DomainStudyConfig(
+    domains=("speech", "effects"),
+    train_clips=1,
+    test_clips=2,
+    seconds=3,
+    kinds=("acoustic", "mel"),
+    rates=(64, 16),
+    per_domain_rates=(16,),
+    judged_codebooks=(1,),
+    train=TrainSettings(codebook_size=16, num_codebooks=2, steps=4, batch_size=2, crop_samples=4000),
+    neural=False,
+    alignment=False,
+    rtf_clips=1,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("domain_study")
+    return out, run_domain_tokenizer_study(TINY, out)
+
+
+def test_grid_is_mixture_at_every_rate_and_domains_at_theirs():
+    names = [spec.name for spec in tokenizer_grid(TINY)]
+    assert names == [
+        "acoustic-64-mixture",
+        "acoustic-16-mixture",
+        "mel-64-mixture",
+        "mel-16-mixture",
+        "acoustic-16-speech",
+        "acoustic-16-effects",
+        "mel-16-speech",
+        "mel-16-effects",
+    ]
+    with pytest.raises(UsageError, match="per_domain_rates"):
+        DomainStudyConfig(rates=(16,), per_domain_rates=(64,))
+    with pytest.raises(UsageError, match="unknown domain"):
+        DomainStudyConfig(domains=("speech", "jazz"))
+
+
+def test_rows_cover_every_served_domain_and_codebook_count(tiny):
+    _, result = tiny
+    rows = result["rows"]
+    # mixture-trained tokenizers serve both domains, domain-trained ones their own: (4 * 2 + 4) * 2 counts
+    assert len(rows) == (4 * 2 + 4) * 2
+    speech = [r for r in rows if r["domain"] == "speech" and r["tokenizer"] == "acoustic-64-mixture"]
+    assert [r["bitrate"] for r in speech] == [64 * q * 4 for q in (1, 2)]
+    assert {"mel_distance", "si_sdr", "pesq", "stoi"} <= set(speech[0]["scores"])
+    assert set(next(r for r in rows if r["domain"] == "effects")["scores"]) == {"mel_distance", "si_sdr"}
+    for row in rows:
+        score = row["scores"]["mel_distance"]
+        assert score["low"] <= score["mean"] <= score["high"] and len(score["per_clip"]) == 2
+
+
+def test_references_ceiling_pairs_and_costs(tiny):
+    _, result = tiny
+    noise, silence = (result["references"]["speech"][k]["mel_distance"]["mean"] for k in ("noise", "silence"))
+    assert noise > 0 and silence > 0
+    assert set(result["vocoder_ceiling"]) == {"speech", "effects"}
+    paired = {
+        (p["kind"], p["rate"], p["domain"], p["num_codebooks"], p["metric"]): p for p in result["paired"]
+    }
+    entry = paired[("acoustic", 16, "speech", 2, "mel_distance")]
+    mixture = next(
+        r
+        for r in result["rows"]
+        if r["tokenizer"] == "acoustic-16-mixture" and r["domain"] == "speech" and r["num_codebooks"] == 2
+    )["scores"]["mel_distance"]["per_clip"]
+    own = next(
+        r for r in result["rows"] if r["tokenizer"] == "acoustic-16-speech" and r["num_codebooks"] == 2
+    )["scores"]["mel_distance"]["per_clip"]
+    assert entry["mixture_minus_domain"] == pytest.approx(np.mean(np.subtract(mixture, own)))
+    for name, record in result["tokenizers"].items():
+        assert record["encode_rtf"] > 0 and record["decode_rtf"] > 0, name
+    assert result["costs"]["corpus_seconds"] > 0
+
+
+def test_report_files_rerender_from_json_and_the_cli(tiny, tmp_path):
+    out, result = tiny
+    markdown = (out / "domain_study.md").read_text()
+    assert "### speech (2 test clips)" in markdown and "**Conclusion.**" in markdown
+    assert "mel → vocoder, unquantized" in markdown and "noise audio" in markdown
+    for svg in out.glob("domain_study_*.svg"):
+        ET.fromstring(svg.read_text())  # well-formed SVG
+    assert (out / "domain_study_speech_pesq.svg").is_file()
+    render_domain_report(out / "domain_study.json", tmp_path / "again")
+    assert (tmp_path / "again" / "domain_study.md").read_text() == markdown
+    assert "effects: at 2 codebooks" in conclusion(json.loads((out / "domain_study.json").read_text()))
+    from avikit.cli.app import app
+
+    ran = CliRunner().invoke(
+        app, ["tokenizers", "report", str(out / "domain_study.json"), "--out", str(tmp_path / "cli")]
+    )
+    assert ran.exit_code == 0 and "### effects" in ran.output
+    from avikit.cli.app import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["tokenizers", "report", str(tmp_path / "none.json")])
+    assert stopped.value.code == 2
