@@ -96,7 +96,7 @@ def test_references_ceiling_pairs_and_costs(tiny):
 
 
 def test_report_files_rerender_from_json_and_the_cli(tiny, tmp_path):
-    out, result = tiny
+    out, _ = tiny
     markdown = (out / "domain_study.md").read_text()
     assert "### speech (2 test clips)" in markdown and "**Conclusion.**" in markdown
     assert "mel → vocoder, unquantized" in markdown and "noise audio" in markdown

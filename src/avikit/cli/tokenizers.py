@@ -1,4 +1,4 @@
-"""``avikit tokenizers study``: the tokenizer trade-off study on AVSynth, or across speech, music and effects."""
+"""``avikit tokenizers study|report``: tokenizer trade-offs on AVSynth, or on speech, music and effects."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def _metrics_of(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def render_domain_markdown(result: dict[str, Any]) -> str:
-    """One table per domain (tokenizers and references), the paired comparison, alignment, costs, conclusion."""
+    """A table per domain (tokenizers, references), the paired comparison, alignment, costs, conclusion."""
     lines: list[str] = []
     for domain in result["config"]["domains"]:
         rows = [r for r in result["rows"] if r["domain"] == domain]
@@ -204,7 +204,8 @@ def conclusion(result: dict[str, Any]) -> str:
             continue
         best = (max if higher else min)(rows, key=lambda r: r["scores"][metric]["mean"])
         text = (
-            f"{domain}: at {top} codebooks the best mixture-trained tokenizer by {label} is {best['kind']} at "
+            f"{domain}: at {top} codebooks the best mixture-trained tokenizer by {label} is {best['kind']} "
+            "at "
             f"{best['rate']} codes/s ({best['scores'][metric]['mean']:.3f})"
         )
         original = result["references"].get(domain, {}).get("original", {}).get(metric)
@@ -215,7 +216,7 @@ def conclusion(result: dict[str, Any]) -> str:
 
 
 def _equal_bitrate(result: dict[str, Any], domain: str, metric: str) -> str:
-    """64 codes/s with 1 codebook against 16 codes/s with 4 (the same 512 bit/s), per kind, paired over clips."""
+    """64 codes/s with 1 codebook against 16 codes/s with 4 (both 512 bit/s), per kind, paired over clips."""
     label, higher = METRICS[metric]
     parts = []
     for kind in result["config"]["kinds"]:
@@ -257,7 +258,7 @@ def _alignment_sentence(result: dict[str, Any]) -> str:
 
 
 def render_rate_svg(result: dict[str, Any], domain: str, metric: str) -> str:
-    """Bitrate (log) against ``metric`` for ``domain``: a line per tokenizer, interval bars, reference lines."""
+    """Bitrate (log) against ``metric`` of ``domain``: a line per tokenizer, interval bars, references."""
     rows = [r for r in result["rows"] if r["domain"] == domain and metric in r["scores"]]
     width, height, left = 560, 360, 60
     guides = {

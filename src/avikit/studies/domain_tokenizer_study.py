@@ -103,7 +103,7 @@ class DomainStudyConfig:
 
 
 def tokenizer_grid(config: DomainStudyConfig) -> list[TokenizerSpec]:
-    """The tokenizers the study trains: mixture-trained at every rate, domain-trained at the per-domain rates."""
+    """The tokenizers the study trains: mixture-trained at every rate, domain-trained at per-domain rates."""
     grid = [TokenizerSpec(kind, rate, "mixture") for kind in config.kinds for rate in config.rates]
     own = [d for d in config.domains if d != "mixture"]
     grid += [TokenizerSpec(k, r, d) for k in config.kinds for r in config.per_domain_rates for d in own]
@@ -183,7 +183,7 @@ def _references(tests: dict[str, Any], config: DomainStudyConfig, judges: Domain
 
 
 def _vocoder_ceiling(codec: MelCodec, tests: dict[str, Any], judges: DomainJudges) -> dict[str, Any]:
-    """The mel tokenizer's vocoder on the unquantized mel of each domain's test clips (its decoder's ceiling)."""
+    """The mel tokenizer's vocoder on each domain's unquantized test mel (the ceiling of its decoder)."""
     out = {}
     for domain, (samples, audio) in tests.items():
         with torch.no_grad():

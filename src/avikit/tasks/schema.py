@@ -74,7 +74,8 @@ def _is_number(value: Any) -> bool:
 
 def _non_numbers(value: Any) -> list[Any]:
     """The leaves of nested lists that are not JSON numbers (strings, booleans, null), first first."""
-    found, stack = [], [value]
+    found: list[Any] = []
+    stack: list[Any] = [value]
     while stack and not found:
         item = stack.pop()
         if isinstance(item, list | tuple):

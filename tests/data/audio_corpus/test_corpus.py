@@ -41,7 +41,7 @@ def test_effects_are_the_avsynth_scene_sound():
 
 def test_speech_targets_place_the_sentence():
     targets, waveform = make_clip("speech", "train", 0, seed=1, config=CONFIG)
-    start, end = (int(round(targets[k] * 16000)) for k in ("speech_start", "speech_end"))
+    start, end = (round(targets[k] * 16000) for k in ("speech_start", "speech_end"))
     assert 0 <= start <= 0.3 * 16000 and end <= 3 * 16000
     assert np.all(waveform[:start] == 0) and np.all(waveform[end:] == 0)
     assert targets["transcript"].endswith(".") and "+" in targets["voice"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ def test_composition_follows_its_key_tempo_and_roles(seed):
     scale = _MAJOR if piece.mode == "major" else _MINOR
     melody = piece.melody()
     assert all((pitch - piece.tonic) % 12 in scale for pitch, *_ in melody)  # diatonic melody
-    assert all(a[2] <= b[1] for a, b in zip(melody, melody[1:], strict=False))  # monophonic: no overlap
+    assert all(a[2] <= b[1] for a, b in itertools.pairwise(melody))  # monophonic: no overlap
     assert 80 <= piece.tempo <= 140
     for track in piece.tracks:
         assert all(0 <= start < end <= 4.0 for _, start, end, _ in track["notes"])

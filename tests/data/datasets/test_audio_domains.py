@@ -41,7 +41,7 @@ def test_prepare_writes_valid_splits_with_ground_truth(corpus):
 def test_wav_files_hold_the_generated_clips(corpus):
     clips = read_audio_domains(corpus, "test", ("music", "speech"))
     assert list(clips) == ["music", "speech"]
-    samples, waveforms = clips["music"]
+    _, waveforms = clips["music"]
     assert waveforms.shape == (2, 48000)
     _, generated = make_clip(
         "music",
