@@ -9,7 +9,7 @@ recogniser may choose freely. The phrases were written for this corpus (CC0-1.0)
 Example:
     >>> import numpy as np
     >>> compose_sentence("en", np.random.default_rng(0), num_parts=4)
-    'A young girl paints the green door at night.'
+    'A tall woman watches the red car every day.'
 """
 
 from __future__ import annotations
