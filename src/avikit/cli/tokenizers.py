@@ -39,18 +39,25 @@ def study_cmd(
 
 
 def report_cmd(
-    results: Path = typer.Argument(
-        ..., help="A domain_study.json written by `avikit tokenizers study --domains`."
+    results: list[Path] = typer.Argument(
+        ..., help="domain_study.json file(s) of `avikit tokenizers study --domains`; several are merged."
     ),
     out: Path = typer.Option(
         Path("runs/domain_study_report"), "--out", help="Folder for the markdown and SVGs."
     ),
 ) -> None:
-    """Re-render the domain study's markdown and rate-distortion SVGs from its results file."""
-    from avikit.errors import InputFileError
-    from avikit.studies.domain_tokenizer_report import render_domain_report
+    """Re-render the domain study's report from its results file, or merge the shards of a run by kind."""
+    import json
 
-    if not results.is_file():
-        raise InputFileError(f"{results} not found; run `avikit tokenizers study --domains ...` first")
-    render_domain_report(results, out)
+    from avikit.errors import InputFileError
+    from avikit.studies.domain_tokenizer_report import write_domain_report
+    from avikit.studies.domain_tokenizer_study import merge_domain_results
+
+    for path in results:
+        if not path.is_file():
+            raise InputFileError(f"{path} not found; run `avikit tokenizers study --domains ...` first")
+    shards = [json.loads(path.read_text(encoding="utf-8")) for path in results]
+    out.mkdir(parents=True, exist_ok=True)
+    merged = len(shards) > 1
+    write_domain_report(out, merge_domain_results(shards) if merged else shards[0], write_json=merged)
     typer.echo((out / "domain_study.md").read_text(encoding="utf-8"))

@@ -42,7 +42,13 @@ from avikit.studies.domain_tokenizer_report import write_domain_report
 from avikit.studies.domain_tokenizers import KINDS, TokenizerSpec, TrainSettings, train_tokenizer
 from avikit.studies.tokenizer_alignment import AlignmentConfig, load_alignment_data, score_alignment
 
-__all__ = ["DOMAINS", "DomainStudyConfig", "run_domain_tokenizer_study", "tokenizer_grid"]
+__all__ = [
+    "DOMAINS",
+    "DomainStudyConfig",
+    "merge_domain_results",
+    "run_domain_tokenizer_study",
+    "tokenizer_grid",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,8 @@ class DomainStudyConfig:
         judged_codebooks: codebook counts the neural judges score (signal metrics: every count).
         train: how every tokenizer trains (codebooks, steps, crops, learning rate).
         neural: run the neural judges.
+        references: judge the original audio, white noise and silence (a shard of a study run by kind in
+            several processes may leave them to one shard; :func:`merge_domain_results` joins the shards).
         crepe_model: CREPE weights of the pitch judge.
         alignment: measure retrieval and V2A for each mixture-trained tokenizer.
         align: the alignment measurements' sizes.
@@ -83,6 +91,7 @@ class DomainStudyConfig:
     judged_codebooks: tuple[int, ...] = (1, 4)
     train: TrainSettings = field(default_factory=TrainSettings)
     neural: bool = True
+    references: bool = True
     crepe_model: str = "tiny"
     alignment: bool = True
     align: AlignmentConfig = field(default_factory=AlignmentConfig)
@@ -248,7 +257,7 @@ def run_domain_tokenizer_study(config: DomainStudyConfig, out_dir: str | os.Path
         train = read_audio_domains(corpus, "train")
         tests = {d: v for d, v in read_audio_domains(corpus, "test", config.domains).items()}
         judges = DomainJudges(config.neural, config.crepe_model, config.seed)
-        references = _references(tests, config, judges)
+        references = _references(tests, config, judges) if config.references else {}
         encoder = load_encoder(config.align.encoder) if "semantic" in config.kinds else None
         alignment_data = load_alignment_data(config.align) if config.alignment else None
         rows: list[dict[str, Any]] = []
@@ -286,3 +295,48 @@ def run_domain_tokenizer_study(config: DomainStudyConfig, out_dir: str | os.Path
     }
     write_domain_report(out, result)
     return result
+
+
+def merge_domain_results(shards: list[dict[str, Any]]) -> dict[str, Any]:
+    """Join the results of one study run in several processes (e.g. one per tokenizer kind).
+
+    The shards must share their corpus and judging settings (everything but ``kinds``, ``references`` and
+    ``alignment``); rows, tokenizers and alignment are joined, references and the vocoder ceiling taken from
+    the shard that has them, the pairing recomputed, and the costs kept per shard (``seconds``: the longest).
+
+    Raises:
+        UsageError: no shard, or shards of different settings.
+    """
+    if not shards:
+        raise UsageError("nothing to merge: give at least one domain_study.json")
+    free = {"kinds", "references", "alignment"}
+    base = {k: v for k, v in shards[0]["config"].items() if k not in free}
+    for shard in shards[1:]:
+        if {k: v for k, v in shard["config"].items() if k not in free} != base:
+            raise UsageError(
+                "the shards were run with different settings (other than kinds): they do not merge"
+            )
+    kinds = [k for shard in shards for k in shard["config"]["kinds"]]
+    config = {
+        **shards[0]["config"],
+        "kinds": kinds,
+        "references": any(s["config"]["references"] for s in shards),
+    }
+    rows = [row for shard in shards for row in shard["rows"]]
+    return {
+        "config": config,
+        "rows": rows,
+        "references": next((s["references"] for s in shards if s["references"]), {}),
+        "vocoder_ceiling": next((s["vocoder_ceiling"] for s in shards if s["vocoder_ceiling"]), {}),
+        "paired": _paired(rows, config["seed"]),
+        "alignment": {k: v for s in shards for k, v in s["alignment"].items()},
+        "log_mel_retrieval": next((s["log_mel_retrieval"] for s in shards if s["log_mel_retrieval"]), None),
+        "tokenizers": {k: v for s in shards for k, v in s["tokenizers"].items()},
+        "costs": {
+            **shards[0]["costs"],
+            "shards": [
+                {"kinds": s["config"]["kinds"], "seconds": s["seconds"], **s["costs"]} for s in shards
+            ],
+        },
+        "seconds": max(s["seconds"] for s in shards),
+    }
