@@ -13,6 +13,7 @@ from avikit.errors import UsageError
 from avikit.studies.domain_tokenizer_report import conclusion, render_domain_report
 from avikit.studies.domain_tokenizer_study import (
     DomainStudyConfig,
+    merge_domain_results,
     run_domain_tokenizer_study,
     tokenizer_grid,
 )
@@ -117,3 +118,30 @@ def test_report_files_rerender_from_json_and_the_cli(tiny, tmp_path):
     with pytest.raises(SystemExit) as stopped:
         main(["tokenizers", "report", str(tmp_path / "none.json")])
     assert stopped.value.code == 2
+
+
+def test_shards_by_kind_merge_back_into_the_whole(tiny, tmp_path):
+    _, result = tiny
+    shards = []
+    for kind in ("acoustic", "mel"):
+        shard = json.loads(json.dumps(result))
+        shard["config"]["kinds"] = [kind]
+        shard["config"]["references"] = kind == "acoustic"
+        shard["rows"] = [r for r in result["rows"] if r["kind"] == kind]
+        shard["tokenizers"] = {n: t for n, t in result["tokenizers"].items() if t["kind"] == kind}
+        if kind == "mel":
+            shard["references"] = {}
+        else:
+            shard["vocoder_ceiling"] = {}
+        shards.append(shard)
+    merged = merge_domain_results(shards)
+    assert merged["rows"] == result["rows"] and merged["paired"] == result["paired"]
+    assert list(merged["tokenizers"]) == list(result["tokenizers"])
+    assert (
+        merged["references"] == result["references"]
+        and merged["vocoder_ceiling"] == result["vocoder_ceiling"]
+    )
+    assert merged["config"]["kinds"] == ["acoustic", "mel"] and len(merged["costs"]["shards"]) == 2
+    shards[1]["config"]["seed"] = 1
+    with pytest.raises(UsageError, match="different settings"):
+        merge_domain_results(shards)

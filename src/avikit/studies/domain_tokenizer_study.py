@@ -297,6 +297,26 @@ def run_domain_tokenizer_study(config: DomainStudyConfig, out_dir: str | os.Path
     return result
 
 
+def _grid_order(config: dict[str, Any]) -> Any:
+    """Sort key putting rows in the order of one unsharded run (:func:`tokenizer_grid`, domain, Q)."""
+    kinds, domains = list(config["kinds"]), list(config["domains"])
+
+    def key(row: dict[str, Any]) -> tuple[int, ...]:
+        own = row["trained_on"] != "mixture"
+        rates = list(config["per_domain_rates"] if own else config["rates"])
+        trained = domains.index(row["trained_on"]) if own else -1
+        return (
+            own,
+            kinds.index(row["kind"]),
+            rates.index(row["rate"]),
+            trained,
+            domains.index(row["domain"]),
+            row["num_codebooks"],
+        )
+
+    return key
+
+
 def merge_domain_results(shards: list[dict[str, Any]]) -> dict[str, Any]:
     """Join the results of one study run in several processes (e.g. one per tokenizer kind).
 
@@ -322,7 +342,11 @@ def merge_domain_results(shards: list[dict[str, Any]]) -> dict[str, Any]:
         "kinds": kinds,
         "references": any(s["config"]["references"] for s in shards),
     }
-    rows = [row for shard in shards for row in shard["rows"]]
+    rows = sorted((row for shard in shards for row in shard["rows"]), key=_grid_order(config))
+    tokenizers = {k: v for s in shards for k, v in s["tokenizers"].items()}
+    first: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        first.setdefault(row["tokenizer"], i)
     return {
         "config": config,
         "rows": rows,
@@ -331,7 +355,7 @@ def merge_domain_results(shards: list[dict[str, Any]]) -> dict[str, Any]:
         "paired": _paired(rows, config["seed"]),
         "alignment": {k: v for s in shards for k, v in s["alignment"].items()},
         "log_mel_retrieval": next((s["log_mel_retrieval"] for s in shards if s["log_mel_retrieval"]), None),
-        "tokenizers": {k: v for s in shards for k, v in s["tokenizers"].items()},
+        "tokenizers": dict(sorted(tokenizers.items(), key=lambda item: first.get(item[0], len(rows)))),
         "costs": {
             **shards[0]["costs"],
             "shards": [
