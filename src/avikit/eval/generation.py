@@ -59,6 +59,7 @@ from avikit.metrics.generation import (
 )
 from avikit.models.baselines import OracleModel
 from avikit.models.embedders import Embedder
+from avikit.models.generation.cards import GENERATOR_CARDS
 from avikit.models.protocol import Model
 from avikit.models.registry import MODELS as REGISTRY
 from avikit.models.registry import get_model
@@ -415,6 +416,8 @@ def _row(
         "media": files,
         "speed": {"predict_seconds": seconds, "real_time_factor": seconds / duration},
         "parameters": count_parameters(model),
+        "licence": GENERATOR_CARDS[name].output_licence if name in GENERATOR_CARDS else None,
+        "watermark": getattr(getattr(model, "watermarker", None), "name", None),
     }
 
 
@@ -438,6 +441,8 @@ def run_generation(
     embedders: Mapping[str, Embedder] | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    watermark: bool = True,
+    energy_country: str | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the generation bench into ``out`` and return its section of ``results.json``.
 
@@ -451,6 +456,9 @@ def run_generation(
             reference embedders).
         seed: AVSynth and bootstrap seed.
         progress: called as ``progress(cell, done, total)``.
+        watermark: keep the generators' audio watermarks (their default); ``False`` turns them off.
+        energy_country: 3-letter ISO code for the CO2 of the energy recorded per model (``None``: energy
+            only).
 
     Returns:
         ``{"samples", "rows", "metrics", "embedders", "skipped", ...}``; media paths are relative to ``out``.
@@ -465,7 +473,14 @@ def run_generation(
     if skipped:
         log.warning("generation bench: no model %s; skipped", ", ".join(skipped))
     config = RunConfig(
-        tasks=names, models=(*loaded, "oracle"), num_samples=num_samples, seed=seed, batch_size=num_samples
+        tasks=names,
+        models=(*loaded, "oracle"),
+        num_samples=num_samples,
+        seed=seed,
+        batch_size=num_samples,
+        watermark=watermark,
+        energy=True,
+        energy_country=energy_country,
     )
     results = run_evaluation(config, folder, models=loaded, progress=progress)
     if embedders is None:
@@ -542,5 +557,7 @@ def run_generation(
             role: {"name": e.name, "preprocessing": dict(e.preprocessing)} for role, e in embedders.items()
         },
         "skipped": skipped,
+        "watermark": watermark,
+        "energy": results.get("energy"),
         "run": results["run"],
     }

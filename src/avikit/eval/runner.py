@@ -42,6 +42,7 @@ from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
 from avikit.errors import DataError, UsageError
 from avikit.eval.cache import CellStore
+from avikit.eval.energy import EnergyMeter, read_energy, summarize_energy
 from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline, predict_records
 from avikit.eval.source import (
     Condition,
@@ -87,6 +88,10 @@ class RunConfig:
         batch_size: samples per ``predict`` call.
         use: the declared use of the data (e.g. ``"commercial"``), checked against each dataset's licence.
         shard: ``(index, count)`` of this process's shard.
+        watermark: leave the generators' audio watermarks on (their default); ``False`` turns them off.
+        energy: measure each cell's energy with codecarbon (:mod:`avikit.eval.energy`) into
+            ``results.json["energy"]`` (per model and total).
+        energy_country: 3-letter ISO code of where the run happens, for CO2 (``None``: energy only).
     """
 
     tasks: tuple[str, ...]
@@ -99,6 +104,9 @@ class RunConfig:
     batch_size: int = 8
     use: str | None = None
     shard: tuple[int, int] = (0, 1)
+    watermark: bool = True
+    energy: bool = False
+    energy_country: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able form."""
@@ -242,9 +250,18 @@ def _records(
 
 
 def _run_task(
-    ctx: _Context, task: Task, models: list[Model], condition: Condition, progress: Progress | None
+    ctx: _Context,
+    task: Task,
+    models: list[Model],
+    condition: Condition,
+    progress: Progress | None,
+    meter: EnergyMeter | None = None,
 ) -> None:
-    """Every model of one task under one condition, chunk by chunk: each clip is decoded once for all."""
+    """Every model of one task under one condition, chunk by chunk: each clip is decoded once for all.
+
+    With a ``meter``, each model's share of each chunk is measured and appended to the cell's energy file
+    (a chunk's decoding counts to the first model that needs it).
+    """
     samples = [ctx.resolve(s, condition) for s in _cell_samples(ctx, task)]
     index, count = ctx.config.shard
     mine = [i for i in range(len(samples)) if i % count == index]
@@ -351,7 +368,13 @@ def _run_secret(out: Path, config: RunConfig) -> bytes:
 
 def _resolve_models(config: RunConfig, models: Mapping[str, Model] | None) -> list[Model]:
     given = dict(models or {})
-    return [given[name] if name in given else get_model(name) for name in config.models]
+    resolved = [given[name] if name in given else get_model(name) for name in config.models]
+    if not config.watermark:
+        from avikit.models.watermark import set_watermarking
+
+        for model in resolved:
+            set_watermarking(model, False)
+    return resolved
 
 
 def run_evaluation(
@@ -382,16 +405,29 @@ def run_evaluation(
     tasks = [get_task(name) for name in config.tasks]
     conditions = [parse_condition(name) for name in config.conditions]
     model_list = _resolve_models(config, models)
-    for condition in conditions:
-        for task in tasks:
-            chosen = [model for model in model_list if task.name in model.tasks]
-            if chosen:
-                _run_task(ctx, task, chosen, condition, progress)
-    return _write_results(ctx, tasks, model_list, conditions)
+    meter = EnergyMeter(config.energy_country) if config.energy else None
+    try:
+        for condition in conditions:
+            for task in tasks:
+                chosen = [model for model in model_list if task.name in model.tasks]
+                if chosen:
+                    _run_task(ctx, task, chosen, condition, progress, meter)
+    finally:
+        if meter is not None:
+            meter.close()
+    return _write_results(ctx, tasks, model_list, conditions, None if meter is None else meter.status)
+
+
+def _energy_file(ctx: _Context, task: Task, model: Model, condition: Condition) -> Path:
+    return _cell_dir(ctx.out, task.name, model.id) / "energy" / f"{_slug(condition.name)}.jsonl"
 
 
 def _write_results(
-    ctx: _Context, tasks: list[Task], models: list[Model], conditions: list[Condition]
+    ctx: _Context,
+    tasks: list[Task],
+    models: list[Model],
+    conditions: list[Condition],
+    energy: str | None = None,
 ) -> dict:
     cells = [
         _score_cell(ctx, task, model, condition)
@@ -420,6 +456,10 @@ def _write_results(
         "tasks": specs,
         "cells": cells,
     }  # fmt: skip
+    if energy is not None:
+        records = [r for t in tasks for m in models if t.name in m.tasks for c in conditions
+                   for r in read_energy(_energy_file(ctx, t, m, c))]  # fmt: skip
+        results["energy"] = summarize_energy(records, energy)
     with atomic_writer(ctx.out / "results.json") as f:
         json.dump(results, f, indent=1, allow_nan=False)
     return results
