@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from avikit.errors import UsageError
+from avikit.errors import DataError, InputFileError, UsageError
+from avikit.studies.domain_tokenizer_docs import BEGIN, END, results_section, update_results_page
 from avikit.studies.domain_tokenizer_report import conclusion, render_domain_report
 from avikit.studies.domain_tokenizer_study import (
     DomainStudyConfig,
@@ -145,3 +147,69 @@ def test_shards_by_kind_merge_back_into_the_whole(tiny, tmp_path):
     shards[1]["config"]["seed"] = 1
     with pytest.raises(UsageError, match="different settings"):
         merge_domain_results(shards)
+
+
+class _Tags(HTMLParser):
+    """Counts start tags and collects the text of table cells, row by row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, int] = {}
+        self.rows: list[list[str]] = []
+        self.inside = False
+
+    def handle_endtag(self, tag):
+        self.inside = self.inside and tag not in ("td", "th")
+
+    def handle_starttag(self, tag, attrs):
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("td", "th"):
+            self.rows[-1].append("")
+            self.inside = True
+
+    def handle_data(self, data):
+        if self.inside:
+            self.rows[-1][-1] += data
+
+
+def test_report_html_holds_every_table_row_and_plot(tiny):
+    out, _ = tiny
+    tags = _Tags()
+    tags.feed((out / "report.html").read_text(encoding="utf-8"))
+    markdown = (out / "domain_study.md").read_text(encoding="utf-8").splitlines()
+    rows = [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in markdown
+        if line.startswith("|") and not set(line) <= {"|", "-"}
+    ]
+    assert tags.rows == rows
+    assert tags.counts["svg"] == len(list(out.glob("domain_study_*.svg")))
+    assert tags.counts["table"] == sum(1 for line in markdown if line.startswith("|---"))
+
+
+def test_results_page_section_is_written_between_its_markers_and_nowhere_else(tiny, tmp_path):
+    out, result = tiny
+    page = tmp_path / "RESULTS.md"
+    page.write_text(f"# Results\n\nby hand above\n\n{BEGIN}\nstale\n{END}\n\nby hand below\n")
+    update_results_page(page, result, "plots")
+    text = page.read_text()
+    section = results_section(result, "plots")
+    assert text == f"# Results\n\nby hand above\n\n{section}\nby hand below\n"
+    assert "1 training and 2 test clips of 3 s per domain" in section and "4 steps of 2 crops" in section
+    assert "(plots/domain_study_speech_pesq.svg)" in section and "neural judges off" in section
+    update_results_page(page, result, "plots")
+    assert page.read_text() == text  # idempotent
+    page.write_text("# Results without markers\n")
+    with pytest.raises(DataError, match="BEGIN domain tokenizer study"):
+        update_results_page(page, result)
+    with pytest.raises(InputFileError, match="not found"):
+        update_results_page(tmp_path / "none.md", result)
+    from avikit.cli.app import app
+
+    page.write_text(f"{BEGIN}\n{END}\n")
+    args = ["tokenizers", "report", str(out / "domain_study.json"), "--out", str(tmp_path / "out")]
+    ran = CliRunner().invoke(app, [*args, "--results-md", str(page)])
+    assert ran.exit_code == 0, ran.output
+    assert page.read_text() == results_section(result, "out")

@@ -43,13 +43,21 @@ def report_cmd(
         ..., help="domain_study.json file(s) of `avikit tokenizers study --domains`; several are merged."
     ),
     out: Path = typer.Option(
-        Path("runs/domain_study_report"), "--out", help="Folder for the markdown and SVGs."
+        Path("runs/domain_study_report"), "--out", help="Folder for the markdown, report.html and SVGs."
+    ),
+    results_md: Path | None = typer.Option(
+        None,
+        "--results-md",
+        help="Also write the study's section into this results page, between its BEGIN/END domain "
+        "tokenizer study markers (e.g. benchmarks/RESULTS.md); its plot links point into --out.",
     ),
 ) -> None:
     """Re-render the domain study's report from its results file, or merge the shards of a run by kind."""
     import json
+    import os
 
     from avikit.errors import InputFileError
+    from avikit.studies.domain_tokenizer_docs import update_results_page
     from avikit.studies.domain_tokenizer_report import write_domain_report
     from avikit.studies.domain_tokenizer_study import merge_domain_results
 
@@ -59,5 +67,9 @@ def report_cmd(
     shards = [json.loads(path.read_text(encoding="utf-8")) for path in results]
     out.mkdir(parents=True, exist_ok=True)
     merged = len(shards) > 1
-    write_domain_report(out, merge_domain_results(shards) if merged else shards[0], write_json=merged)
+    result = merge_domain_results(shards) if merged else shards[0]
+    write_domain_report(out, result, write_json=merged)
+    if results_md is not None:
+        plots = os.path.relpath(out.resolve(), results_md.resolve().parent)
+        update_results_page(results_md, result, Path(plots).as_posix())
     typer.echo((out / "domain_study.md").read_text(encoding="utf-8"))

@@ -1,7 +1,8 @@
 """The domain tokenizer study's report: markdown tables, rate-distortion SVGs and a plain conclusion.
 
 :func:`write_domain_report` writes ``domain_study.json`` (the results file; :func:`render_domain_report`
-re-renders the report from it), ``domain_study.md`` and ``domain_study_<domain>_<metric>.svg`` (bitrate on a
+re-renders the report from it), ``domain_study.md``, ``report.html`` (the same tables and every plot inline,
+one self-contained file) and ``domain_study_<domain>_<metric>.svg`` (bitrate on a
 log axis against the score, one line per tokenizer, the 95% interval over clips as a bar at each point,
 dashed lines for the original audio and white noise) for the result of
 :func:`avikit.studies.domain_tokenizer_study.run_domain_tokenizer_study`.
@@ -9,6 +10,7 @@ dashed lines for the original audio and white noise) for the result of
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -22,9 +24,12 @@ from avikit.metrics.bootstrap import compute_bootstrap_ci
 __all__ = [
     "METRICS",
     "conclusion",
+    "metrics_of",
+    "render_domain_html",
     "render_domain_markdown",
     "render_domain_report",
     "render_rate_svg",
+    "setup_text",
     "write_domain_report",
 ]
 
@@ -52,7 +57,8 @@ def _cell(score: dict[str, Any] | None, digits: int = 3) -> str:
     return f"{score['mean']:.{digits}f} [{score['low']:.{digits}f}, {score['high']:.{digits}f}]"
 
 
-def _metrics_of(rows: list[dict[str, Any]]) -> list[str]:
+def metrics_of(rows: list[dict[str, Any]]) -> list[str]:
+    """The metrics (keys of :data:`METRICS`, in its order) that some of ``rows`` score."""
     present = {m for r in rows for m in r["scores"]}
     return [m for m in METRICS if m in present]
 
@@ -62,7 +68,7 @@ def render_domain_markdown(result: dict[str, Any]) -> str:
     lines: list[str] = []
     for domain in result["config"]["domains"]:
         rows = [r for r in result["rows"] if r["domain"] == domain]
-        metrics = _metrics_of(rows)
+        metrics = metrics_of(rows)
         lines += [
             f"### {domain} ({len(rows[0]['scores']['mel_distance']['per_clip']) if rows else 0} test clips)",
             "",
@@ -216,7 +222,7 @@ def conclusion(result: dict[str, Any]) -> str:
 
 
 def _equal_bitrate(result: dict[str, Any], domain: str, metric: str) -> str:
-    """64 codes/s with 1 codebook against 16 codes/s with 4 (both 512 bit/s), per kind, paired over clips."""
+    """64 codes/s with 1 codebook against 16 codes/s with 4 (one bitrate), per kind, paired over clips."""
     label, higher = METRICS[metric]
     parts = []
     for kind in result["config"]["kinds"]:
@@ -237,10 +243,10 @@ def _equal_bitrate(result: dict[str, Any], domain: str, metric: str) -> str:
             parts.append(f"{kind} no clear difference ({difference.mean():.3f} [{low:.3f}, {high:.3f}])")
     if not parts:
         return ""
+    bits = 64 * math.log2(result["config"]["train"]["codebook_size"])
     return (
-        f"At an equal 512 bit/s (64 codes/s with one codebook against 16 codes/s with four), by {label}: "
-        + "; ".join(parts)
-        + "."
+        f"At an equal {bits:.0f} bit/s (64 codes/s with one codebook against 16 codes/s with four), "
+        f"by {label}: " + "; ".join(parts) + "."
     )
 
 
@@ -311,16 +317,99 @@ def render_rate_svg(result: dict[str, Any], domain: str, metric: str) -> str:
     return "\n".join([*parts, "</svg>"]) + "\n"
 
 
+def setup_text(result: dict[str, Any]) -> str:
+    """One paragraph saying what the run was: corpus sizes, the tokenizer grid, training and judges."""
+    config, train = result["config"], result["config"]["train"]
+    align = config["align"]
+    judged = ", ".join(str(q) for q in config["judged_codebooks"])
+    grid = (
+        f"{', '.join(config['kinds'])} at {', '.join(str(r) for r in config['rates'])} codes/s trained on "
+        f"the mixture, and at {', '.join(str(r) for r in config['per_domain_rates'])} codes/s on each of "
+        f"{', '.join(d for d in config['domains'] if d != 'mixture')} alone"
+    )
+    judges = (
+        f"(Whisper tiny.en, DNSMOS, CREPE {config['crepe_model']}) Q = {judged}"
+        if config["neural"]
+        else "off"
+    )
+    text = (
+        f"Corpus `audio-domains` (seed {config['seed']}): {config['train_clips']} training and "
+        f"{config['test_clips']} test clips of {config['seconds']} s per domain. Tokenizers: {grid}; "
+        f"{train['num_codebooks']} codebooks of {train['codebook_size']} entries each (scored with the first "
+        f"Q = 1..{train['num_codebooks']}), {train['steps']} steps of {train['batch_size']} crops of "
+        f"{train['crop_samples']} samples. Signal metrics score every Q, the neural judges {judges}. "
+        "Intervals: 95% bootstrap over the test clips."
+    )
+    if config["alignment"]:
+        text += (
+            f" Alignment: AVSynth, retrieval probe fit on {align['num_train']} clips ({align['probe_steps']} "
+            f"steps) and queried among {align['num_test']}, V2A trained {align['v2a_steps']} steps over the "
+            f"first {align['v2a_codebooks']} codebooks and sampled for {align['v2a_test']} clips."
+        )
+    return text
+
+
+def _markdown_html(markdown: str) -> list[str]:
+    """The report's markdown (headings, pipe tables, paragraphs) as HTML."""
+    out: list[str] = []
+    table: list[list[str]] = []
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            if not all(set(c) <= {"-"} for c in cells):
+                table.append(cells)
+            continue
+        if table:
+            head, *body = table
+            out.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>")
+            out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body]
+            out.append("</table>")
+            table = []
+        if line.startswith("### "):
+            out.append(f"<h2>{html.escape(line[4:])}</h2>")
+        elif line.strip():
+            text = html.escape(line).replace("**", "")
+            out.append(f"<p>{text}</p>")
+    return out
+
+
+def render_domain_html(result: dict[str, Any]) -> str:
+    """``report.html``: set-up, tables, conclusion and every rate-distortion plot inline (one file)."""
+    svgs = [
+        render_rate_svg(result, domain, metric)
+        for domain in result["config"]["domains"]
+        for metric in metrics_of([r for r in result["rows"] if r["domain"] == domain])
+    ]
+    style = (
+        "body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;"
+        "font-size:12px;margin:8px 0}td,th{border:1px solid #ccc;padding:2px 6px}svg{margin:4px}"
+    )
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html><head><meta charset="utf-8"><title>Domain tokenizer study</title>',
+            f"<style>{style}</style></head><body>",
+            "<h1>Audio tokenizers across speech, music and effects</h1>",
+            f"<p>{html.escape(setup_text(result))}</p>",
+            *_markdown_html(render_domain_markdown(result)),
+            "<h2>Rate-distortion plots</h2>",
+            *svgs,
+            "</body></html>",
+        ]
+    )
+
+
 def write_domain_report(out: Path, result: dict[str, Any], write_json: bool = True) -> list[Path]:
-    """Write ``domain_study.json`` (unless ``write_json`` is false), ``domain_study.md`` and the SVGs."""
+    """Write ``domain_study.json`` (unless ``write_json`` is false), the markdown, the HTML and the SVGs."""
     written = []
     if write_json:
         (out / "domain_study.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
         written.append(out / "domain_study.json")
     (out / "domain_study.md").write_text(render_domain_markdown(result), encoding="utf-8")
-    written.append(out / "domain_study.md")
+    (out / "report.html").write_text(render_domain_html(result), encoding="utf-8")
+    written += [out / "domain_study.md", out / "report.html"]
     for domain in result["config"]["domains"]:
-        for metric in _metrics_of([r for r in result["rows"] if r["domain"] == domain]):
+        for metric in metrics_of([r for r in result["rows"] if r["domain"] == domain]):
             path = out / f"domain_study_{domain}_{metric}.svg"
             path.write_text(render_rate_svg(result, domain, metric), encoding="utf-8")
             written.append(path)
