@@ -209,11 +209,15 @@ def conclusion(result: dict[str, Any]) -> str:
         if not rows:
             continue
         best = (max if higher else min)(rows, key=lambda r: r["scores"][metric]["mean"])
-        text = (
-            f"{domain}: at {top} codebooks the best mixture-trained tokenizer by {label} is {best['kind']} "
-            "at "
-            f"{best['rate']} codes/s ({best['scores'][metric]['mean']:.3f})"
-        )
+        value = best["scores"][metric]["mean"]
+        tied = [f"{r['kind']} at {r['rate']}" for r in rows if r["scores"][metric]["mean"] == value]
+        if len(tied) > 1:  # equal means (e.g. every transcript wrong): no tokenizer is singled out
+            text = f"{domain}: at {top} codebooks, by {label}, {', '.join(tied)} codes/s tie at {value:.3f}"
+        else:
+            text = (
+                f"{domain}: at {top} codebooks the best mixture-trained tokenizer by {label} is "
+                f"{best['kind']} at {best['rate']} codes/s ({value:.3f})"
+            )
         original = result["references"].get(domain, {}).get("original", {}).get(metric)
         if original:
             text += f", against {original['mean']:.3f} on the original audio"
