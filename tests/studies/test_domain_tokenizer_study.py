@@ -213,3 +213,18 @@ def test_results_page_section_is_written_between_its_markers_and_nowhere_else(ti
     ran = CliRunner().invoke(app, [*args, "--results-md", str(page)])
     assert ran.exit_code == 0, ran.output
     assert page.read_text() == results_section(result, "out")
+
+
+def test_conclusion_names_ties_instead_of_one_best(tiny):
+    _, result = tiny
+    tied = json.loads(json.dumps(result))
+    for row in tied["rows"]:
+        if row["domain"] == "effects":
+            row["scores"]["mel_distance"]["mean"] = 0.5
+    assert (
+        "effects: at 2 codebooks, by mel distance, acoustic at 64, acoustic at 16, mel at 64, mel at 16 "
+        in (conclusion(tied))
+    )
+    assert "effects: at 2 codebooks the best mixture-trained tokenizer by mel distance is" in conclusion(
+        result
+    )
