@@ -131,6 +131,10 @@ class RefAVSTask(Task):
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
     ) -> tuple[dict[str, NDArray], list[int]]:
         """Statistics of every (clip, expression) pair in order, and the number of pairs of each clip."""
+        if not targets:
+            raise UsageError(
+                f"task {self.name}: no clip to score (its split is {self.spec.protocol.split!r})"
+            )
         masks = np.concatenate([np.asarray(t["masks"]) for t in targets])  # [V, T, H, W]
         counts = [len(t["masks"]) for t in targets]
         predicted = np.concatenate([np.asarray(p["masks"]) for p in predictions]).reshape(masks.shape)
