@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "avikit"
-# Lower index = lower layer. Top-level modules (errors, _version) sit below every layer.
+# Lower index = lower layer. Top-level modules (errors, _version) sit below every layer; __main__ above.
 LAYERS = ["media", "data", "metrics", "tasks", "envs", "nn", "models", "train", "eval", "studies", "cli"]
 
 
@@ -41,6 +41,8 @@ def upward_imports(root: Path) -> list[str]:
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root)
         own = LAYERS.index(rel.parts[0]) if rel.parts[0] in LAYERS else -1
+        if rel.parts == ("__main__.py",):  # ``python -m avikit`` runs the CLI: it sits above every layer
+            own = len(LAYERS)
         for line, module in imported_modules(path, root):
             target = layer_of(module)
             if target is not None and target > own:

@@ -78,7 +78,11 @@ def test_study_command_runs(tmp_path, monkeypatch):
     from avikit.cli import tokenizers
 
     quick = dataclasses.replace(TINY, steps=2)
-    monkeypatch.setattr(tokenizers, "StudyConfig", lambda **kwargs: quick)
+    from avikit.studies import tokenizer_study
+
+    monkeypatch.setattr(
+        tokenizer_study, "StudyConfig", lambda **kwargs: quick
+    )  # the command imports it lazily
     app = typer.Typer()
     app.command()(tokenizers.study_cmd)
     outcome = CliRunner().invoke(app, ["--out", str(tmp_path)])
