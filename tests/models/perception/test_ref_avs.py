@@ -50,3 +50,7 @@ def test_word_codes_are_crc32_and_the_bag_ignores_order_and_padding():
     # the same words in another order: the same mean embedding (float32 sums of 3 terms)
     assert torch.allclose(out[0], out[1], atol=1e-6)
     assert torch.equal(out[2], torch.zeros(4))  # no words: the padding row only, which is zero
+
+
+def test_packaged_weights_load_and_predict():
+    check_model(ref_avs.from_pretrained(), ["ref-avs-seen", "ref-avs-null"], count=1)
