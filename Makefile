@@ -20,7 +20,7 @@ LOCK_FLAGS ?=
 UV_COMPILE := $(UV) pip compile --quiet --generate-hashes $(LOCK_FLAGS) --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock  \# CPython 3.11, Linux x86_64 (manylinux_2_28)"
 
-.PHONY: run test lint typecheck unit bench lock clean system domain-study
+.PHONY: run test lint typecheck unit chromium bench lock clean system domain-study
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,8 +70,17 @@ typecheck: $(STAMP_DEV)
 system:
 	bash tools/install_system_packages.sh
 
-unit: system $(STAMP_DEV)
-	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 -q
+# The report's browser tests (tests/eval/test_report_viewer.py) drive headless Chromium: Debian's `chromium`
+# package, installed here when missing (as root, or through sudo). CHROMIUM names another binary.
+CHROMIUM ?= chromium
+chromium:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		echo "installing chromium (apt-get) for the report's browser tests"; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+unit: system $(STAMP_DEV) chromium
+	OMP_NUM_THREADS=1 AVIKIT_CHROMIUM=$$(command -v $(CHROMIUM)) $(BIN)/pytest -n 2 -q
 
 # the speech / music / effects tokenizer study, full default grid (benchmarks/RESULTS.md records a smaller run)
 domain-study: system $(STAMP_DEV)

@@ -8,6 +8,11 @@ Workloads (issue 2, "Performance"):
 - Random access: 100 random 1 s windows of a 60 s 640x360 file (frames at the source rate and size plus
   16 kHz mono audio); windows/s in one process.
 - log-Mel of 10 s at 16 kHz (128 mels, n_fft 400, hop 160): ms per clip, avikit against librosa.
+- Packed layout (``--only packed``): the same clips re-encoded by ``avikit data pack``'s transform (224x224,
+  a keyframe every second, CRF 18, 16 kHz mono WAV sidecar), loaded at 1 fps as 224x224 RGB plus the audio,
+  side by side in one run with the current loader on the original files and with the peers on both; bytes
+  on disk before and after, the packed frames' PSNR against the original loaded at 224x224, and the load
+  average of the machine before and after every column.
 
 Every number is the median of several epochs after a warm-up epoch; the loaders of one workload take
 turns epoch by epoch, so slow drifts of the machine hit all of them alike. Peers are optional: a peer
@@ -42,6 +47,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from avikit.media.load import MediaReader
 from avikit.media.load import load as avikit_load
+from avikit.media.repack import RepackSpec, repack
 
 HERE = Path(__file__).resolve().parent
 FPS = 25
@@ -432,6 +438,194 @@ def run_mel(path: Path, repeats: int) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Packed layout
+# ----------------------------------------------------------------------------------------------------------
+
+PACK_SPEC = RepackSpec(size=(OUT_SIZE, OUT_SIZE), keyframe_fps=Fraction(1), sample_rate=OUT_RATE, channels=1)
+
+
+def pack_set(files: list[Path], folder: Path) -> list[Path]:
+    """Pack each file (once) into ``folder``; the packed video paths (the WAV sidecar sits beside)."""
+    out = []
+    for path in files:
+        video = folder / f"{path.stem}.mp4"
+        if not video.exists() or not (folder / f"{path.stem}.wav").exists():
+            repack(path, video, folder / path.stem, PACK_SPEC)
+        out.append(video)
+    return out
+
+
+def load_packed(path: Path, fps_out: int, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    clip = avikit_load(
+        path,
+        fps=fps_out,
+        sample_rate=OUT_RATE,
+        channels=1,
+        threads=threads,
+        audio_path=path.with_suffix(".wav"),
+    )
+    assert clip.frames is not None and clip.waveform is not None
+    return clip.frames, clip.waveform
+
+
+def load_torchcodec_packed(path: Path, fps_out: int, threads: int) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchcodec.decoders import AudioDecoder, VideoDecoder
+
+    vd = VideoDecoder(str(path), dimension_order="NHWC", num_ffmpeg_threads=threads, seek_mode="approximate")
+    frames = vd.get_frames_played_at([(i + 0.5) / FPS for i in grid_indices(fps_out)]).data
+    return frames, AudioDecoder(str(path.with_suffix(".wav"))).get_all_samples().data
+
+
+def load_decord_packed(path: Path, fps_out: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    import decord
+
+    vr = decord.VideoReader(str(path), num_threads=threads)
+    frames = vr.get_batch([min(i, len(vr) - 1) for i in grid_indices(fps_out)]).asnumpy()
+    return frames, decord.AudioReader(str(path.with_suffix(".wav")), sample_rate=OUT_RATE, mono=True)[
+        :
+    ].asnumpy()
+
+
+class PackedSet(Dataset):
+    """Original files for the loaders of the original layout, packed files for the others."""
+
+    def __init__(self, files: list[Path], packed: list[Path], fps_out: int, loader: Loader) -> None:
+        self.files = packed if loader.note == "packed" else files
+        self.fps_out, self.loader = fps_out, loader
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> object:
+        return self.loader(self.files[i], self.fps_out)
+
+
+def packed_loaders() -> list[Loader]:
+    out = [Loader("avikit original", "avikit", load_avikit, None),
+           Loader("avikit packed", "packed", load_packed, None, note="packed")]  # fmt: skip
+    if available("torchcodec"):
+        out += [
+            Loader("torchcodec original t=1", "torchcodec", load_torchcodec, 1),
+            Loader("torchcodec packed t=1", "torchcodec", load_torchcodec_packed, 1, note="packed"),
+        ]
+    if available("decord"):
+        out += [Loader("decord original t=1", "decord", load_decord, 1),
+                Loader("decord packed t=1", "decord", load_decord_packed, 1, note="packed")]  # fmt: skip
+    return out
+
+
+def run_packed_column(
+    files: list[Path], packed: list[Path], workers: int, epochs: int, loaders: list[Loader]
+) -> dict[str, float]:
+    """Clips/s at 1 fps of each loader on its layout, interleaved epoch by epoch (as :func:`run_clips`)."""
+    runners: list[Callable[[], None]] = []
+    for ld in loaders:
+        dataset = PackedSet(files, packed, 1, ld)
+        if workers == 0:
+
+            def run(ds: PackedSet = dataset) -> None:
+                for i in range(len(ds)):
+                    ds[i]
+
+        else:
+            dl = DataLoader(dataset, batch_size=None, num_workers=workers, persistent_workers=True)
+
+            def run(dl: DataLoader = dl) -> None:
+                for _ in dl:
+                    pass
+
+        runners.append(run)
+    cells = [Cell() for _ in loaders]
+    for run in runners:
+        run()
+    for _ in range(epochs):
+        for run, cell in zip(runners, cells, strict=True):
+            t0 = time.perf_counter()
+            run()
+            cell.epochs.append(time.perf_counter() - t0)
+    del runners
+    return {ld.name: cell.rate(len(files)) for ld, cell in zip(loaders, cells, strict=True)}
+
+
+def fidelity(files: list[Path], packed: list[Path]) -> dict[str, float]:
+    """Worst PSNR of the packed frames (1 fps) against the original loaded at 224x224; largest audio error."""
+    psnrs, errors = [], []
+    for path, video in zip(files, packed, strict=True):
+        a = avikit_load(path, fps=1, size=OUT_SIZE, sample_rate=OUT_RATE, channels=1)
+        b = avikit_load(video, fps=1, sample_rate=OUT_RATE, channels=1, audio_path=video.with_suffix(".wav"))
+        assert (
+            a.frames is not None
+            and b.frames is not None
+            and a.waveform is not None
+            and b.waveform is not None
+        )
+        mse = np.mean((a.frames.astype(np.float64) - b.frames.astype(np.float64)) ** 2)
+        psnrs.append(float(10 * np.log10(255.0**2 / mse)))
+        errors.append(float(np.abs(a.waveform - b.waveform).max()))
+    return {"psnr_db_min": min(psnrs), "psnr_db_mean": float(np.mean(psnrs)), "audio_max_abs": max(errors)}
+
+
+def cpu_costs(files: list[Path], packed: list[Path], folder: Path) -> dict[str, float]:
+    """CPU seconds per clip (user + system of this process, all its threads) of one 1 fps load of the
+    original with the current loader, of the packed copy, and of packing one file: what a busy machine
+    changes least, and ``2 / seconds`` is the clips/s that 2 idle cores could reach."""
+    costs = {}
+    for name, paths, load_one in (
+        ("load original", files, lambda p: load_avikit(p, 1, None)),
+        ("load packed", packed, lambda p: load_packed(p, 1, None)),
+    ):
+        load_one(paths[0])  # warm-up (imports, codec set-up)
+        start = time.process_time()
+        for path in paths:
+            load_one(path)
+        costs[f"{name} cpu_s"] = (time.process_time() - start) / len(paths)
+    scratch = folder / "packed" / "_cost"
+    start = time.process_time()
+    for path in files[:4]:
+        repack(path, scratch / f"{path.stem}.mp4", scratch / path.stem, PACK_SPEC)
+    costs["pack cpu_s"] = (time.process_time() - start) / len(files[:4])
+    for leftover in scratch.iterdir():
+        leftover.unlink()
+    scratch.rmdir()
+    return costs
+
+
+def run_packed(media: dict[str, list[Path]], folder: Path, clips: int, epochs: int) -> dict[str, object]:
+    out: dict[str, object] = {}
+    loaders = packed_loaders()
+    for src in ("224x224", "640x360"):
+        files = media[src][:clips]
+        t0 = time.perf_counter()
+        packed = pack_set(files, folder / "packed" / src)
+        size = {
+            "before": sum(p.stat().st_size for p in files),
+            "after": sum(p.stat().st_size + p.with_suffix(".wav").stat().st_size for p in packed),
+        }
+        print(f"  packed {src}: {size['before'] / 1e6:.1f} MB -> {size['after'] / 1e6:.1f} MB "
+              f"[{time.perf_counter() - t0:.0f} s]", flush=True)  # fmt: skip
+        out[f"{src} bytes"] = size
+        out[f"{src} fidelity"] = fidelity(files, packed)
+        print(f"  fidelity {src}: {out[f'{src} fidelity']}", flush=True)
+        out[f"{src} cpu"] = cpu_costs(files, packed, folder)
+        print(f"  cpu per clip {src}: " + ", ".join(f"{k} {v:.4f}" for k, v in out[f"{src} cpu"].items())
+              + f"  [load {os.getloadavg()[0]:.1f}]", flush=True)  # fmt: skip
+        for workers in (0, 2):
+            col = f"{src}@1 w={workers}"
+            load_before, t0 = os.getloadavg(), time.perf_counter()
+            rates = run_packed_column(files, packed, workers, epochs, loaders)
+            load_after = os.getloadavg()
+            out[col] = {"clips_per_s": rates, "loadavg_before": load_before, "loadavg_after": load_after}
+            print(f"  {col}: " + ", ".join(f"{k} {v:.2f}" for k, v in rates.items())
+                  + f"  [load {load_before[0]:.1f} -> {load_after[0]:.1f}, {time.perf_counter() - t0:.0f} s]",
+                  flush=True)  # fmt: skip
+    for src in ("224x224", "640x360"):
+        rates = out[f"{src}@1 w=2"]["clips_per_s"]  # type: ignore[index]
+        ratio = rates["avikit packed"] / rates["avikit original"]
+        print(f"  {src}@1 w=2: packed / current loader {ratio:.2f}x, packed {rates['avikit packed']:.1f}/s")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
 # Report
 # ----------------------------------------------------------------------------------------------------------
 
@@ -497,7 +691,7 @@ def main() -> None:
     parser.add_argument("--media", type=Path, default=HERE / "_media", help="cache folder for test media")
     parser.add_argument("--json", type=Path, default=HERE / "_media" / "media_load_results.json")
     parser.add_argument(
-        "--only", nargs="*", default=["clips", "random", "mel"], choices=["clips", "random", "mel"]
+        "--only", nargs="*", default=["clips", "random", "mel"], choices=["clips", "random", "mel", "packed"]
     )
     args = parser.parse_args()
     if args.quick:
@@ -544,6 +738,10 @@ def main() -> None:
                 if b:
                     print(f"  {ours} / best {fam}: {ra[ours] / b[1]:.2f}  ({b[0]})")
         results["random_access_windows_per_s"] = ra
+
+    if "packed" in args.only:
+        print("\npacked layout, 1 fps, 224x224 RGB + 16 kHz mono, clips/s (median)", flush=True)
+        results["packed"] = run_packed(media, args.media, args.clips, args.epochs)
 
     if "mel" in args.only:
         mel = run_mel(media["224x224"][0], repeats=10 if args.quick else 30)

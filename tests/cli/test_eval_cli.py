@@ -76,3 +76,4 @@ def test_eval_run_and_report(dataset: Path, tmp_path: Path) -> None:
     report = runner.invoke(eval_app, ["report", str(out), "--out", str(tmp_path / "rep")])
     assert report.exit_code == 0, report.output
     assert (tmp_path / "rep" / "report.html").is_file() and (tmp_path / "rep" / "results.md").is_file()
+    assert (tmp_path / "rep" / "viewer.html").is_file() and "viewer.html" in report.output

@@ -132,7 +132,7 @@ def test_controls_show_a_model_that_uses_both_modalities(tmp_path: Path) -> None
     assert scores["looking", "clean"] == 1.0 and scores["looking", "audio_swapped"] == 1.0
     assert scores["looking", "audio_muted"] < 0.5 and scores["looking", "video_blanked"] < 0.5
     assert scores["oracle", "audio_muted"] == 1.0
-    markdown, html = build_report([tmp_path / "run", tmp_path / "run"], tmp_path / "report")
+    markdown, html = build_report([tmp_path / "run", tmp_path / "run"], tmp_path / "report", viewer=False)
     text = markdown.read_text()
     assert "AV gain" in text and "| avel | run | looking | accuracy | 0.9" in text
     page = html.read_text()

@@ -14,7 +14,7 @@ import sys
 import typer
 
 from avikit import __version__
-from avikit.cli import data, datasets, demo, generate, media, models, tokenizers, train, watermark
+from avikit.cli import data, datasets, demo, generate, media, models, scale, tokenizers, train, watermark
 from avikit.cli.agent import agent_app
 from avikit.cli.embodied import embodied_app
 from avikit.cli.evaluate import eval_app, score
@@ -37,6 +37,8 @@ app.command("generate")(generate.generate_cmd)
 data.data_app.command("list")(datasets.list_datasets_cmd)
 data.data_app.command("prepare")(datasets.prepare_cmd)
 data.data_app.command("card")(datasets.card_cmd)
+data.data_app.command("pack")(scale.pack_cmd)
+eval_app.command("extract")(scale.extract_cmd)
 app.add_typer(data.data_app, name="data")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(models.models_app, name="models")

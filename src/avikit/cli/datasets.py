@@ -46,11 +46,22 @@ def prepare_cmd(
     option: list[str] = typer.Option(
         [], "--option", help="Recipe option KEY=VALUE, e.g. annotations=pre2024."
     ),
+    engine: str = typer.Option("local", "--engine", help="local, or ray: AVSynth clips made by Ray Data."),
 ) -> None:
     """Read an official dataset layout and write avikit manifests; report found and missing media."""
+    from avikit.data.parallel import get_mapper
     from avikit.data.prepared import validate_prepared
 
-    manifests = _entry(name).prepare(root, out, **_options(option))
+    options = _options(option)
+    if engine != "local":  # only generation has per-clip work; official recipes read annotation files
+        if name != "avsynth":
+            raise typer.BadParameter(f"--engine {engine} applies to avsynth; {name} reads annotation files "
+                                     "only (use `avikit data pack --engine ray` for its media)")  # fmt: skip
+        options["mapper"] = get_mapper(engine)
+    manifests = _entry(name).prepare(root, out, **options)
+    if not (out / "prepared.json").is_file():  # AVSynth writes a generated set (card.json), all media present
+        typer.echo("\n".join(f"{split}: -> {path}" for split, path in manifests.items()))
+        return
     report = validate_prepared(out)
     for split, path in manifests.items():
         found, total = report.found[split], report.samples[split]

@@ -43,7 +43,11 @@ def run(
         None, "--dataset", help="Prepared dataset folder (default: AVSynth)."
     ),
     n: int | None = typer.Option(
-        None, "--n", min=1, help="First N samples (default: all of a dataset; 48 of in-memory AVSynth)."
+        None,
+        "--n",
+        "--num-samples",
+        min=1,
+        help="First N samples (default: all of a dataset; 48 of in-memory AVSynth).",
     ),
     split: str = typer.Option("test", "--split", help="Split to score."),
     seed: int = typer.Option(0, "--seed", help="Seed of data, chance baseline and bootstrap."),
@@ -52,8 +56,14 @@ def run(
         None, "--use", help="Declared use, e.g. commercial (checked against licences)."
     ),
     shard: str = typer.Option("0/1", "--shard", help="This process's shard K/N."),
+    engine: str = typer.Option("local", "--engine", help="local, or ray (an actor pool; RAY_ADDRESS)."),
+    cache: Path | None = typer.Option(None, "--cache", help="Cache of inputs and outputs shared by runs."),
 ) -> None:
-    """Evaluate every model on every task under every condition; write per-sample records and results.json."""
+    """Evaluate every model on every task under every condition; write per-sample records and results.json.
+
+    Under `torchrun --nproc-per-node N -m avikit eval run ...` the ranks share the samples; rank 0 writes.
+    """
+    from avikit.eval.distributed import is_main_process
     from avikit.eval.runner import RunConfig, run_evaluation, summarize_run
 
     if dataset is not None and not dataset.is_dir():
@@ -66,8 +76,11 @@ def run(
         split=split, num_samples=n if n is not None or dataset is not None else 48, seed=seed,
         batch_size=batch_size, use=use, shard=_shard(shard),
     )  # fmt: skip
+    if not is_main_process():  # a torchrun rank besides 0: no progress, no table
+        run_evaluation(config, out, engine=engine, cache=cache)
+        return
     with cell_progress("eval") as progress:
-        results = run_evaluation(config, out, progress=progress)
+        results = run_evaluation(config, out, progress=progress, engine=engine, cache=cache)
     errors = 0
     for cell, (task, model, condition, metric, value) in zip(
         results["cells"], summarize_run(results), strict=True
@@ -84,13 +97,14 @@ def run(
 @eval_app.command("report")
 def report(
     runs: list[Path] = typer.Argument(..., help="Run folders, side by side."),
-    out: Path = typer.Option(..., "--out", help="Output folder for results.md and report.html."),
+    out: Path = typer.Option(..., "--out", help="Output folder for results.md, report.html and viewer.html."),
+    viewer: bool = typer.Option(True, "--viewer/--no-viewer", help="Also write the per-sample viewer."),
 ) -> None:
-    """Write results.md and a self-contained report.html for one or more runs."""
+    """Write results.md, a self-contained report.html and the per-sample viewer.html for one or more runs."""
     from avikit.eval.report import build_report
 
-    markdown, html = build_report(runs, out)
-    typer.echo(f"wrote {markdown} and {html}")
+    markdown, html = build_report(runs, out, viewer=viewer)
+    typer.echo(f"wrote {markdown} and {html}" + (f" and {Path(out) / 'viewer.html'}" if viewer else ""))
 
 
 def score(

@@ -61,6 +61,7 @@ def bench_cmd(
     energy_country: str | None = typer.Option(
         None, "--energy-country", help="3-letter ISO code of where the bench runs, for its CO2 (e.g. FRA)."
     ),
+    cache: Path | None = typer.Option(None, "--cache", help="Cache of inputs and outputs shared by runs."),
     suite: str = typer.Option(
         "perception", "--suite", help="perception (reference models, generators) or llm (the AV-LLMs)."
     ),
@@ -84,4 +85,5 @@ def bench_cmd(
         seed=seed,
         watermark=watermark,
         energy_country=energy_country,
+        cache=cache,
     )

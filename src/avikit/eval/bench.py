@@ -8,7 +8,8 @@ the open-vocabulary split (``open_test``, classes never seen in training) for cl
 and zero-shot through the joint audio-visual-text space) and retrieval, then runs the generation bench
 (:mod:`avikit.eval.generation`: every generator, its retrieval baseline and the real media on a few clean
 clips, reference and set metrics with intervals, into ``OUT/generation``), prints the leaderboards and
-writes ``results.json``, ``results.md`` and ``report.html`` (with playable generated samples).
+writes ``results.json``, ``results.md``, ``report.html`` (with playable generated samples) and the per-sample
+viewer ``viewer.html``.
 
 Example:
     >>> BENCH_TASKS["avs-binary"]
@@ -337,6 +338,7 @@ def run_bench(
     generation_tasks: Sequence[str] | None = None,
     watermark: bool = True,
     energy_country: str | None = None,
+    cache: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the bench into ``out`` (resumable) and return ``results.json`` with the leaderboard added.
 
@@ -356,6 +358,8 @@ def run_bench(
         watermark: keep the generators' audio watermarks (the default); ``False`` turns them off.
         energy_country: 3-letter ISO code of where the bench runs, for the CO2 of the energy it records
             per model (codecarbon, offline; ``None``: energy only).
+        cache: a :class:`~avikit.eval.run_cache.RunCache` folder: the perception cells reuse the model
+            outputs of earlier runs (``None``: no cache).
     """
     start, folder, console = time.perf_counter(), Path(out), console or Console()
     task_names = tuple(tasks or BENCH_TASKS)
@@ -380,7 +384,7 @@ def run_bench(
         def report(label: str, done: int, total: int) -> None:
             progress.update(bar, description=label, completed=done, total=total)
 
-        results = run_evaluation(config, folder, models=loaded, progress=report)
+        results = run_evaluation(config, folder, models=loaded, progress=report, cache=cache)
         open_rows = (
             _open_vocabulary(loaded, num_samples, seed, progress)
             if set(_OPEN_TASKS) & set(task_names)
@@ -413,5 +417,6 @@ def run_bench(
     _print(console, board, open_rows)
     if generation is not None:
         _print_generation(console, generation)
-    console.print(f"wrote {folder / 'report.html'} and {folder / 'results.json'} in {results['seconds']} s")
+    console.print(f"wrote {folder / 'report.html'}, {folder / 'viewer.html'} (per-sample viewer) and "
+                  f"{folder / 'results.json'} in {results['seconds']} s")  # fmt: skip
     return results

@@ -38,7 +38,9 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from avikit.data.sample import Sample
 from avikit.errors import DataError
@@ -46,9 +48,9 @@ from avikit.eval.controls import apply_control, swap_partner
 from avikit.media import AVClip
 from avikit.models.baselines import ReferenceBaseline
 from avikit.models.protocol import Item, Media, Model, ReferenceItem
-from avikit.tasks import Task, cut_media, model_media
+from avikit.tasks import Task, TaskInputs, cut_media, model_media
 
-__all__ = ["ItemFactory", "OpaqueIds", "is_reference_baseline", "predict_all", "predict_records"]
+__all__ = ["CutStore", "ItemFactory", "OpaqueIds", "is_reference_baseline", "predict_all", "predict_records"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,18 @@ def is_reference_baseline(model: object) -> bool:
     return isinstance(model, ReferenceBaseline)
 
 
+class CutStore(Protocol):
+    """Where cut media may be kept between runs (:class:`avikit.eval.run_cache.TaskCache`)."""
+
+    def get_cut(self, sample: Sample, inputs: TaskInputs) -> tuple[np.ndarray, np.ndarray] | None:
+        """The stored cut ``(frames, waveform)`` of ``sample`` for ``inputs``, or ``None``."""
+        ...
+
+    def put_cut(self, sample: Sample, inputs: TaskInputs, cut: tuple[np.ndarray, np.ndarray]) -> None:
+        """Keep a cut."""
+        ...
+
+
 class ItemFactory:
     """Makes the items of one task under one condition, decoding each clip once for every model.
 
@@ -84,6 +98,8 @@ class ItemFactory:
         ids: the run's opaque ids.
         control: the condition's modality control, if any.
         load_target: the sample's target (for the reference baselines and for scoring).
+        store: keeps cut media between runs; the cut is stored before the control and the model still
+            gets only :func:`~avikit.tasks.model_media` of it.
     """
 
     def __init__(
@@ -93,8 +109,10 @@ class ItemFactory:
         ids: OpaqueIds,
         control: str | None = None,
         load_target: Callable[[Sample], Mapping[str, Any]] | None = None,
+        store: CutStore | None = None,
     ) -> None:
         self.task, self.load_clip, self.ids, self.control = task, load_clip, ids, control
+        self.store = store
         self.load_target = load_target or (lambda sample: task.build_target(sample))
         self._media: dict[str, tuple[Any, Any]] = {}
         self._inputs: dict[str, Any] = {}
@@ -107,7 +125,13 @@ class ItemFactory:
 
     def _cut(self, sample: Sample) -> tuple[Any, Any]:
         if sample.id not in self._media:
-            self._media[sample.id] = cut_media(self.load_clip(sample), self.inputs(sample))
+            inputs = self.inputs(sample)
+            cut = None if self.store is None else self.store.get_cut(sample, inputs)
+            if cut is None:
+                cut = cut_media(self.load_clip(sample), inputs)
+                if self.store is not None:
+                    self.store.put_cut(sample, inputs, cut)
+            self._media[sample.id] = cut
         return self._media[sample.id]
 
     def _model_media(self, samples: Sequence[Sample], index: int) -> Media:

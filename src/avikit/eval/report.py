@@ -1,38 +1,52 @@
-"""Reports of one or several runs: ``results.md`` and a self-contained, offline ``report.html``.
+"""Reports of runs: ``results.md``, a self-contained offline ``report.html`` and ``viewer.html``.
 
-They show the leaderboard (clean condition, primary metric, 95% interval), every condition per task, the
-robustness curves over each AVSynth corruption, and the AV gain = AV - max(audio-only, video-only), where the
-audio-only score is the ``video_blanked`` control and the video-only score the ``audio_muted`` control, with
-a paired bootstrap interval over the same items. A run with a ``generation`` section (``avikit bench``) adds
-the generation leaderboard (every score with its unit and interval), the worst clips of every set metric and,
-in ``report.html``, playable samples of each generator next to the real clip (:mod:`avikit.eval.gallery`).
+``report.html`` (inline SVG, no script, nothing fetched) shows a model-by-task heat map, the leaderboard
+(clean condition, primary metric, 95% interval, gain over the strongest trivial baseline with its paired
+interval), the AV gain = AV - max(audio-only, video-only) (audio-only is the ``video_blanked`` control,
+video-only the ``audio_muted`` control, paired bootstrap interval over the same items), per task the bars
+on the metric's declared range and the robustness curve over each AVSynth corruption with its clean point,
+the energy per model when it was measured, and a run's generation section. With run folders it also writes
+``viewer.html``, the per-sample viewer (:mod:`avikit.eval.viewer`), and links it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from avikit.data.manifest import atomic_writer
-from avikit.errors import InputFileError, UsageError
-from avikit.eval.gallery import gallery_html
-from avikit.eval.svg import bar_chart, line_chart
+from avikit.data.synth.conditions import CONDITIONS
+from avikit.errors import InputFileError
+from avikit.eval.charts import Bar, Curve, bar_chart, heat_map, metric_range, robustness_chart
+from avikit.eval.report_generation import generation_section
+from avikit.eval.report_stats import cell_role, compute_av_gain, gain_over_baseline, strongest_baseline
+from avikit.eval.report_tables import html_table, markdown_table
 
-__all__ = ["build_report", "compute_av_gain", "load_runs"]
+__all__ = ["CLEAN_LEVELS", "build_report", "compute_av_gain", "load_runs"]
 
 Run = tuple[str, dict[str, Any]]
+Row = tuple[str, dict[str, Any], dict[str, Any]]
+
+CLEAN_LEVELS = {"noise_snr": math.inf}
+"""The level of a corruption that means no corruption, where it is not 0 (an SNR is clean at infinity)."""
+
+_STYLE = (
+    "body{font-family:sans-serif;max-width:980px;margin:auto;padding:0 12px;color:#222}"
+    "table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}"
+    "table.gallery td{vertical-align:top}audio{width:150px}p.note{color:#555;font-size:13px}"
+    "nav a{margin-right:12px}"
+)
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[Run]:
     """``(run name, results)`` for each run folder (or ``results.json`` path).
 
     Raises:
-        FileNotFoundError: if a run has no ``results.json``.
+        InputFileError: if a run has no ``results.json``.
     """
     runs = []
     for path in map(Path, paths):
@@ -43,32 +57,9 @@ def load_runs(paths: Sequence[str | Path]) -> list[Run]:
     return runs
 
 
-def compute_av_gain(
-    av: Sequence[float], audio_only: Sequence[float], video_only: Sequence[float], scale: float = 1.0,
-    num_resamples: int = 1000, seed: int = 0,
-) -> tuple[float, tuple[float, float]]:  # fmt: skip
-    """AV gain = mean(AV) - max(mean(audio-only), mean(video-only)) and its paired bootstrap 95% interval.
-
-    Example:
-        >>> gain, (low, high) = compute_av_gain([1, 1, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0])
-        >>> gain, bool(low <= gain <= high)
-        (0.5, True)
-    """
-    values = np.array([av, audio_only, video_only], dtype=np.float64)
-    if values.ndim != 2 or values.shape[1] == 0:
-        raise UsageError("AV gain needs the same non-empty items under AV, audio-only and video-only")
-    means = values.mean(axis=1)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, values.shape[1], (num_resamples, values.shape[1]))
-    boot = values[:, picks].mean(axis=2)
-    gains = boot[0] - np.maximum(boot[1], boot[2])
-    low, high = np.quantile(gains, [0.025, 0.975])
-    return float(scale * (means[0] - max(means[1], means[2]))), (float(scale * low), float(scale * high))
-
-
-def _cells(runs: Sequence[Run]) -> dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+def _cells(runs: Sequence[Run]) -> dict[str, list[Row]]:
     """Task -> ``(run name, run results, cell)`` of every complete cell."""
-    out: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
+    out: dict[str, list[Row]] = {}
     for name, results in runs:
         for cell in results["cells"]:
             if cell["complete"]:
@@ -76,8 +67,11 @@ def _cells(runs: Sequence[Run]) -> dict[str, list[tuple[str, dict[str, Any], dic
     return out
 
 
-def _primary(results: Mapping[str, Any], task: str) -> str:
-    return str(results["tasks"][task]["primary_metric"])
+def _spec(results: Mapping[str, Any], task: str) -> tuple[str, str, bool]:
+    """``(primary metric, unit, lower is better)`` of a task."""
+    spec = results["tasks"][task]
+    metric = str(spec["primary_metric"])
+    return metric, str(spec["unit"]), metric in spec.get("lower_is_better", ())
 
 
 def _value(cell: Mapping[str, Any], metric: str) -> tuple[float, tuple[float, float] | None]:
@@ -89,15 +83,43 @@ def _fmt(value: float, ci: tuple[float, float] | None) -> str:
     return f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
-def _gain_rows(task: str, rows: Sequence[tuple[str, dict[str, Any], dict[str, Any]]]) -> list[list[str]]:
+def _label(name: str, cell: Mapping[str, Any], runs: int) -> str:
+    return f"{name}/{cell['model_id']}" if runs > 1 else str(cell["model_id"])
+
+
+def _leaderboard(task: str, rows: Sequence[Row], runs: int) -> tuple[list[list[str]], list[Bar], str | None]:
+    """Clean rows of a task with the gain over each run's strongest baseline; the bars; the baseline."""
+    metric, _, lower = _spec(rows[0][1], task)
+    table, bars, chosen = [], [], None
+    for name in dict.fromkeys(n for n, _, _ in rows):
+        clean = [c for n, _, c in rows if n == name and c["condition"] == "clean"]
+        best = strongest_baseline(clean, metric, lower)
+        if best is not None and chosen is None:
+            chosen = _label(name, best, runs)
+        for cell in clean:
+            role = cell_role(cell)
+            value, ci = _value(cell, metric)
+            gain_text, significant = "-", None
+            if best is not None and cell is not best and math.isfinite(value):
+                gain, gain_ci, significant = gain_over_baseline(cell, best, metric, lower)
+                mark = {True: " *", False: " n.s.", None: ""}[significant]
+                gain_text = f"{_fmt(gain, gain_ci)}{mark} vs {best['model_id']}"
+            table.append([task, name, str(cell["model_id"]), role, metric, _fmt(value, ci), gain_text])
+            bars.append(
+                Bar(_label(name, cell, runs), value, ci, role, significant if role == "model" else None)
+            )
+    return table, bars, chosen
+
+
+def _gain_rows(task: str, rows: Sequence[Row]) -> list[list[str]]:
     by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for name, _, cell in rows:
         by_key.setdefault((name, cell["model_id"]), {})[cell["condition"]] = cell
     out = []
+    metric = _spec(rows[0][1], task)[0]
     for (name, model), cells in by_key.items():
         if not {"clean", "audio_muted", "video_blanked"} <= set(cells):
             continue
-        metric = _primary(rows[0][1], task)
         items = [cells[c]["items"].get(metric) for c in ("clean", "video_blanked", "audio_muted")]
         if any(i is None for i in items) or len({len(i) for i in items if i is not None}) != 1:
             gain = cells["clean"]["scores"][metric] - max(
@@ -111,149 +133,162 @@ def _gain_rows(task: str, rows: Sequence[tuple[str, dict[str, Any], dict[str, An
     return out
 
 
-def _robustness(
-    task: str, rows: Sequence[tuple[str, dict[str, Any], dict[str, Any]]]
-) -> dict[str, list[tuple[str, list[tuple[float, float]]]]]:
-    """Corruption name -> curves ``(run/model, [(value, score)])`` over the single-corruption conditions."""
-    curves: dict[str, dict[str, list[tuple[float, float]]]] = {}
-    metric = _primary(rows[0][1], task)
+def _robustness(task: str, rows: Sequence[Row], runs: int) -> dict[str, list[Curve]]:
+    """Corruption name -> one curve per run/model over its single-corruption conditions and clean."""
+    metric = _spec(rows[0][1], task)[0]
+    points: dict[str, dict[str, list[tuple[float, float, tuple[float, float] | None]]]] = {}
+    clean: dict[str, tuple[float, tuple[float, float] | None]] = {}
     for name, _, cell in rows:
-        parts = [p.split("=") for p in cell["condition"].split(",")] if "=" in cell["condition"] else []
+        label = _label(name, cell, runs)
+        if cell["condition"] == "clean":
+            clean[label] = _value(cell, metric)
+        parts = [p.split("=") for p in cell["condition"].split("+")] if "=" in cell["condition"] else []
         if len(parts) == 1:
-            curves.setdefault(parts[0][0], {}).setdefault(f"{name}/{cell['model_id']}", []).append(
-                (float(parts[0][1]), float(cell["scores"][metric])))  # fmt: skip
-    return {kind: list(series.items()) for kind, series in curves.items()}
+            points.setdefault(parts[0][0], {}).setdefault(label, []).append(
+                (float(parts[0][1]), *_value(cell, metric))
+            )
+    return {
+        kind: [Curve(label, clean.get(label), p) for label, p in series.items()]
+        for kind, series in points.items()
+    }
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+def _heat(cells: Mapping[str, Sequence[Row]], runs: int) -> str:
+    grid: dict[tuple[str, str], tuple[float, float]] = {}
+    for task, rows in cells.items():
+        metric, unit, lower = _spec(rows[0][1], task)
+        values = [float(c["scores"][metric]) for _, _, c in rows if c["condition"] == "clean"]
+        low, high = metric_range(unit, values)
+        for name, _, cell in rows:
+            value = float(cell["scores"][metric])
+            if cell["condition"] == "clean" and math.isfinite(value):
+                position = (value - low) / (high - low)
+                grid[(_label(name, cell, runs), task)] = (value, 1.0 - position if lower else position)
+    models = list(dict.fromkeys(model for model, _ in grid))
+    return heat_map(models, list(cells), grid) if grid else ""
 
 
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _energy(runs: Sequence[Run]) -> tuple[list[str], list[list[str]]]:
+    header = ["run", "model", "energy (Wh)", "CO2 (g)", "seconds", "power source"]
+    rows = []
+    for name, results in runs:
+        energy = results.get("energy")
+        if not energy:
+            continue
+        for model, total in energy["per_model"].items():
+            co2 = "-" if total["emissions_kg"] is None else f"{1000 * total['emissions_kg']:.4f}"
+            rows.append([name, model, f"{1000 * total['energy_kwh']:.4f}", co2, f"{total['seconds']:.1f}",
+                         ", ".join(energy.get("power_source", [])) or "-"])  # fmt: skip
+    return header, rows
 
 
-def _number(value: float | str) -> str:
-    text = f"{float(value):.3f}"
-    return "0.000" if text == "-0.000" else text
-
-
-def _scored(row: Mapping[str, Any], metric: str) -> str:
-    if metric not in row["scores"]:
-        return "-"
-    ci = row["ci"].get(metric)
-    return _number(row["scores"][metric]) + (f" [{_number(ci[0])}, {_number(ci[1])}]" if ci else "")
-
-
-def _cost(row: Mapping[str, Any]) -> list[str]:
-    """A generation row's real-time factor (``predict`` seconds per second of clip) and parameter count."""
-    if row["role"] == "real media" or "speed" not in row:  # the real media costs nothing; older runs lack it
-        return ["-", "-"]
-    return [f"{row['speed']['real_time_factor']:.3f}", f"{row['parameters']:,}"]
-
-
-def _generation_tables(section: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """``(title, header, rows)``: the metric legend, one leaderboard per task, the worst clips."""
-    metrics = section["metrics"]
-
-    def bound(value: float | None, infinity: str) -> str:
-        return infinity if value is None else f"{value:g}"
-
-    legend = [[name, info["unit"], f"{bound(info['low'], '-inf')} .. {bound(info['high'], 'inf')}",
-               "higher" if info["higher_is_better"] else "lower", info["definition"]]
-              for name, info in metrics.items()]  # fmt: skip
-    tables = [("Generation metrics", ["metric", "unit", "range", "better", "definition"], legend)]
-    worst = []
-    for task in dict.fromkeys(row["task"] for row in section["rows"]):
-        rows = [r for r in section["rows"] if r["task"] == task]
-        used = [m for m in metrics if any(m in r["scores"] for r in rows)]
-        arrows = {m: "↑" if metrics[m]["higher_is_better"] else "↓" for m in used}
-        header = ["model", "role", *[f"{m} {arrows[m]}" for m in used], "RTF", "parameters"]
-        board = [[r["model"], r["role"], *[_scored(r, m) for m in used], *_cost(r)] for r in rows]
-        tables.append((f"{task} (clean, {section['num_samples']} clips, 95% CI)", header, board))
-        for r in rows:
-            if r["role"] == "real media":
-                continue
-            index = {sample: k for k, sample in enumerate(section["samples"])}
-            for metric, ids in r["worst"].items():
-                values = ", ".join(f"{i} ({_number(r['items'][metric][index[i]])})" for i in ids)
-                worst.append([task, r["model"], metric, values])
-    tables.append(("Worst clips (per-clip value; FD: leave-one-out contribution)",
-                   ["task", "model", "metric", "worst clips"], worst))  # fmt: skip
-    return tables
-
-
-def _generation(name: str, results: Mapping[str, Any], folder: Path | None) -> tuple[list[str], list[str]]:
-    """Markdown and HTML of a run's generation section (HTML with playable samples when media is there)."""
-    section = results["generation"]
-    embedders = ", ".join(f"{role}: {e['name']}" for role, e in section["embedders"].items())
-    skipped = ", ".join(section["skipped"]) or "none"
-    intro = (f"{name}: {section['num_samples']} clean AVSynth test clips; set metrics with the reference "
-             f"embedders ({embedders}). Skipped (no such model): {skipped}.")  # fmt: skip
-    markdown, html = ["\n## Generation\n", intro], ["<h2>Generation</h2>", f"<p>{escape(intro)}</p>"]
-    for title, header, rows in _generation_tables(section):
-        markdown += [f"\n### {title}\n", _table(header, rows)]
-        html += [f"<h3>{escape(title)}</h3>", _html_table(header, rows)]
-    if folder is not None:
-        html.append(gallery_html(section, folder / section["folder"]))
+def _task_section(task: str, rows: Sequence[Row], runs: int) -> tuple[list[str], list[str]]:
+    metric, unit, lower = _spec(rows[0][1], task)
+    _, bars, baseline = _leaderboard(task, rows, runs)
+    value_range = metric_range(unit, [v for b in bars for v in (b.value, *(b.ci or ()))])
+    direction = "lower is better" if lower else "higher is better"
+    html = [f"<h2 id='task-{escape(task)}'>{escape(task)}</h2>",
+            f"<p class='note'>{escape(metric)} in {escape(unit)}, {direction}; axis: the metric's range "
+            f"{value_range[0]:g} .. {value_range[1]:g}</p>"]  # fmt: skip
+    if bars:
+        html.append(bar_chart(f"{task}: {metric}, clean", bars, unit, value_range, baseline))
+    all_rows = [[_label(n, c, runs), c["condition"], _fmt(*_value(c, metric))] for n, _, c in rows]
+    markdown = [
+        f"\n## {task} ({metric}, {unit})\n",
+        markdown_table(["model", "condition", "score [95% CI]"], all_rows),
+    ]
+    for kind, curves in _robustness(task, rows, runs).items():
+        axis = f"{kind} ({CONDITIONS[kind].unit})" if kind in CONDITIONS else kind
+        html.append(robustness_chart(f"{task}: {metric} under {kind}", axis, curves, value_range,
+                                     CLEAN_LEVELS.get(kind, 0.0)))  # fmt: skip
+        table = [[c.label, ", ".join(f"{x:g}: {y:.3f}" for x, y, _ in sorted(c.points))] for c in curves]
+        markdown += [f"\nRobustness to {kind}:\n", markdown_table(["model", "value: score"], table)]
+    html.append(html_table(["model", "condition", "score [95% CI]"], all_rows))
     return markdown, html
 
 
-def _sections(runs: Sequence[Run], folders: Sequence[Path | None] = ()) -> tuple[list[str], list[str]]:
+def _sections(
+    runs: Sequence[Run], folders: Sequence[Path | None], viewer: bool
+) -> tuple[list[str], list[str]]:
     markdown = [f"# avikit evaluation report\n\nRuns: {', '.join(n for n, _ in runs)}\n"]
     html = [f"<h1>avikit evaluation report</h1><p>Runs: {escape(', '.join(n for n, _ in runs))}</p>"]
+    if viewer:
+        html.append(
+            "<nav><a id='viewer-link' href='viewer.html'>Per-sample viewer (worst clips first)</a></nav>"
+        )
     for name, results in runs:
         run = results["run"]
         info = f"{name}: avikit {run['package_version']}, git {run['git_revision'][:12]}, seed {run['seed']}"
-        markdown.append(
-            f"- {info}; data: {', '.join(c['name'] + ' (' + c['licence'] + ')' for c in run['datasets'])}"
-        )
-        html.append(f"<p>{escape(info)}</p>")
+        data = ", ".join(c["name"] + " (" + c["licence"] + ")" for c in run["datasets"])
+        markdown.append(f"- {info}; data: {data}")
+        html.append(f"<p>{escape(info)}; data: {escape(data)}</p>")
     cells = _cells(runs)
-    board = [[task, name, c["model_id"], _primary(r, task), _fmt(*_value(c, _primary(r, task)))]
-             for task, rows in cells.items() for name, r, c in rows if c["condition"] == "clean"]  # fmt: skip
-    header = ["task", "run", "model", "metric", "clean score [95% CI]"]
-    markdown += ["\n## Leaderboard (clean)\n", _table(header, board)]
-    html += ["<h2>Leaderboard (clean)</h2>", _html_table(header, board)]
+    html += ["<h2>Model by task</h2>", _heat(cells, len(runs))]
+    board = [row for task, rows in cells.items() for row in _leaderboard(task, rows, len(runs))[0]]
+    header = [
+        "task",
+        "run",
+        "model",
+        "role",
+        "metric",
+        "clean score [95% CI]",
+        "gain over strongest baseline",
+    ]
+    note = ("Gain: paired difference with the strongest trivial baseline on the same clips, 95% bootstrap "
+            "interval; * significant, n.s. not significant; no interval where the score is not a mean "
+            "over clips.")  # fmt: skip
+    markdown += ["\n## Leaderboard (clean)\n", markdown_table(header, board), "", note]
+    html += ["<h2>Leaderboard (clean)</h2>", html_table(header, board), f"<p class='note'>{escape(note)}</p>"]
     gains = [row for task, rows in cells.items() for row in _gain_rows(task, rows)]
     gain_header = ["task", "run", "model", "metric", "AV gain [95% CI]"]
-    markdown += ["\n## AV gain = AV - max(audio-only, video-only)\n", _table(gain_header, gains)]
-    html += ["<h2>AV gain = AV &minus; max(audio-only, video-only)</h2>", _html_table(gain_header, gains)]
+    markdown.append("\n## AV gain = AV - max(audio-only, video-only)\n")
+    html.append("<h2>AV gain = AV &minus; max(audio-only, video-only)</h2>")
+    if gains:
+        markdown.append(markdown_table(gain_header, gains))
+        html.append(html_table(gain_header, gains))
+    else:
+        text = ("No model ran under both controls; add `--conditions clean,audio_muted,video_blanked` "
+                "to measure the AV gain.")  # fmt: skip
+        markdown.append(text)
+        html.append(f"<p class='note'>{escape(text)}</p>")
     for task, rows in cells.items():
-        metric = _primary(rows[0][1], task)
-        unit = rows[0][1]["tasks"][task]["unit"]
-        bars = [(f"{n}/{c['model_id']}/{c['condition']}", *_value(c, metric)) for n, _, c in rows]
-        markdown += [
-            f"\n## {task} ({metric}, {unit})\n",
-            _table(["run/model/condition", "score [95% CI]"], [[b[0], _fmt(b[1], b[2])] for b in bars]),
-        ]
-        html += [f"<h2>{escape(task)}</h2>", bar_chart(f"{task}: {metric}", bars, unit)]
-        for kind, series in _robustness(task, rows).items():
-            html.append(line_chart(f"{task}: {metric} under {kind}", kind, series))
-            points = [[label, ", ".join(f"{x:g}: {y:.3f}" for x, y in sorted(p))] for label, p in series]
-            markdown += [f"\nRobustness to {kind}:\n", _table(["run/model", "value: score"], points)]
+        more_markdown, more_html = _task_section(task, rows, len(runs))
+        markdown += more_markdown
+        html += more_html
+    energy_header, energy_rows = _energy(runs)
+    if energy_rows:
+        markdown += ["\n## Energy per model\n", markdown_table(energy_header, energy_rows)]
+        html += ["<h2>Energy per model</h2>", html_table(energy_header, energy_rows)]
     for (name, results), folder in zip(runs, [*folders, *[None] * len(runs)], strict=False):
         if "generation" in results:
-            more_markdown, more_html = _generation(name, results, folder)
+            more_markdown, more_html = generation_section(name, results, folder)
             markdown += more_markdown
             html += more_html
     return markdown, html
 
 
-def build_report(runs: Sequence[str | Path], out: str | Path) -> tuple[Path, Path]:
-    """Write ``results.md`` and ``report.html`` for one or several runs side by side; return their paths."""
+def build_report(
+    runs: Sequence[str | Path], out: str | Path, viewer: bool = True, inline_limit: int | None = None
+) -> tuple[Path, Path]:
+    """Write ``results.md``, ``report.html`` and (``viewer``) ``viewer.html`` for ``runs`` into ``out``.
+
+    Media files up to ``inline_limit`` bytes are embedded in ``viewer.html``, larger ones are written
+    beside it (default :data:`avikit.eval.viewer.INLINE_LIMIT`).
+
+    Returns:
+        The paths of ``results.md`` and ``report.html``.
+    """
     folders = [Path(p).parent if Path(p).suffix == ".json" else Path(p) for p in runs]
-    markdown, html = _sections(load_runs(runs), folders)
-    style = ("body{font-family:sans-serif;max-width:960px;margin:auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}"
-             "table.gallery td{vertical-align:top}audio{width:150px}")  # fmt: skip
+    loaded = load_runs(runs)
     folder = Path(out)
+    if viewer:
+        from avikit.eval.viewer import INLINE_LIMIT, write_viewer
+
+        write_viewer(folders, folder, INLINE_LIMIT if inline_limit is None else inline_limit)
+    markdown, html = _sections(loaded, folders, viewer)
     with atomic_writer(folder / "results.md") as f:
         f.write("\n".join(markdown) + "\n")
     with atomic_writer(folder / "report.html") as f:
-        f.write(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>avikit report</title>"
-                f"<style>{style}</style></head><body>{''.join(html)}</body></html>\n")  # fmt: skip
+        f.write(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>avikit report</title>"
+                f"<style>{_STYLE}</style></head><body>{''.join(html)}</body></html>\n")  # fmt: skip
     return folder / "results.md", folder / "report.html"

@@ -15,6 +15,11 @@ resume with other data arguments is refused, naming the difference. Tasks are ru
 and every clip is decoded once per condition for all the models of a task. A model that fails on a sample
 leaves an error record: the cell is incomplete (``errors`` counts them) and a resume retries those samples.
 
+Scale: an engine runs the model inference (:mod:`avikit.eval.engines`: ``local``, or ``ray`` for a Ray
+actor pool); under ``torchrun`` each rank takes its strided, padded share of every cell and rank 0 gathers
+the records and writes ``results.json`` (:mod:`avikit.eval.distributed`); a :class:`~avikit.eval.run_cache.
+RunCache` reuses task inputs and model outputs of earlier runs. None of them changes a record or a score.
+
 Generation tasks predict files: each item names the cell's own media folder
 (``RUN/cells/<task>/<model>/<condition>_media``, absolute) as its ``output_dir``, where a generator writes
 its ``.npy`` arrays; the records name those files, so they stay next to the run and a resumed run reuses them.
@@ -31,7 +36,8 @@ import math
 import os
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +48,11 @@ from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
 from avikit.errors import DataError, UsageError
 from avikit.eval.cache import CellStore
+from avikit.eval.distributed import World, broadcast_object, current_world, gather_object, leave, rank_slots
 from avikit.eval.energy import EnergyMeter, read_energy, summarize_energy
-from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline, predict_records
+from avikit.eval.engines import Engine, LocalEngine, Plan, make_engine
+from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline
+from avikit.eval.run_cache import RunCache, TaskCache
 from avikit.eval.source import (
     Condition,
     EvalData,
@@ -167,6 +176,14 @@ class _Context:
     ids: OpaqueIds
     targets: dict[tuple[str, str], list[Mapping[str, Any]]]
     resolved: dict[tuple[str, str], Sample]
+    world: World = field(default_factory=World)
+    engine: Engine = field(default_factory=LocalEngine)
+    cache: RunCache | None = None
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        """This process's ``(index, count)``: its ``torchrun`` rank, else the configured shard."""
+        return (self.world.rank, self.world.size) if self.world.distributed else self.config.shard
 
     def resolve(self, sample: Sample, condition: Condition) -> Sample:
         """The sample under the condition, made once per run."""
@@ -211,7 +228,7 @@ def _read_cell(ctx: _Context, task: Task, model: Model, condition: Condition) ->
 
 
 def _store(ctx: _Context, task: Task, model: Model, condition: Condition) -> CellStore:
-    index, count = ctx.config.shard
+    index, count = ctx.shard
     suffix = "jsonl" if count == 1 else f"shard{index}of{count}.jsonl"
     return CellStore(_cell_dir(ctx.out, task.name, model.id) / f"{_slug(condition.name)}.{suffix}")
 
@@ -222,20 +239,13 @@ def _records(
     model: Model,
     condition: Condition,
     samples: list[Sample],
-    chunk: list[int],
+    raw: list[tuple[int, dict[str, Any]]],
     factory: ItemFactory,
 ) -> list[dict[str, Any]]:
-    """Predict one chunk of a cell and turn the predictions into records with per-sample scores."""
+    """Raw records of the predict loop (``(index, record)``) as stored records with per-sample scores."""
     header = ctx.header(task, model, condition)
-    folder = (
-        cell_media_dir(ctx.out, task.name, model.id, condition.name)
-        if task.spec.pillar == "generation"
-        else None
-    )
     out = []
-    for index, record in zip(
-        chunk, predict_records(task, model, samples, factory, chunk, folder), strict=True
-    ):
+    for index, record in raw:
         if "error" in record:
             out.append({**record, **header})
             continue
@@ -245,8 +255,37 @@ def _records(
             checked = task.check_prediction(record["prediction"], factory.inputs(sample), record["id"])
             scores = task.sample_scores(checked, factory.load_target(sample))
         out.append({"id": record["id"], **header, "prediction": record["prediction"], "scores": scores,
-                    "predict_seconds": record["predict_seconds"]})  # fmt: skip
+                    "predict_seconds": record["predict_seconds"],
+                    **({"cached": True} if record.get("cached") else {})})  # fmt: skip
     return out
+
+
+def _plan(
+    ctx: _Context,
+    models: list[Model],
+    samples: list[Sample],
+    todo: dict[str, set[int]],
+    cached: TaskCache | None,
+) -> tuple[Plan, dict[str, dict[int, dict[str, Any]]]]:
+    """This process's chunks and what each model predicts in each, and the cached outputs (not predicted).
+
+    A padding slot (distributed runs) is predicted with its chunk only where the chunk has real work.
+    """
+    slots = rank_slots(len(samples), *ctx.shard, pad=ctx.world.distributed)
+    hits: dict[str, dict[int, dict[str, Any]]] = {model.id: {} for model in models}
+    plan: Plan = []
+    for begin in range(0, len(slots), ctx.config.batch_size):
+        chunk = slots[begin : begin + ctx.config.batch_size]
+        padding = [i for i, pad in chunk if pad]
+        wanted: dict[str, list[int]] = {}
+        for model in models:
+            real = [i for i, pad in chunk if not pad and i in todo[model.id]]
+            if cached is not None and real:
+                found, real = cached.lookup(model, real)
+                hits[model.id].update(found)
+            wanted[model.id] = real + padding if real else []
+        plan.append(([i for i, _ in chunk], wanted))
+    return plan, hits
 
 
 def _run_task(
@@ -260,11 +299,11 @@ def _run_task(
     """Every model of one task under one condition, chunk by chunk: each clip is decoded once for all.
 
     With a ``meter``, each model's share of each chunk is measured and appended to the cell's energy file
-    (a chunk's decoding counts to the first model that needs it).
+    (a chunk's decoding counts to the first model that needs it). Cached outputs are stored first; the
+    engine predicts the rest; padding predictions are dropped.
     """
     samples = [ctx.resolve(s, condition) for s in _cell_samples(ctx, task)]
-    index, count = ctx.config.shard
-    mine = [i for i in range(len(samples)) if i % count == index]
+    mine = [i for i, pad in rank_slots(len(samples), *ctx.shard, pad=False)]
     todo: dict[str, set[int]] = {}
     finished: dict[str, int] = {}
     for model in models:
@@ -273,21 +312,39 @@ def _run_task(
         finished[model.id] = len(mine) - len(todo[model.id])
         if progress is not None:
             progress(f"{task.name} / {model.id} / {condition.name}", finished[model.id], len(mine))
+    cached = (
+        None if ctx.cache is None else TaskCache(ctx.cache, task, samples, ctx.data.root, condition.control)
+    )
     factory = ItemFactory(task, lambda s: load_sample_clip(s, ctx.data.root), ctx.ids, condition.control,
-                          lambda s: task.build_target(s, ctx.data.root))  # fmt: skip
-    for begin in range(0, len(mine), ctx.config.batch_size):
-        chunk = mine[begin : begin + ctx.config.batch_size]
-        for model in models:
-            wanted = [i for i in chunk if i in todo[model.id]]
-            if not wanted:
-                continue
-            _store(ctx, task, model, condition).append(
-                _records(ctx, task, model, condition, samples, wanted, factory)
-            )
-            finished[model.id] += len(wanted)
-            if progress is not None:
-                progress(f"{task.name} / {model.id} / {condition.name}", finished[model.id], len(mine))
-        factory.release([samples[i] for i in chunk])
+                          lambda s: task.build_target(s, ctx.data.root), cached)  # fmt: skip
+    plan, hits = _plan(ctx, models, samples, todo, cached)
+
+    def keep(model: Model, raw: list[tuple[int, dict[str, Any]]]) -> None:
+        _store(ctx, task, model, condition).append(
+            _records(ctx, task, model, condition, samples, raw, factory)
+        )
+        finished[model.id] += len(raw)
+        if progress is not None:
+            progress(f"{task.name} / {model.id} / {condition.name}", finished[model.id], len(mine))
+
+    for model in models:
+        if hits[model.id]:
+            keep(model, sorted(hits[model.id].items()))
+    folders = {model.id: cell_media_dir(ctx.out, task.name, model.id, condition.name)
+               if task.spec.pillar == "generation" else None for model in models}  # fmt: skip
+    results = iter(ctx.engine.run(task, models, samples, factory, plan, folders))
+    for wanted, model in [(w, m) for _, w in plan for m in models if w.get(m.id)]:  # the engine's order
+        with _metered(meter, ctx, task, model, condition, len(todo[model.id].intersection(wanted[model.id]))):
+            model_id, indices, records = next(results)
+            if model_id != model.id:
+                raise RuntimeError(f"engine {ctx.engine.name} answered {model_id} out of plan order")
+            real = [(i, r) for i, r in zip(indices, records, strict=True) if i in todo[model_id]]
+            if cached is not None:
+                for index, record in real:
+                    cached.store(model, index, record)
+            keep(model, real)
+    if next(results, None) is not None:
+        raise RuntimeError(f"engine {ctx.engine.name} answered more than its plan")
 
 
 def _targets(ctx: _Context, task: Task, condition: Condition) -> list[Mapping[str, Any]]:
@@ -382,14 +439,23 @@ def run_evaluation(
     out: str | Path,
     models: Mapping[str, Model] | None = None,
     progress: Progress | None = None,
+    engine: str | Engine = "local",
+    cache: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) every cell of ``config`` into ``out`` and write ``out/results.json``.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) every rank runs its share and rank 0 gathers the records and
+    writes ``results.json``; every rank returns it.
 
     Args:
         config: tasks, models, conditions, data, seed, batch size, declared use and shard.
         out: the run folder; an existing one is resumed.
         models: model objects by name, for models that are not registered.
         progress: called as ``progress(cell, done, total)`` after each batch.
+        engine: where model inference runs: ``"local"``, ``"ray"`` (a Ray actor pool of one actor per CPU
+            of the cluster) or an engine object (e.g. :class:`~avikit.eval.ray_engine.RayEngine` with its
+            ``num_actors``).
+        cache: a :class:`~avikit.eval.run_cache.RunCache` folder shared across runs (``None``: no cache).
 
     Returns:
         The content of ``results.json``.
@@ -397,14 +463,22 @@ def run_evaluation(
     Raises:
         ValueError: if ``out`` holds records made under another protocol, model version or seed.
     """
+    world = current_world()
+    if world.distributed and (config.shard != (0, 1) or engine != "local"):
+        raise UsageError("under torchrun the ranks are the shards: drop --shard and --engine")
     data = load_eval_data(config.dataset, config.split, config.num_samples, config.seed)
     _check_use(data.card, config.use)
     out = Path(out)
-    ids = OpaqueIds(_run_secret(out, config))
-    ctx = _Context(config, data, out, ids, {}, {})
+    ids = OpaqueIds(_shared_secret(out, config, world))
     tasks = [get_task(name) for name in config.tasks]
     conditions = [parse_condition(name) for name in config.conditions]
     model_list = _resolve_models(config, models)
+    runner = (
+        make_engine(engine, model_list, data.root, None if cache is None else str(cache))
+        if isinstance(engine, str)
+        else engine
+    )
+    ctx = _Context(config, data, out, ids, {}, {}, world, runner, None if cache is None else RunCache(cache))
     meter = EnergyMeter(config.energy_country) if config.energy else None
     try:
         for condition in conditions:
@@ -413,9 +487,66 @@ def run_evaluation(
                 if chosen:
                     _run_task(ctx, task, chosen, condition, progress, meter)
     finally:
+        runner.close()
         if meter is not None:
             meter.close()
-    return _write_results(ctx, tasks, model_list, conditions, None if meter is None else meter.status)
+    energy = None if meter is None else meter.status
+    if world.distributed:
+        _gather_records(ctx, tasks, model_list, conditions)
+        results = _write_results(ctx, tasks, model_list, conditions, energy) if world.rank == 0 else None
+        results = dict(broadcast_object(results, world))
+        leave(world)
+        return results
+    return _write_results(ctx, tasks, model_list, conditions, energy)
+
+
+def _shared_secret(out: Path, config: RunConfig, world: World) -> bytes:
+    """The run folder's secret, read or made by rank 0 and sent to every rank (with rank 0's error)."""
+    if not world.distributed:
+        return _run_secret(out, config)
+    answer: tuple[bytes | None, str | None] = (None, None)
+    if world.rank == 0:
+        try:
+            answer = (_run_secret(out, config), None)
+        except UsageError as refused:
+            answer = (None, str(refused))
+    secret, message = broadcast_object(answer, world)
+    if message is not None or secret is None:
+        raise UsageError(message or "rank 0 could not read the run folder")
+    return bytes(secret)
+
+
+def _gather_records(
+    ctx: _Context, tasks: list[Task], models: list[Model], conditions: list[Condition]
+) -> None:
+    """Every rank's records of every cell to rank 0, which appends those its run folder lacks.
+
+    On a shared run folder (one machine) rank 0 already sees every shard file and appends nothing.
+    """
+    for condition in conditions:
+        for task in tasks:
+            for model in [m for m in models if task.name in m.tasks]:
+                mine = _store(ctx, task, model, condition).read()
+                gathered = gather_object(mine, ctx.world)
+                if gathered is None:
+                    continue
+                for rank, records in enumerate(gathered):
+                    folder = _cell_dir(ctx.out, task.name, model.id)
+                    store = CellStore(folder / f"{_slug(condition.name)}.shard{rank}of{ctx.world.size}.jsonl")
+                    have = {json.dumps(r, sort_keys=True) for r in store.read()}
+                    store.append([r for r in records if json.dumps(r, sort_keys=True) not in have])
+
+
+def _metered(
+    meter: EnergyMeter | None, ctx: _Context, task: Task, model: Model, condition: Condition, samples: int
+) -> AbstractContextManager[None]:
+    """The meter's span for one model's share of one chunk (appended to the cell's energy file)."""
+    if meter is None:
+        return nullcontext()
+    record = {"model": model.id, "task": task.name, "condition": condition.name, "samples": samples}
+    return meter.track(
+        f"{task.name}/{model.id}/{condition.name}", record, _energy_file(ctx, task, model, condition)
+    )
 
 
 def _energy_file(ctx: _Context, task: Task, model: Model, condition: Condition) -> Path:

@@ -22,9 +22,11 @@ from typing import Any
 from avikit.data.card import DatasetCard, read_card
 from avikit.data.croissant import read_croissant
 from avikit.data.manifest import read_manifest
+from avikit.data.pack import is_packed, load_packed_clip
 from avikit.data.prepared import PREPARED_FILE, describe_subset
 from avikit.data.sample import Sample
 from avikit.data.synth import VERSION, SynthConfig, generate, load_clip, parse_conditions
+from avikit.data.synth.recipe import URI_PREFIX
 from avikit.errors import InputFileError, UsageError
 from avikit.eval.controls import CONTROLS
 from avikit.media import AVClip
@@ -151,5 +153,10 @@ def resolve_sample(sample: Sample, condition: Condition) -> Sample:
 
 
 def load_sample_clip(sample: Sample, root: Path | None) -> AVClip:
-    """Decode a (resolved) sample: regenerated for ``avsynth:`` URIs, else read from its file."""
+    """Decode a (resolved) sample: regenerated for ``avsynth:`` URIs, else read from its file.
+
+    In a packed folder (``avikit data pack``) the video is read with its audio sidecar.
+    """
+    if is_packed(root) and not sample.media.path.startswith(URI_PREFIX):
+        return load_packed_clip(sample, root)  # type: ignore[arg-type]
     return load_clip(sample, root)

@@ -18,6 +18,9 @@ How it works:
 - **Same cut as slicing.** With video in the window, the audio is cut at the boundaries of the selected
   frames, exactly as :meth:`AVClip.slice` does, so ``load(p, start=a, duration=d)`` equals
   ``load(p).slice(a, a + d)``.
+- **Audio from a sidecar.** ``audio_path`` reads the audio stream from a second file (the WAV/FLAC sidecar
+  of a packed dataset, :mod:`avikit.media.repack`) on the same timeline: the window, the cut and the
+  result are those of one file holding both streams.
 """
 
 from __future__ import annotations
@@ -27,16 +30,18 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TypeVar
 
 import av
+import numpy as np
 
 from avikit.errors import MissingStreamError, UsageError, WindowError
 from avikit.media._decode import AudioCollector, FrameSelector, demux_window
 from avikit.media._open import open_input
+from avikit.media._wav import read_pcm_window
 from avikit.media.clip import AVClip
 from avikit.media.probe import AudioStreamInfo, VideoStreamInfo, _audio_info, _video_info, stream_start
 from avikit.media.timeline import Seconds, audio_window, to_fraction, window_indices
@@ -76,6 +81,7 @@ def load(
     video: bool | None = None,
     audio: bool | None = None,
     threads: int | None = None,
+    audio_path: str | Path | None = None,
 ) -> AVClip:
     """Load ``[start, start + duration)`` seconds of a media file.
 
@@ -93,6 +99,7 @@ def load(
         audio: ``True`` requires audio, ``False`` skips it, ``None`` loads it if present.
         threads: video decoder threads; default: 1 inside a DataLoader worker process, FFmpeg's choice
             otherwise.
+        audio_path: read the audio from this file instead of ``path`` (a sidecar on the same timeline).
 
     Returns:
         The clip; a stream the file lacks (or that was skipped) is ``None`` in it.
@@ -104,7 +111,7 @@ def load(
         UsageError: an argument is out of range (``size``, ``fps`` above the source's, ``sample_rate``,
             ``channels``), or the frames asked for would not fit in half of this machine's memory.
     """
-    with MediaReader(path) as reader:
+    with MediaReader(path, audio_path) as reader:
         return reader.load(
             start,
             duration,
@@ -122,6 +129,7 @@ class MediaReader:
     """A media file kept open for many windowed loads (random access): file, index and decoders stay open.
 
     :func:`load` opens a reader for one window; open one yourself to read many windows of one file.
+    ``audio_path`` names a second file that holds the audio (a sidecar on the same timeline).
 
     Example:
         >>> import numpy as np, tempfile, pathlib
@@ -133,12 +141,22 @@ class MediaReader:
         [25, 5, 40]
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, audio_path: str | Path | None = None) -> None:
         self.path = Path(path)
+        self.audio_path = self.path if audio_path is None else Path(audio_path)
         self._context = open_input(self.path)
         self._container = self._context.__enter__()
+        self._audio_context = None if audio_path is None else open_input(self.audio_path)
+        try:
+            self._audio_container = (
+                self._container if self._audio_context is None else self._audio_context.__enter__()
+            )
+        except BaseException:
+            self._context.__exit__(None, None, None)
+            raise
         self._video_info = _video_info(self._container) if self._container.streams.video else None
-        self._audio_info = _audio_info(self._container) if self._container.streams.audio else None
+        audio_streams = self._audio_container.streams.audio
+        self._audio_info = _audio_info(self._audio_container) if audio_streams else None
         self._reads = 0
 
     def __enter__(self) -> MediaReader:
@@ -148,8 +166,10 @@ class MediaReader:
         self.close()
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file (and the audio sidecar)."""
         self._context.__exit__(None, None, None)
+        if self._audio_context is not None:
+            self._audio_context.__exit__(None, None, None)
 
     def load(
         self,
@@ -168,7 +188,7 @@ class MediaReader:
         path, container = self.path, self._container
         out_size = _parse_size(size)
         vstream = _pick(tuple(container.streams.video), video, "video", path)
-        astream = _pick(tuple(container.streams.audio), audio, "audio", path)
+        astream = _pick(tuple(self._audio_container.streams.audio), audio, "audio", self.audio_path)
         if vstream is None and astream is None:
             raise MissingStreamError(f"{path}: nothing to load (no stream selected); allow video or audio")
         infos = (self._video_info if vstream else None, self._audio_info if astream else None)
@@ -183,12 +203,14 @@ class MediaReader:
         collector = None
         if astream is not None and plan.samples is not None and plan.sample_rate is not None:
             layout = _layout(channels if channels is not None else astream.codec_context.channels, path)
-            collector = AudioCollector(path, astream, plan.samples, plan.sample_rate, layout)
-        seek = _seek_time(container, plan)
+            collector = AudioCollector(self.audio_path, astream, plan.samples, plan.sample_rate, layout)
         self._reads += 1
-        demux_window(container, path, selector, collector, seek, first_read=self._reads == 1)
+        if self._audio_container is container:
+            demux_window(container, path, selector, collector, _seek_time(container, plan), self._reads == 1)
+            waveform = None if collector is None else collector.result()
+        else:
+            waveform = self._read_apart(selector, collector, plan)
         frames = None if selector is None else selector.result()
-        waveform = None if collector is None else collector.result()
         if frames is None and waveform is None:
             raise WindowError(
                 f"{path}: window [{float(plan.lo)}, {float(plan.hi)}) s holds no frame or sample"
@@ -202,6 +224,29 @@ class MediaReader:
             first_sample=plan.samples[0] if plan.samples is not None else 0,
             source=str(path),
         )
+
+    def _read_apart(
+        self, selector: FrameSelector | None, collector: AudioCollector | None, plan: _Plan
+    ) -> np.ndarray | None:
+        """Decode video and a sidecar's audio apart (each file seeked for its own stream); the waveform.
+
+        A 16-bit PCM WAV sidecar at the rate and channels asked for is read directly
+        (:mod:`avikit.media._wav`).
+        """
+        if selector is not None:
+            seek = _seek_time(self._container, replace(plan, samples=None))
+            demux_window(self._container, self.path, selector, None, seek, self._reads == 1)
+        if collector is None or plan.samples is None or plan.sample_rate is None:
+            return None
+        channels = {name: count for count, name in _CHANNEL_LAYOUTS.items()}[collector.layout]
+        pcm = read_pcm_window(
+            self._audio_container, self.audio_path, collector.stream, plan.samples, plan.sample_rate, channels
+        )
+        if pcm is not None:
+            return pcm
+        seek = _seek_time(self._audio_container, replace(plan, frames=None))
+        demux_window(self._audio_container, self.audio_path, None, collector, seek, self._reads == 1)
+        return collector.result()
 
 
 def _pick(streams: Sequence[_S], wanted: bool | None, kind: str, path: Path) -> _S | None:

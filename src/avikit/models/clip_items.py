@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -43,8 +44,17 @@ def window_inputs(clip: AVClip, first_s: Fraction | float, seconds: Fraction | f
     )
 
 
-def clip_item(clip: AVClip, name: str, task: Task, inputs: TaskInputs | None = None) -> Item:
-    """One item of ``task`` for a clip; a clip without audio gets silence (one channel) at 16 kHz."""
+def clip_item(
+    clip: AVClip,
+    name: str,
+    task: Task,
+    inputs: TaskInputs | None = None,
+    output_dir: str | Path | None = None,
+) -> Item:
+    """One item of ``task`` for a clip; a clip without audio gets silence (one channel) at 16 kHz.
+
+    ``output_dir`` is where a generator writes its outputs (required by generation tasks).
+    """
     if clip.frames is None:
         raise UsageError(f"clip {name!r} has no video; the reference models read audio and video")
     duration = Fraction(clip.num_frames) / Fraction(clip.fps or 1)
@@ -67,4 +77,4 @@ def clip_item(clip: AVClip, name: str, task: Task, inputs: TaskInputs | None = N
             np.zeros((1, int(clip.num_frames * per_frame)), np.float32), sample_rate=16000
         )
     media = model_media(*cut_media(clip, built), task.spec.inputs)
-    return Item(f"clip-{name}", built.model_view(f"clip-{name}", task.spec.inputs), media)
+    return Item(f"clip-{name}", built.model_view(f"clip-{name}", task.spec.inputs), media, output_dir)

@@ -13,6 +13,7 @@ from avikit.cli.datasets import card_cmd, list_datasets_cmd, prepare_cmd, valida
 from avikit.data import datasets
 from avikit.data.datasets import DATASETS, get_dataset, list_datasets
 from avikit.data.download import ManualDownloadError
+from avikit.errors import UsageError
 
 app = typer.Typer()
 app.command("list")(list_datasets_cmd)
@@ -98,7 +99,8 @@ def test_cli_list_card_prepare_validate(reference_data, tmp_path):
     (out / "test.missing.txt").write_text("")
     broken = runner.invoke(app, ["validate", str(out)])
     assert broken.exit_code == 1 and "does not list exactly the samples without media" in broken.output
-    assert runner.invoke(app, ["card", "nope"]).exit_code == 2
+    unknown = runner.invoke(app, ["card", "nope"])  # the CLI's handler turns a UsageError into exit 2
+    assert isinstance(unknown.exception, UsageError) and "known datasets are" in str(unknown.exception)
     assert (
         runner.invoke(app, ["prepare", "ave", "--root", ".", "--out", str(out), "--option", "bad"]).exit_code
         == 2

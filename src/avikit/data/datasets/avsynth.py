@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from avikit.data.croissant import DatasetInfo, build_croissant
+from avikit.data.parallel import Mapper
 from avikit.data.synth import VERSION, download_avsynth, prepare_avsynth
 
 __all__ = ["AVSYNTH_INFO", "card_avsynth", "download_avsynth_recipe", "prepare_avsynth_recipe"]
@@ -34,9 +35,14 @@ AVSYNTH_INFO = DatasetInfo(
 )
 
 
-def prepare_avsynth_recipe(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, Path]:
-    """Generate the default AVSynth test split (200 clips, seed 0) into ``out``; ``root`` is not read."""
-    return prepare_avsynth(out, {"test": 200}, seed=0)
+def prepare_avsynth_recipe(
+    root: str | os.PathLike[str], out: str | os.PathLike[str], mapper: Mapper | None = None
+) -> dict[str, Path]:
+    """Generate the default AVSynth test split (200 clips, seed 0) into ``out``; ``root`` is not read.
+
+    ``mapper`` runs the per-clip generation (:mod:`avikit.data.parallel`; e.g. a Ray Data pipeline).
+    """
+    return prepare_avsynth(out, {"test": 200}, seed=0, mapper=mapper)
 
 
 def download_avsynth_recipe(root: str | os.PathLike[str]) -> Path:

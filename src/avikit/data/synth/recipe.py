@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import numpy as np
 from avikit import __version__
 from avikit.data.card import DatasetCard, read_card, write_card
 from avikit.data.manifest import atomic_writer, read_manifest, write_manifest
+from avikit.data.parallel import Mapper
 from avikit.data.sample import MediaRef, Provenance, Sample
 from avikit.data.synth.audio import render_audio
 from avikit.data.synth.conditions import apply_conditions, check_conditions, offset_samples
@@ -198,6 +200,15 @@ def _write_clip(out: Path, sample: Sample, clip: AVClip, ids: np.ndarray) -> Sam
     return Sample(sample.id, sample.dataset, sample.split, media, sample.provenance, targets)
 
 
+def _make_clip(
+    root: str, split: str, seed: int, config: dict[str, Any], conditions: dict[str, float], index: int
+) -> dict[str, Any]:
+    """Generate and write one clip (a JSON-able job for a :data:`~avikit.data.parallel.Mapper`)."""
+    cfg = SynthConfig.from_dict(config)
+    sample, clip, ids = generate(split, index, seed, cfg, conditions, with_ids=True)  # type: ignore[misc]
+    return _write_clip(Path(root), sample, clip, ids).to_dict()
+
+
 def _claim_folder(root: Path, params: Mapping[str, Any], splits: Mapping[str, int], overwrite: bool) -> None:
     """Refuse (or, with ``overwrite``, empty) a non-empty folder that is not this set being resumed."""
     if not root.exists() or not any(root.iterdir()):
@@ -235,6 +246,7 @@ def prepare_avsynth(
     conditions: Mapping[str, float] | None = None,
     progress: Callable[[str, int], None] | None = None,
     overwrite: bool = False,
+    mapper: Mapper | None = None,
 ) -> dict[str, Path]:
     """Write AVSynth splits to ``out``: mp4 clips, mask id maps, one manifest per split and ``card.json``.
 
@@ -251,6 +263,8 @@ def prepare_avsynth(
         conditions: corruptions applied to every clip.
         progress: called as ``progress(split, done)`` after each clip.
         overwrite: empty a non-empty ``out`` first instead of refusing it.
+        mapper: runs the per-clip generation (:mod:`avikit.data.parallel`, e.g. a Ray Data pipeline);
+            default: one clip after the other in this process. The files are the same either way.
 
     Raises:
         UsageError: for an unknown split, or a non-empty ``out`` that this call would not resume.
@@ -282,7 +296,12 @@ def prepare_avsynth(
             all_samples += read_manifest(path)
             continue
         written = []
-        for index in range(count):
+        if mapper is not None:
+            job = partial(_make_clip, str(root), split, seed, cfg.to_dict(), cond)
+            written = [Sample.from_dict(row) for row in mapper(job, list(range(count)))]
+            if progress is not None:
+                progress(split, count)
+        for index in range(count if mapper is None else 0):
             sample, clip, ids = generate(split, index, seed, cfg, cond, with_ids=True)  # type: ignore[misc]
             written.append(_write_clip(root, sample, clip, ids))
             if progress is not None:

@@ -154,8 +154,7 @@ def _generators(models: _Models) -> dict[str, Callable[..., dict[str, Any]]]:
     def run(model: str, task_name: str, item_clip: AVClip, name: str) -> dict[str, Any]:
         task = get_task(task_name)
         with tempfile.TemporaryDirectory() as scratch:
-            task.scratch = scratch  # type: ignore[attr-defined]
-            pred = models.predict(model, task, clip_item(item_clip, name, task))
+            pred = models.predict(model, task, clip_item(item_clip, name, task, output_dir=scratch))
             return {k: np.load(Path(v)) for k, v in pred.items() if k in ("audio", "video")}
 
     def generate_audio(ws: Workspace, clip: str, model: str = "v2a") -> dict[str, Any]:
