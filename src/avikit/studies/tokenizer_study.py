@@ -70,7 +70,7 @@ from avikit.studies.tokenizer_study_report import write_study_report
 from avikit.train.loops import draw_crops, run_steps
 from avikit.train.mel_codec import train_mel_codec
 
-__all__ = ["CodecSpec", "StudyConfig", "run_tokenizer_study"]
+__all__ = ["CodecSpec", "StudyConfig", "load_study_split", "run_tokenizer_study"]
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class StudyConfig:
 Split = dict[str, torch.Tensor]
 
 
-def _load_split(split: str, count: int, config: StudyConfig, encoder: AVJointEncoder) -> Split:
+def load_study_split(split: str, count: int, config: StudyConfig, encoder: AVJointEncoder) -> Split:
     """AVSynth clips as ``audio [N, 1, S]``, ``frames [N, T, 3, s, s]`` uint8 and the encoder's features.
 
     ``visual`` are the encoder's visual segment features ``[N, duration, D]`` (one frame per second);
@@ -444,8 +444,8 @@ def run_tokenizer_study(config: StudyConfig, out_dir: str | Path) -> dict[str, A
         torch.manual_seed(config.seed)
         encoder = load_encoder(config.encoder)
         data = {
-            "train": _load_split("train", config.num_train, config, encoder),
-            "test": _load_split("test", config.num_test, config, encoder),
+            "train": load_study_split("train", config.num_train, config, encoder),
+            "test": load_study_split("test", config.num_test, config, encoder),
         }
         data_seconds = time.perf_counter() - start
         visual = _visual(config, {split: data[split]["frames"] for split in data})

@@ -26,6 +26,7 @@ from avikit.tasks.dense_localization import DenseLocalizationTask
 from avikit.tasks.generation import A2VTask, CodecReconstructionTask, JointGenerationTask, V2ATask
 from avikit.tasks.grounding import FaithfulnessTask, GroundingTask
 from avikit.tasks.language import AVQAChoiceTask, AVQAWordsTask, HallucinationTask
+from avikit.tasks.ref_avs import RefAVSNullTask, RefAVSSeenTask, RefAVSUnseenTask
 from avikit.tasks.retrieval import RetrievalTask
 from avikit.tasks.source_localization import SourceLocalizationTask
 from avikit.tasks.sync import SyncTask
@@ -55,6 +56,9 @@ TASKS: dict[str, Callable[[], Task]] = {
     "av-grounding": GroundingTask,
     "av-hallucination": HallucinationTask,
     "av-faithfulness": FaithfulnessTask,
+    "ref-avs-seen": RefAVSSeenTask,
+    "ref-avs-unseen": RefAVSUnseenTask,
+    "ref-avs-null": RefAVSNullTask,
 }
 """Task name -> factory (the task class)."""
 

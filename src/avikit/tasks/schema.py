@@ -75,7 +75,7 @@ def _is_number(value: Any) -> bool:
 def _non_numbers(value: Any) -> list[Any]:
     """The leaves of nested lists that are not JSON numbers (strings, booleans, null), first first."""
     found: list[Any] = []
-    stack = [value]
+    stack: list[Any] = [value]
     while stack and not found:
         item = stack.pop()
         if isinstance(item, list | tuple):

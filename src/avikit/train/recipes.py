@@ -38,6 +38,7 @@ from avikit.models.perception import (
     avvp,
     classification,
     dense_localization,
+    ref_avs,
     retrieval,
     source_localization,
     sync,
@@ -59,6 +60,7 @@ from avikit.train.perception import avs as avs_train
 from avikit.train.perception import avvp as avvp_train
 from avikit.train.perception import classification as classification_train
 from avikit.train.perception import dense_localization as dense_localization_train
+from avikit.train.perception import ref_avs as ref_avs_train
 from avikit.train.perception import retrieval as retrieval_train
 from avikit.train.perception import source_localization as source_localization_train
 from avikit.train.perception import sync as sync_train
@@ -201,6 +203,16 @@ class AVSRecipe:
 
 
 @dataclass(frozen=True)
+class RefAVSRecipe:
+    """Text-conditioned mask head on the frozen encoder: referred-object masks (Ref-AVS)."""
+
+    model: ref_avs.RefAVSConfig = field(default_factory=ref_avs.RefAVSConfig)
+    fit: FitConfig = field(default_factory=lambda: FitConfig(steps=300, batch_size=16))
+    train_clips: int = 200
+    data_seed: int = 0
+
+
+@dataclass(frozen=True)
 class SourceLocalizationRecipe:
     """Source localisation head on the frozen encoder: similarity maps."""
 
@@ -283,6 +295,14 @@ _HEADS: dict[str, _Head] = {
     ),
     "avs": _Head(
         "avs-binary", 5, avs.build_avs_head, avs_train.avs_training_data, avs_train.avs_loss, avs.KIND
+    ),
+    "ref-avs": _Head(
+        "ref-avs-seen",
+        10,
+        ref_avs.build_ref_avs_head,
+        ref_avs_train.ref_avs_training_data,
+        ref_avs_train.ref_avs_loss,
+        ref_avs.KIND,
     ),
     "source-localization": _Head(
         "source-localization",
@@ -417,6 +437,7 @@ RECIPES: dict[str, tuple[type, Callable[[Any, Path, bool], RecipeResult]]] = {
     "sync": (SyncRecipe, _head_trainer("sync")),
     "avvp": (AVVPRecipe, _head_trainer("avvp")),
     "avs": (AVSRecipe, _head_trainer("avs")),
+    "ref-avs": (RefAVSRecipe, _head_trainer("ref-avs")),
     "source-localization": (SourceLocalizationRecipe, _head_trainer("source-localization")),
     "dense-localization": (DenseLocalizationRecipe, _head_trainer("dense-localization")),
     "avqa": (AVQARecipe, _head_trainer("avqa")),

@@ -38,9 +38,10 @@ def test_registry_lists_every_dataset_and_where_it_is_defined():
         "vggss",
         "flickr-soundnet",
         "avsynth",
+        "audio-domains",
     } == set(names)
-    assert list_datasets()[1]["defined_in"] == "avikit.data.datasets.ave.prepare_ave"
-    with pytest.raises(KeyError, match="unknown dataset 'nope'; known datasets are: audioset, ave"):
+    assert list_datasets()[2]["defined_in"] == "avikit.data.datasets.ave.prepare_ave"
+    with pytest.raises(KeyError, match="unknown dataset 'nope'; known datasets are: audio-domains, audioset"):
         get_dataset("nope")
 
 

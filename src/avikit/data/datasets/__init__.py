@@ -9,7 +9,7 @@ Example:
     >>> "ave" in DATASETS and "avsbench-s4" in DATASETS
     True
     >>> list_datasets()[0]["name"]
-    'audioset'
+    'audio-domains'
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from avikit._registry import lookup
+from avikit.data.datasets.audio_domains import (
+    card_audio_domains,
+    download_audio_domains,
+    prepare_audio_domains,
+)
 from avikit.data.datasets.audioset import card_audioset, download_audioset, prepare_audioset
 from avikit.data.datasets.ave import card_ave, download_ave, prepare_ave
 from avikit.data.datasets.avsbench import card_avsbench, download_avsbench, prepare_avsbench
@@ -39,6 +44,7 @@ from avikit.data.datasets.vggss import card_vggss, download_vggss, prepare_vggss
 __all__ = [
     "DATASETS",
     "DatasetEntry",
+    "card_audio_domains",
     "card_audioset",
     "card_ave",
     "card_avsbench",
@@ -49,6 +55,7 @@ __all__ = [
     "card_unav100",
     "card_vggsound",
     "card_vggss",
+    "download_audio_domains",
     "download_audioset",
     "download_ave",
     "download_avsbench",
@@ -60,6 +67,7 @@ __all__ = [
     "download_vggss",
     "get_dataset",
     "list_datasets",
+    "prepare_audio_domains",
     "prepare_audioset",
     "prepare_ave",
     "prepare_avsbench",
@@ -81,6 +89,7 @@ class DatasetEntry(NamedTuple):
 
 
 DATASETS: dict[str, DatasetEntry] = {
+    "audio-domains": DatasetEntry(prepare_audio_domains, download_audio_domains, card_audio_domains),
     "audioset": DatasetEntry(prepare_audioset, download_audioset, card_audioset),
     "ave": DatasetEntry(prepare_ave, download_ave, card_ave),
     "avsbench-avss": DatasetEntry(
