@@ -169,10 +169,10 @@ def test_a_cheat_scores_like_a_model_that_never_looks(results, cheat):
 def test_the_cheats_would_win_through_an_open_channel():
     """Each channel is real: given sample ids and absolute windows, the cheats find the truth."""
     task, sample = get_task("sync"), generate("test", 1)[0]
-    inputs = task.build_inputs(sample)
+    absolute = task.build_inputs(sample)
 
     class Open:
-        id, inputs, output_dir = sample.id, inputs, None
+        id, inputs, output_dir = sample.id, absolute, None
         media = (None, None)
 
     truth = task.build_target(sample)["label"]

@@ -52,6 +52,11 @@ def run(
         None, "--use", help="Declared use, e.g. commercial (checked against licences)."
     ),
     shard: str = typer.Option("0/1", "--shard", help="This process's shard K/N."),
+    baselines: list[str] = typer.Option(
+        [],
+        "--baselines",
+        help="Trivial baselines run clean only and compared with every model (e.g. chance,constant,prior).",
+    ),
 ) -> None:
     """Evaluate every model on every task under every condition; write per-sample records and results.json."""
     from avikit.eval.runner import RunConfig, run_evaluation, summarize_run
@@ -64,7 +69,7 @@ def run(
     config = RunConfig(
         split_list(tasks), split_list(models), condition_names, None if dataset is None else str(dataset),
         split=split, num_samples=n if n is not None or dataset is not None else 48, seed=seed,
-        batch_size=batch_size, use=use, shard=_shard(shard),
+        batch_size=batch_size, use=use, shard=_shard(shard), baselines=tuple(split_list(baselines)),
     )  # fmt: skip
     with cell_progress("eval") as progress:
         results = run_evaluation(config, out, progress=progress)

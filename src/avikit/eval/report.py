@@ -1,9 +1,11 @@
 """Reports of one or several runs: ``results.md`` and a self-contained, offline ``report.html``.
 
-They show the leaderboard (clean condition, primary metric, 95% interval), every condition per task, the
-robustness curves over each AVSynth corruption, and the AV gain = AV - max(audio-only, video-only), where the
-audio-only score is the ``video_blanked`` control and the video-only score the ``audio_muted`` control, with
-a paired bootstrap interval over the same items. A run with a ``generation`` section (``avikit bench``) adds
+They show the leaderboard (clean condition, primary metric, 95% interval over the task's resampling unit,
+the strongest trivial baseline and the paired difference to it), every condition per task, the robustness
+curves over each AVSynth corruption, and the AV gain = AV - max(audio-only, video-only), where the audio-only
+score is the ``video_blanked`` control and the video-only score the ``audio_muted`` control, with a paired
+bootstrap interval over the same units (:mod:`avikit.eval.comparisons`). A difference whose interval
+touches or crosses 0 is marked ``(n.s.)``. A run with a ``generation`` section (``avikit bench``) adds
 the generation leaderboard (every score with its unit and interval), the worst clips of every set metric and,
 in ``report.html``, playable samples of each generator next to the real clip (:mod:`avikit.eval.gallery`).
 """
@@ -16,14 +18,14 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from avikit.data.manifest import atomic_writer
-from avikit.errors import InputFileError, UsageError
+from avikit.errors import InputFileError
+from avikit.eval.comparisons import significance_mark
 from avikit.eval.gallery import gallery_html
 from avikit.eval.svg import bar_chart, line_chart
+from avikit.eval.tables import generation_comparison_table
 
-__all__ = ["build_report", "compute_av_gain", "load_runs"]
+__all__ = ["build_report", "load_runs"]
 
 Run = tuple[str, dict[str, Any]]
 
@@ -41,29 +43,6 @@ def load_runs(paths: Sequence[str | Path]) -> list[Run]:
             raise InputFileError(f"{file} does not exist; run `avikit eval run --out {path}` first")
         runs.append((file.parent.name, json.loads(file.read_text(encoding="utf-8"))))
     return runs
-
-
-def compute_av_gain(
-    av: Sequence[float], audio_only: Sequence[float], video_only: Sequence[float], scale: float = 1.0,
-    num_resamples: int = 1000, seed: int = 0,
-) -> tuple[float, tuple[float, float]]:  # fmt: skip
-    """AV gain = mean(AV) - max(mean(audio-only), mean(video-only)) and its paired bootstrap 95% interval.
-
-    Example:
-        >>> gain, (low, high) = compute_av_gain([1, 1, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0])
-        >>> gain, bool(low <= gain <= high)
-        (0.5, True)
-    """
-    values = np.array([av, audio_only, video_only], dtype=np.float64)
-    if values.ndim != 2 or values.shape[1] == 0:
-        raise UsageError("AV gain needs the same non-empty items under AV, audio-only and video-only")
-    means = values.mean(axis=1)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, values.shape[1], (num_resamples, values.shape[1]))
-    boot = values[:, picks].mean(axis=2)
-    gains = boot[0] - np.maximum(boot[1], boot[2])
-    low, high = np.quantile(gains, [0.025, 0.975])
-    return float(scale * (means[0] - max(means[1], means[2]))), (float(scale * low), float(scale * high))
 
 
 def _cells(runs: Sequence[Run]) -> dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]:
@@ -89,25 +68,31 @@ def _fmt(value: float, ci: tuple[float, float] | None) -> str:
     return f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
-def _gain_rows(task: str, rows: Sequence[tuple[str, dict[str, Any], dict[str, Any]]]) -> list[list[str]]:
-    by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for name, _, cell in rows:
-        by_key.setdefault((name, cell["model_id"]), {})[cell["condition"]] = cell
+def _comparison(results: Mapping[str, Any], kind: str, task: str, model: str) -> dict[str, Any] | None:
+    return next((c for c in results.get("comparisons", [])
+                 if (c["kind"], c["task"], c["model"]) == (kind, task, model)), None)  # fmt: skip
+
+
+def _difference(comparison: Mapping[str, Any] | None) -> str:
+    """``"+0.123 [0.045, 0.201]"``, with `` (n.s.)`` where the paired interval touches or crosses 0."""
+    if comparison is None:
+        return "-"
+    low, high = comparison["ci"]
+    text = f"{comparison['difference']:+.3f} [{_number(low)}, {_number(high)}]"
+    return text + significance_mark(comparison)
+
+
+def _baseline(results: Mapping[str, Any], task: str) -> str:
+    best = results.get("baselines", {}).get(task)
+    return "-" if best is None else f"{_number(best['score'])} ({best['model']})"
+
+
+def _gain_rows(rows: Sequence[tuple[str, dict[str, Any], dict[str, Any]]]) -> list[list[str]]:
     out = []
-    for (name, model), cells in by_key.items():
-        if not {"clean", "audio_muted", "video_blanked"} <= set(cells):
-            continue
-        metric = _primary(rows[0][1], task)
-        items = [cells[c]["items"].get(metric) for c in ("clean", "video_blanked", "audio_muted")]
-        if any(i is None for i in items) or len({len(i) for i in items if i is not None}) != 1:
-            gain = cells["clean"]["scores"][metric] - max(
-                cells[c]["scores"][metric] for c in ("audio_muted", "video_blanked")
-            )
-            out.append([task, name, model, metric, f"{gain:.3f}"])
-            continue
-        scale = cells["clean"].get("scale", {}).get(metric, 1.0)
-        gain, ci = compute_av_gain(*items, scale=scale)  # type: ignore[misc]
-        out.append([task, name, model, metric, _fmt(gain, ci)])
+    for name, results, cell in rows:
+        gain = _comparison(results, "av_gain", cell["task"], cell["model_id"])
+        if cell["condition"] == "clean" and gain is not None:
+            out.append([cell["task"], name, cell["model_id"], gain["metric"], _difference(gain)])
     return out
 
 
@@ -173,7 +158,8 @@ def _generation_tables(section: Mapping[str, Any]) -> list[tuple[str, list[str],
         arrows = {m: "↑" if metrics[m]["higher_is_better"] else "↓" for m in used}
         header = ["model", "role", *[f"{m} {arrows[m]}" for m in used], "RTF", "parameters"]
         board = [[r["model"], r["role"], *[_scored(r, m) for m in used], *_cost(r)] for r in rows]
-        tables.append((f"{task} (clean, {section['num_samples']} clips, 95% CI)", header, board))
+        title = f"{task} (clean, {section['num_samples']} clips, 95% percentile CI over clips)"
+        tables.append((title, header, board))
         for r in rows:
             if r["role"] == "real media":
                 continue
@@ -183,6 +169,9 @@ def _generation_tables(section: Mapping[str, Any]) -> list[tuple[str, list[str],
                 worst.append([task, r["model"], metric, values])
     tables.append(("Worst clips (per-clip value; FD: leave-one-out contribution)",
                    ["task", "model", "metric", "worst clips"], worst))  # fmt: skip
+    header, rows = generation_comparison_table(section)
+    tables.append(("Paired differences over the same clips (+ = better; n.s.: the interval touches or "
+                   "crosses 0)", header, rows))  # fmt: skip
     return tables
 
 
@@ -213,13 +202,16 @@ def _sections(runs: Sequence[Run], folders: Sequence[Path | None] = ()) -> tuple
         )
         html.append(f"<p>{escape(info)}</p>")
     cells = _cells(runs)
-    board = [[task, name, c["model_id"], _primary(r, task), _fmt(*_value(c, _primary(r, task)))]
+    board = [[task, name, c["model_id"], _primary(r, task), _fmt(*_value(c, _primary(r, task))),
+              _baseline(r, task), "-" if c.get("baseline") else
+              _difference(_comparison(r, "vs_baseline", task, c["model_id"]))]
              for task, rows in cells.items() for name, r, c in rows if c["condition"] == "clean"]  # fmt: skip
-    header = ["task", "run", "model", "metric", "clean score [95% CI]"]
+    header = ["task", "run", "model", "metric", "clean score [95% CI]", "strongest trivial baseline",
+              "vs baseline [paired 95% CI]"]  # fmt: skip
     markdown += ["\n## Leaderboard (clean)\n", _table(header, board)]
     html += ["<h2>Leaderboard (clean)</h2>", _html_table(header, board)]
-    gains = [row for task, rows in cells.items() for row in _gain_rows(task, rows)]
-    gain_header = ["task", "run", "model", "metric", "AV gain [95% CI]"]
+    gains = [row for rows in cells.values() for row in _gain_rows(rows)]
+    gain_header = ["task", "run", "model", "metric", "AV gain [paired 95% CI]"]
     markdown += ["\n## AV gain = AV - max(audio-only, video-only)\n", _table(gain_header, gains)]
     html += ["<h2>AV gain = AV &minus; max(audio-only, video-only)</h2>", _html_table(gain_header, gains)]
     for task, rows in cells.items():

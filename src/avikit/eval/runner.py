@@ -31,7 +31,7 @@ import math
 import os
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
 from avikit.errors import DataError, UsageError
 from avikit.eval.cache import CellStore
+from avikit.eval.comparisons import compare_cells, strongest_baselines
+from avikit.eval.intervals import cell_intervals, sample_units
 from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline, predict_records
 from avikit.eval.source import (
     Condition,
@@ -51,7 +53,7 @@ from avikit.eval.source import (
     parse_condition,
     resolve_sample,
 )
-from avikit.metrics import compute_bootstrap_ci
+from avikit.models.baselines import is_trivial_baseline
 from avikit.models.protocol import Model
 from avikit.models.registry import get_model
 from avikit.tasks import Task, get_task
@@ -87,6 +89,8 @@ class RunConfig:
         batch_size: samples per ``predict`` call.
         use: the declared use of the data (e.g. ``"commercial"``), checked against each dataset's licence.
         shard: ``(index, count)`` of this process's shard.
+        baselines: trivial baselines (e.g. ``chance``, ``constant``, ``prior``), run on the clean condition
+            only (they read no media); every model's clean score is compared with the strongest of them.
     """
 
     tasks: tuple[str, ...]
@@ -99,6 +103,7 @@ class RunConfig:
     batch_size: int = 8
     use: str | None = None
     shard: tuple[int, int] = (0, 1)
+    baselines: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able form."""
@@ -159,6 +164,7 @@ class _Context:
     ids: OpaqueIds
     targets: dict[tuple[str, str], list[Mapping[str, Any]]]
     resolved: dict[tuple[str, str], Sample]
+    replicates: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
     def resolve(self, sample: Sample, condition: Condition) -> Sample:
         """The sample under the condition, made once per run."""
@@ -177,8 +183,13 @@ class _Context:
 
 
 def _cell_samples(ctx: _Context, task: Task) -> list[Sample]:
-    """The task's samples in dataset order (chosen on clean samples: every condition scores the same)."""
-    return [sample for sample in ctx.data.samples if task.includes(sample)]
+    """The task's samples in dataset order (chosen on clean samples: every condition scores the same).
+
+    The run's split is scored as the task's protocol split (``split="val"`` scores val clips as the task
+    would score its test clips: the split to choose settings on).
+    """
+    split = task.spec.protocol.split
+    return [s for s in ctx.data.samples if task.includes(s if s.split == split else replace(s, split=split))]
 
 
 def _read_cell(ctx: _Context, task: Task, model: Model, condition: Condition) -> dict[str, dict[str, Any]]:
@@ -295,10 +306,14 @@ def _score_cell(ctx: _Context, task: Task, model: Model, condition: Condition) -
         return {**result, "complete": False, "scores": {}, "ci": {}, "items": {}}
     views = {s.id: task.build_inputs(ctx.resolve(s, condition)) for s in samples}
     predictions = [task.check_prediction(records[s.id]["prediction"], views[s.id], s.id) for s in samples]
-    evaluation = task.evaluate(predictions, _targets(ctx, task, condition))
+    targets = _targets(ctx, task, condition)
+    evaluation = task.evaluate(predictions, targets)
     finite = {key: value for key, value in evaluation.item_values.items() if np.isfinite(value[0]).all()}
-    ci = {key: list(compute_bootstrap_ci(values, seed=ctx.config.seed, scale=scale))
-          for key, (values, scale) in finite.items()}  # fmt: skip
+    units = sample_units(task, samples)
+    ci, replicates = cell_intervals(task, evaluation, predictions, targets, units, ctx.config.seed)
+    ctx.replicates[(task.name, model.id, condition.name)] = replicates
+    if is_trivial_baseline(model):
+        result["baseline"] = True
     primary = task.spec.primary_metric
     kept = finite if isinstance(task, GenerationTask) else {k: v for k, v in finite.items() if k == primary}
     items = {key: values.tolist() for key, (values, _) in kept.items()}
@@ -381,21 +396,35 @@ def run_evaluation(
     ctx = _Context(config, data, out, ids, {}, {})
     tasks = [get_task(name) for name in config.tasks]
     conditions = [parse_condition(name) for name in config.conditions]
-    model_list = _resolve_models(config, models)
-    for condition in conditions:
+    plan = _plan(config, _resolve_models(config, models), conditions, models)
+    order = {c.name: c for _, listed in plan for c in listed}
+    for condition in order.values():
         for task in tasks:
-            chosen = [model for model in model_list if task.name in model.tasks]
+            chosen = [m for m, listed in plan if task.name in m.tasks and condition in listed]
             if chosen:
                 _run_task(ctx, task, chosen, condition, progress)
-    return _write_results(ctx, tasks, model_list, conditions)
+    return _write_results(ctx, tasks, plan)
 
 
-def _write_results(
-    ctx: _Context, tasks: list[Task], models: list[Model], conditions: list[Condition]
-) -> dict:
+Plan = list[tuple[Model, list[Condition]]]
+
+
+def _plan(
+    config: RunConfig, model_list: list[Model], conditions: list[Condition], given: Mapping[str, Model] | None
+) -> Plan:
+    """Every model with the conditions it runs under: models under all, trivial baselines clean only."""
+    plan: Plan = [(model, conditions) for model in model_list]
+    clean = next((c for c in conditions if c.name == "clean"), parse_condition("clean"))
+    extra = [name for name in config.baselines if name not in config.models]
+    for model in _resolve_models(replace(config, models=tuple(extra)), given):
+        plan.append((model, [clean]))
+    return plan
+
+
+def _write_results(ctx: _Context, tasks: list[Task], plan: Plan) -> dict:
     cells = [
         _score_cell(ctx, task, model, condition)
-        for task in tasks for model in models if task.name in model.tasks for condition in conditions
+        for task in tasks for model, listed in plan if task.name in model.tasks for condition in listed
     ]  # fmt: skip
     specs = {
         task.name: {
@@ -404,9 +433,12 @@ def _write_results(
             "units": {m: task.spec.unit_of(m) for m in task.spec.metrics},
             "metrics": list(task.spec.metrics),
             "lower_is_better": list(task.spec.lower_is_better),
+            "resampling_unit": task.spec.resampling_unit,
         }
         for task in tasks
     }
+    baselines = {task: {"model": c["model_id"], "score": c["scores"][specs[task]["primary_metric"]]}
+                 for task, c in strongest_baselines(specs, cells).items()}  # fmt: skip
     results = {
         "run": {
             "config": ctx.config.to_dict(),
@@ -419,6 +451,8 @@ def _write_results(
         },
         "tasks": specs,
         "cells": cells,
+        "baselines": baselines,
+        "comparisons": compare_cells(specs, cells, ctx.replicates),
     }  # fmt: skip
     with atomic_writer(ctx.out / "results.json") as f:
         json.dump(results, f, indent=1, allow_nan=False)

@@ -25,7 +25,7 @@ from avikit.data.synth.classes import CLASS_NAMES
 from avikit.errors import UsageError
 from avikit.metrics import compute_avqa_scores, compute_avqa_statistics
 from avikit.metrics.avqa import AVQA_QUESTION_TYPES, compute_evidence_iou
-from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
+from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, item_samples, mean_values
 from avikit.tasks.schema import FieldSpec
 
 __all__ = ["AVQA_ANSWERS", "AVQATask"]
@@ -84,6 +84,7 @@ class AVQATask(Task):
         metrics=(*AVQA_QUESTION_TYPES.values(), "audio", "visual", "audio_visual", "overall", "evidence_iou"),
         primary_metric="overall",
         unit="percent",
+        resampling_unit="video",
     )
 
     def includes(self, sample: Sample) -> bool:
@@ -135,7 +136,8 @@ class AVQATask(Task):
             "overall": mean_values(statistics["correct"], 100.0),
             "evidence_iou": mean_values(iou, 100.0),
         }
-        return Evaluation(scores, values, len(predictions))
+        questions = item_samples([len(t["answers"]) for t in targets])
+        return Evaluation(scores, values, len(predictions), dict.fromkeys(values, questions))
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
         """The true answers and evidence."""

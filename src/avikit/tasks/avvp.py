@@ -69,6 +69,7 @@ class AVVPTask(Task):
         metrics=tuple(f"{level}_{kind}" for level in _LEVELS for kind in _KINDS),
         primary_metric="segment_type",
         unit="percent",
+        resampling_unit="video",
     )
 
     def build_inputs(self, sample: Sample) -> TaskInputs:

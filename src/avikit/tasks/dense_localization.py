@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.metrics import UNAV_TIOU_THRESHOLDS, compute_detection_scores, compute_detection_statistics
+from avikit.metrics.detection import compute_detection_resampler
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec
 from avikit.tasks.schema import FieldSpec
 
@@ -53,6 +54,7 @@ class DenseLocalizationTask(Task):
         metrics=(*_THRESHOLD_KEYS, "average_map"),
         primary_metric="average_map",
         unit="fraction",
+        resampling_unit="video",
     )
 
     def build_inputs(self, sample: Sample) -> TaskInputs:
@@ -87,6 +89,23 @@ class DenseLocalizationTask(Task):
             np.array([d["score"] for _, d in pred], dtype=np.float64),
         )
         return Evaluation(compute_detection_scores(statistics), {}, len(predictions))
+
+    def resampled_scores(
+        self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
+    ) -> Callable[[Sequence[int]], dict[str, float]]:
+        """UnAV-100 mAP of chosen videos (repeats allowed), each video's matching done once."""
+        gt = [(v, e) for v, t in enumerate(targets) for e in t["events"]]
+        pred = [(v, d) for v, p in enumerate(predictions) for d in p["events"]]
+        return compute_detection_resampler(
+            np.array([v for v, _ in gt], dtype=np.int64),
+            np.array([[e[1], e[2]] for _, e in gt], dtype=np.float64).reshape(-1, 2),
+            np.array([CLASS_NAMES.index(e[0]) for _, e in gt], dtype=np.int64),
+            np.array([v for v, _ in pred], dtype=np.int64),
+            np.array([[d["start"], d["end"]] for _, d in pred], dtype=np.float64).reshape(-1, 2),
+            np.array([CLASS_NAMES.index(d["label"]) for _, d in pred], dtype=np.int64),
+            np.array([d["score"] for _, d in pred], dtype=np.float64),
+            videos=range(len(targets)),
+        )
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
         """Every true event, score 1."""
