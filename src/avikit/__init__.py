@@ -1,8 +1,8 @@
 """avikit: one toolkit for audio-visual intelligence.
 
-Layers (imports point downward only): ``media`` → ``data`` → ``metrics`` → ``tasks`` → ``nn`` →
-``models`` → ``eval`` → ``cli``. Importing avikit has no side effects: no logging set-up, no seeds,
-no downloads.
+Layers (imports point downward only): ``media`` → ``data`` → ``metrics`` → ``tasks`` → ``envs`` → ``nn``
+→ ``models`` → ``train`` → ``eval`` → ``studies`` → ``cli``; inference (``models``) never imports ``train``.
+Importing avikit has no side effects: no logging set-up, no seeds, no downloads.
 
 Example:
     >>> import avikit

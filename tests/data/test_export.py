@@ -13,21 +13,18 @@ from avikit.data.export._common import read_image
 from avikit.data.synth import CLASS_NAMES
 from avikit.media import probe
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-data"
-
 
 @pytest.fixture(scope="module")
 def samples(synth_dir):
     return {s.id: s for s in read_manifest(synth_dir / "manifest.jsonl")}
 
 
-def test_ave_layout(synth_dir, samples, tmp_path):
+def test_ave_layout(synth_dir, samples, tmp_path, reference_data):
     root = export_dataset(synth_dir, tmp_path, "ave")
     lines = (root / "Annotations.txt").read_text().splitlines()
     assert lines, "no clip with one audio-visual event"
-    if (REFERENCE / "ave" / "Annotations.txt").is_file():
-        reference = (REFERENCE / "ave" / "Annotations.txt").read_text().splitlines()[0].split("&")
-        assert len(reference) == 5
+    reference = (reference_data / "ave" / "Annotations.txt").read_text().splitlines()[0].split("&")
+    assert len(reference) == 5
     per_split = sum(
         len((root / f).read_text().splitlines()) for f in ("trainSet.txt", "valSet.txt", "testSet.txt")
     )
@@ -44,7 +41,7 @@ def _tsv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def test_llp_layout_matches_the_reference_files(synth_dir, samples, tmp_path):
+def test_llp_layout_matches_the_reference_files(synth_dir, samples, tmp_path, reference_data):
     root = export_dataset(synth_dir, tmp_path, "llp")
     for name in (
         "AVVP_train.csv",
@@ -54,9 +51,7 @@ def test_llp_layout_matches_the_reference_files(synth_dir, samples, tmp_path):
         "AVVP_eval_visual.csv",
     ):
         ours = (root / "data" / name).read_text().splitlines()[0]
-        ref = REFERENCE / "llp" / name
-        if ref.is_file():
-            assert ours == ref.read_text().splitlines()[0]
+        assert ours == (reference_data / "llp" / name).read_text().splitlines()[0], name
     back = {row["filename"]: row["avsynth_id"] for row in _tsv(root / "avsynth_ids.tsv")}
     audio = _tsv(root / "data" / "AVVP_eval_audio.csv")
     for row in audio:
@@ -69,12 +64,11 @@ def test_llp_layout_matches_the_reference_files(synth_dir, samples, tmp_path):
     assert (root / "data" / "LLP_dataset" / "video" / f"{weak[0]['filename'][:11]}.mp4").is_file()
 
 
-def test_music_avqa_layout_matches_the_reference_file(synth_dir, samples, tmp_path):
+def test_music_avqa_layout_matches_the_reference_file(synth_dir, samples, tmp_path, reference_data):
     root = export_dataset(synth_dir, tmp_path, "music-avqa")
     test = json.loads((root / "data" / "json" / "avqa-test.json").read_text())
-    ref = REFERENCE / "music-avqa" / "avqa-test.json"
-    if ref.is_file():
-        assert list(test[0]) == list(json.loads(ref.read_text())[0])
+    ref = reference_data / "music-avqa" / "avqa-test.json"
+    assert list(test[0]) == list(json.loads(ref.read_text())[0])
     assert "anser" in test[0] and json.loads(test[0]["type"])[0] in ("Audio", "Visual", "Audio-Visual")
     ids = [
         q["question_id"]

@@ -58,3 +58,18 @@ def test_unknown_licence_and_bad_input():
     with pytest.raises(ValueError, match="states no licence"):
         check_allowed_use({"name": "x"}, "research")
     check_allowed_use({"name": "x", "license": "https://spdx.org/licenses/MIT"}, "commercial")
+
+
+def test_generated_media_inherit_the_most_restrictive_training_licence():
+    from avikit.data.governance import LICENCE_TERMS, most_restrictive_licence
+
+    assert most_restrictive_licence(["CC0-1.0", "CC-BY-NC-SA-4.0", "CC-BY-NC-4.0"]) == "CC-BY-NC-SA-4.0"
+    assert most_restrictive_licence(["MIT", "Apache-2.0"]) == "MIT"  # equal terms: the first
+    assert most_restrictive_licence(["CC0-1.0", "my-own-licence"]) == "NOASSERTION"
+    # the result forbids every use any input forbids (brute force over all pairs)
+    for a in LICENCE_TERMS:
+        for b in LICENCE_TERMS:
+            result = most_restrictive_licence([a, b])
+            assert LICENCE_TERMS[a] | LICENCE_TERMS[b] <= LICENCE_TERMS[result]
+    with pytest.raises(ValueError, match="training data"):
+        most_restrictive_licence([])

@@ -58,6 +58,7 @@ def test_wav_round_trip_is_16_bit_exact(tmp_path: Path, av_clip: AVClip) -> None
     audio = av_clip.with_frames(None)
     clip = load(save(audio, tmp_path / "a.wav"))
     assert not clip.has_video and clip.sample_rate == RATE
+    # 16-bit PCM: half a step
     np.testing.assert_allclose(clip.require_waveform(), audio.require_waveform(), atol=2.0**-15)
 
 
@@ -77,8 +78,10 @@ def test_late_audio_loads_with_its_offset(tmp_path: Path, suffix: str) -> None:
     info = probe(path)
     assert info.video is not None and info.audio is not None and info.video.start == 0.0
     if suffix == ".mkv":  # Matroska stores the exact start time
+        # container start times are stored in ms
         assert info.audio.start == pytest.approx(0.3, abs=1e-3) and loaded.first_sample == offset
     else:  # mp4 declares AAC's 1024 priming samples before the start; the samples stay in place
+        # stored in ms
         assert info.audio.start == pytest.approx(0.3 - 1024 / RATE, abs=1e-3)
     wave = loaded.require_waveform()[0]
     found = loaded.first_sample + int(np.argmax(np.abs(wave)))
@@ -156,7 +159,8 @@ def test_truncated_files(tmp_path: Path, av_file: Path) -> None:
         load(header_only)
     cut = tmp_path / "cut.mp4"  # the index (written first) declares 3 s; the data stops early
     cut.write_bytes(data[: int(len(data) * 0.6)])
-    assert probe(cut).duration == pytest.approx(3.0, abs=0.1)
+    with pytest.raises(CorruptMediaError, match="truncated"):  # probe checks the last packet
+        probe(cut)
     with pytest.raises(CorruptMediaError, match="truncated"):
         load(cut)
     assert load(cut, start=0, duration=0.5).num_frames == 13  # what is there still loads
@@ -186,8 +190,10 @@ def test_real_llp_video(reference_data: Path) -> None:
     info = probe(path)
     assert info.video is not None and info.audio is not None
     assert info.video.codec == "h264" and (info.video.width, info.video.height) == (320, 240)
+    # the file's rate is 29.9166...; FFmpeg's guess rounds
     assert float(info.video.fps) == pytest.approx(359 / 12, rel=1e-3)
     assert info.audio.codec == "aac" and info.audio.sample_rate == 44100
+    # header durations, rounded to 10 ms here
     assert info.duration == pytest.approx(10.028, abs=0.01)
     clip = load(path, start=0, duration=10, fps=1, size=224, sample_rate=16000, channels=1)
     assert clip.require_frames().shape == (10, 224, 224, 3)

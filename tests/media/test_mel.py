@@ -85,11 +85,14 @@ def test_equals_librosa_to_1e_4_relative(case: dict) -> None:
     assert ours.shape == reference.shape
     mel = np.exp(ours.astype(np.float64))
     loud = reference > 1e-8
+    # float32 FFT + mel sums, two libraries: 7e-7 measured; every bin sits on the noise floor
     np.testing.assert_allclose(mel[loud], reference[loud], rtol=1e-4)
+    # the same in the log domain: 1e-6 measured
     np.testing.assert_allclose(ours, np.log(np.maximum(reference, 1e-10)), atol=1e-4)
 
 
 def test_filterbank_equals_librosa() -> None:
+    # float32 weights from the same float64 formula: one float32 rounding, 2^-24 < 1e-5 relative
     np.testing.assert_allclose(
         mel_filterbank(16000, 400, 128),
         librosa.filters.mel(sr=16000, n_fft=400, n_mels=128),
@@ -106,6 +109,7 @@ def test_db_scale_equals_power_to_db() -> None:
         top_db=80.0,
     )
     ours = log_mel(x, 16000, scale="db", top_db=80.0).numpy()
+    # dB of float32 powers: 10 log10(e) * 1e-6 relative; 8e-6 dB measured
     np.testing.assert_allclose(ours, reference, atol=1e-3)
 
 

@@ -89,6 +89,7 @@ def test_music_avqa(golden, reference_data):
     scores = evaluate_avqa(data["logits"], data["labels"], kinds)
     assert scores["overall"] == record["overall"]
     printed = dict(record["printed"])
+    # printed with 2 decimals
     assert printed.pop("overall_printed") == pytest.approx(scores["overall"], abs=0.005)
     assert {key: scores[key] for key in printed} == pytest.approx(
         printed, abs=record["tolerances"]["printed"]["abs"]

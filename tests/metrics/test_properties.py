@@ -52,6 +52,7 @@ def test_avvp_range_perfect_and_permutation(truth, data):
     assert all(value == 100.0 for value in perfect.values())
     order = np.arange(len(truth))[::-1]
     permuted = evaluate_avvp(pred[order], pred[order], truth[order], visual[order])
+    # float64 sums of <= 100 percentages reordered: ~1e-12
     assert permuted == pytest.approx(scores, abs=1e-9)
 
 
@@ -104,6 +105,7 @@ def test_sharded_avqa_and_detection_agree():
         compute_avqa_statistics(logits[:11], labels[:11], kinds[:11]),
         compute_avqa_statistics(logits[11:], labels[11:], kinds[11:]),
     ]
+    # integer counts
     assert compute_avqa_scores(merge_statistics(parts)) == pytest.approx(whole, abs=0, nan_ok=True)
     videos = np.repeat(np.arange(10), 3)
     gt = (videos, np.c_[np.arange(30) % 7, np.arange(30) % 7 + 3.0], np.arange(30) % 3)
@@ -113,6 +115,7 @@ def test_sharded_avqa_and_detection_agree():
     parts = [
         compute_detection_statistics(*[a[m] for a in gt], *[a[m] for a in pred]) for m in (first, second)
     ]
+    # float64 AP sums, other order: ~1e-15
     assert compute_detection_scores(merge_statistics(parts)) == pytest.approx(whole_map, abs=1e-12)
 
 

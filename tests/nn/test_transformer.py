@@ -19,11 +19,13 @@ def test_attention_key_mask_hides_keys():
     x2 = x.clone()
     x2[0, 4:] = torch.randn(2, 16) * 50  # change only masked keys of clip 0 ...
     y2 = attn(x2, key_mask=mask)
+    # masked keys weigh exactly 0; float32 width 16: BLAS order moves ~16 * 2^-24 per matmul
     assert torch.allclose(y1[0, :4], y2[0, :4], atol=1e-5)  # ... unmasked queries of clip 0 do not see them
     assert torch.allclose(y1[1], y2[1])
     _, weights = attn.attend(x, key_mask=mask)
     assert weights.shape == (2, 4, 6, 6)
     assert float(weights[0, :, :, 4:].detach().abs().max()) == 0.0
+    # the same float32 attention through two functions: ~1e-7
     assert torch.allclose(attn.attend(x, key_mask=mask)[0], y1, atol=1e-5)  # both paths agree
 
 
@@ -42,6 +44,7 @@ def test_temporal_models_keep_shape_and_transformer_respects_padding():
     y = tt(x, mask)
     x2 = x.clone()
     x2[:, 5:] = 0.0
+    # masked steps weigh exactly 0; float32 width 8, depth 2: BLAS order moves ~1e-7
     assert torch.allclose(y[:, :5], tt(x2, mask)[:, :5], atol=1e-5)
     assert TemporalConv(8, depth=3)(x).shape == x.shape
 

@@ -14,8 +14,12 @@ import sys
 import typer
 
 from avikit import __version__
-from avikit.cli import data, datasets, demo, generate, media, models, tokenizers, train
+from avikit.cli import data, datasets, demo, generate, media, models, tokenizers, train, watermark
+from avikit.cli.agent import agent_app
+from avikit.cli.embodied import embodied_app
 from avikit.cli.evaluate import eval_app, score
+from avikit.cli.provenance import provenance_app
+from avikit.cli.stream import stream_app
 from avikit.cli.tasks import tasks_app
 
 app = typer.Typer(
@@ -41,6 +45,11 @@ app.command("score")(score)
 tokenizers_app = typer.Typer(help="Audio and visual tokenizers.", no_args_is_help=True)
 tokenizers_app.command("study")(tokenizers.study_cmd)
 app.add_typer(tokenizers_app, name="tokenizers")
+app.command("detect")(watermark.detect_cmd)
+app.add_typer(provenance_app, name="provenance")
+app.add_typer(agent_app, name="agent")
+app.add_typer(stream_app, name="stream")
+app.add_typer(embodied_app, name="embodied")
 
 _STATE = {"debug": False}
 

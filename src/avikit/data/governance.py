@@ -17,12 +17,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from avikit.errors import AvikitError, DataError
 
-__all__ = ["LICENCE_TERMS", "USES", "LicenceError", "check_allowed_use"]
+__all__ = ["LICENCE_TERMS", "USES", "LicenceError", "check_allowed_use", "most_restrictive_licence"]
 
 USES: dict[str, str] = {
     "research": "non-commercial research and benchmarking",
@@ -46,6 +46,34 @@ LICENCE_TERMS: dict[str, frozenset[str]] = {
 }
 """SPDX id -> uses the licence itself forbids. ``NOASSERTION`` (no licence stated) grants nothing beyond
 research."""
+
+
+def most_restrictive_licence(licences: Iterable[str]) -> str:
+    """The licence generated media inherit from the data a generator was trained on: the most restrictive.
+
+    Licences are ordered by the uses they forbid (:data:`LICENCE_TERMS`); one that forbids everything
+    another forbids, and more, is more restrictive. A licence avikit does not know, or two whose forbidden
+    uses do not nest (neither contains the other), give ``NOASSERTION``: only research use is assumed.
+    Among licences forbidding the same uses the first given wins.
+
+    Example:
+        >>> most_restrictive_licence(["CC0-1.0", "CC-BY-NC-4.0", "MIT"])
+        'CC-BY-NC-4.0'
+        >>> most_restrictive_licence(["CC0-1.0"])
+        'CC0-1.0'
+    """
+    names = list(licences)
+    if not names:
+        raise ValueError("no training data licence given; a generator's card must list its training data")
+    if any(name not in LICENCE_TERMS for name in names):
+        return "NOASSERTION"
+    strictest = names[0]
+    for name in names[1:]:
+        if LICENCE_TERMS[name] > LICENCE_TERMS[strictest]:
+            strictest = name
+        elif not LICENCE_TERMS[name] <= LICENCE_TERMS[strictest]:
+            return "NOASSERTION"
+    return strictest
 
 
 class LicenceError(AvikitError):

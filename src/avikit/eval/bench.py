@@ -245,6 +245,8 @@ def _generation(
     tasks: Sequence[str] | None,
     seed: int,
     progress: Callable[[str, int, int], None],
+    watermark: bool = True,
+    energy_country: str | None = None,
 ) -> dict[str, Any]:
     """The generation bench into ``folder/generation``, scored with the loaded reference models."""
     names = {name for names in GENERATION_MODELS.values() for name in names}
@@ -253,7 +255,17 @@ def _generation(
         {n: m for n, m in loaded.items() if n in ("retrieval", "classification", "sync")}
     )
     start = time.perf_counter()
-    section = run_generation(folder / "generation", count, tasks, generators, embedders, seed, progress)
+    section = run_generation(
+        folder / "generation",
+        count,
+        tasks,
+        generators,
+        embedders,
+        seed,
+        progress,
+        watermark=watermark,
+        energy_country=energy_country,
+    )
     return {**section, "seconds": round(time.perf_counter() - start, 1)}
 
 
@@ -296,6 +308,8 @@ def run_bench(
     console: Console | None = None,
     generation_samples: int = 8,
     generation_tasks: Sequence[str] | None = None,
+    watermark: bool = True,
+    energy_country: str | None = None,
 ) -> dict[str, Any]:
     """Run the bench into ``out`` (resumable) and return ``results.json`` with the leaderboard added.
 
@@ -312,6 +326,9 @@ def run_bench(
         generation_samples: clean clips of the generation bench (0: no generation bench).
         generation_tasks: generation tasks (default: every task of
             :data:`avikit.eval.generation.GENERATION_MODELS`).
+        watermark: keep the generators' audio watermarks (the default); ``False`` turns them off.
+        energy_country: 3-letter ISO code of where the bench runs, for the CO2 of the energy it records
+            per model (codecarbon, offline; ``None``: energy only).
     """
     start, folder, console = time.perf_counter(), Path(out), console or Console()
     task_names = tuple(tasks or BENCH_TASKS)
@@ -328,6 +345,8 @@ def run_bench(
         num_samples=num_samples,
         seed=seed,
         batch_size=16,
+        energy=True,
+        energy_country=energy_country,
     )
     with _progress() as progress:
         bar = progress.add_task("bench", total=None)
@@ -344,7 +363,15 @@ def run_bench(
         generation = None
         if generation_samples:
             generation = _generation(
-                folder, models, loaded, generation_samples, generation_tasks, seed, report
+                folder,
+                models,
+                loaded,
+                generation_samples,
+                generation_tasks,
+                seed,
+                report,
+                watermark,
+                energy_country,
             )
     board = leaderboard(results, loaded)
     results = {

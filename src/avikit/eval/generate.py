@@ -110,7 +110,7 @@ def generate_file(
     protocol = task.spec.protocol
     fps, rate = int(protocol.fps or 8), int(protocol.sample_rate or 16000)
     with tempfile.TemporaryDirectory() as folder:
-        prediction = model.predict(task, [Item("input", view, lambda: shown, Path(folder))])[0]
+        prediction = model.predict(task, [Item("input", view, shown, Path(folder))])[0]
         task.check_prediction(prediction, view, f"model {model_name}")
         audio = np.load(prediction["audio"])[None] if "audio" in task.outputs else waveform
         video = np.load(prediction["video"]) if "video" in task.outputs else frames

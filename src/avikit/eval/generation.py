@@ -54,6 +54,7 @@ from avikit.metrics.generation_sets import (
 )
 from avikit.models.baselines import OracleModel
 from avikit.models.embedders import Embedder
+from avikit.models.generation.cards import GENERATOR_CARDS
 from avikit.models.protocol import Model
 from avikit.models.registry import MODELS as REGISTRY
 from avikit.models.registry import get_model
@@ -324,6 +325,8 @@ def _row(
         "media": files,
         "speed": {"predict_seconds": seconds, "real_time_factor": seconds / duration},
         "parameters": count_parameters(model),
+        "licence": GENERATOR_CARDS[name].output_licence if name in GENERATOR_CARDS else None,
+        "watermark": getattr(getattr(model, "watermarker", None), "name", None),
     }
 
 
@@ -420,6 +423,8 @@ def run_generation(
     seed: int = 0,
     progress: Progress | None = None,
     split: str = "test",
+    watermark: bool = True,
+    energy_country: str | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the generation bench into ``out`` and return its section of ``results.json``.
 
@@ -434,6 +439,9 @@ def run_generation(
         seed: AVSynth and bootstrap seed.
         progress: called as ``progress(cell, done, total)``.
         split: the AVSynth split scored (``"val"`` to choose settings; the bench scores ``"test"``).
+        watermark: keep the generators' audio watermarks (their default); ``False`` turns them off.
+        energy_country: 3-letter ISO code for the CO2 of the energy recorded per model (``None``: energy
+            only).
 
     Returns:
         ``{"samples", "rows", "comparisons", "metrics", "embedders", "skipped", ...}``; media paths are
@@ -448,8 +456,17 @@ def run_generation(
     loaded, skipped = _loaded_models(models, names)
     if skipped:
         log.warning("generation bench: no model %s; skipped", ", ".join(skipped))
-    config = RunConfig(tasks=names, models=(*loaded, "oracle"), split=split, num_samples=num_samples,
-                       seed=seed, batch_size=num_samples)  # fmt: skip
+    config = RunConfig(
+        tasks=names,
+        models=(*loaded, "oracle"),
+        split=split,
+        num_samples=num_samples,
+        seed=seed,
+        batch_size=num_samples,
+        watermark=watermark,
+        energy=True,
+        energy_country=energy_country,
+    )
     results = run_evaluation(config, folder, models=loaded, progress=progress)
     if embedders is None:
         from avikit.eval.reference_embedders import load_reference_embedders
@@ -492,5 +509,7 @@ def run_generation(
             role: {"name": e.name, "preprocessing": dict(e.preprocessing)} for role, e in embedders.items()
         },
         "skipped": skipped,
+        "watermark": watermark,
+        "energy": results.get("energy"),
         "run": results["run"],
     }

@@ -23,16 +23,13 @@ __all__ = ["SingleModality"]
 
 def _controlled(item: Item, control: str) -> Item:
     """The item with ``control`` applied to its media; a reference item stays one."""
-
-    def load() -> Media:
-        frames, waveform = item.media
-        if frames is None or waveform is None:
-            return item.media  # a task that gives one modality has nothing to take away
-        return apply_control(control, frames, waveform)
-
-    controlled = Item(item.id, item.inputs, load, item.output_dir)
+    frames, waveform = item.media
+    media: Media = item.media  # a task that gives one modality has nothing to take away
+    if frames is not None and waveform is not None:
+        media = apply_control(control, frames, waveform)
+    controlled = Item(item.id, item.inputs, media, item.output_dir)
     if isinstance(item, ReferenceItem):
-        return ReferenceItem(controlled, item.key, lambda: item.target)
+        return ReferenceItem(controlled, item.key, item.target)
     return controlled
 
 

@@ -4,7 +4,8 @@ Every path that runs a model (the runner, the bench's open-vocabulary pass, the 
 reference embedders, the generator studies) goes through :func:`predict_records`:
 
 1. :class:`ItemFactory` cuts each sample's media to the task's inputs once per condition (a clip is decoded
-   once and shared by every model of the batch), applies the condition's control, and gives the model only
+   once and shared by every model of the batch), applies the condition's control, and hands the model plain
+   data (no callback into the harness): only
    what the task's protocol declares (:meth:`~avikit.tasks.TaskInputs.model_view`,
    :func:`~avikit.tasks.model_media`) under an opaque per-run id (:class:`OpaqueIds`);
 2. the model predicts the batch; its wall time is shared among the batch's items;
@@ -109,18 +110,14 @@ class ItemFactory:
             self._media[sample.id] = cut_media(self.load_clip(sample), self.inputs(sample))
         return self._media[sample.id]
 
-    def _loader(self, samples: Sequence[Sample], index: int) -> Callable[[], Media]:
-        def load() -> Media:
-            frames, waveform = self._cut(samples[index])
-            if self.control is not None:
-                donor = None
-                if self.control == "audio_swapped":
-                    partner = samples[swap_partner(index, len(samples))]
-                    donor = self._cut(partner)[1]
-                frames, waveform = apply_control(self.control, frames, waveform, donor)
-            return model_media(frames, waveform, self.task.spec.inputs)
-
-        return load
+    def _model_media(self, samples: Sequence[Sample], index: int) -> Media:
+        frames, waveform = self._cut(samples[index])
+        if self.control is not None:
+            donor = None
+            if self.control == "audio_swapped":
+                donor = self._cut(samples[swap_partner(index, len(samples))])[1]
+            frames, waveform = apply_control(self.control, frames, waveform, donor)
+        return model_media(frames, waveform, self.task.spec.inputs)
 
     def item(
         self, samples: Sequence[Sample], index: int, reference: bool = False, output_dir: Path | None = None
@@ -132,10 +129,10 @@ class ItemFactory:
         sample = samples[index]
         opaque = self.ids(sample.id)
         view = self.inputs(sample).model_view(opaque, self.task.spec.inputs)
-        item = Item(opaque, view, self._loader(samples, index), output_dir)
+        item = Item(opaque, view, self._model_media(samples, index), output_dir)
         if not reference:
             return item
-        return ReferenceItem(item, sample.id, lambda: self.load_target(sample))
+        return ReferenceItem(item, sample.id, self.load_target(sample))
 
     def release(self, samples: Sequence[Sample]) -> None:
         """Forget the decoded media of ``samples`` (after every model has predicted them)."""

@@ -53,7 +53,7 @@ def _predict(model: Model, task: str, frames: np.ndarray, waveform: np.ndarray) 
     """
     inputs = TaskInputs("clip", tuple(range(len(frames))), (0, waveform.shape[1]), frames.shape[1:3])
     media = (np.ascontiguousarray(frames), np.ascontiguousarray(waveform, dtype=np.float32))
-    return model.predict(get_task(task), [Item("clip", inputs, lambda: media)])[0]
+    return model.predict(get_task(task), [Item("clip", inputs, media)])[0]
 
 
 def _check_rate(clip: AVClip, sample_rate: int, name: str) -> None:

@@ -43,6 +43,7 @@ from avikit.data.sample import Sample
 from avikit.errors import DataError, UsageError
 from avikit.eval.cache import CellStore
 from avikit.eval.comparisons import compare_cells, strongest_baselines
+from avikit.eval.energy import EnergyMeter, read_energy, summarize_energy
 from avikit.eval.intervals import cell_intervals, sample_units
 from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline, predict_records
 from avikit.eval.source import (
@@ -91,6 +92,10 @@ class RunConfig:
         shard: ``(index, count)`` of this process's shard.
         baselines: trivial baselines (e.g. ``chance``, ``constant``, ``prior``), run on the clean condition
             only (they read no media); every model's clean score is compared with the strongest of them.
+        watermark: leave the generators' audio watermarks on (their default); ``False`` turns them off.
+        energy: measure each cell's energy with codecarbon (:mod:`avikit.eval.energy`) into
+            ``results.json["energy"]`` (per model and total).
+        energy_country: 3-letter ISO code of where the run happens, for CO2 (``None``: energy only).
     """
 
     tasks: tuple[str, ...]
@@ -104,6 +109,9 @@ class RunConfig:
     use: str | None = None
     shard: tuple[int, int] = (0, 1)
     baselines: tuple[str, ...] = ()
+    watermark: bool = True
+    energy: bool = False
+    energy_country: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able form."""
@@ -253,9 +261,18 @@ def _records(
 
 
 def _run_task(
-    ctx: _Context, task: Task, models: list[Model], condition: Condition, progress: Progress | None
+    ctx: _Context,
+    task: Task,
+    models: list[Model],
+    condition: Condition,
+    progress: Progress | None,
+    meter: EnergyMeter | None = None,
 ) -> None:
-    """Every model of one task under one condition, chunk by chunk: each clip is decoded once for all."""
+    """Every model of one task under one condition, chunk by chunk: each clip is decoded once for all.
+
+    With a ``meter``, each model's share of each chunk is measured and appended to the cell's energy file
+    (a chunk's decoding counts to the first model that needs it).
+    """
     samples = [ctx.resolve(s, condition) for s in _cell_samples(ctx, task)]
     index, count = ctx.config.shard
     mine = [i for i in range(len(samples)) if i % count == index]
@@ -366,7 +383,13 @@ def _run_secret(out: Path, config: RunConfig) -> bytes:
 
 def _resolve_models(config: RunConfig, models: Mapping[str, Model] | None) -> list[Model]:
     given = dict(models or {})
-    return [given[name] if name in given else get_model(name) for name in config.models]
+    resolved = [given[name] if name in given else get_model(name) for name in config.models]
+    if not config.watermark:
+        from avikit.models.watermark import set_watermarking
+
+        for model in resolved:
+            set_watermarking(model, False)
+    return resolved
 
 
 def run_evaluation(
@@ -398,12 +421,17 @@ def run_evaluation(
     conditions = [parse_condition(name) for name in config.conditions]
     plan = _plan(config, _resolve_models(config, models), conditions, models)
     order = {c.name: c for _, listed in plan for c in listed}
-    for condition in order.values():
-        for task in tasks:
-            chosen = [m for m, listed in plan if task.name in m.tasks and condition in listed]
-            if chosen:
-                _run_task(ctx, task, chosen, condition, progress)
-    return _write_results(ctx, tasks, plan)
+    meter = EnergyMeter(config.energy_country) if config.energy else None
+    try:
+        for condition in order.values():
+            for task in tasks:
+                chosen = [m for m, listed in plan if task.name in m.tasks and condition in listed]
+                if chosen:
+                    _run_task(ctx, task, chosen, condition, progress, meter)
+    finally:
+        if meter is not None:
+            meter.close()
+    return _write_results(ctx, tasks, plan, None if meter is None else meter.status)
 
 
 Plan = list[tuple[Model, list[Condition]]]
@@ -421,7 +449,11 @@ def _plan(
     return plan
 
 
-def _write_results(ctx: _Context, tasks: list[Task], plan: Plan) -> dict:
+def _energy_file(ctx: _Context, task: Task, model: Model, condition: Condition) -> Path:
+    return _cell_dir(ctx.out, task.name, model.id) / "energy" / f"{_slug(condition.name)}.jsonl"
+
+
+def _write_results(ctx: _Context, tasks: list[Task], plan: Plan, energy: str | None = None) -> dict:
     cells = [
         _score_cell(ctx, task, model, condition)
         for task in tasks for model, listed in plan if task.name in model.tasks for condition in listed
@@ -454,6 +486,10 @@ def _write_results(ctx: _Context, tasks: list[Task], plan: Plan) -> dict:
         "baselines": baselines,
         "comparisons": compare_cells(specs, cells, ctx.replicates),
     }  # fmt: skip
+    if energy is not None:
+        records = [r for t in tasks for m, listed in plan if t.name in m.tasks for c in listed
+                   for r in read_energy(_energy_file(ctx, t, m, c))]  # fmt: skip
+        results["energy"] = summarize_energy(records, energy)
     with atomic_writer(ctx.out / "results.json") as f:
         json.dump(results, f, indent=1, allow_nan=False)
     return results

@@ -25,7 +25,7 @@ from avikit.data.manifest import read_manifest
 from avikit.data.prepared import PREPARED_FILE, describe_subset
 from avikit.data.sample import Sample
 from avikit.data.synth import VERSION, SynthConfig, generate, load_clip, parse_conditions
-from avikit.errors import UsageError
+from avikit.errors import InputFileError, UsageError
 from avikit.eval.controls import CONTROLS
 from avikit.media import AVClip
 
@@ -108,9 +108,16 @@ def load_eval_data(
         card = DatasetCard.for_avsynth(params, samples, {}).to_dict()
         return EvalData(samples, None, card, _subset(split, samples, 0))
     root = Path(dataset)
+    if not root.is_dir():
+        raise InputFileError(f"{root}: no such dataset folder; give one from `avikit data prepare`")
     manifest = root / f"{split}.jsonl"
     if not manifest.is_file():
         manifest = root / "manifest.jsonl"
+    if not manifest.is_file():
+        raise UsageError(
+            f"{root} holds no {split}.jsonl or manifest.jsonl: it is not a dataset folder; give a folder "
+            "from `avikit data prepare` or `avikit data synth`"
+        )
     rows = [s for s in read_manifest(manifest) if s.split == split]
     missing: set[str] = set()
     if (root / PREPARED_FILE).is_file():

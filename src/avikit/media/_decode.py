@@ -23,7 +23,7 @@ import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from avikit.errors import CorruptMediaError
-from avikit.media._open import decode_error
+from avikit.media._open import decode_error, rewind
 from avikit.media.probe import stream_start
 
 # A stream may end this much before its declared end without being called truncated: encoders pad or drop
@@ -325,8 +325,10 @@ def demux_window(
         if target is not None and target <= 0:
             target = None
         try:
-            if target is not None or attempt > 0 or not first_read:
-                container.seek(0 if target is None else int(target * av.time_base), backward=True)
+            if target is not None:
+                container.seek(int(target * av.time_base), backward=True)
+            elif attempt > 0 or not first_read:
+                rewind(container)
             _pass(container, path, selector, collector)
             return
         except _SeekedTooLateError:

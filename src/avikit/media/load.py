@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 _S = TypeVar("_S", av.video.stream.VideoStream, av.audio.stream.AudioStream)
 _AUDIO_PREROLL = Fraction(1, 10)  # decode 0.1 s before the window so codec and resampler settle
 _CHANNEL_LAYOUTS = {1: "mono", 2: "stereo"}
+_MAX_SIDE = 8192  # output frames up to 8K a side (FFmpeg's scaler already fails at 16384 x 16384)
+_RATE_SLACK = Fraction(1, 1000)  # nominal rates are rounded (29.97 vs 30000/1001)
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,10 @@ def load(
         path: a media file.
         start: window start in seconds on the file's timeline; default: the earliest stream start.
         duration: window length in seconds; default: to the end of the file.
-        fps: output frame rate; default: the video stream's average rate. Frames are chosen by nearest
-            timestamp (see the module docs).
-        size: output frame size ``(height, width)``, or one int for a square; default: the source size.
+        fps: output frame rate, at most the source's; default: the video stream's average rate. Frames are
+            chosen by nearest timestamp (see the module docs).
+        size: output frame size ``(height, width)``, or one int for a square, 1 to 8192 a side; default:
+            the source size.
         sample_rate: output sample rate in Hz; default: the source rate.
         channels: output channels (1 or 2); default: the source's.
         video: ``True`` requires video, ``False`` skips it, ``None`` loads it if present.
@@ -97,6 +101,8 @@ def load(
         MediaNotFoundError, CorruptMediaError, UnsupportedCodecError: the file cannot be read.
         MissingStreamError: a required stream is absent.
         WindowError: the window is malformed or lies outside the file.
+        UsageError: an argument is out of range (``size``, ``fps`` above the source's, ``sample_rate``,
+            ``channels``), or the frames asked for would not fit in half of this machine's memory.
     """
     with MediaReader(path) as reader:
         return reader.load(
@@ -167,6 +173,8 @@ class MediaReader:
             raise MissingStreamError(f"{path}: nothing to load (no stream selected); allow video or audio")
         infos = (self._video_info if vstream else None, self._audio_info if astream else None)
         plan = _plan(path, vstream, astream, infos, (start, duration), fps, sample_rate)
+        if infos[0] is not None:
+            _check_frame_memory(path, plan, out_size or (infos[0].height, infos[0].width))
         selector = None
         if vstream is not None and plan.frames is not None and plan.fps is not None:
             if self._reads == 0:
@@ -210,15 +218,41 @@ def _parse_size(size: int | tuple[int, int] | None) -> tuple[int, int] | None:
     if size is None:
         return None
     height, width = (size, size) if isinstance(size, int) else size
-    if height <= 0 or width <= 0:
-        raise UsageError(f"size must be positive (height, width), got {size!r}")
+    if not 0 < height <= _MAX_SIDE or not 0 < width <= _MAX_SIDE:
+        raise UsageError(
+            f"size={size!r}: the output frame size must be 1 to {_MAX_SIDE} pixels a side (height, width); "
+            "pass the size your model takes, e.g. size=224, or leave it out for the source size"
+        )
     return int(height), int(width)
 
 
 def _layout(channels: int, path: Path) -> str:
     if channels not in _CHANNEL_LAYOUTS:
-        raise UsageError(f"{path}: channels must be 1 (mono) or 2 (stereo), got {channels}")
+        raise UsageError(f"channels={channels} for {path}: pass 1 (mono) or 2 (stereo)")
     return _CHANNEL_LAYOUTS[channels]
+
+
+def _check_frame_memory(path: Path, plan: _Plan, size: tuple[int, int]) -> None:
+    """Refuse a window whose RGB frames would take more than half of this machine's memory."""
+    memory = _machine_memory()
+    if plan.frames is None or memory is None:
+        return
+    count = plan.frames[1] - plan.frames[0]
+    needed = count * size[0] * size[1] * 3
+    if needed > memory // 2:
+        raise UsageError(
+            f"{path}: the window asks for {count} frames of {size[0]}x{size[1]} RGB, "
+            f"{needed / 2**30:.1f} GiB, more than half of this machine's {memory / 2**30:.1f} GiB; "
+            "load a shorter window (start, duration), a lower fps or a smaller size"
+        )
+
+
+def _machine_memory() -> int | None:
+    """Physical memory in bytes, or ``None`` where the platform does not say (no ``os.sysconf``)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _set_threads(stream: av.video.stream.VideoStream, threads: int | None) -> None:
@@ -261,8 +295,7 @@ def _plan(
     frames = out_fps = samples = out_rate = None
     if vstream is not None and vinfo is not None:
         out_fps = to_fraction(fps) if fps is not None else vinfo.average_fps
-        if out_fps <= 0:
-            raise UsageError(f"fps must be positive, got {fps}")
+        _check_fps(path, out_fps, vinfo)
         if fps is None and vinfo.variable_frame_rate:
             log.info(
                 "%s has a variable frame rate; frames are resampled to its average %.3f fps", path, out_fps
@@ -273,12 +306,25 @@ def _plan(
     if astream is not None and ainfo is not None:
         out_rate = int(sample_rate) if sample_rate is not None else ainfo.sample_rate
         if out_rate <= 0:
-            raise UsageError(f"sample_rate must be positive, got {sample_rate}")
+            raise UsageError(f"sample_rate={sample_rate}: pass a positive rate in Hz, e.g. 16000")
         s0, s1 = audio_window(lo, hi, out_fps, out_rate)
         a_lo, a_hi = spans[-1]
         s0, s1 = max(s0, math.ceil(a_lo * out_rate)), min(s1, math.floor(a_hi * out_rate))
         samples = (s0, s1) if s1 > s0 else None
     return _Plan(lo, hi, frames, out_fps, samples, out_rate)
+
+
+def _check_fps(path: Path, fps: Fraction, info: VideoStreamInfo) -> None:
+    """Refuse a non-positive rate, and one above the source's: every frame past it would repeat one."""
+    if fps <= 0:
+        raise UsageError(f"fps={float(fps):g}: pass a positive frame rate, e.g. fps=25")
+    source = max(info.fps, info.average_fps)
+    if source > 0 and fps > source * (1 + _RATE_SLACK):
+        raise UsageError(
+            f"fps={float(fps):g} for {path}, whose video has {float(source):g} fps: frames are chosen from "
+            f"the source's, so each would repeat {float(fps / source):.3g} times; pass fps <= "
+            f"{float(source):g}, or repeat frames after loading"
+        )
 
 
 def _check_window(path: Path, lo: Fraction, hi: Fraction, file_lo: Fraction, file_hi: Fraction) -> None:

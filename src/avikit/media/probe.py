@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -9,9 +10,14 @@ from typing import Any
 
 import av
 
-from avikit.media._open import open_input
+from avikit.errors import CorruptMediaError
+from avikit.media._open import open_input, rewind
 
 __all__ = ["AudioStreamInfo", "MediaInfo", "VideoStreamInfo", "probe"]
+
+# A stream may end this much before its declared end without being called truncated: encoders pad or drop
+# the last partial frame, and containers round durations (one packet duration is allowed on top).
+_END_SLACK = Fraction(1, 20)
 
 
 @dataclass(frozen=True)
@@ -118,12 +124,15 @@ def probe(path: str | Path) -> MediaInfo:
 
     Raises:
         MediaNotFoundError: the file does not exist.
-        CorruptMediaError: the file is not a readable media file.
+        CorruptMediaError: the file is not a readable media file, its video has no usable frame size, or
+            it is truncated (its packets end before the duration its header declares).
         UnsupportedCodecError: a stream's codec cannot be decoded by the bundled FFmpeg.
     """
     with open_input(path) as container:
         video = _video_info(container) if container.streams.video else None
         audio = _audio_info(container) if container.streams.audio else None
+        for stream in (*container.streams.video[:1], *container.streams.audio[:1]):
+            _check_complete(Path(path), container, stream)
         spans = [(s.start, s.start + s.duration) for s in (video, audio) if s is not None]
         if spans:
             duration = max(e for _, e in spans) - min(b for b, _ in spans)
@@ -186,6 +195,60 @@ def _audio_info(container: av.container.InputContainer) -> AudioStreamInfo:
     )
 
 
+def _check_complete(path: Path, container: av.container.InputContainer, stream: av.stream.Stream) -> None:
+    """Raise :class:`CorruptMediaError` when a stream's packets end before the duration its header declares.
+
+    The header (an mp4 index, an avi header) is written whole even when the data after it is cut off, so a
+    truncated file declares its full length; the last packet is found by seeking to 1 s before the declared
+    end and demuxing to the end of the file (no decoding).
+    """
+    declared = _stream_duration(container, stream)
+    if declared is None:  # the duration was measured from the packets themselves
+        return
+    tb = Fraction(stream.time_base) if stream.time_base is not None else Fraction(1, av.time_base)
+    declared_end = stream_start(stream) + declared
+    _seek_near(container, stream, math.floor(max(Fraction(0), declared_end - 1) / tb))
+    last_end, step = _last_packet_end(container, stream)
+    rewind(container)
+    if last_end is None:  # nothing at all after the seek point: count from the start
+        last_end = stream_start(stream) + _count_packets(container, stream)[1]
+    if declared_end - last_end > _END_SLACK + step:
+        raise CorruptMediaError(
+            f"{path}: the {stream.type} stream's packets end at {float(last_end):.3f} s, but the file "
+            f"declares {float(declared_end):.3f} s; it is truncated: re-download it (windows inside the "
+            f"first {float(last_end):.3f} s still load with avikit.media.load)"
+        )
+
+
+def _seek_near(container: av.container.InputContainer, stream: av.stream.Stream, pts: int) -> None:
+    """Seek to the packet at or before ``pts`` (any frame, else a keyframe; else stay at the start)."""
+    for any_frame in (True, False):
+        try:
+            container.seek(pts, stream=stream, any_frame=any_frame, backward=True)
+            return
+        except av.error.FFmpegError:  # e.g. avi refuses any-frame seeks
+            continue
+    rewind(container)
+
+
+def _last_packet_end(
+    container: av.container.InputContainer, stream: av.stream.Stream
+) -> tuple[Fraction | None, Fraction]:
+    """End time of the last packet demuxed from here on, and the longest packet duration seen (seconds)."""
+    tb = Fraction(stream.time_base) if stream.time_base is not None else Fraction(1, av.time_base)
+    last_end, step = None, 0
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0 or packet.pts is None:
+                continue
+            end = packet.pts + (packet.duration or 0)
+            last_end = end if last_end is None else max(last_end, end)
+            step = max(step, packet.duration or 0)
+    except av.error.FFmpegError:
+        pass  # a cut inside the last packet: what was read before it counts
+    return (None if last_end is None else last_end * tb), step * tb
+
+
 def _count_packets(container: av.container.InputContainer, stream: av.stream.Stream) -> tuple[int, Fraction]:
     """Count a stream's packets and measure its duration from their timestamps (demux only, no decoding)."""
     count, last_end = 0, None
@@ -196,6 +259,6 @@ def _count_packets(container: av.container.InputContainer, stream: av.stream.Str
         count += 1
         end = packet.pts + (packet.duration or 0)
         last_end = end if last_end is None else max(last_end, end)
-    container.seek(0)
+    rewind(container)
     duration = Fraction(0) if last_end is None else max(Fraction(0), last_end * tb - stream_start(stream))
     return count, duration

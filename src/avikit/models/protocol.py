@@ -21,8 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from functools import cached_property
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,31 +38,26 @@ Media = tuple[NDArray[np.uint8] | None, NDArray[np.float32] | None]
 
 
 class Item:
-    """One sample as a model sees it: an opaque id, the task's inputs and the media cut to them (lazily).
+    """One sample as a model sees it: an opaque id, the task's inputs and the media cut to them.
+
+    An item is plain data, made by the harness before ``predict`` is called: it holds no reference back
+    into the harness, the dataset or the task.
 
     Attributes:
         id: an opaque id for this run; the prediction's ``"id"`` must repeat it.
         inputs: the task's inputs relative to the window: frame positions ``0..T-1``, the audio window
             ``(0, N)``, the frame size, per-second segments as positions into the cut arrays, the text.
+        media: ``(frames, waveform)`` as the task gives them; a modality it does not give is ``None``.
         output_dir: for generation tasks, the folder where the model writes its predicted files.
     """
 
     def __init__(
-        self,
-        item_id: str,
-        inputs: TaskInputs,
-        load_media: Callable[[], Media],
-        output_dir: str | Path | None = None,
+        self, item_id: str, inputs: TaskInputs, media: Media, output_dir: str | Path | None = None
     ) -> None:
         self.id = item_id
         self.inputs = inputs
-        self._load_media = load_media
+        self.media = media
         self.output_dir = None if output_dir is None else Path(output_dir)
-
-    @cached_property
-    def media(self) -> Media:
-        """``(frames, waveform)`` as the task gives them; a modality it does not give is ``None``."""
-        return self._load_media()
 
     @property
     def frames(self) -> NDArray[np.uint8]:
@@ -98,23 +92,13 @@ class ReferenceItem(Item):
 
     Attributes:
         key: the sample's stable id (seeds chance predictions, so shards and resumed runs agree).
-        target: the task's metric inputs for this sample (lazily).
+        target: the task's metric inputs for this sample.
     """
 
-    def __init__(
-        self,
-        item: Item,
-        key: str,
-        load_target: Callable[[], Mapping[str, Any]],
-    ) -> None:
-        super().__init__(item.id, item.inputs, item._load_media, item.output_dir)
+    def __init__(self, item: Item, key: str, target: Mapping[str, Any]) -> None:
+        super().__init__(item.id, item.inputs, item.media, item.output_dir)
         self.key = key
-        self._load_target = load_target
-
-    @cached_property
-    def target(self) -> Mapping[str, Any]:
-        """The task's metric inputs for this sample."""
-        return self._load_target()
+        self.target = target
 
 
 @runtime_checkable

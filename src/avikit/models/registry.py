@@ -60,6 +60,14 @@ MODELS: dict[str, str] = {
     "joint-generation": "avikit.models.generation.joint_pipeline:load_joint",
     "joint-retrieval": "avikit.models.generation.retrieval_baselines:load_joint_retrieval",
     "joint-caption-retrieval": "avikit.models.generation.retrieval_baselines:load_caption_retrieval",
+    "encoder-llm": "avikit.models.language.encoder_llm:from_pretrained",
+    "encoder-llm-dpo": "avikit.models.language.encoder_llm:load_encoder_llm_dpo",
+    "unified-av": "avikit.models.language.unified:from_pretrained",
+    "llm-generator": "avikit.models.language.llm_generator:load_llm_generator",
+    "llm-generator-zero-shot": "avikit.models.language.llm_generator:load_llm_generator_zero_shot",
+    "blind-lm": "avikit.models.language.encoder_llm:load_blind_lm",
+    "blind-lm-sft": "avikit.models.language.encoder_llm:load_blind_lm_sft",
+    "text-prior": "avikit.models.language.baselines:load_text_prior",
 }
 """Model name -> ``module:factory`` of its factory, imported only when the model is built (so that
 listing names and ``--help`` import no model code); reference models load the weights shipped in

@@ -20,9 +20,12 @@ from avikit.tasks.avqa import AVQATask
 from avikit.tasks.avs import AVSBinaryTask, AVSSemanticTask
 from avikit.tasks.avvp import AVVPTask
 from avikit.tasks.base import Task
+from avikit.tasks.captioning import CaptionTask
 from avikit.tasks.classification import ClassificationTask, MultiLabelClassificationTask
 from avikit.tasks.dense_localization import DenseLocalizationTask
 from avikit.tasks.generation import A2VTask, CodecReconstructionTask, JointGenerationTask, V2ATask
+from avikit.tasks.grounding import FaithfulnessTask, GroundingTask
+from avikit.tasks.language import AVQAChoiceTask, AVQAWordsTask, HallucinationTask
 from avikit.tasks.retrieval import RetrievalTask
 from avikit.tasks.source_localization import SourceLocalizationTask
 from avikit.tasks.sync import SyncTask
@@ -46,6 +49,12 @@ TASKS: dict[str, Callable[[], Task]] = {
     "a2v": A2VTask,
     "joint-generation": JointGenerationTask,
     "codec-reconstruction": CodecReconstructionTask,
+    "avqa-words": AVQAWordsTask,
+    "avqa-choice": AVQAChoiceTask,
+    "av-caption": CaptionTask,
+    "av-grounding": GroundingTask,
+    "av-hallucination": HallucinationTask,
+    "av-faithfulness": FaithfulnessTask,
 }
 """Task name -> factory (the task class)."""
 

@@ -72,10 +72,28 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _non_numbers(value: Any) -> list[Any]:
+    """The leaves of nested lists that are not JSON numbers (strings, booleans, null), first first."""
+    found: list[Any] = []
+    stack = [value]
+    while stack and not found:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(reversed(item))
+        elif isinstance(item, np.ndarray):
+            continue  # arrays from Python callers are checked by their dtype below
+        elif isinstance(item, bool) or not isinstance(item, int | float | np.integer | np.floating):
+            found.append(item)
+    return found
+
+
 def _check_numbers(value: Any, spec: FieldSpec, dims: Mapping[str, int], where: str) -> NDArray[np.float64]:
     shape = tuple(_size(d, dims) for d in spec.shape)
     text = " x ".join("N" if n < 0 else str(n) for n in shape)
     expected = f"a {text or 'scalar'} array of finite numbers"
+    bad = _non_numbers(value)
+    if bad:
+        raise _fail(where, spec.name, expected, bad[0])
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):

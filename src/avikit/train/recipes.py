@@ -49,6 +49,7 @@ from avikit.tasks import Task, get_task
 from avikit.train.feature_sets import FeatureSet, build_feature_set
 from avikit.train.finetune import FINETUNE_FAMILIES, FinetuneRecipe, finetune
 from avikit.train.generator_recipes import GENERATOR_RECIPES
+from avikit.train.language_recipes import LANGUAGE_RECIPES
 from avikit.train.linear_probe import train_linear_probe
 from avikit.train.loops import FitConfig, fit_head
 from avikit.train.perception import avel as avel_train
@@ -62,6 +63,7 @@ from avikit.train.perception import retrieval as retrieval_train
 from avikit.train.perception import source_localization as source_localization_train
 from avikit.train.perception import sync as sync_train
 from avikit.train.pretrain import PretrainConfig, pretrain
+from avikit.train.watermark import WatermarkRecipe, train_watermark
 
 __all__ = [
     "RECIPES",
@@ -359,6 +361,10 @@ def _train_encoder(recipe: EncoderRecipe, out: Path, show: bool) -> RecipeResult
     return RecipeResult(result.out_dir, result.metrics)
 
 
+def _train_watermark(recipe: WatermarkRecipe, out: Path, show: bool) -> RecipeResult:
+    return RecipeResult(out, train_watermark(recipe, out, show))
+
+
 def _probe_trainer(task: str) -> Callable[[Any, Path, bool], RecipeResult]:
     def train(recipe: ProbeRecipe, out: Path, show: bool) -> RecipeResult:
         return RecipeResult(out, train_linear_probe(task, recipe, out, show))
@@ -415,9 +421,11 @@ RECIPES: dict[str, tuple[type, Callable[[Any, Path, bool], RecipeResult]]] = {
     "dense-localization": (DenseLocalizationRecipe, _head_trainer("dense-localization")),
     "avqa": (AVQARecipe, _head_trainer("avqa")),
     "avel-cross-modal": (CrossModalRecipe, _head_trainer("avel-cross-modal")),
+    "watermark": (WatermarkRecipe, _train_watermark),
     **{f"{task}-linear-probe": (ProbeRecipe, _probe_trainer(task)) for task in PROBE_TASKS},
     **{f"{family}-finetune": (FinetuneRecipe, _finetune_trainer(family)) for family in FINETUNE_FAMILIES},
     **{name: (recipe, _generator_trainer(train)) for name, (recipe, train) in GENERATOR_RECIPES.items()},
+    **LANGUAGE_RECIPES,
 }
 """Recipe name -> (recipe dataclass, trainer). ``v2a``, ``a2v`` and ``joint`` train the generators
 (:mod:`avikit.train.generator_recipes`). ``<task>-linear-probe`` fits one linear layer on the frozen
@@ -430,6 +438,8 @@ def tiny_recipe(name: str, encoder: str | os.PathLike[str], dim: int = 32) -> An
     recipe_type = RECIPES[name][0]
     if recipe_type is EncoderRecipe:
         return EncoderRecipe.tiny()
+    if recipe_type is WatermarkRecipe:
+        return WatermarkRecipe.tiny()
     if recipe_type is ProbeRecipe:
         return ProbeRecipe(encoder=str(encoder), train_clips=8, val_clips=4, l2_grid=(1e-2, 1.0), max_iter=20)
     if recipe_type is FinetuneRecipe:

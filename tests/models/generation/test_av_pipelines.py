@@ -106,7 +106,7 @@ def _training_items(task, indices, folder, size=64):
             f"item-{index}", tuple(range(16)), (0, 32000), (size, size), text=(captions[index],)
         )
         view = inputs.model_view(f"item-{index}", task.spec.inputs)
-        items.append(Item(view.sample_id, view, lambda m=media: m, folder))
+        items.append(Item(view.sample_id, view, media, folder))
         full.append(video)
     return items, full, captions
 

@@ -20,7 +20,7 @@ import numpy as np
 from avikit.data.synth.classes import get_class
 from avikit.data.synth.scene import Scene, SceneObject, derive_rng, syllables, track
 
-__all__ = ["dominant_band", "render_audio", "render_source", "stereo_gains"]
+__all__ = ["class_band", "class_sound", "dominant_band", "render_audio", "render_source", "stereo_gains"]
 
 _TABLE_SIZE = 2048
 _FORMANTS = {"ah": (750.0, 1200.0, 2600.0), "ee": (300.0, 2300.0, 3000.0)}
@@ -181,3 +181,58 @@ def render_audio(scene: Scene) -> np.ndarray:
     if peak > 0.99:
         out *= np.float32(0.99 / peak)
     return out
+
+
+def class_sound(
+    cls: str,
+    num_samples: int,
+    sample_rate: int = 16000,
+    seed: int = 0,
+    pitch: float = 1.0,
+    timbre: float = 0.5,
+) -> np.ndarray:
+    """Return a class's continuous dry sound (no bursts, no gain), scaled to unit RMS, ``float32 [N]``.
+
+    The same synthesis as a scene object's events (:func:`render_source`), for worlds that place AVSynth
+    sounds themselves (e.g. :mod:`avikit.envs`).
+
+    Args:
+        cls: an AVSynth class name.
+        num_samples: length in samples.
+        sample_rate: sample rate in Hz.
+        seed: seed of the noise of noisy kinds (``hiss``).
+        pitch: pitch factor around the class pitch.
+        timbre: timbre parameter in ``[0, 1]``.
+
+    Example:
+        >>> sound = class_sound("bell", 1600)
+        >>> sound.shape, sound.dtype, round(float((sound**2).mean()), 1)
+        ((1600,), dtype('float32'), 1.0)
+    """
+    name = get_class(cls).name
+    obj = SceneObject(0, name, True, 0.0, 0.0, 0.0, 0.0, 1.0, (0, 0), (), pitch, timbre, 0.0, seed)
+    t = np.arange(num_samples, dtype=np.float64) / sample_rate
+    sound = np.asarray(_synth(obj, t, sample_rate, derive_rng(seed, "class_sound", name)), dtype=np.float64)
+    return (sound / (np.sqrt(np.mean(sound**2)) + 1e-12)).astype(np.float32)
+
+
+def class_band(cls: str, sample_rate: int = 16000) -> tuple[float, float]:
+    """A band in Hz holding the strongest partial of every object of a class, whatever its pitch and timbre.
+
+    The union of :func:`dominant_band` over the extreme pitch factors (0.85, 1.18) and timbres (0, 1) of
+    the class, widened by 5% on each side.
+
+    Example:
+        >>> lo, hi = class_band("bell")
+        >>> 500 < lo < 720 < hi < 1000
+        True
+    """
+    name = get_class(cls).name
+    bands = [
+        dominant_band(
+            SceneObject(0, name, True, 0.0, 0.0, 0.0, 0.0, 1.0, (0, 0), (), p, t, 0.0, 0), sample_rate
+        )
+        for p in (0.85, 1.18)
+        for t in (0.0, 1.0)
+    ]
+    return min(b[0] for b in bands) * 0.95, max(b[1] for b in bands) * 1.05

@@ -5,7 +5,8 @@ The joint audio+video pipeline (task ``"joint-generation"``): the flow network o
 
 Per window (:mod:`~avikit.models.generation.windows`): one guided flow sample from the caption, seeded by
 the sample id, so a clip's output does not depend on its batch. The mel windows are joined before one
-Griffin-Lim pass, so the phase runs on across window borders; frames are upsampled bilinearly.
+Griffin-Lim pass, so the phase runs on across window borders; frames are upsampled bilinearly. The
+audio carries the default watermark of :mod:`avikit.models.watermark` unless ``watermark=False``.
 
 Example:
     >>> load_joint().tasks
@@ -39,6 +40,7 @@ from avikit.models.generation.windows import (
     window_starts,
 )
 from avikit.models.protocol import Item
+from avikit.models.watermark import AudioWatermarker, load_watermarker, watermark_output, watermarked_hash
 from avikit.tasks import Task
 from avikit.tasks.generation import prediction_folder
 
@@ -80,9 +82,16 @@ class JointModel:
         weights_hash: str,
         seed: int = 0,
         model_id: str = "avikit/joint-generation",
+        watermarker: AudioWatermarker | None = None,
     ) -> None:
         self.model, self.vocabulary, self.checkpoint = model.eval(), vocabulary, checkpoint
-        self.weights_hash, self.seed, self.id = weights_hash, seed, model_id
+        self.network_hash, self.seed, self.id = weights_hash, seed, model_id
+        self.watermarker = watermarker
+
+    @property
+    def weights_hash(self) -> str:
+        """The network's weights hash, with the watermark's when one is on."""
+        return watermarked_hash(self.network_hash, self.watermarker)
 
     @torch.no_grad()
     def generate_windows(self, caption: str, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,6 +136,10 @@ class JointModel:
                 (height, width),
                 _item_seed(self.seed, item),
             )
+            if self.watermarker is not None:
+                audio = torch.from_numpy(
+                    watermark_output(self.watermarker, audio.reshape(-1).numpy(), self.id)
+                )
             out.append(
                 {
                     "id": sample_id,
@@ -137,7 +150,9 @@ class JointModel:
         return out
 
 
-def load_joint(name_or_path: str | os.PathLike[str] = "joint") -> JointModel:
-    """The packaged joint generator (or one from a weights folder) as a suite model."""
+def load_joint(name_or_path: str | os.PathLike[str] = "joint", watermark: bool = True) -> JointModel:
+    """The packaged joint generator (or one from a weights folder) as a suite model, watermarked."""
     model, vocabulary, checkpoint = joint_gen.from_pretrained(name_or_path)
-    return JointModel(model, vocabulary, checkpoint, _weights_hash(name_or_path, joint_gen.WEIGHTS_DIR))
+    marker = load_watermarker() if watermark else None
+    weights_hash = _weights_hash(name_or_path, joint_gen.WEIGHTS_DIR)
+    return JointModel(model, vocabulary, checkpoint, weights_hash, watermarker=marker)

@@ -325,7 +325,7 @@ def load_a2v_retrieval() -> A2VRetrieval:
 
 def load_joint_retrieval(name_or_path: str | os.PathLike[str] = "joint") -> JointRetrieval:
     """The joint generator's frames with retrieved audio (the retrieval baseline of its audio)."""
-    return JointRetrieval(load_joint(name_or_path))
+    return JointRetrieval(load_joint(name_or_path, watermark=False))  # its audio is real, not generated
 
 
 def load_caption_retrieval() -> CaptionRetrieval:

@@ -16,9 +16,12 @@ its mean 8 x 8 colour image (:func:`visual_bank_feature`). AVSynth regenerates a
 ``(split, index, seed)``, so the package ships only the bank's features and indices.
 
 Predictions follow the task's schema: ``{"id": sample_id, "audio": path}``, the path of a float32 mono
-``.npy`` array at the task's sample rate, written to ``Path(task.scratch) / f"{sample_id}_audio.npy"``.
+``.npy`` array at the task's sample rate, written to ``item.output_dir / f"{item.id}_audio.npy"``.
 Generation is seeded per sample (``seed`` and a CRC of the sample id), so a clip gets the same audio
-whatever batch it is in.
+whatever batch it is in. The packaged generators watermark their audio (``watermarker``, the default of
+:mod:`avikit.models.watermark`; ``from_pretrained(..., watermark=False)`` or
+:func:`~avikit.models.watermark.set_watermarking` turns it off); the weights hash then names the watermark
+too.
 
 Example:
     >>> import numpy as np
@@ -60,6 +63,7 @@ from avikit.models.protocol import Item
 from avikit.models.tokenizers.mel_codec import MelCodec, build_mel_codec
 from avikit.models.tokenizers.vocoder import KIND as VOCODER_KIND
 from avikit.models.tokenizers.vocoder import MelVocoder, VocoderConfig, build_vocoder
+from avikit.models.watermark import AudioWatermarker, load_watermarker, watermark_output, watermarked_hash
 from avikit.nn import from_pretrained as load_pretrained
 from avikit.nn import resolve_pretrained, save_pretrained, weights_sha256
 from avikit.nn.codec import AudioCodec
@@ -140,8 +144,10 @@ class V2AGenerator(nn.Module):
         vocoder: MelVocoder | None = None,
         model_id: str = "avikit/v2a",
         weights_hash: str = "untrained",
+        watermarker: AudioWatermarker | None = None,
     ) -> None:
         super().__init__()
+        self.watermarker = watermarker
         if isinstance(network, TokenV2A) and codec is None:
             raise UsageError("a token network needs the codec that made its tokens")
         self.network, self.codec, self.vocoder = network, codec, vocoder
@@ -152,7 +158,16 @@ class V2AGenerator(nn.Module):
             guidance,
             seed,
         )
-        self.id, self.weights_hash = model_id, weights_hash
+        self.id, self.network_hash = model_id, weights_hash
+
+    @property
+    def weights_hash(self) -> str:
+        """The network's weights hash, with the watermark's when one is on."""
+        return watermarked_hash(self.network_hash, self.watermarker)
+
+    @weights_hash.setter
+    def weights_hash(self, value: str) -> None:
+        self.network_hash = value
 
     @property
     def paradigm(self) -> str:
@@ -196,6 +211,8 @@ class V2AGenerator(nn.Module):
         for item in batch:
             start, stop = item.inputs.audio
             audio = self.generate(item.frames, input_seed(self.seed, item))
+            if self.watermarker is not None:
+                audio = watermark_output(self.watermarker, audio, self.id)
             out.append(write_audio(folder, item.id, audio, stop - start))
         return out
 
@@ -256,9 +273,13 @@ def _load(name_or_path: str | os.PathLike[str], config_type: Any, build: Any, ki
     return model
 
 
-def from_pretrained(name_or_path: str | os.PathLike[str] = "v2a") -> V2AGenerator:
-    """Load a packaged generator (``"v2a"``: MaskGIT, ``"v2a-ar"``, ``"v2a-flow"``), a folder or a hub id."""
+def from_pretrained(name_or_path: str | os.PathLike[str] = "v2a", watermark: bool = True) -> V2AGenerator:
+    """Load a packaged generator (``"v2a"``: MaskGIT, ``"v2a-ar"``, ``"v2a-flow"``), a folder or a hub id.
+
+    With ``watermark`` (the default) its audio carries the default watermark.
+    """
     generator: V2AGenerator = _load(name_or_path, V2AModelConfig, build_v2a_generator, KIND)
+    generator.watermarker = load_watermarker() if watermark else None
     return generator
 
 

@@ -4,7 +4,7 @@ An :class:`avikit.nn.codec.AudioCodec` (conv encoder, residual VQ with EMA codeb
 EnCodec / DAC family without adversarial losses) trained on AVSynth ``train`` clips with an L1 waveform loss
 plus a multi-scale log-mel loss. :class:`CodecModel` implements the suite's ``Model`` protocol: each clip's
 audio (channels averaged) is encoded to codes and decoded back at full length, and the reconstruction is
-written as a ``.npy`` file under the task's ``scratch`` folder.
+written as a ``.npy`` file in the item's ``output_dir``.
 
 File order: config dataclasses, builder, model, ``from_pretrained``, trainer.
 
