@@ -41,6 +41,7 @@ from avikit.eval.tables import (
     run_table,
     selection_table,
 )
+from avikit.studies.selection import selection_summary_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ("README.md", "docs/*.md")
@@ -59,6 +60,7 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any], str], Table]] = {
         data["generation"], ("paradigms",), _HEADLINE
     ),
     "selection": lambda data, key: selection_table(data[key]),
+    "selection-summary": lambda data, _: selection_summary_table(data),
     "run": lambda data, _: run_table(data),
 }
 """Table kind -> ``(results, argument) -> (header, rows)``; a table name is ``KIND`` or ``KIND/ARGUMENT``."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from avikit.data.synth import generate, load_clip
-from avikit.eval.predict import ItemFactory, OpaqueIds, predict_records
+from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline, predict_records
 from avikit.models.baselines import ConstantModel, PriorModel, is_trivial_baseline
 from avikit.models.registry import get_model
 from avikit.tasks import get_task
@@ -86,3 +86,10 @@ def test_the_mask_prior_is_the_thresholded_training_mean() -> None:
 def test_baselines_are_registered_and_marked() -> None:
     assert is_trivial_baseline(get_model("constant")) and is_trivial_baseline(get_model("chance"))
     assert is_trivial_baseline(get_model("prior")) and not is_trivial_baseline(get_model("oracle"))
+    # only chance (seeded by the sample) and the oracle get reference items; the prior reads training data
+    assert [is_reference_baseline(get_model(n)) for n in ("oracle", "chance", "constant", "prior")] == [
+        True,
+        True,
+        False,
+        False,
+    ]

@@ -343,13 +343,15 @@ _PRIORS: dict[str, Callable[[Sequence[Mapping[str, Any]], Task], Answer]] = {
 """Task -> the fit of :class:`PriorModel`'s answer from training targets (``avqa`` is fit from questions)."""
 
 
-class PriorModel(ReferenceBaseline):
+class PriorModel:
     """Answers from the training split's targets: majority labels, class priors, mean masks and maps.
 
     For question answering it is the blind baseline: the most frequent training answer of each question's
     template. It reads the declared text of an item and nothing else of it (never its media, never its
     target): everything it knows comes from ``samples``, the training split (default: the first
-    ``train_clips`` AVSynth ``train`` clips of ``seed``, the data the reference models train on).
+    ``train_clips`` AVSynth ``train`` clips of ``seed``, the data the reference models train on). It is an
+    ordinary model of the predict loop (plain items under opaque ids, no ``reads_targets``), not a
+    :class:`ReferenceBaseline`.
 
     Args:
         samples: training samples of the evaluated dataset (with ``root`` for their targets).

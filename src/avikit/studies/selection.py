@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,12 @@ from avikit.data.manifest import atomic_writer
 from avikit.errors import UsageError
 from avikit.eval.generation import GENERATION_METRICS, GENERATION_MODELS, run_generation
 from avikit.eval.reference_embedders import load_reference_embedders
+from avikit.eval.tables import Table, format_difference
 from avikit.metrics import compute_paired_difference
 from avikit.models.protocol import Model
 from avikit.models.registry import get_model
 
-__all__ = ["SELECTIONS", "Selection", "run_selection", "write_selection"]
+__all__ = ["SELECTIONS", "Selection", "run_selection", "selection_summary_table", "write_selection"]
 
 Value = float | str
 
@@ -181,6 +182,32 @@ def run_selection(
         "chosen": best["value"],
         "vs_shipped": vs_shipped,
     }
+
+
+def selection_summary_table(
+    results: Mapping[str, Mapping[str, Any]], names: Sequence[str] = tuple(SELECTIONS)
+) -> Table:
+    """One row per setting of ``names``: how it was chosen before, the shipped value, what ``val`` chose.
+
+    A setting without a result in ``results`` says so (``not re-chosen yet``) instead of a value.
+
+    Example:
+        >>> selection_summary_table({}, ["joint-guidance"])[1][0][-1]
+        'not re-chosen yet'
+    """
+    header = ["setting", "model", "chosen before on", "shipped", "chosen on val", "deciding score",
+              "chosen vs shipped [paired 95% CI] (+ = better)"]  # fmt: skip
+    rows = []
+    for name in names:
+        spec, result = SELECTIONS[name], results.get(name)
+        head = [f"{spec.parameter}", spec.model, spec.origin, str(spec.shipped)]
+        if result is None:
+            rows.append([*head, "-", spec.criterion, "not re-chosen yet"])
+            continue
+        vs = next(v for v in result["vs_shipped"] if str(v["value"]) == str(result["chosen"]))
+        clips = f"{spec.criterion} ({result['num_samples']} val clips)"
+        rows.append([*head, str(result["chosen"]), clips, format_difference(vs)])
+    return header, rows
 
 
 def write_selection(result: Mapping[str, Any], path: str | Path) -> Path:
