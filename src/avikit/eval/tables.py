@@ -1,4 +1,4 @@
-r"""Result tables as text, from results files only: the leaderboard, open vocabulary, generation, selection.
+"""Result tables as text, from results files only: the leaderboard, open vocabulary, generation, selection.
 
 Every table the README and the docs show is made here from a committed results file (``avikit bench``'s
 ``summary.json``, a run's ``results.json``, the selection study's file), so a table cannot say more than
@@ -23,6 +23,7 @@ from avikit.eval.comparisons import significance_mark
 
 __all__ = [
     "Table",
+    "comparison_table",
     "format_difference",
     "format_score",
     "generation_comparison_table",
@@ -187,6 +188,26 @@ def run_table(results: Mapping[str, Any], conditions: Sequence[str] = ("clean",)
         rows.append([cell["task"], cell["model_id"], cell["condition"], metric,
                      format_score(cell["scores"].get(metric), cell["ci"].get(metric), unit), baseline,
                      format_difference(found.get("av_gain"), unit)])  # fmt: skip
+    return header, rows
+
+
+def comparison_table(results: Mapping[str, Any], kinds: Sequence[str] = ()) -> Table:
+    """The paired comparisons of a run's ``results.json`` (of ``kinds``; all when empty), positive = better.
+
+    Example:
+        >>> results = {"tasks": {"t": {"unit": "percent"}}, "comparisons": [{"kind": "vs_baseline",
+        ...     "task": "t", "model": "m", "reference": "prior", "metric": "overall", "difference": 9.73,
+        ...     "ci": [4.8, 15.27], "significant": True}]}
+        >>> comparison_table(results)[1]
+        [['t', 'm', 'prior', 'overall', '+9.7 [4.8, 15.3]']]
+    """
+    header = ["task", "model", "against", "metric", "difference [paired 95% CI] (+ = better)"]
+    rows = []
+    for c in results.get("comparisons", []):
+        if kinds and c["kind"] not in kinds:
+            continue
+        unit = results["tasks"][c["task"]]["unit"]
+        rows.append([c["task"], c["model"], c["reference"], c["metric"], format_difference(c, unit)])
     return header, rows
 
 

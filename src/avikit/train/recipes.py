@@ -9,7 +9,7 @@ them and writes to ``out``: ``model.safetensors`` + ``config.json`` (for the mod
 
 Example:
     >>> sorted(RECIPES)[:3]
-    ['av-encoder', 'avel', 'avel-cross-modal']
+    ['a2v', 'av-encoder', 'avel']
 """
 
 from __future__ import annotations
