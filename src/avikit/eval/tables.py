@@ -10,8 +10,10 @@ task's resampling unit); a paired difference is signed, positive = better, and e
 interval touches or crosses 0. Percent scores have one decimal, dB two, everything else three.
 
 Example:
-    >>> markdown_table(["a", "b"], [["1", "2"]])
-    '| a | b |\\n|---|---|\\n| 1 | 2 |'
+    >>> print(markdown_table(["a", "b"], [["1", "2"]]))
+    | a | b |
+    |---|---|
+    | 1 | 2 |
 """
 
 from __future__ import annotations
