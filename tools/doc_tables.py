@@ -50,15 +50,29 @@ BENCH_RESULTS = "benchmarks/results/bench.json"
 MARKER = re.compile(r"<!-- table (?P<name>\S+) (?P<file>\S+) -->\n(?P<body>.*?)<!-- end table -->", re.S)
 _HEADLINE = ("mel_distance", "psnr", "fd_audio", "fd_video", "alignment", "desync")
 
+
+def _section(key: str, make: Callable[[Any], Table]) -> Callable[[Mapping[str, Any], str], Table]:
+    """A renderer of section ``key``; a results file without it gives a one-line table that says so."""
+
+    def render_section(data: Mapping[str, Any], _: str) -> Table:
+        if not data.get(key):
+            note = f"no `{key}` section in this results file: run `avikit bench` and `{FILL_COMMAND}`"
+            return ["not measured"], [[note]]
+        return make(data[key])
+
+    return render_section
+
+
+FILL_COMMAND = "python tools/doc_tables.py --from-bench runs/bench"
 RENDERERS: dict[str, Callable[[Mapping[str, Any], str], Table]] = {
-    "bench-leaderboard": lambda data, _: leaderboard_table(data["leaderboard"]),
-    "bench-open-vocabulary": lambda data, _: open_vocabulary_table(data["open_vocabulary"]),
-    "bench-generation": lambda data, _: generation_table(data["generation"]),
-    "bench-generation-vs-baseline": lambda data, _: generation_comparison_table(
-        data["generation"], ("vs_baseline",), _HEADLINE
+    "bench-leaderboard": _section("leaderboard", leaderboard_table),
+    "bench-open-vocabulary": _section("open_vocabulary", open_vocabulary_table),
+    "bench-generation": _section("generation", generation_table),
+    "bench-generation-vs-baseline": _section(
+        "generation", lambda section: generation_comparison_table(section, ("vs_baseline",), _HEADLINE)
     ),
-    "bench-generation-paradigms": lambda data, _: generation_comparison_table(
-        data["generation"], ("paradigms",), _HEADLINE
+    "bench-generation-paradigms": _section(
+        "generation", lambda section: generation_comparison_table(section, ("paradigms",), _HEADLINE)
     ),
     "selection": lambda data, key: selection_table(data[key]),
     "selection-summary": lambda data, _: selection_summary_table(data),
