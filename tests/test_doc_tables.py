@@ -40,3 +40,12 @@ def test_a_changed_results_file_or_a_hand_edit_is_caught(tmp_path: Path) -> None
     (tmp_path / tool.BENCH_RESULTS).write_text(json.dumps(data))
     assert len(tool.update(tmp_path, check=True)) == 1
     assert "| " in doc.read_text() and doc.read_text().startswith("intro\n")
+
+
+def test_a_section_missing_from_its_results_file_is_said_not_measured(tmp_path: Path) -> None:
+    tool = _tool()
+    (tmp_path / "r.json").write_text(json.dumps({"leaderboard": []}))
+    text = tool.render("bench-generation", "r.json", tmp_path)
+    assert text.splitlines()[0] == "| not measured |" and "no `generation` section" in text
+    (tmp_path / "r.json").write_text(json.dumps({"comparisons": [], "tasks": {}}))
+    assert tool.render("comparisons/vs_shipped", "r.json", tmp_path).count("\n") == 1  # header only
