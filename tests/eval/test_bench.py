@@ -40,25 +40,3 @@ def test_tiny_bench_end_to_end(tmp_path):
     }
     assert all(r["scores"]["mel_distance"] == 0.0 for r in generation["rows"])
     assert "<h2>Generation</h2>" in (tmp_path / "report.html").read_text()
-
-
-def test_caption_to_clip_map_equals_precision_at_each_hit():
-    import numpy as np
-    import pytest
-
-    from avikit.eval.bench import caption_to_clip_map
-
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 4, 40)
-    scores = rng.standard_normal((40, 6))  # two captions of absent classes are ignored
-    scores[np.arange(40), labels] += 1.0
-    expected = []
-    for cls in np.unique(labels):
-        order = np.argsort(-scores[:, cls])
-        hits = labels[order] == cls
-        expected.append(np.mean(np.cumsum(hits)[hits] / (np.flatnonzero(hits) + 1)))
-    value, chance = caption_to_clip_map(scores, labels)
-    assert value == pytest.approx(np.mean(expected))
-    assert chance == pytest.approx(np.mean([np.mean(labels == c) for c in np.unique(labels)]))
-    shuffled, _ = caption_to_clip_map(rng.standard_normal((40, 6)), labels)
-    assert shuffled < value

@@ -15,10 +15,9 @@ import torch
 
 from avikit import media
 from avikit.eval.gallery import SAMPLE_SECONDS
-from avikit.eval.generation import _span, compute_set_metrics, run_generation
+from avikit.eval.generation import run_generation
 from avikit.eval.report import build_report
 from avikit.eval.runner import RunConfig, cell_media_dir, read_cell_records, run_evaluation
-from avikit.metrics.generation import evaluate_frechet_distance, evaluate_inception_score
 from avikit.metrics.reconstruction import compute_psnr
 from avikit.models.baselines import OracleModel, ReferenceBaseline
 
@@ -77,51 +76,6 @@ def test_oracle_cells_are_perfect_files_stay_in_their_cell_and_resume_reuses_the
     assert model.calls == 6
     again = run_evaluation(config, tmp_path, models={"counting": model})
     assert model.calls == 6 and again["cells"] == first["cells"]
-
-
-def _features(rng: np.random.Generator, count: int, shift: float) -> dict[str, np.ndarray]:
-    def unit(x: np.ndarray) -> np.ndarray:
-        return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-    real, generated = unit(rng.normal(size=(count, 64))), unit(rng.normal(size=(count, 64)) + shift)
-    logits = rng.normal(size=(count, 27)) * 3
-    return {"audio": generated, "real_audio": real, "video": generated[::-1], "real_video": real,
-            "logits": logits + shift, "real_logits": logits, "pair_video": real, "pair_audio": generated,
-            "sync": rng.normal(size=(count, 2, 21))}  # fmt: skip
-
-
-def test_set_metrics_match_the_metrics_and_their_intervals_bracket_the_score() -> None:
-    rng = np.random.default_rng(0)
-    features = _features(rng, 8, 0.3)
-    out = compute_set_metrics(features, ("audio", "video"), seed=0)
-    direct = evaluate_frechet_distance(features["audio"], features["real_audio"], on_failure="eigh")
-    assert out["fd_audio"][0] == pytest.approx(direct["frechet_distance"], rel=1e-6)
-    inception = evaluate_inception_score(features["logits"], splits=1)["inception_score_mean"]
-    assert out["inception_score"][0] == pytest.approx(inception)
-    for metric, (score, (low, high), per_clip) in out.items():
-        assert low <= score <= high, metric
-        assert per_clip.shape == (8,), metric
-    # FD's per-clip values are leave-one-out contributions, checked against a second computation
-    generated, real = features["audio"], features["real_audio"]
-    full = direct["frechet_distance"]
-    for index in (0, 5):
-        rest = np.delete(generated, index, axis=0)
-        loo = evaluate_frechet_distance(rest, real, on_failure="eigh")["frechet_distance"]
-        assert out["fd_audio"][2][index] == pytest.approx(full - loo, rel=1e-5, abs=1e-8)
-    # the real set against itself: FD, KL and its interval are 0
-    same = {**features, "audio": features["real_audio"], "logits": features["real_logits"]}
-    oracle = compute_set_metrics(same, ("audio",), seed=0)
-    assert oracle["fd_audio"][0] == pytest.approx(0.0, abs=1e-9) and oracle["kl"][1] == [0.0, 0.0]
-
-
-def test_span_keeps_every_pairwise_distance() -> None:
-    rng = np.random.default_rng(1)
-    a, b = rng.normal(size=(6, 64)), rng.normal(size=(6, 64))
-    pa, pb = _span(a, b)
-    assert pa.shape[1] <= 11
-    rows, projected = np.concatenate([a, b]), np.concatenate([pa, pb])
-    distances = np.linalg.norm(rows[:, None] - rows[None], axis=-1)
-    assert np.allclose(distances, np.linalg.norm(projected[:, None] - projected[None], axis=-1))
 
 
 def _data_uris(html: str, mime: str) -> list[bytes]:

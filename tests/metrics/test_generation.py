@@ -16,7 +16,6 @@ from avikit.metrics.generation import (
     FrechetDistanceError,
     compute_alignment_statistics,
     compute_desync_statistics,
-    compute_frechet_bootstrap_ci,
     compute_frechet_contributions,
     compute_frechet_distance_infinity,
     compute_frechet_scores,
@@ -170,14 +169,6 @@ def test_frechet_infinity_removes_the_small_sample_bias():
     plain = evaluate_frechet_distance(pred, target)["frechet_distance"]
     extrapolated = compute_frechet_distance_infinity(pred, target, seed=0)
     assert extrapolated["slope"] > 0 and abs(extrapolated["frechet_distance_infinity"]) < plain
-
-
-def test_frechet_bootstrap_interval_covers_the_score():
-    rng = np.random.default_rng(6)
-    pred, target = rng.normal(size=(80, 3)) + 1, rng.normal(size=(80, 3))
-    low, high = compute_frechet_bootstrap_ci(pred, target, num_resamples=100)
-    assert low < evaluate_frechet_distance(pred, target)["frechet_distance"] < high
-    assert compute_frechet_bootstrap_ci(pred, target, num_resamples=100) == (low, high)
 
 
 def test_kl_equals_a_hand_computed_value():

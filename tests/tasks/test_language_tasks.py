@@ -63,3 +63,20 @@ def test_a_refusal_to_everything_scores_zero_grounding():
     answers = [{"id": i.sample_id, "answers": ["There is no such sound."] * len(i.text)} for i in inputs]
     scores = task.evaluate(answers, targets).scores
     assert scores["miou"] == 0.0 and 0.0 < scores["refusal_accuracy"] < 100.0
+
+
+@pytest.mark.parametrize("name", LANGUAGE_TASKS)
+def test_interval_values_are_the_score_items_grouped_by_clip(name):
+    """The bootstrap resamples clips of the same question-weighted mean the score is (not of clip means)."""
+    task = get_task(name)
+    inputs, targets = scored(task)
+    rng = np.random.default_rng(1)
+    chance = [task.check_prediction(task.chance_prediction(i, rng), i, "c") for i in inputs]
+    evaluation = task.evaluate(chance, targets)
+    assert evaluation.item_values, "a language task's primary score needs an interval"
+    for key, (values, scale) in evaluation.item_values.items():
+        # the same values summed in another order: float64 rounding of a mean of <100 terms is below 1e-12
+        assert values.mean() * scale == pytest.approx(evaluation.scores[key], abs=1e-9)
+        clips = evaluation.item_samples[key]
+        assert len(clips) == len(values) and set(clips.tolist()) <= set(range(len(targets)))
+        assert (np.diff(clips) >= 0).all()  # each clip's items in one run, in clip order

@@ -58,6 +58,11 @@ def run(
     shard: str = typer.Option("0/1", "--shard", help="This process's shard K/N."),
     engine: str = typer.Option("local", "--engine", help="local, or ray (an actor pool; RAY_ADDRESS)."),
     cache: Path | None = typer.Option(None, "--cache", help="Cache of inputs and outputs shared by runs."),
+    baselines: list[str] = typer.Option(
+        [],
+        "--baselines",
+        help="Trivial baselines run clean only and compared with every model (e.g. chance,constant,prior).",
+    ),
 ) -> None:
     """Evaluate every model on every task under every condition; write per-sample records and results.json.
 
@@ -74,7 +79,7 @@ def run(
     config = RunConfig(
         split_list(tasks), split_list(models), condition_names, None if dataset is None else str(dataset),
         split=split, num_samples=n if n is not None or dataset is not None else 48, seed=seed,
-        batch_size=batch_size, use=use, shard=_shard(shard),
+        batch_size=batch_size, use=use, shard=_shard(shard), baselines=tuple(split_list(baselines)),
     )  # fmt: skip
     if not is_main_process():  # a torchrun rank besides 0: no progress, no table
         run_evaluation(config, out, engine=engine, cache=cache)

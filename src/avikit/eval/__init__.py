@@ -2,7 +2,7 @@
 
 from avikit.eval.controls import CONTROLS, apply_control
 from avikit.eval.modality import SingleModality
-from avikit.eval.report import build_report, compute_av_gain
+from avikit.eval.report import build_report
 from avikit.eval.runner import RunConfig, run_evaluation
 from avikit.eval.score import ScoreReport, score_predictions
 
@@ -13,7 +13,6 @@ __all__ = [
     "SingleModality",
     "apply_control",
     "build_report",
-    "compute_av_gain",
     "run_evaluation",
     "score_predictions",
 ]

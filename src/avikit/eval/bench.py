@@ -1,15 +1,20 @@
 """``avikit bench``: every reference model on every perception task, clean, corrupted and with controls.
 
 The main job of the toolkit on a laptop. It makes the default AVSynth test set in memory (a rerun into the
-same folder reuses every finished cell), runs the reference models of :mod:`avikit.models.registry` and the
-chance baseline through :func:`avikit.eval.runner.run_evaluation` under ``clean``, the modality controls
+same folder reuses every finished cell), runs the reference models of :mod:`avikit.models.registry`
+through :func:`avikit.eval.runner.run_evaluation` under ``clean``, the modality controls
 (``video_blanked`` = audio only, ``audio_muted`` = video only) and the standard AVSynth corruptions, scores
 the open-vocabulary split (``open_test``, classes never seen in training) for classification (supervised
 and zero-shot through the joint audio-visual-text space) and retrieval, then runs the generation bench
 (:mod:`avikit.eval.generation`: every generator, its retrieval baseline and the real media on a few clean
 clips, reference and set metrics with intervals, into ``OUT/generation``), prints the leaderboards and
-writes ``results.json``, ``results.md``, ``report.html`` (with playable generated samples) and the per-sample
-viewer ``viewer.html``.
+writes ``results.json``, ``results.md``, ``report.html`` (with playable generated samples), the per-sample
+viewer ``viewer.html``, and ``summary.json``: what the README's result tables are made from
+(:func:`avikit.eval.tables.summarize_bench`).
+
+Beside the reference models it runs the trivial baselines (:data:`TRIVIAL_BASELINES`: chance, the constant
+answer and the training prior) on the clean clips; the leaderboard puts the strongest of them beside every
+score with the paired difference, and the AV gain with its paired interval (:mod:`avikit.eval.comparisons`).
 
 Example:
     >>> BENCH_TASKS["avs-binary"]
@@ -34,11 +39,13 @@ from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
 from avikit.data.synth import generate, load_clip
 from avikit.eval.generation import GENERATION_MODELS, run_generation
+from avikit.eval.intervals import cell_intervals, sample_units
 from avikit.eval.predict import predict_all
 from avikit.eval.reference_embedders import load_reference_embedders
-from avikit.eval.report import build_report, compute_av_gain
+from avikit.eval.report import build_report
 from avikit.eval.runner import RunConfig, run_evaluation
-from avikit.metrics.classification import compute_average_precision
+from avikit.eval.tables import leaderboard_table, open_vocabulary_table, summarize_bench
+from avikit.metrics import compute_percentile_interval, compute_set_replicates, evaluate_caption_to_clip_map
 from avikit.models.protocol import Model
 from avikit.models.registry import get_model
 from avikit.tasks import Task, get_task
@@ -47,7 +54,7 @@ __all__ = [
     "BENCH_TASKS",
     "CONTROL_CONDITIONS",
     "STANDARD_CONDITIONS",
-    "caption_to_clip_map",
+    "TRIVIAL_BASELINES",
     "leaderboard",
     "run_bench",
 ]
@@ -71,6 +78,8 @@ CONTROL_CONDITIONS = ("video_blanked", "audio_muted")
 """Audio-only and video-only views of every model."""
 STANDARD_CONDITIONS = ("noise_snr=10", "noise_snr=0", "occlusion=0.25", "occlusion=0.5")
 """The AVSynth corruptions of the standard bench (robustness against the clean truth)."""
+TRIVIAL_BASELINES = ("chance", "constant", "prior")
+"""The trivial baselines run beside the reference models (clean only); the strongest is in the leaderboard."""
 _OPEN_TASKS = {
     "classification": ("classification", "classification-zeroshot", "classification-zeroshot-minilm"),
     "retrieval": ("retrieval", "retrieval-minilm"),
@@ -92,43 +101,41 @@ def _cell(results: Mapping[str, Any], task: str, model: str, condition: str) -> 
     return None
 
 
+def _comparison(results: Mapping[str, Any], kind: str, task: str, model: str) -> dict[str, Any] | None:
+    for entry in results.get("comparisons", []):
+        if (entry["kind"], entry["task"], entry["model"]) == (kind, task, model):
+            return {key: entry[key] for key in ("difference", "ci", "significant")}
+    return None
+
+
 def leaderboard(results: Mapping[str, Any], models: Mapping[str, Model]) -> list[dict[str, Any]]:
-    """Per task: the clean score and CI, chance, audio-only, video-only, and the AV gain with its CI."""
+    """Per task: clean score and CI, strongest trivial baseline, paired differences, audio and video only.
+
+    ``vs_baseline`` and ``av_gain`` are the run's paired comparisons (``significant``: the CI excludes 0).
+    """
     rows = []
     for task, name in BENCH_TASKS.items():
         if task not in results["tasks"]:
             continue
         metric, model_id = results["tasks"][task]["primary_metric"], models[name].id
         cells = {c: _cell(results, task, model_id, c) for c in ("clean", *CONTROL_CONDITIONS)}
-        chance = next(
-            (
-                c
-                for c in results["cells"]
-                if c["task"] == task and c["model_id"].startswith("chance") and c["condition"] == "clean"
-            ),
-            None,
-        )
         clean, audio, video = (cells[c] for c in ("clean", "video_blanked", "audio_muted"))
         if clean is None or audio is None or video is None:
             continue
-        items = [cell["items"].get(metric) for cell in (clean, audio, video)]
-        gain: float = clean["scores"][metric] - max(audio["scores"][metric], video["scores"][metric])
-        gain_ci = None
-        if all(items) and len({len(i) for i in items if i is not None}) == 1:
-            gain, gain_ci = compute_av_gain(*items, scale=clean.get("scale", {}).get(metric, 1.0))  # type: ignore[misc]
         rows.append(
             {
                 "task": task,
                 "model": model_id,
                 "metric": metric,
                 "unit": results["tasks"][task]["units"][metric],
+                "resampling_unit": results["tasks"][task].get("resampling_unit", "clip"),
                 "score": clean["scores"][metric],
                 "ci": clean["ci"].get(metric),
-                "chance": None if chance is None else chance["scores"].get(metric),
+                "baseline": results.get("baselines", {}).get(task),
+                "vs_baseline": _comparison(results, "vs_baseline", task, model_id),
                 "audio_only": audio["scores"][metric],
                 "video_only": video["scores"][metric],
-                "av_gain": gain,
-                "av_gain_ci": None if gain_ci is None else list(gain_ci),
+                "av_gain": _comparison(results, "av_gain", task, model_id),
             }
         )
     return rows
@@ -148,31 +155,44 @@ def _predictions(task: Task, model: Model, samples: Sequence[Sample]) -> list[di
     return predict_all(task, model, samples, lambda sample: load_clip(sample))
 
 
-def caption_to_clip_map(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Text-to-clip retrieval through the joint space: each class caption ranks the clips by their score.
+def _scored(
+    task: Task, model: Model, samples: Sequence[Sample], seed: int
+) -> tuple[float, list[float] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The primary score of ``model`` on ``samples``, its interval, the predictions and the targets."""
+    predictions = _predictions(task, model, samples)
+    targets = [task.build_target(s) for s in samples]
+    evaluation = task.evaluate(predictions, targets)
+    ci, _ = cell_intervals(task, evaluation, predictions, targets, sample_units(task, samples), seed)
+    metric = task.spec.primary_metric
+    return float(evaluation.scores[metric]), ci.get(metric), predictions, targets
 
-    Args:
-        scores: ``[N, C]`` clip-by-caption scores (a zero-shot model's ``scores``).
-        labels: ``[N]`` class index of each clip.
 
-    Returns:
-        Mean average precision over the classes present among the clips, and its chance level (the mean
-        share of each present class's clips, the expected AP of a random ranking up to small-sample terms).
+def _caption_map(
+    predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]], seed: int
+) -> tuple[float, list[float], float]:
+    """Caption-to-clip mAP, its clip-bootstrap percentile interval and its chance level."""
+    scores = np.array([p["scores"] for p in predictions])
+    labels = np.array([t["label"] for t in targets])
+    value = evaluate_caption_to_clip_map(scores, labels)
 
-    Example:
-        >>> caption_to_clip_map(np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]), np.array([0, 1, 0]))
-        (1.0, 0.5)
-    """
-    present = np.unique(labels)
-    targets = labels[:, None] == present[None, :]
-    ap = compute_average_precision(scores[:, present], targets)
-    return float(ap.mean()), float(targets.mean(0).mean())
+    def score(rows: np.ndarray) -> float:
+        return evaluate_caption_to_clip_map(scores[rows], labels[rows])["map"]
+
+    interval = compute_percentile_interval(compute_set_replicates(score, len(labels), seed=seed))
+    return value["map"], list(interval), value["chance"]
+
+
+def _chance(task: Task, predictions: Sequence[Mapping[str, Any]]) -> float:
+    """Chance of the primary score: 1 / classes for top-1, 1 / clips for recall at 1."""
+    if task.name == "classification":
+        return 1.0 / len(predictions[0]["scores"])
+    return 1.0 / len(predictions)
 
 
 def _open_vocabulary(
     models: Mapping[str, Model], count: int, seed: int, progress: Progress
 ) -> list[dict[str, Any]]:
-    """Primary scores on ``test`` (seen classes) and ``open_test`` (held-out classes), and the drop."""
+    """Primary scores on ``test`` (seen classes) and ``open_test`` (held-out classes), with intervals."""
     rows = []
     bar = progress.add_task("open vocabulary", total=sum(len(v) for v in _OPEN_TASKS.values()))
     for task_name, names in _OPEN_TASKS.items():
@@ -182,45 +202,20 @@ def _open_vocabulary(
         seen, unseen = _samples(task, "test", count, seed), _samples(task, "open_test", count, seed)
         for name in names:
             model = models[name]
-            test_predictions, open_predictions = (
-                _predictions(task, model, seen),
-                _predictions(task, model, unseen),
-            )
-            test_score, open_score = (
-                float(task.evaluate(p, [task.build_target(s) for s in i]).scores[task.spec.primary_metric])
-                for p, i in ((test_predictions, seen), (open_predictions, unseen))
-            )
-            rows.append(
-                {
-                    "task": task_name,
-                    "model": model.id,
-                    "metric": task.spec.primary_metric,
-                    "test": test_score,
-                    "open_test": open_score,
-                    "drop": test_score - open_score,
-                    "open_test_count": len(unseen),
-                }
-            )
+            test, test_ci, test_predictions, test_targets = _scored(task, model, seen, seed)
+            held, held_ci, open_predictions, open_targets = _scored(task, model, unseen, seed)
+            rows.append({"task": task_name, "model": model.id, "metric": task.spec.primary_metric,
+                         "test": test, "test_ci": test_ci, "open_test": held, "open_test_ci": held_ci,
+                         "open_test_count": len(unseen),
+                         "chance": {"test": _chance(task, test_predictions),
+                                    "open_test": _chance(task, open_predictions)}})  # fmt: skip
             if "zeroshot" in name:
-                (test_map, test_chance), (open_map, open_chance) = (
-                    caption_to_clip_map(
-                        np.array([p["scores"] for p in predictions]),
-                        np.array([task.build_target(s)["label"] for s in i]),
-                    )
-                    for predictions, i in ((test_predictions, seen), (open_predictions, unseen))
-                )
-                rows.append(
-                    {
-                        "task": "caption-to-clip retrieval",
-                        "model": model.id,
-                        "metric": "map",
-                        "test": test_map,
-                        "open_test": open_map,
-                        "drop": test_map - open_map,
-                        "open_test_count": len(unseen),
-                        "chance": {"test": test_chance, "open_test": open_chance},
-                    }
-                )
+                test_map, test_map_ci, test_chance = _caption_map(test_predictions, test_targets, seed)
+                open_map, open_map_ci, open_chance = _caption_map(open_predictions, open_targets, seed)
+                rows.append({"task": "caption-to-clip retrieval", "model": model.id, "metric": "map",
+                             "test": test_map, "test_ci": test_map_ci, "open_test": open_map,
+                             "open_test_ci": open_map_ci, "open_test_count": len(unseen),
+                             "chance": {"test": test_chance, "open_test": open_chance}})  # fmt: skip
             progress.advance(bar)
     return rows
 
@@ -228,41 +223,19 @@ def _open_vocabulary(
 def _print(
     console: Console, board: Sequence[Mapping[str, Any]], open_rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    def fmt(value: Any) -> str:
-        return "-" if value is None else f"{value:.3f}"
-
-    table = Table(title="avikit bench: AVSynth test, clean")
-    for column in (
-        "task",
-        "model",
-        "metric",
-        "score [95% CI]",
-        "chance",
-        "audio-only",
-        "video-only",
-        "AV gain [95% CI]",
+    for title, (header, rows) in (
+        ("avikit bench: AVSynth test, clean", leaderboard_table(board)),
+        (
+            "open vocabulary: test (seen classes) vs open_test (held-out classes)",
+            open_vocabulary_table(open_rows),
+        ),
     ):
-        table.add_column(column)
-    for r in board:
-        ci = f" [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]" if r["ci"] else ""
-        gain_ci = f" [{r['av_gain_ci'][0]:.3f}, {r['av_gain_ci'][1]:.3f}]" if r["av_gain_ci"] else ""
-        table.add_row(
-            r["task"],
-            r["model"],
-            r["metric"],
-            fmt(r["score"]) + ci,
-            fmt(r["chance"]),
-            fmt(r["audio_only"]),
-            fmt(r["video_only"]),
-            fmt(r["av_gain"]) + gain_ci,
-        )
-    console.print(table)
-    table = Table(title="open vocabulary: test (seen classes) vs open_test (held-out classes)")
-    for column in ("task", "model", "metric", "test", "open_test", "drop"):
-        table.add_column(column)
-    for r in open_rows:
-        table.add_row(r["task"], r["model"], r["metric"], fmt(r["test"]), fmt(r["open_test"]), fmt(r["drop"]))
-    console.print(table)
+        table = Table(title=title)
+        for column in header:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
 
 
 def _generation(
@@ -370,8 +343,9 @@ def run_bench(
     loaded.update({name: get_model(name) for name in sorted(needed) if name not in loaded})
     config = RunConfig(
         tasks=task_names,
-        models=(*sorted({BENCH_TASKS[t] for t in task_names}), "chance"),
+        models=tuple(sorted({BENCH_TASKS[t] for t in task_names})),
         conditions=("clean", *CONTROL_CONDITIONS, *conditions),
+        baselines=TRIVIAL_BASELINES,
         num_samples=num_samples,
         seed=seed,
         batch_size=16,
@@ -413,6 +387,8 @@ def run_bench(
     }
     with atomic_writer(folder / "results.json") as f:
         json.dump(results, f, indent=1, allow_nan=False)
+    with atomic_writer(folder / "summary.json") as f:
+        json.dump(summarize_bench(results), f, indent=1, allow_nan=False)
     build_report([folder], folder)
     _print(console, board, open_rows)
     if generation is not None:

@@ -30,15 +30,13 @@ from __future__ import annotations
 import logging
 import math
 import os
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import LinAlgWarning
 from torch import nn
 
 from avikit.data.sample import Sample
@@ -47,15 +45,12 @@ from avikit.eval.feature_cache import FeatureCache, file_sha256
 from avikit.eval.runner import Progress, RunConfig, json_number, read_cell_records, run_evaluation
 from avikit.eval.source import load_eval_data
 from avikit.media import AVClip
-from avikit.metrics import compute_bootstrap_ci
-from avikit.metrics.generation import (
-    compute_alignment_statistics,
-    compute_desync_statistics,
-    compute_frechet_contributions,
-    compute_inception_contributions,
-    compute_inception_scores,
-    compute_kl_statistics,
-    evaluate_frechet_distance,
+from avikit.metrics.generation_sets import (
+    IS_SPLITS,
+    SetScore,
+    compare_set_scores,
+    compute_set_metrics,
+    mean_score,
 )
 from avikit.models.baselines import OracleModel
 from avikit.models.embedders import Embedder
@@ -70,7 +65,7 @@ __all__ = [
     "GENERATION_METRICS",
     "GENERATION_MODELS",
     "MetricInfo",
-    "compute_set_metrics",
+    "compare_rows",
     "count_parameters",
     "run_generation",
 ]
@@ -84,11 +79,6 @@ GENERATION_MODELS: dict[str, tuple[str, ...]] = {
     "codec-reconstruction": ("codec",),
 }
 """Generation task -> the registered models measured on it (generators, then the retrieval baseline)."""
-
-IS_SPLITS = 1
-"""Inception Score splits: av-benchmark's 10 need hundreds of clips; the bench scores a few."""
-NUM_RESAMPLES = 200
-"""Bootstrap resamples of the set metrics (each recomputes the metric)."""
 
 
 @dataclass(frozen=True)
@@ -173,98 +163,6 @@ def _features(
     return cache.get_or_compute(
         files[0], embedder.name, preprocessing, lambda: embedder.embed(_clip(media, streams))
     )
-
-
-# ------------------------------------------------------------------------------------------------ set metrics
-
-
-def _clip_bootstrap(
-    score: Callable[[NDArray[np.int64]], float], count: int, seed: int, num_resamples: int = NUM_RESAMPLES
-) -> list[float]:
-    """95% interval of a set metric: its score plus the 2.5% and 97.5% quantiles of the centred resamples.
-
-    Clips are resampled with replacement (generated and real paired) and the metric recomputed. A resample
-    repeats clips, which moves a set metric on its own (IS down, FD up), so the resampled scores are centred
-    on their mean before the quantiles are taken: the interval is the bootstrap spread around the score.
-    """
-    rng = np.random.default_rng(seed)
-    values = np.array([score(rng.integers(0, count, count)) for _ in range(num_resamples)])
-    low, high = np.quantile(values - values.mean(), [0.025, 0.975])
-    point = score(np.arange(count))
-    return [float(point + low), float(point + high)]
-
-
-def _mean_metric(values: NDArray[np.float64], seed: int) -> tuple[float, list[float], NDArray[np.float64]]:
-    return float(np.mean(values)), list(compute_bootstrap_ci(values, seed=seed)), values
-
-
-def _span(generated: NDArray[np.float64], real: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
-    """Both sets in an orthonormal basis of the span of their centred rows (at most ``2N - 1`` dims).
-
-    A rotation and a shift change no Frechet distance (means, covariances and ``tr sqrt(S1 S2)`` all live in
-    that span), and the matrix roots become small: N clips in a 64-d space are 2N - 1 dims at most.
-    """
-    rows = np.concatenate([generated, real])
-    centre = rows.mean(axis=0)
-    _, singular, basis = np.linalg.svd(rows - centre, full_matrices=False)
-    keep = basis[singular > singular.max(initial=0.0) * 1e-10]  # [K, D]
-    if len(keep) == 0:  # every row equal: any one axis
-        keep = np.eye(1, rows.shape[1])
-    return (generated - centre) @ keep.T, (real - centre) @ keep.T
-
-
-def _frechet(
-    generated: NDArray[np.float64], real: NDArray[np.float64], seed: int
-) -> tuple[float, list[float], NDArray[np.float64]]:
-    generated, real = _span(generated, real)
-
-    def fd(rows: NDArray[np.int64]) -> float:
-        return evaluate_frechet_distance(generated[rows], real[rows], on_failure="eigh")["frechet_distance"]
-
-    with warnings.catch_warnings():  # fewer clips than dimensions: singular covariances are expected
-        warnings.simplefilter("ignore", LinAlgWarning)
-        contributions = compute_frechet_contributions(generated, real, on_failure="eigh")
-        return fd(np.arange(len(generated))), _clip_bootstrap(fd, len(generated), seed), contributions
-
-
-def _inception(logits: NDArray[np.float64], seed: int) -> tuple[float, list[float], NDArray[np.float64]]:
-    def score(rows: NDArray[np.int64]) -> float:
-        return compute_inception_scores(logits[rows], splits=IS_SPLITS)["inception_score_mean"]
-
-    contributions = compute_inception_contributions(logits, splits=IS_SPLITS)
-    return score(np.arange(len(logits))), _clip_bootstrap(score, len(logits), seed), contributions
-
-
-def compute_set_metrics(
-    features: Mapping[str, NDArray[np.float64]], outputs: Sequence[str], seed: int = 0
-) -> dict[str, tuple[float, list[float], NDArray[np.float64]]]:
-    """Set metrics of one generated set from embedder features: ``{metric: (score, [low, high], per clip)}``.
-
-    Args:
-        features: arrays over the same clips, in order: ``audio``/``real_audio`` ``[N, D]`` audio
-            embeddings, ``logits``/``real_logits`` ``[N, C]`` classifier logits (audio outputs),
-            ``video``/``real_video`` ``[N, D]`` video embeddings (video outputs), ``pair_video`` and
-            ``pair_audio`` ``[N, D]`` (the clip as watched) and ``sync`` ``[N, W, 21]`` offset logits.
-        outputs: what the task generates: ``"audio"``, ``"video"`` or both.
-        seed: bootstrap seed.
-
-    Returns:
-        per metric of :data:`GENERATION_METRICS`: the score, its 95% bootstrap interval and the per-clip
-        values (the clip's term of a mean, its leave-one-out contribution to FD, its KL to the marginal for
-        IS).
-    """
-    out: dict[str, tuple[float, list[float], NDArray[np.float64]]] = {}
-    if "audio" in outputs:
-        out["fd_audio"] = _frechet(features["audio"], features["real_audio"], seed)
-        kl = compute_kl_statistics(features["logits"], features["real_logits"])["kl_softmax"]
-        out["kl"] = _mean_metric(kl, seed)
-        out["inception_score"] = _inception(features["logits"], seed)
-    if "video" in outputs:
-        out["fd_video"] = _frechet(features["video"], features["real_video"], seed)
-    cosine = compute_alignment_statistics(features["pair_video"], features["pair_audio"])["cosine"]
-    out["alignment"] = _mean_metric(cosine, seed)
-    out["desync"] = _mean_metric(compute_desync_statistics(features["sync"])["desync"], seed)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------- the run
@@ -377,12 +275,22 @@ def count_parameters(model: object) -> int:
     return sum(p.numel() for p in seen.values())
 
 
+def _row_scores(
+    cell: Mapping[str, Any], set_scores: Mapping[str, SetScore], seed: int
+) -> dict[str, SetScore]:
+    """Every score of a row with its clip-bootstrap replicates: the cell's per-clip means and set metrics."""
+    out = {
+        key: mean_score(values, seed) for key, values in cell["items"].items() if key in GENERATION_METRICS
+    }
+    return {**out, **set_scores}
+
+
 def _row(
     task: GenerationTask,
     name: str,
     model: Model,
     cell: Mapping[str, Any],
-    set_scores: Mapping[str, Any],
+    set_scores: Mapping[str, SetScore],
     media: Sequence[_Media],
     ids: Sequence[str],
     folder: Path,
@@ -391,8 +299,9 @@ def _row(
     scores: dict[str, float | str] = dict(cell["scores"])
     ci = {key: list(value) for key, value in cell["ci"].items()}
     items = {key: list(values) for key, values in cell["items"].items()}
-    for metric, (score, interval, per_clip) in set_scores.items():
-        scores[metric], ci[metric], items[metric] = json_number(score), interval, per_clip.tolist()
+    for metric, value in set_scores.items():
+        scores[metric], ci[metric] = json_number(value.score), list(value.interval())
+        items[metric] = value.per_clip.tolist()
     worst = {
         metric: _worst(values, ids, metric)
         for metric, values in items.items()
@@ -421,16 +330,88 @@ def _row(
     }
 
 
+def compare_rows(
+    rows: Sequence[Mapping[str, Any]], scores: Sequence[Mapping[str, SetScore]]
+) -> list[dict[str, Any]]:
+    """Paired comparisons of one task's rows on every metric, positive = better (lower-is-better negated).
+
+    Each generator against the strongest retrieval baseline of each metric (the baseline row with the best
+    score), and each pair of generators (paradigm against paradigm). The rows score the same clips with the
+    same resamples, so each interval is the paired bootstrap of the difference.
+    """
+    out: list[dict[str, Any]] = []
+    generators = [k for k, r in enumerate(rows) if r["role"] == "generator"]
+    baselines = [k for k, r in enumerate(rows) if r["role"] == "retrieval baseline"]
+    for metric, info in GENERATION_METRICS.items():
+        sign = 1.0 if info.higher_is_better else -1.0
+        have = [k for k in range(len(rows)) if metric in scores[k] and np.isfinite(scores[k][metric].score)]
+        pool = [k for k in baselines if k in have]
+        best = max(pool, key=lambda k: sign * scores[k][metric].score, default=None)
+        pairs = [(g, best, "vs_baseline") for g in generators if g in have and best is not None]
+        pairs += [(a, b, "paradigms") for i, a in enumerate(generators) for b in generators[i + 1 :]
+                  if a in have and b in have]  # fmt: skip
+        for first, second, kind in pairs:
+            result = compare_set_scores(scores[first][metric], scores[second][metric], info.higher_is_better)
+            out.append({"kind": kind, "task": rows[first]["task"], "metric": metric,
+                        "model": rows[first]["model"], "reference": rows[second]["model"],
+                        **result.to_dict()})  # fmt: skip
+    return out
+
+
 def _loaded_models(
     models: Mapping[str, Model] | None, tasks: Sequence[str]
 ) -> tuple[dict[str, Model], list[str]]:
-    """The models of :data:`GENERATION_MODELS` for ``tasks`` (``models``, or else the registered ones)."""
+    """The models of :data:`GENERATION_MODELS` for ``tasks`` (``models``, or else the registered ones).
+
+    Given models under other names (variants of a generator, e.g. one per guidance) that declare one of
+    ``tasks`` are measured too, after the registered ones.
+    """
     wanted = list(dict.fromkeys(name for task in tasks for name in GENERATION_MODELS[task]))
     available = set(models) if models is not None else set(REGISTRY)
     loaded = {
         name: models[name] if models is not None else get_model(name) for name in wanted if name in available
     }
-    return loaded, [name for name in wanted if name not in available]
+    extra = {n: m for n, m in (models or {}).items() if n not in loaded and set(m.tasks) & set(tasks)}
+    return {**loaded, **extra}, [name for name in wanted if name not in available]
+
+
+def _task_rows(
+    task: GenerationTask,
+    loaded: Mapping[str, Model],
+    results: Mapping[str, Any],
+    samples: Sequence[Sample],
+    folder: Path,
+    cache: FeatureCache,
+    embedders: Mapping[str, Embedder],
+    seed: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One task's rows (its generators, baselines and the real media) and their paired comparisons."""
+    split = task.spec.protocol.split
+    here = [s for s in samples if task.includes(s if s.split == split else replace(s, split=split))]
+    ids = [s.id for s in here]
+    reference = _write_reference(folder / "reference", here, task)
+    real = [_Media(paths["audio"], paths["video"], task.check_rates(s).num_samples,
+                   task.spec.protocol.sample_rate, task.spec.protocol.fps)
+            for s, paths in zip(here, reference.values(), strict=True)]  # fmt: skip
+    rows, scores = [], []
+    names = [n for n in GENERATION_MODELS[task.name] if n in loaded]
+    names += [n for n, m in loaded.items() if n not in GENERATION_MODELS[task.name] and task.name in m.tasks]
+    for name in (*names, "oracle"):
+        model = loaded[name] if name in loaded else OracleModel()
+        if task.name not in model.tasks:
+            raise UsageError(f"{name} ({model.id}) does not declare task {task.name!r}")
+        cell = next(c for c in results["cells"] if (c["task"], c["model_id"]) == (task.name, model.id))
+        records = read_cell_records(folder, task.name, model.id, "clean")
+        failed = [f"{i}: {r['error']}" for i, r in records.items() if "error" in r]
+        if failed:
+            first = "; ".join(failed[:2])
+            raise DataError(f"generator {model.id} failed on {len(failed)} clip(s) of {task.name}: {first}")
+        media = [_row_media(records, reference, s, task) for s in here]
+        features = _row_features(cache, embedders, media, real, task.outputs)
+        set_scores = compute_set_metrics(features, task.outputs, seed)
+        rows.append(_row(task, name, model, cell, set_scores, media, ids, folder, records))
+        scores.append(_row_scores(cell, set_scores, seed))
+    return rows, compare_rows(rows, scores)
 
 
 def run_generation(
@@ -441,6 +422,7 @@ def run_generation(
     embedders: Mapping[str, Embedder] | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    split: str = "test",
     watermark: bool = True,
     energy_country: str | None = None,
 ) -> dict[str, Any]:
@@ -448,7 +430,7 @@ def run_generation(
 
     Args:
         out: the run folder (``cells/`` of the runner, ``reference/`` real media, ``features/`` cache).
-        num_samples: clean AVSynth test clips.
+        num_samples: clean AVSynth clips.
         tasks: generation tasks (default: every task of :data:`GENERATION_MODELS`).
         models: model objects by registry name (default: load the registered ones); names of
             :data:`GENERATION_MODELS` that are not there are skipped and listed in ``skipped``.
@@ -456,12 +438,14 @@ def run_generation(
             reference embedders).
         seed: AVSynth and bootstrap seed.
         progress: called as ``progress(cell, done, total)``.
+        split: the AVSynth split scored (``"val"`` to choose settings; the bench scores ``"test"``).
         watermark: keep the generators' audio watermarks (their default); ``False`` turns them off.
         energy_country: 3-letter ISO code for the CO2 of the energy recorded per model (``None``: energy
             only).
 
     Returns:
-        ``{"samples", "rows", "metrics", "embedders", "skipped", ...}``; media paths are relative to ``out``.
+        ``{"samples", "rows", "comparisons", "metrics", "embedders", "skipped", ...}``; media paths are
+        relative to ``out``; ``comparisons`` holds the paired differences of :func:`compare_rows`.
     """
     folder, names = Path(out), tuple(tasks or GENERATION_MODELS)
     unknown = [t for t in names if t not in GENERATION_MODELS]
@@ -475,6 +459,7 @@ def run_generation(
     config = RunConfig(
         tasks=names,
         models=(*loaded, "oracle"),
+        split=split,
         num_samples=num_samples,
         seed=seed,
         batch_size=num_samples,
@@ -487,57 +472,23 @@ def run_generation(
         from avikit.eval.reference_embedders import load_reference_embedders
 
         embedders = load_reference_embedders()
-    samples = load_eval_data(None, "test", num_samples, seed).samples
+    samples = load_eval_data(None, split, num_samples, seed).samples
     cache = FeatureCache(folder / "features")
-    rows, tasks_used = [], []
+    rows, comparisons, tasks_used = [], [], []
     for task_name in names:
         task = get_task(task_name)
         if not isinstance(task, GenerationTask):
             raise TypeError(f"{task_name} is not a generation task")
         tasks_used.append(task)
-        samples_here = [s for s in samples if task.includes(s)]
-        ids = [s.id for s in samples_here]
-        reference = _write_reference(folder / "reference", samples_here, task)
-        real = [
-            _Media(
-                paths["audio"],
-                paths["video"],
-                task.check_rates(s).num_samples,
-                task.spec.protocol.sample_rate,
-                task.spec.protocol.fps,
-            )
-            for s, paths in zip(samples_here, reference.values(), strict=True)
-        ]
-        for name in (*[n for n in GENERATION_MODELS[task_name] if n in loaded], "oracle"):
-            model = loaded[name] if name in loaded else OracleModel()
-            if task_name not in model.tasks:
-                raise UsageError(f"{name} ({model.id}) does not declare task {task_name!r}")
-            cell = next(c for c in results["cells"] if (c["task"], c["model_id"]) == (task_name, model.id))
-            records = read_cell_records(folder, task_name, model.id, "clean")
-            failed = [f"{i}: {r['error']}" for i, r in records.items() if "error" in r]
-            if failed:
-                first = "; ".join(failed[:2])
-                raise DataError(
-                    f"generator {model.id} failed on {len(failed)} clip(s) of {task_name}: {first}"
-                )
-            media = [_row_media(records, reference, s, task) for s in samples_here]
-            features = _row_features(cache, embedders, media, real, task.outputs)
-            rows.append(
-                _row(
-                    task,
-                    name,
-                    model,
-                    cell,
-                    compute_set_metrics(features, task.outputs, seed),
-                    media,
-                    ids,
-                    folder,
-                    records,
-                )
-            )
+        task_rows, task_comparisons = _task_rows(
+            task, loaded, results, samples, folder, cache, embedders, seed
+        )
+        rows += task_rows
+        comparisons += task_comparisons
     return {
         "folder": folder.name,
         "num_samples": num_samples,
+        "split": split,
         "condition": "clean",
         "fps": int(tasks_used[0].spec.protocol.fps),
         "sample_rate": int(tasks_used[0].spec.protocol.sample_rate),
@@ -552,6 +503,7 @@ def run_generation(
             for s in samples
         },
         "rows": rows,
+        "comparisons": comparisons,
         "metrics": {name: asdict(info) for name, info in GENERATION_METRICS.items()},
         "embedders": {
             role: {"name": e.name, "preprocessing": dict(e.preprocessing)} for role, e in embedders.items()

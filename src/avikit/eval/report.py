@@ -101,7 +101,10 @@ def _leaderboard(task: str, rows: Sequence[Row], runs: int) -> tuple[list[list[s
             value, ci = _value(cell, metric)
             gain_text, significant = "-", None
             if best is not None and cell is not best and math.isfinite(value):
-                gain, gain_ci, significant = gain_over_baseline(cell, best, metric, lower)
+                results = next(r for n, r, c in rows if c is cell)
+                gain, gain_ci, significant = _recorded(results, "vs_baseline", cell, best["model_id"]) or (
+                    gain_over_baseline(cell, best, metric, lower)
+                )
                 mark = {True: " *", False: " n.s.", None: ""}[significant]
                 gain_text = f"{_fmt(gain, gain_ci)}{mark} vs {best['model_id']}"
             table.append([task, name, str(cell["model_id"]), role, metric, _fmt(value, ci), gain_text])
@@ -111,14 +114,32 @@ def _leaderboard(task: str, rows: Sequence[Row], runs: int) -> tuple[list[list[s
     return table, bars, chosen
 
 
+def _recorded(
+    results: Mapping[str, Any], kind: str, cell: Mapping[str, Any], reference: str | None = None
+) -> tuple[float, tuple[float, float], bool] | None:
+    """The run's own paired comparison of ``cell`` (resampled over the task's unit), if it recorded one."""
+    for c in results.get("comparisons", []):
+        if (c["kind"], c["task"], c["model"]) == (kind, cell["task"], cell["model_id"]) and (
+            reference is None or c["reference"] == reference
+        ):
+            low, high = c["ci"]
+            return float(c["difference"]), (float(low), float(high)), bool(c["significant"])
+    return None
+
+
 def _gain_rows(task: str, rows: Sequence[Row]) -> list[list[str]]:
     by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for name, _, cell in rows:
         by_key.setdefault((name, cell["model_id"]), {})[cell["condition"]] = cell
     out = []
     metric = _spec(rows[0][1], task)[0]
+    results = {name: r for name, r, _ in rows}
     for (name, model), cells in by_key.items():
         if not {"clean", "audio_muted", "video_blanked"} <= set(cells):
+            continue
+        recorded = _recorded(results[name], "av_gain", cells["clean"])
+        if recorded is not None:
+            out.append([task, name, model, metric, _fmt(recorded[0], recorded[1])])
             continue
         items = [cells[c]["items"].get(metric) for c in ("clean", "video_blanked", "audio_muted")]
         if any(i is None for i in items) or len({len(i) for i in items if i is not None}) != 1:

@@ -42,7 +42,7 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +53,11 @@ from avikit.data.manifest import atomic_writer
 from avikit.data.sample import Sample
 from avikit.errors import DataError, UsageError
 from avikit.eval.cache import CellStore
+from avikit.eval.comparisons import compare_cells, strongest_baselines
 from avikit.eval.distributed import World, broadcast_object, current_world, gather_object, leave, rank_slots
 from avikit.eval.energy import EnergyMeter, read_energy, summarize_energy
 from avikit.eval.engines import Engine, LocalEngine, Plan, make_engine
+from avikit.eval.intervals import cell_intervals, sample_units
 from avikit.eval.predict import ItemFactory, OpaqueIds, is_reference_baseline
 from avikit.eval.run_cache import RunCache, TaskCache
 from avikit.eval.source import (
@@ -67,7 +69,7 @@ from avikit.eval.source import (
     parse_condition,
     resolve_sample,
 )
-from avikit.metrics import compute_bootstrap_ci
+from avikit.models.baselines import is_trivial_baseline
 from avikit.models.protocol import Model
 from avikit.models.registry import get_model
 from avikit.tasks import Task, get_task
@@ -103,6 +105,8 @@ class RunConfig:
         batch_size: samples per ``predict`` call.
         use: the declared use of the data (e.g. ``"commercial"``), checked against each dataset's licence.
         shard: ``(index, count)`` of this process's shard.
+        baselines: trivial baselines (e.g. ``chance``, ``constant``, ``prior``), run on the clean condition
+            only (they read no media); every model's clean score is compared with the strongest of them.
         watermark: leave the generators' audio watermarks on (their default); ``False`` turns them off.
         energy: measure each cell's energy with codecarbon (:mod:`avikit.eval.energy`) into
             ``results.json["energy"]`` (per model and total).
@@ -119,6 +123,7 @@ class RunConfig:
     batch_size: int = 8
     use: str | None = None
     shard: tuple[int, int] = (0, 1)
+    baselines: tuple[str, ...] = ()
     watermark: bool = True
     energy: bool = False
     energy_country: str | None = None
@@ -191,6 +196,8 @@ class _Context:
         """This process's ``(index, count)``: its ``torchrun`` rank, else the configured shard."""
         return (self.world.rank, self.world.size) if self.world.distributed else self.config.shard
 
+    replicates: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
     def resolve(self, sample: Sample, condition: Condition) -> Sample:
         """The sample under the condition, made once per run."""
         key = (sample.id, condition.name)
@@ -211,8 +218,13 @@ class _Context:
 
 
 def _cell_samples(ctx: _Context, task: Task) -> list[Sample]:
-    """The task's samples in dataset order (chosen on clean samples: every condition scores the same)."""
-    return [sample for sample in ctx.data.samples if task.includes(sample)]
+    """The task's samples in dataset order (chosen on clean samples: every condition scores the same).
+
+    The run's split is scored as the task's protocol split (``split="val"`` scores val clips as the task
+    would score its test clips: the split to choose settings on).
+    """
+    split = task.spec.protocol.split
+    return [s for s in ctx.data.samples if task.includes(s if s.split == split else replace(s, split=split))]
 
 
 def _read_cell(ctx: _Context, task: Task, model: Model, condition: Condition) -> dict[str, dict[str, Any]]:
@@ -379,10 +391,14 @@ def _score_cell(ctx: _Context, task: Task, model: Model, condition: Condition) -
         return {**result, "complete": False, "scores": {}, "ci": {}, "items": {}}
     views = {s.id: task.build_inputs(ctx.resolve(s, condition)) for s in samples}
     predictions = [task.check_prediction(records[s.id]["prediction"], views[s.id], s.id) for s in samples]
-    evaluation = task.evaluate(predictions, _targets(ctx, task, condition))
+    targets = _targets(ctx, task, condition)
+    evaluation = task.evaluate(predictions, targets)
     finite = {key: value for key, value in evaluation.item_values.items() if np.isfinite(value[0]).all()}
-    ci = {key: list(compute_bootstrap_ci(values, seed=ctx.config.seed, scale=scale))
-          for key, (values, scale) in finite.items()}  # fmt: skip
+    units = sample_units(task, samples)
+    ci, replicates = cell_intervals(task, evaluation, predictions, targets, units, ctx.config.seed)
+    ctx.replicates[(task.name, model.id, condition.name)] = replicates
+    if is_trivial_baseline(model):
+        result["baseline"] = True
     primary = task.spec.primary_metric
     kept = finite if isinstance(task, GenerationTask) else {k: v for k, v in finite.items() if k == primary}
     items = {key: values.tolist() for key, (values, _) in kept.items()}
@@ -489,18 +505,19 @@ def run_evaluation(
             )
     conditions = [parse_condition(name) for name in config.conditions]
     check_conditions(data, conditions)
-    model_list = _resolve_models(config, models)
+    plan = _model_plan(config, _resolve_models(config, models), conditions, models)
+    order = {c.name: c for _, listed in plan for c in listed}
     runner = (
-        make_engine(engine, model_list, data.root, None if cache is None else str(cache))
+        make_engine(engine, [m for m, _ in plan], data.root, None if cache is None else str(cache))
         if isinstance(engine, str)
         else engine
     )
     ctx = _Context(config, data, out, ids, {}, {}, world, runner, None if cache is None else RunCache(cache))
     meter = EnergyMeter(config.energy_country) if config.energy else None
     try:
-        for condition in conditions:
+        for condition in order.values():
             for task in tasks:
-                chosen = [model for model in model_list if task.name in model.tasks]
+                chosen = [m for m, listed in plan if task.name in m.tasks and condition in listed]
                 if chosen:
                     _run_task(ctx, task, chosen, condition, progress, meter)
     finally:
@@ -509,12 +526,12 @@ def run_evaluation(
             meter.close()
     energy = None if meter is None else meter.status
     if world.distributed:
-        _gather_records(ctx, tasks, model_list, conditions)
-        results = _write_results(ctx, tasks, model_list, conditions, energy) if world.rank == 0 else None
+        _gather_records(ctx, tasks, plan)
+        results = _write_results(ctx, tasks, plan, energy) if world.rank == 0 else None
         results = dict(broadcast_object(results, world))
         leave(world)
         return results
-    return _write_results(ctx, tasks, model_list, conditions, energy)
+    return _write_results(ctx, tasks, plan, energy)
 
 
 def _shared_secret(out: Path, config: RunConfig, world: World) -> bytes:
@@ -533,16 +550,14 @@ def _shared_secret(out: Path, config: RunConfig, world: World) -> bytes:
     return bytes(secret)
 
 
-def _gather_records(
-    ctx: _Context, tasks: list[Task], models: list[Model], conditions: list[Condition]
-) -> None:
+def _gather_records(ctx: _Context, tasks: list[Task], plan: ModelPlan) -> None:
     """Every rank's records of every cell to rank 0, which appends those its run folder lacks.
 
     On a shared run folder (one machine) rank 0 already sees every shard file and appends nothing.
     """
-    for condition in conditions:
-        for task in tasks:
-            for model in [m for m in models if task.name in m.tasks]:
+    for model, conditions in plan:
+        for condition in conditions:
+            for task in [t for t in tasks if t.name in model.tasks]:
                 mine = _store(ctx, task, model, condition).read()
                 gathered = gather_object(mine, ctx.world)
                 if gathered is None:
@@ -566,20 +581,29 @@ def _metered(
     )
 
 
+ModelPlan = list[tuple[Model, list[Condition]]]
+
+
+def _model_plan(
+    config: RunConfig, model_list: list[Model], conditions: list[Condition], given: Mapping[str, Model] | None
+) -> ModelPlan:
+    """Every model with the conditions it runs under: models under all, trivial baselines clean only."""
+    plan: ModelPlan = [(model, conditions) for model in model_list]
+    clean = next((c for c in conditions if c.name == "clean"), parse_condition("clean"))
+    extra = [name for name in config.baselines if name not in config.models]
+    for model in _resolve_models(replace(config, models=tuple(extra)), given):
+        plan.append((model, [clean]))
+    return plan
+
+
 def _energy_file(ctx: _Context, task: Task, model: Model, condition: Condition) -> Path:
     return _cell_dir(ctx.out, task.name, model.id) / "energy" / f"{_slug(condition.name)}.jsonl"
 
 
-def _write_results(
-    ctx: _Context,
-    tasks: list[Task],
-    models: list[Model],
-    conditions: list[Condition],
-    energy: str | None = None,
-) -> dict:
+def _write_results(ctx: _Context, tasks: list[Task], plan: ModelPlan, energy: str | None = None) -> dict:
     cells = [
         _score_cell(ctx, task, model, condition)
-        for task in tasks for model in models if task.name in model.tasks for condition in conditions
+        for task in tasks for model, listed in plan if task.name in model.tasks for condition in listed
     ]  # fmt: skip
     specs = {
         task.name: {
@@ -588,9 +612,12 @@ def _write_results(
             "units": {m: task.spec.unit_of(m) for m in task.spec.metrics},
             "metrics": list(task.spec.metrics),
             "lower_is_better": list(task.spec.lower_is_better),
+            "resampling_unit": task.spec.resampling_unit,
         }
         for task in tasks
     }
+    baselines = {task: {"model": c["model_id"], "score": c["scores"][specs[task]["primary_metric"]]}
+                 for task, c in strongest_baselines(specs, cells).items()}  # fmt: skip
     results = {
         "run": {
             "config": ctx.config.to_dict(),
@@ -603,9 +630,11 @@ def _write_results(
         },
         "tasks": specs,
         "cells": cells,
+        "baselines": baselines,
+        "comparisons": compare_cells(specs, cells, ctx.replicates),
     }  # fmt: skip
     if energy is not None:
-        records = [r for t in tasks for m in models if t.name in m.tasks for c in conditions
+        records = [r for t in tasks for m, listed in plan if t.name in m.tasks for c in listed
                    for r in read_energy(_energy_file(ctx, t, m, c))]  # fmt: skip
         results["energy"] = summarize_energy(records, energy)
     with atomic_writer(ctx.out / "results.json") as f:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from avikit.errors import InputFileError, UsageError
+from avikit.eval.intervals import cell_intervals, sample_units
 from avikit.eval.source import load_eval_data
-from avikit.metrics import compute_bootstrap_ci
 from avikit.tasks import PredictionError, get_task
 
 __all__ = ["ScoreReport", "read_predictions", "score_predictions"]
@@ -29,7 +29,10 @@ __all__ = ["ScoreReport", "read_predictions", "score_predictions"]
 
 @dataclass(frozen=True)
 class ScoreReport:
-    """The scores of one prediction file: task identity, sample count, scores and 95% intervals."""
+    """The scores of one prediction file: task identity, sample count, scores and 95% intervals.
+
+    The intervals resample the task's unit (:func:`avikit.eval.intervals.cell_intervals`).
+    """
 
     task: str
     task_version: int
@@ -132,9 +135,10 @@ def score_predictions(
             f"{predictions}: {len(missing)} sample(s) have no prediction, e.g. {missing[:3]}"
         )
     targets = [task.build_target(samples[sid], data.root) for sid in samples]
-    evaluation = task.evaluate([checked[sid] for sid in samples], targets)
-    ci = {key: list(compute_bootstrap_ci(values, seed=seed, scale=scale))
-          for key, (values, scale) in evaluation.item_values.items()}  # fmt: skip
+    ordered = [checked[sid] for sid in samples]
+    evaluation = task.evaluate(ordered, targets)
+    units = sample_units(task, list(samples.values()))
+    ci, _ = cell_intervals(task, evaluation, ordered, targets, units, seed)
     return ScoreReport(
         task.name, task.spec.version, task.spec.protocol_hash, evaluation.count, evaluation.scores, ci
     )

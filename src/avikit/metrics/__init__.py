@@ -36,7 +36,16 @@ from avikit.metrics.avvp import (
     load_llp_annotations,
     load_llp_video_ids,
 )
-from avikit.metrics.bootstrap import compute_bootstrap_ci
+from avikit.metrics.bootstrap import (
+    Comparison,
+    bootstrap_indices,
+    compute_av_gain,
+    compute_bootstrap_ci,
+    compute_mean_replicates,
+    compute_paired_difference,
+    compute_percentile_interval,
+    compute_set_replicates,
+)
 from avikit.metrics.classification import (
     compute_average_precision,
     compute_classification_statistics,
@@ -65,6 +74,7 @@ from avikit.metrics.ref_avs import (
 from avikit.metrics.retrieval import (
     compute_retrieval_scores,
     compute_retrieval_statistics,
+    evaluate_caption_to_clip_map,
     evaluate_retrieval,
 )
 from avikit.metrics.segmentation import (
@@ -81,9 +91,12 @@ from avikit.metrics.sync import compute_sync_scores, compute_sync_statistics, ev
 __all__ = [
     "LLP_CATEGORIES",
     "UNAV_TIOU_THRESHOLDS",
+    "Comparison",
+    "bootstrap_indices",
     "build_answer_vocabulary",
     "build_ave_segment_labels",
     "build_llp_ground_truth",
+    "compute_av_gain",
     "compute_ave_accuracy",
     "compute_ave_accuracy_statistics",
     "compute_ave_cross_modal_scores",
@@ -104,11 +117,15 @@ __all__ = [
     "compute_evidence_iou",
     "compute_localization_scores",
     "compute_localization_statistics",
+    "compute_mean_replicates",
+    "compute_paired_difference",
+    "compute_percentile_interval",
     "compute_ref_avs_null_score",
     "compute_ref_avs_scores",
     "compute_ref_avs_statistics",
     "compute_retrieval_scores",
     "compute_retrieval_statistics",
+    "compute_set_replicates",
     "compute_sync_scores",
     "compute_sync_statistics",
     "compute_topk_accuracy",
@@ -118,6 +135,7 @@ __all__ = [
     "evaluate_avs_binary",
     "evaluate_avs_semantic",
     "evaluate_avvp",
+    "evaluate_caption_to_clip_map",
     "evaluate_classification_accuracy",
     "evaluate_localization",
     "evaluate_multilabel_map",

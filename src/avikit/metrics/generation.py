@@ -19,6 +19,7 @@ Differences that are deliberate and documented:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -27,6 +28,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from avikit.errors import UsageError
 from avikit.metrics._validation import as_finite, non_empty, same_shape
+from avikit.metrics.bootstrap import (
+    NUM_RESAMPLES,
+    bootstrap_indices,
+    compute_percentile_interval,
+    compute_set_replicates,
+)
 
 __all__ = [
     "PREPROCESSING",
@@ -40,6 +47,7 @@ __all__ = [
     "compute_frechet_bootstrap_ci",
     "compute_frechet_contributions",
     "compute_frechet_distance_infinity",
+    "compute_frechet_replicates",
     "compute_frechet_scores",
     "compute_frechet_statistics",
     "compute_inception_contributions",
@@ -52,6 +60,7 @@ __all__ = [
     "evaluate_inception_score",
     "evaluate_kl",
     "frechet_distance",
+    "reduce_to_span",
 ]
 
 AV_BENCHMARK_COMMIT = "050a5cdb9b"
@@ -325,36 +334,120 @@ def compute_frechet_distance_infinity(
     return {"frechet_distance_infinity": float(intercept), "slope": float(slope), "r2": 1 - residual / total}
 
 
+def reduce_to_span(
+    predictions: ArrayLike, targets: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Both sets in an orthonormal basis of the span of their centred rows (at most ``N + M - 1`` dims).
+
+    A rotation and a shift change no Frechet distance (means, covariances and ``tr sqrt(S1 S2)`` all live in
+    that span, and so do those of any subset of the rows), so FD of the reduced sets equals FD of the
+    originals while the matrix roots become small: 8 clips in a 64-d space are 15 dims at most.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> a, b = rng.normal(size=(4, 32)), rng.normal(size=(4, 32))
+        >>> ra, rb = reduce_to_span(a, b)
+        >>> ra.shape[1] <= 7, bool(np.isclose(np.linalg.norm(a[0] - b[1]), np.linalg.norm(ra[0] - rb[1])))
+        (True, True)
+    """
+    generated = np.asarray(predictions, dtype=np.float64)
+    real = np.asarray(targets, dtype=np.float64)
+    rows = np.concatenate([generated, real])
+    centre = rows.mean(axis=0)
+    _, singular, basis = np.linalg.svd(rows - centre, full_matrices=False)
+    keep = basis[singular > singular.max(initial=0.0) * 1e-10]  # [K, D]
+    if len(keep) == 0:  # every row equal: any one axis
+        keep = np.eye(1, rows.shape[1])
+    return (generated - centre) @ keep.T, (real - centre) @ keep.T
+
+
+def compute_frechet_replicates(
+    predictions: ArrayLike,
+    targets: ArrayLike,
+    num_resamples: int = NUM_RESAMPLES,
+    seed: int = 0,
+    on_failure: Literal["raise", "eigh"] = "eigh",
+) -> NDArray[np.float64]:
+    """Bootstrap replicates ``[num_resamples]`` of FD, resampling clips: row ``i`` of both sets together.
+
+    The generated and the real set are paired by clip (row ``i`` of each is the same video), so a resample
+    draws clips (:func:`avikit.metrics.bootstrap.bootstrap_indices`) and recomputes FD on the chosen pairs;
+    every score over the same clips and seed sees the same resamples, which makes differences paired.
+    Resamples repeat clips, which shrinks the covariances and moves FD up: the percentile interval of small
+    sets may lie above the estimate, and it says so rather than being re-centred on it. With the default
+    ``on_failure="eigh"`` every resample takes the symmetric eigen-decomposition root (exact for the
+    covariances, which are positive semi-definite, and real where ``sqrtm`` of a near-singular product is
+    not); ``"raise"`` takes the official ``sqrtm`` path of :func:`frechet_distance`.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> reps = compute_frechet_replicates(rng.normal(size=(6, 3)), rng.normal(size=(6, 3)), 20)
+        >>> reps.shape, bool((reps >= 0).all())
+        ((20,), True)
+    """
+    stats = compute_frechet_statistics(predictions, targets)
+    if len(stats["prediction"]) != len(stats["target"]):
+        raise UsageError(
+            f"clip resampling pairs generated and real rows: got {len(stats['prediction'])} and "
+            f"{len(stats['target'])} rows; give one row per clip in each set, in the same clip order"
+        )
+    from scipy.linalg import LinAlgWarning
+
+    generated, real = reduce_to_span(stats["prediction"], stats["target"])
+
+    if on_failure == "eigh":  # all resamples at once: stacked moments and eigen-decompositions
+        return _batched_frechet(generated, real, bootstrap_indices(len(generated), num_resamples, seed))
+
+    def score(rows: NDArray[np.int64]) -> float:
+        return frechet_distance(*_moments(generated[rows]), *_moments(real[rows]), on_failure=on_failure)[0]
+
+    with warnings.catch_warnings():  # resamples of few clips: singular covariances are expected
+        warnings.simplefilter("ignore", LinAlgWarning)
+        return compute_set_replicates(score, len(generated), num_resamples, seed)
+
+
+def _batched_frechet(
+    generated: NDArray[np.float64], real: NDArray[np.float64], picks: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """FD with the ``eigh`` root of every resample ``picks[r]`` of paired rows, ``[R]``.
+
+    The same moments as :func:`frechet_distance` (mean; ``np.cov`` with ``ddof=1``) and the same root as its
+    ``eigh`` fallback, for all resamples in stacked array operations.
+    """
+
+    def moments(rows: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        mean = rows.mean(axis=1)  # [R, K]
+        centred = rows - mean[:, None]
+        return mean, np.einsum("rnk,rnl->rkl", centred, centred) / (rows.shape[1] - 1)
+
+    (mu1, s1), (mu2, s2) = moments(generated[picks]), moments(real[picks])
+    values, vectors = np.linalg.eigh(s1)
+    half = (vectors * np.sqrt(np.clip(values, 0, None))[:, None, :]) @ vectors.transpose(0, 2, 1)
+    inner = np.linalg.eigvalsh(half @ s2 @ half)
+    trace = np.sqrt(np.clip(inner, 0, None)).sum(axis=1)
+    diff = mu1 - mu2
+    traces = np.trace(s1, axis1=1, axis2=2) + np.trace(s2, axis1=1, axis2=2)
+    return np.einsum("rk,rk->r", diff, diff) + traces - 2 * trace
+
+
 def compute_frechet_bootstrap_ci(
     predictions: ArrayLike,
     targets: ArrayLike,
     confidence: float = 0.95,
-    num_resamples: int = 200,
+    num_resamples: int = NUM_RESAMPLES,
     seed: int = 0,
     on_failure: Literal["raise", "eigh"] = "eigh",
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the Frechet distance, resampling both sets with replacement.
+    """Percentile bootstrap interval of FD over clips (:func:`compute_frechet_replicates`), in FD units.
 
-    FD is not a mean over items, so :func:`avikit.metrics.compute_bootstrap_ci` does not apply; each resample
-    recomputes FD. Duplicated rows shrink the covariance, so the interval is wide for ``N`` close to ``D``.
-    Defaults to the ``eigh`` root, as resamples of small sets are often near-singular.
-
-    Returns:
-        ``(low, high)`` in FD units.
+    Example:
+        >>> rng = np.random.default_rng(1)
+        >>> low, high = compute_frechet_bootstrap_ci(rng.normal(size=(40, 2)) + 1, rng.normal(size=(40, 2)))
+        >>> bool(0 < low < high)
+        True
     """
-    stats = compute_frechet_statistics(predictions, targets)
-    prediction, target = stats["prediction"], stats["target"]
-    if not 0 < confidence < 1 or num_resamples < 1:
-        raise UsageError("confidence must lie in (0, 1) and num_resamples must be positive")
-    rng = np.random.default_rng(seed)
-    values = np.empty(num_resamples)
-    for index in range(num_resamples):
-        first = prediction[rng.integers(0, len(prediction), len(prediction))]
-        second = target[rng.integers(0, len(target), len(target))]
-        values[index] = frechet_distance(*_moments(first), *_moments(second), on_failure=on_failure)[0]
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(values, [alpha, 1 - alpha])
-    return float(low), float(high)
+    replicates = compute_frechet_replicates(predictions, targets, num_resamples, seed, on_failure)
+    return compute_percentile_interval(replicates, confidence)
 
 
 # -------------------------------------------------------------------------------------------------- KL

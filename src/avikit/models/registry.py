@@ -10,7 +10,7 @@ A model is found in three ways, tried in this order:
 
 Example:
     >>> [name for name in MODELS][:4]
-    ['oracle', 'chance', 'avel', 'avel-cross-modal']
+    ['oracle', 'chance', 'constant', 'prior']
     >>> get_model("avikit.models.baselines:OracleModel").id
     'oracle'
 """
@@ -35,6 +35,8 @@ ENTRY_POINT_GROUP = "avikit.models"
 MODELS: dict[str, str] = {
     "oracle": "avikit.models.baselines:OracleModel",
     "chance": "avikit.models.baselines:ChanceModel",
+    "constant": "avikit.models.baselines:ConstantModel",
+    "prior": "avikit.models.baselines:PriorModel",
     "avel": "avikit.models.perception.avel:from_pretrained",
     "avel-cross-modal": "avikit.models.perception.avel_cross_modal:from_pretrained",
     "avvp": "avikit.models.perception.avvp:from_pretrained",

@@ -34,7 +34,16 @@ from avikit.metrics import (
     compute_ave_cross_modal_statistics,
     merge_statistics,
 )
-from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values, segments
+from avikit.tasks.base import (
+    Evaluation,
+    Protocol,
+    Task,
+    TaskInputs,
+    TaskSpec,
+    item_samples,
+    mean_values,
+    segments,
+)
 from avikit.tasks.schema import FieldSpec
 
 __all__ = ["AVEL_LABELS", "AVELCrossModalTask", "AVELTask", "segment_labels"]
@@ -100,6 +109,7 @@ class AVELTask(Task):
         metrics=("accuracy",),
         primary_metric="accuracy",
         unit="fraction",
+        resampling_unit="video",
     )
     required_targets = ("avel",)
 
@@ -142,6 +152,7 @@ class AVELTask(Task):
             {"accuracy": compute_ave_accuracy(statistics)},
             {"accuracy": mean_values(statistics["correct"])},
             len(parts),
+            {"accuracy": item_samples([len(target["labels"]) for target in targets])},
         )
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
@@ -188,6 +199,7 @@ class AVELCrossModalTask(Task):
         metrics=("a2v", "v2a"),
         primary_metric="a2v",
         unit="percent",
+        resampling_unit="video",
     )
 
     required_targets = ("avel",)

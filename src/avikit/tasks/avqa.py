@@ -29,7 +29,7 @@ from avikit.data.synth.questions import ANSWER_WORDS
 from avikit.errors import DataError, UsageError
 from avikit.metrics import compute_avqa_scores, compute_avqa_statistics
 from avikit.metrics.avqa import AVQA_QUESTION_TYPES, compute_evidence_iou
-from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
+from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, item_samples, mean_values
 from avikit.tasks.schema import FieldSpec
 
 __all__ = ["AVQA_ANSWERS", "AVQATask"]
@@ -70,6 +70,7 @@ class AVQATask(Task):
         metrics=(*AVQA_QUESTION_TYPES.values(), "audio", "visual", "audio_visual", "overall", "evidence_iou"),
         primary_metric="overall",
         unit="percent",
+        resampling_unit="video",
     )
 
     required_targets = ("qa",)
@@ -124,18 +125,21 @@ class AVQATask(Task):
             raise UsageError("the scored samples have no questions; nothing to score")
         logits = np.eye(len(answers) + 1)[guesses]  # the last column: an answer outside the vocabulary
         statistics = compute_avqa_statistics(logits, labels, types)
-        ious = []
-        for p, t in zip(predictions, targets, strict=True):
+        ious, owners = [], []
+        for position, (p, t) in enumerate(zip(predictions, targets, strict=True)):
             stated = [k for k, span in enumerate(t["evidence"]) if span is not None]
             given = p.get("evidence") or [None] * len(t["evidence"])
             ious.append(compute_evidence_iou([given[k] for k in stated], [t["evidence"][k] for k in stated]))
+            owners.append(np.full(len(stated), position, np.int64))
         iou = np.concatenate(ious)
         evidence = float(100 * iou.mean()) if iou.size else float("nan")
         scores = {**compute_avqa_scores(statistics), "evidence_iou": evidence}
         values = {"overall": mean_values(statistics["correct"], 100.0)}
-        if iou.size:
+        groups = {"overall": item_samples([len(t["answers"]) for t in targets])}
+        if iou.size:  # official MUSIC-AVQA files state no evidence spans
             values["evidence_iou"] = mean_values(iou, 100.0)
-        return Evaluation(scores, values, len(predictions))
+            groups["evidence_iou"] = np.concatenate(owners)
+        return Evaluation(scores, values, len(predictions), groups)
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
         """The true answers and evidence (where stated)."""

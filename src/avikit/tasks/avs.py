@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from avikit.tasks.base import (
     Task,
     TaskInputs,
     TaskSpec,
+    item_samples,
     mean_values,
 )
 from avikit.tasks.schema import FieldSpec, encode_mask
@@ -185,6 +186,7 @@ class AVSBinaryTask(_AVSTask):
         metrics=("miou", "f_score"),
         primary_metric="miou",
         unit="fraction",
+        resampling_unit="video",
     )
 
     def build_target(self, sample: Sample, root: str | Path | None = None) -> dict[str, Any]:
@@ -203,7 +205,8 @@ class AVSBinaryTask(_AVSTask):
         logits = np.stack([np.where(p["masks"] == 1, BINARY_LOGIT, -BINARY_LOGIT) for p in predictions])
         statistics = compute_avs_binary_statistics(logits, masks)
         scores = compute_avs_binary_scores(statistics, int(self.spec.protocol.params["batch_size"]))
-        return Evaluation(scores, {"miou": mean_values(statistics["iou"])}, len(predictions))
+        frames = {"miou": item_samples([len(target["masks"]) for target in targets])}
+        return Evaluation(scores, {"miou": mean_values(statistics["iou"])}, len(predictions), frames)
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """Each pixel 1 with probability one half."""
@@ -252,6 +255,7 @@ class AVSSemanticTask(_AVSTask):
         ),
         primary_metric="miou",
         unit="fraction",
+        resampling_unit="video",
     )
 
     def includes(self, sample: Sample) -> bool:
@@ -285,6 +289,22 @@ class AVSSemanticTask(_AVSTask):
         statistics = compute_avs_semantic_statistics(pred, labels, num_classes)
         scores = compute_avs_semantic_scores(statistics, int(self.spec.protocol.params["batch_size"]))
         return Evaluation(scores, {}, len(predictions))
+
+    def resampled_scores(
+        self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
+    ) -> Callable[[Sequence[int]], dict[str, float]]:
+        """The AVSS scores of chosen videos from their per-video statistics (computed once)."""
+        labels = np.stack([target["masks"] for target in targets])
+        pred = np.stack([p["masks"] for p in predictions])
+        num_classes = int(self.spec.protocol.params["num_classes"])
+        statistics = compute_avs_semantic_statistics(pred, labels, num_classes)
+        batch = int(self.spec.protocol.params["batch_size"])
+
+        def scores(rows: Sequence[int]) -> dict[str, float]:
+            index = np.asarray(rows, dtype=np.int64)
+            return compute_avs_semantic_scores({k: v[index] for k, v in statistics.items()}, batch)
+
+        return scores
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """Each pixel background or one random class, with probability one half."""

@@ -75,6 +75,7 @@ class AVVPTask(Task):
         metrics=tuple(f"{level}_{kind}" for level in _LEVELS for kind in _KINDS),
         primary_metric="segment_type",
         unit="percent",
+        resampling_unit="video",
     )
     required_targets = ("segment_labels",)
 

@@ -23,7 +23,7 @@ import copy
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -40,6 +40,7 @@ from avikit.media import AVClip
 from avikit.tasks.schema import FieldSpec, PredictionError, check_record
 
 __all__ = [
+    "RESAMPLING_UNITS",
     "Evaluation",
     "Geometry",
     "Protocol",
@@ -47,12 +48,17 @@ __all__ = [
     "TaskInputs",
     "TaskSpec",
     "cut_media",
+    "item_samples",
     "model_media",
     "sample_geometry",
     "sample_uniform_frames",
     "second_segments",
     "segments",
 ]
+
+
+RESAMPLING_UNITS = ("clip", "video")
+"""What a task's confidence intervals resample (:attr:`TaskSpec.resampling_unit`)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,10 @@ class TaskSpec:
         lower_is_better: score keys for which lower is better (ranks).
         metric_units: the unit of every score whose unit is not ``unit`` (e.g. SSIM ``"fraction"`` next to a
             PSNR in ``"dB"``); :meth:`unit_of` reads both.
+        resampling_unit: what a confidence interval resamples (:data:`RESAMPLING_UNITS`): ``"clip"`` (each
+            scored sample with all its items) or ``"video"`` (the samples cut from one media file together,
+            with all their items: segments, frames, questions). It moves no score, only intervals, so it is
+            not part of the protocol hash.
     """
 
     name: str
@@ -121,8 +131,13 @@ class TaskSpec:
     unit: str
     lower_is_better: tuple[str, ...] = ()
     metric_units: Mapping[str, str] = field(default_factory=dict)
+    resampling_unit: str = "clip"
 
     def __post_init__(self) -> None:
+        if self.resampling_unit not in RESAMPLING_UNITS:
+            raise UsageError(
+                f"task {self.name}: resampling_unit {self.resampling_unit!r} is not one of {RESAMPLING_UNITS}"
+            )
         unknown = sorted(set(self.metric_units) - set(self.metrics))
         if unknown:
             raise UsageError(f"task {self.name}: metric_units names {unknown}, not scores of {self.metrics}")
@@ -156,6 +171,7 @@ class TaskSpec:
         """SHA-256 (first 16 hex digits) of everything but the prose: changes whenever a number can move."""
         data = json.loads(json.dumps(asdict(self)))
         data.pop("description")
+        data.pop("resampling_unit")
         if not data["metric_units"]:
             data.pop("metric_units")  # keeps the hashes of tasks with one unit as they were
         if not data["protocol"]["geometry"]:
@@ -240,11 +256,16 @@ class Evaluation:
         item_values: score key -> ``(values [N], scale)`` for every score that is a mean of per-item
             values (``scale`` turns the mean into the score's unit); the input of confidence intervals.
         count: number of samples scored.
+        item_samples: score key -> ``[N]`` the position (in the scored list) of the sample each item of
+            ``item_values`` comes from, for scores with several items per sample (segments, frames,
+            questions); a key without it has one item per sample. The bootstrap keeps a sample's items
+            together.
     """
 
     scores: dict[str, float]
     item_values: dict[str, tuple[NDArray[np.float64], float]]
     count: int
+    item_samples: dict[str, NDArray[np.int64]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -550,6 +571,21 @@ class Task:
         scores = self.evaluate([prediction], [target]).scores
         return {key: value for key, value in scores.items() if math.isfinite(value)}
 
+    def resampled_scores(
+        self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
+    ) -> Callable[[Sequence[int]], dict[str, float]]:
+        """Scores of the samples at given positions (repeats allowed): what a set-metric bootstrap recomputes.
+
+        The default runs :meth:`evaluate` on the chosen samples; a task whose set metric comes from
+        per-sample statistics overrides it to index them once computed.
+        """
+
+        def scores(rows: Sequence[int]) -> dict[str, float]:
+            chosen = [int(row) for row in rows]
+            return self.evaluate([predictions[i] for i in chosen], [targets[i] for i in chosen]).scores
+
+        return scores
+
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
         """The prediction that reaches the maximum of every metric (read from the target)."""
         raise NotImplementedError
@@ -562,3 +598,13 @@ class Task:
 def mean_values(values: NDArray[Any], scale: float = 1.0) -> tuple[NDArray[np.float64], float]:
     """Per-item values and scale as stored in :attr:`Evaluation.item_values`."""
     return np.asarray(values, dtype=np.float64).reshape(-1), scale
+
+
+def item_samples(counts: Sequence[int]) -> NDArray[np.int64]:
+    """The sample position of every item when sample ``k`` has ``counts[k]`` items, in order.
+
+    Example:
+        >>> item_samples([2, 0, 3]).tolist()
+        [0, 0, 2, 2, 2]
+    """
+    return np.repeat(np.arange(len(counts), dtype=np.int64), np.asarray(counts, dtype=np.int64))

@@ -79,9 +79,8 @@ class CaptionTask(LanguageTask):
             "hallucination_rate": float(100 * rates["invented"].sum() / max(rates["mentioned"].sum(), 1)),
             "repetition_rate": float(100 * rates["repetition"].mean()),
         }
-        index = np.array(clip_of)
-        per_clip = np.array([per_caption[index == k].mean() for k in range(len(predictions))])
-        return Evaluation(scores, {"cider_d": mean_values(per_clip)}, len(predictions))
+        clips = {"cider_d": np.array(clip_of, dtype=np.int64)}  # a clip's captions stay together
+        return Evaluation(scores, {"cider_d": mean_values(per_caption)}, len(predictions), clips)
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """A caption naming one random class."""

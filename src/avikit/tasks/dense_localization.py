@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import numpy as np
 from avikit.data.sample import Sample
 from avikit.errors import DataError
 from avikit.metrics import UNAV_TIOU_THRESHOLDS, compute_detection_scores, compute_detection_statistics
+from avikit.metrics.detection import compute_detection_resampler
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec
 from avikit.tasks.schema import FieldSpec
 
@@ -56,6 +57,7 @@ class DenseLocalizationTask(Task):
         metrics=(*_THRESHOLD_KEYS, "average_map"),
         primary_metric="average_map",
         unit="fraction",
+        resampling_unit="video",
     )
 
     required_targets = ("events",)
@@ -103,6 +105,24 @@ class DenseLocalizationTask(Task):
             np.array([d["score"] for _, d in pred], dtype=np.float64),
         )
         return Evaluation(compute_detection_scores(statistics), {}, len(predictions))
+
+    def resampled_scores(
+        self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
+    ) -> Callable[[Sequence[int]], dict[str, float]]:
+        """UnAV-100 mAP of chosen videos (repeats allowed), each video's matching done once."""
+        index = {name: k for k, name in enumerate(self.profile.labels("classes"))}
+        gt = [(v, e) for v, t in enumerate(targets) for e in t["events"]]
+        pred = [(v, d) for v, p in enumerate(predictions) for d in p["events"]]
+        return compute_detection_resampler(
+            np.array([v for v, _ in gt], dtype=np.int64),
+            np.array([[e[1], e[2]] for _, e in gt], dtype=np.float64).reshape(-1, 2),
+            np.array([index[e[0]] for _, e in gt], dtype=np.int64),
+            np.array([v for v, _ in pred], dtype=np.int64),
+            np.array([[d["start"], d["end"]] for _, d in pred], dtype=np.float64).reshape(-1, 2),
+            np.array([index[d["label"]] for _, d in pred], dtype=np.int64),
+            np.array([d["score"] for _, d in pred], dtype=np.float64),
+            videos=range(len(targets)),
+        )
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
         """Every true event, score 1."""

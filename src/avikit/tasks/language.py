@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,7 +37,15 @@ from avikit.data.synth.classes import CLASS_NAMES
 from avikit.metrics.avqa import AVQA_QUESTION_TYPES
 from avikit.metrics.hallucination import PROBE_SCORES, compute_probe_scores, compute_probe_statistics
 from avikit.metrics.text_answers import extract_choice, normalize_answer, parse_yes_no
-from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
+from avikit.tasks.base import (
+    Evaluation,
+    Protocol,
+    Task,
+    TaskInputs,
+    TaskSpec,
+    item_samples,
+    mean_values,
+)
 from avikit.tasks.schema import FieldSpec
 
 __all__ = [
@@ -180,11 +187,16 @@ def _answers(predictions: Sequence[Mapping[str, Any]]) -> list[str]:
     return [a for p in predictions for a in p["answers"]]
 
 
-def _per_clip(values: np.ndarray, targets: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    """Mean of per-question values within each clip ``[N]`` (the unit the intervals resample)."""
-    counts = [len(t["records"]) for t in targets]
-    edges = np.cumsum([0, *counts])
-    return np.array([values[a:b].mean() for a, b in itertools.pairwise(edges)])
+def _per_question(
+    values: np.ndarray, targets: Sequence[Mapping[str, Any]], key: str
+) -> tuple[dict[str, tuple[np.ndarray, float]], dict[str, np.ndarray]]:
+    """``item_values`` and ``item_samples`` of a percent score that is the mean over every question.
+
+    The bootstrap resamples clips and keeps each clip's questions together, so the interval is of the same
+    question-weighted mean as the score.
+    """
+    clips = item_samples([len(t["records"]) for t in targets])
+    return {key: mean_values(values, 100.0)}, {key: clips}
 
 
 def _accuracy_scores(correct: np.ndarray, records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
@@ -224,9 +236,8 @@ class AVQAWordsTask(LanguageTask):
             dtype=np.float64,
         )
         scores = {"overall": float(100 * correct.mean()), **_accuracy_scores(correct, records)}
-        return Evaluation(
-            scores, {"overall": mean_values(_per_clip(correct, targets), 100.0)}, len(predictions)
-        )
+        values, clips = _per_question(correct, targets, "overall")
+        return Evaluation(scores, values, len(predictions), clips)
 
 
 class AVQAChoiceTask(LanguageTask):
@@ -260,9 +271,8 @@ class AVQAChoiceTask(LanguageTask):
             **{k: scores[k] for k in ("audio", "visual", "audio_visual")},
             "unparsed": float(100 * np.mean([c is None for c in chosen])),
         }
-        return Evaluation(
-            scores, {"overall": mean_values(_per_clip(correct, targets), 100.0)}, len(predictions)
-        )
+        values, clips = _per_question(correct, targets, "overall")
+        return Evaluation(scores, values, len(predictions), clips)
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """A uniformly random letter among each question's options (the random baseline)."""
@@ -301,8 +311,9 @@ class HallucinationTask(LanguageTask):
                 c for c, r in zip(statistics["correct"], records, strict=True) if r["modality"] == modality
             ]
             scores[f"{modality}_accuracy"] = float(100 * np.mean(hits)) if hits else float("nan")
-        values = {"accuracy": mean_values(_per_clip(statistics["correct"], targets), 100.0)}
-        return Evaluation(scores, values, len(predictions))
+        correct = np.asarray(statistics["correct"], dtype=np.float64)
+        values, clips = _per_question(correct, targets, "accuracy")
+        return Evaluation(scores, values, len(predictions), clips)
 
     def chance_prediction(self, inputs: TaskInputs, rng: np.random.Generator) -> dict[str, Any]:
         """Yes or no with equal probability."""

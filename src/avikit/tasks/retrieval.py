@@ -86,7 +86,8 @@ class RetrievalTask(Task):
         values = {
             f"{d}_r{k}": mean_values(statistics[f"{d}_rank"] < k) for d in _DIRECTIONS for k in (1, 5, 10)
         }
-        return Evaluation(compute_retrieval_scores(statistics), values, len(predictions))
+        queries = {key: statistics[f"{key.rsplit('_r', 1)[0]}_query"] for key in values}
+        return Evaluation(compute_retrieval_scores(statistics), values, len(predictions), queries)
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
         """The same random unit vector for the audio and the video, seeded by the sample id."""

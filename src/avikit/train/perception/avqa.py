@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from avikit.models.perception.avqa import SEGMENT_KEYS, AVQAHead, _words, question_vocabulary
+from avikit.models.perception.avqa import FEATURE_KEYS, AVQAHead, _words, question_vocabulary
 from avikit.tasks import AVQA_ANSWERS, Task
 from avikit.train.feature_sets import FeatureSet
 
@@ -32,7 +32,7 @@ def avqa_training_data(data: FeatureSet, task: Task) -> dict[str, torch.Tensor]:
             words.append(ids + [-1] * (16 - len(ids)))
             answers.append(AVQA_ANSWERS.index(qa["answer"]))
     index = torch.tensor(clips)
-    rows = {k: data.features[k][index] for k in SEGMENT_KEYS}
+    rows = {k: data.features[k][index] for k in FEATURE_KEYS}
     return {**rows, "words": torch.tensor(words), "answer": torch.tensor(answers)}
 
 

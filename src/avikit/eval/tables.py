@@ -1,0 +1,257 @@
+"""Result tables as text, from results files only: the leaderboard, open vocabulary, generation, selection.
+
+Every table the README and the docs show is made here from a committed results file (``avikit bench``'s
+``summary.json``, a run's ``results.json``, the selection study's file), so a table cannot say more than
+its file: ``tools/doc_tables.py`` writes them into the Markdown files and a test fails when one differs.
+Each function returns ``(header, rows)`` of strings; :func:`markdown_table` lays them out.
+
+Conventions: a score is printed with its interval ``value [low, high]`` (95%, percentile bootstrap over the
+task's resampling unit); a paired difference is signed, positive = better, and ends in ``(n.s.)`` when its
+interval touches or crosses 0. Percent scores have one decimal, dB two, everything else three.
+
+Example:
+    >>> print(markdown_table(["a", "b"], [["1", "2"]]))
+    | a | b |
+    |---|---|
+    | 1 | 2 |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from avikit.eval.comparisons import significance_mark
+
+__all__ = [
+    "Table",
+    "comparison_table",
+    "format_difference",
+    "format_score",
+    "generation_comparison_table",
+    "generation_table",
+    "leaderboard_table",
+    "markdown_table",
+    "open_vocabulary_table",
+    "run_table",
+    "selection_table",
+    "summarize_bench",
+]
+
+Table = tuple[list[str], list[list[str]]]
+
+_DIGITS = {"percent": 1, "dB": 2}
+_REFERENCE = {"v2a": ("mel_distance",), "joint-generation": ("mel_distance",), "a2v": ("psnr", "ssim"),
+              "codec-reconstruction": ("mel_distance", "si_sdr")}  # fmt: skip
+_HEADLINE = ("fd_audio", "fd_video", "alignment", "desync")
+_NAMES = {"mel_distance": "mel distance", "si_sdr": "SI-SDR", "psnr": "PSNR", "ssim": "SSIM",
+          "fd_audio": "FD audio", "fd_video": "FD video", "kl": "KL", "inception_score": "IS",
+          "alignment": "alignment", "desync": "DeSync"}  # fmt: skip
+
+
+def _number(value: float | str, unit: str = "") -> str:
+    number = float(value)
+    text = f"{number:.{_DIGITS.get(unit, 3)}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def format_score(value: float | str | None, ci: Sequence[float] | None = None, unit: str = "") -> str:
+    """``"0.656 [0.598, 0.712]"`` (``"-"`` for a missing score).
+
+    Example:
+        >>> format_score(56.62, [50.1, 62.0], "percent"), format_score(None)
+        ('56.6 [50.1, 62.0]', '-')
+    """
+    if value is None:
+        return "-"
+    text = _number(value, unit)
+    return text + (f" [{_number(ci[0], unit)}, {_number(ci[1], unit)}]" if ci else "")
+
+
+def format_difference(comparison: Mapping[str, Any] | None, unit: str = "") -> str:
+    """``"+0.140 [0.098, 0.179]"``, with ``" (n.s.)"`` when the paired interval touches or crosses 0.
+
+    Example:
+        >>> format_difference({"difference": 0.1, "ci": [-0.02, 0.2], "significant": False})
+        '+0.100 [-0.020, 0.200] (n.s.)'
+    """
+    if comparison is None:
+        return "-"
+    low, high = comparison["ci"]
+    sign = "+" if float(comparison["difference"]) >= 0 else "-"
+    magnitude = _number(abs(float(comparison["difference"])), unit)
+    return f"{sign}{magnitude} [{_number(low, unit)}, {_number(high, unit)}]" + significance_mark(comparison)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub Markdown table (no trailing newline)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def leaderboard_table(board: Sequence[Mapping[str, Any]]) -> Table:
+    """The perception leaderboard of ``avikit bench`` (its ``leaderboard`` rows)."""
+    header = [
+        "task", "metric", "interval unit", "model [95% CI]", "strongest trivial baseline",
+        "model - baseline [paired 95% CI]", "audio only", "video only", "AV gain [paired 95% CI]",
+    ]  # fmt: skip
+    rows = []
+    for r in board:
+        unit = r["unit"]
+        base = r.get("baseline")
+        baseline = "-" if base is None else f"{_number(base['score'], unit)} ({base['model']})"
+        rows.append([
+            r["task"], r["metric"], r.get("resampling_unit", "clip"), format_score(r["score"], r["ci"], unit),
+            baseline, format_difference(r.get("vs_baseline"), unit), _number(r["audio_only"], unit),
+            _number(r["video_only"], unit), format_difference(r.get("av_gain"), unit),
+        ])  # fmt: skip
+    return header, rows
+
+
+def open_vocabulary_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """Seen (``test``) and held-out (``open_test``) classes with intervals and chance."""
+    header = ["task", "model", "metric", "test (seen) [95% CI]", "open_test (held out) [95% CI]",
+              "chance test / open_test"]  # fmt: skip
+    out = []
+    for r in rows:
+        chance = r.get("chance") or {}
+        level = " / ".join(_number(chance[k]) for k in ("test", "open_test") if k in chance) or "-"
+        out.append([r["task"], r["model"], r["metric"], format_score(r["test"], r.get("test_ci")),
+                    format_score(r["open_test"], r.get("open_test_ci")), level])  # fmt: skip
+    return header, out
+
+
+def _scored(row: Mapping[str, Any], metric: str, units: Mapping[str, str]) -> str:
+    if metric not in row["scores"]:
+        return "-"
+    value = row["scores"][metric]
+    if isinstance(value, str):
+        return value
+    return format_score(value, row["ci"].get(metric), units.get(metric, ""))
+
+
+def _reference(row: Mapping[str, Any], units: Mapping[str, str]) -> str:
+    metrics = [m for m in _REFERENCE.get(row["task"], ()) if m in row["scores"]]
+    return "; ".join(f"{_NAMES[m]} {_scored(row, m, units)}" for m in metrics) or "-"
+
+
+def _cost(row: Mapping[str, Any]) -> list[str]:
+    if row["role"] == "real media" or "speed" not in row:
+        return ["-", "-"]
+    return [f"{row['speed']['real_time_factor']:.3f}", f"{row['parameters']:,}"]
+
+
+def generation_table(section: Mapping[str, Any]) -> Table:
+    """Every generation row (generators, retrieval baselines, real media) on its headline scores."""
+    units = {m: info["unit"] for m, info in section["metrics"].items()}
+    scores = [f"{_NAMES[m]} [95% CI]" for m in _HEADLINE]
+    header = ["task", "model", "role", "reference metric [95% CI]", *scores, "RTF", "parameters"]
+    rows = [
+        [r["task"], r["model"], r["role"], _reference(r, units), *[_scored(r, m, units) for m in _HEADLINE],
+         *_cost(r)]
+        for r in section["rows"]
+    ]  # fmt: skip
+    return header, rows
+
+
+def generation_comparison_table(
+    section: Mapping[str, Any],
+    kinds: Sequence[str] = ("vs_baseline", "paradigms"),
+    metrics: Sequence[str] = (),
+) -> Table:
+    """Paired differences of the generation bench (positive = better), per task, model, metric."""
+    header = ["task", "model", "against", "metric", "difference [paired 95% CI] (+ = better)"]
+    units = {m: info["unit"] for m, info in section["metrics"].items()}
+    rows = []
+    for c in section.get("comparisons", []):
+        if c["kind"] not in kinds or (metrics and c["metric"] not in metrics):
+            continue
+        against = c["reference"] + (" (strongest baseline)" if c["kind"] == "vs_baseline" else "")
+        metric = _NAMES.get(c["metric"], c["metric"])
+        rows.append(
+            [c["task"], c["model"], against, metric, format_difference(c, units.get(c["metric"], ""))]
+        )
+    return header, rows
+
+
+def run_table(results: Mapping[str, Any], conditions: Sequence[str] = ("clean",)) -> Table:
+    """Every complete cell of a run (``results.json``) on its task's primary score, with the comparisons."""
+    header = ["task", "model", "condition", "metric", "score [95% CI]", "model - strongest baseline",
+              "AV gain"]  # fmt: skip
+    rows = []
+    for cell in results["cells"]:
+        if not cell["complete"] or cell["condition"] not in conditions:
+            continue
+        spec = results["tasks"][cell["task"]]
+        metric, unit = spec["primary_metric"], spec["unit"]
+        found = {c["kind"]: c for c in results.get("comparisons", [])
+                 if (c["task"], c["model"]) == (cell["task"], cell["model_id"])}  # fmt: skip
+        baseline = "(baseline)" if cell.get("baseline") else format_difference(found.get("vs_baseline"), unit)
+        rows.append([cell["task"], cell["model_id"], cell["condition"], metric,
+                     format_score(cell["scores"].get(metric), cell["ci"].get(metric), unit), baseline,
+                     format_difference(found.get("av_gain"), unit)])  # fmt: skip
+    return header, rows
+
+
+def comparison_table(results: Mapping[str, Any], kinds: Sequence[str] = ()) -> Table:
+    """The paired comparisons of a run's ``results.json`` (of ``kinds``; all when empty), positive = better.
+
+    Example:
+        >>> results = {"tasks": {"t": {"unit": "percent"}}, "comparisons": [{"kind": "vs_baseline",
+        ...     "task": "t", "model": "m", "reference": "prior", "metric": "overall", "difference": 9.73,
+        ...     "ci": [4.8, 15.27], "significant": True}]}
+        >>> comparison_table(results)[1]
+        [['t', 'm', 'prior', 'overall', '+9.7 [4.8, 15.3]']]
+    """
+    header = ["task", "model", "against", "metric", "difference [paired 95% CI] (+ = better)"]
+    rows = []
+    for c in results.get("comparisons", []):
+        if kinds and c["kind"] not in kinds:
+            continue
+        unit = results["tasks"][c["task"]]["unit"]
+        rows.append([c["task"], c["model"], c["reference"], c["metric"], format_difference(c, unit)])
+    return header, rows
+
+
+def selection_table(result: Mapping[str, Any]) -> Table:
+    """One setting chosen on ``val``: each candidate's scores, its paired difference to the shipped value."""
+    selection = result["selection"]
+    metric = selection["criterion"]
+    vs = {str(v["value"]): v for v in result["vs_shipped"]}
+    header = [selection["parameter"], f"{_NAMES.get(metric, metric)} [95% CI] (decides)",
+              f"vs shipped {selection['shipped']} [paired 95% CI] (+ = better)", "alignment", "DeSync",
+              "mel distance", "FD"]  # fmt: skip
+    rows = []
+    for r in result["rows"]:
+        marks = [" (shipped)" if r["value"] == selection["shipped"] else "",
+                 " (chosen)" if r["value"] == result["chosen"] else ""]  # fmt: skip
+        fd = r["scores"].get("fd_audio", r["scores"].get("fd_video"))
+        rows.append([f"{r['value']}{''.join(marks)}", format_score(r["scores"][metric], r["ci"].get(metric)),
+                     format_difference(vs.get(str(r["value"]))),
+                     *[format_score(r["scores"].get(m)) for m in ("alignment", "desync", "mel_distance")],
+                     format_score(fd)])  # fmt: skip
+    return header, rows
+
+
+def summarize_bench(results: Mapping[str, Any]) -> dict[str, Any]:
+    """What the result tables of ``avikit bench`` need (its ``summary.json``): no per-clip data, no paths."""
+    run = results["run"]
+    out: dict[str, Any] = {
+        "run": {k: run[k] for k in ("config", "package_version", "git_revision", "seed") if k in run},
+        "tasks": results["tasks"],
+        "leaderboard": results.get("leaderboard", []),
+        "open_vocabulary": results.get("open_vocabulary", []),
+        "seconds": results.get("seconds"),
+    }
+    if "generation" in results:
+        section = results["generation"]
+        keep = ("task", "name", "model", "role", "scores", "ci", "speed", "parameters")
+        out["generation"] = {
+            "num_samples": section["num_samples"],
+            "split": section.get("split", "test"),
+            "metrics": section["metrics"],
+            "rows": [{k: r[k] for k in keep if k in r} for r in section["rows"]],
+            "comparisons": section.get("comparisons", []),
+            "seconds": section.get("seconds"),
+        }
+    return out
