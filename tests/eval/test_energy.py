@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from avikit.eval.energy import EnergyMeter, power_source, read_energy, summarize_energy
@@ -19,6 +21,20 @@ def test_meter_records_a_span_with_its_schema(tmp_path):
     assert record["energy_kwh"] > 0 and record["emissions_kg"] > 0 and record["seconds"] > 0
     assert record["country"] == "FRA"
     assert read_energy(tmp_path / "e.jsonl") == [record]
+
+
+def test_a_span_name_used_again_measures_its_own_span():
+    # the runner names one span per model chunk "task/model/condition", the same for every chunk
+    meter = EnergyMeter(None)
+    records: list[dict] = [{}, {}, {}]
+    for record, seconds in zip(records, (0.05, 0.3, 0.05), strict=True):
+        with meter.track("task/model/clean", record):
+            time.sleep(seconds)
+    meter.close()
+    measured = [r["seconds"] for r in records]
+    # sleep() overshoots by scheduler latency, never undershoots; 0.2 s covers a loaded 2-core machine
+    assert all(s <= m < s + 0.2 for m, s in zip(measured, (0.05, 0.3, 0.05), strict=True)), measured
+    assert all(r["energy_kwh"] > 0 for r in records)
 
 
 def test_without_country_emissions_stay_unknown(tmp_path):

@@ -134,7 +134,7 @@ def test_controls_show_a_model_that_uses_both_modalities(tmp_path: Path) -> None
     assert scores["oracle", "audio_muted"] == 1.0
     markdown, html = build_report([tmp_path / "run", tmp_path / "run"], tmp_path / "report", viewer=False)
     text = markdown.read_text()
-    assert "AV gain" in text and "| avel | run | looking | accuracy | +0.9" in text
+    assert "AV gain" in text and "| avel | run | looking | accuracy | 0.9" in text
     page = html.read_text()
     assert "<svg" in page and "noise_snr" in page and "src=" not in page and "<script" not in page
 

@@ -51,6 +51,7 @@ class EnergyMeter:
         self.country = country_iso_code
         self.tracker: Any = None
         self.status = "off"
+        self.spans = 0
         try:
             from codecarbon import OfflineEmissionsTracker
         except ImportError:
@@ -76,11 +77,13 @@ class EnergyMeter:
         if self.tracker is None:
             yield
             return
-        self.tracker.start_task(name)
+        self.spans += 1
+        span = f"{name}#{self.spans}"  # codecarbon loses a task whose name was used before
+        self.tracker.start_task(span)
         try:
             yield
         finally:
-            data = self.tracker.stop_task(name)
+            data = self.tracker.stop_task(span)
             record.update(
                 seconds=float(data.duration),
                 energy_kwh=float(data.energy_consumed),

@@ -31,10 +31,14 @@ def cell_role(cell: Cell) -> str:
     Example:
         >>> cell_role({"model_id": "chance-seed0", "reads_targets": True}), cell_role({"model_id": "avel"})
         ('baseline', 'model')
+        >>> oracle = {"model_id": "oracle", "reads_targets": True}
+        >>> cell_role({"model_id": "prior", "baseline": True}), cell_role(oracle)
+        ('baseline', 'oracle')
     """
-    if cell.get("reads_targets"):
-        return "oracle" if str(cell["model_id"]).startswith("oracle") else "baseline"
-    return "model"
+    name = str(cell["model_id"])
+    if cell.get("baseline") or (cell.get("reads_targets") and name.startswith("chance")):
+        return "baseline"  # the runner marks trivial baselines (chance, constant, prior)
+    return "oracle" if cell.get("reads_targets") and name.startswith("oracle") else "model"
 
 
 def strongest_baseline(cells: Sequence[Cell], metric: str, lower_is_better: bool = False) -> Cell | None:

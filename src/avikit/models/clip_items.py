@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from avikit.data.sample import MediaRef, Provenance, Sample
+from avikit.data.synth.profile import avsynth_profile
 from avikit.data.synth.scene import SynthConfig
 from avikit.errors import UsageError
 from avikit.media import AVClip
@@ -70,7 +71,9 @@ def clip_item(
             "a clip without a dataset record", "unknown", generator={"config": config.to_dict()}
         ),
     )
-    built = inputs or task.build_inputs(sample)
+    # a clip outside a dataset is read as an AVSynth-world clip at its own rates and size
+    scored = task if task.bound else task.for_dataset(avsynth_profile(config), task.spec.protocol.split)
+    built = inputs or scored.build_inputs(sample)
     if clip.waveform is None:
         per_frame = Fraction(16000) / Fraction(clip.fps or 1)
         clip = clip.with_waveform(
