@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from avikit.errors import UsageError
+from avikit.metrics import compute_av_gain as metric_av_gain
+from avikit.metrics import compute_paired_difference
 
 __all__ = ["cell_role", "compute_av_gain", "gain_over_baseline", "paired_gain", "strongest_baseline"]
 
@@ -64,14 +65,12 @@ def paired_gain(
     num_resamples: int = 1000,
     seed: int = 0,
 ) -> tuple[float, tuple[float, float]]:
-    """mean(model - baseline) x ``scale`` over the same items, with its paired bootstrap 95% interval."""
-    a, b = np.asarray(model, np.float64), np.asarray(baseline, np.float64)
-    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
-        raise UsageError(f"a paired gain needs the same non-empty items, got {a.shape} and {b.shape}")
-    diff = a - b
-    picks = np.random.default_rng(seed).integers(0, diff.size, (num_resamples, diff.size))
-    low, high = np.quantile(diff[picks].mean(axis=1), [0.025, 0.975])
-    return float(scale * diff.mean()), (float(scale * low), float(scale * high))
+    """mean(model - baseline) x ``scale`` over the same items, with its paired bootstrap 95% interval.
+
+    The arithmetic is :func:`avikit.metrics.compute_paired_difference` (one bootstrap for the project).
+    """
+    result = compute_paired_difference(model, baseline, num_resamples=num_resamples, seed=seed, scale=scale)
+    return result.difference, (result.low, result.high)
 
 
 def gain_over_baseline(
@@ -98,18 +97,12 @@ def compute_av_gain(
 ) -> tuple[float, tuple[float, float]]:  # fmt: skip
     """AV gain = mean(AV) - max(mean(audio-only), mean(video-only)) and its paired bootstrap 95% interval.
 
+    The arithmetic is :func:`avikit.metrics.compute_av_gain`; this form returns ``(gain, (low, high))``.
+
     Example:
         >>> gain, (low, high) = compute_av_gain([1, 1, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0])
         >>> gain, bool(low <= gain <= high)
         (0.5, True)
     """
-    values = np.array([av, audio_only, video_only], dtype=np.float64)
-    if values.ndim != 2 or values.shape[1] == 0:
-        raise UsageError("AV gain needs the same non-empty items under AV, audio-only and video-only")
-    means = values.mean(axis=1)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, values.shape[1], (num_resamples, values.shape[1]))
-    boot = values[:, picks].mean(axis=2)
-    gains = boot[0] - np.maximum(boot[1], boot[2])
-    low, high = np.quantile(gains, [0.025, 0.975])
-    return float(scale * (means[0] - max(means[1], means[2]))), (float(scale * low), float(scale * high))
+    result = metric_av_gain(av, audio_only, video_only, scale, num_resamples, seed)
+    return result.difference, (result.low, result.high)
