@@ -53,7 +53,8 @@ class Replies:
         ('{"answer": {"seconds": 2.5}}', Action(answer={"seconds": 2.5})),
         ("The dog barks at 2 s.", "no_json"),
         ('{"tool": "probe", "arguments": {"clip": "in', "no_json"),
-        ('{"tool": "probe"} and then {"answer": {}}', "bad_action"),
+        ('{"tool": "probe"} and then {"answer": {}}', Action("probe", {})),
+        ('{"tool": "probe", "arguments": {...}}', "no_json"),
         ('[{"tool": "probe"}, {"tool": "probe"}]', "bad_action"),
         ('{"tool": "probe", "arguments": "input"}', "bad_action"),
         ('{"tool": "probe", "arguments": {}, "why": "to see"}', "bad_action"),
@@ -200,11 +201,12 @@ def test_chat_responder_decodes_as_transformers_generate_over_the_chatml_text() 
         {"role": "assistant", "content": '{"tool": "probe", "arguments": {"clip": "input"}}'},
         {"role": "user", "content": "Result: {}"},
     ]
-    ids = chat.tokenizer(chatml(messages), add_special_tokens=False, return_tensors="pt")["input_ids"]
+    text = chatml(messages) + '{"'
+    ids = chat.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
     reference = chat.lm.generate(
         ids, max_new_tokens=12, do_sample=False, eos_token_id=chat.end_id, pad_token_id=chat.end_id
     )
-    expected = chat.tokenizer.decode(reference[0, ids.shape[1] :], skip_special_tokens=True).strip()
+    expected = '{"' + chat.tokenizer.decode(reference[0, ids.shape[1] :], skip_special_tokens=True).strip()
     responder = ChatResponder(chat, max_new_tokens=12)
     assert responder.reply(messages) == expected
     assert 1 <= responder.new_tokens <= 12 and responder.seconds > 0

@@ -9,9 +9,9 @@ whole cut to ``max_chars``.
 
 :func:`parse_action` reads one reply. The rules, in order:
 
-1. the reply's first JSON value (from its first ``{`` or ``[``) is the action; a one-element list holding an
-   object is that object (the ``[{"name": ..., "arguments": ...}]`` form of tool-calling chat models);
-   nothing else may follow but white space (``no_json`` / ``bad_action`` otherwise);
+1. the reply's first JSON value (from its first ``{`` or ``[``) is the action (``no_json`` if none parses);
+   text after it is ignored (a small LM seldom stops right after the object); a one-element list holding
+   an object is that object (the ``[{"name": ..., "arguments": ...}]`` form of tool-calling chat models);
 2. ``{"answer": {...}}`` is the final answer; it must match the answer schema (``invalid_answer``);
 3. ``{"tool": NAME, "arguments": {...}}`` (or ``"name"`` for ``"tool"``; ``arguments`` may be left out
    when empty) is a call; the name must be one of the tools (``unknown_tool``); the arguments are checked by
@@ -144,13 +144,11 @@ def _first_json(text: str) -> Any:
         raise ActionError("no_json", "the reply holds no JSON object")
     begin = min(starts)
     try:
-        value, end = json.JSONDecoder().raw_decode(text, begin)
+        value, _ = json.JSONDecoder().raw_decode(text, begin)
     except json.JSONDecodeError as error:
         raise ActionError(
             "no_json", f"the JSON does not parse: {error.msg} at character {error.pos}"
         ) from None
-    if text[end:].strip():
-        raise ActionError("bad_action", "write one JSON object and nothing after it")
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
     if not isinstance(value, dict):

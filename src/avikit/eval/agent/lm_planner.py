@@ -2,8 +2,8 @@
 
 :class:`LMPlanner` implements :class:`avikit.eval.agent.loop.Planner` over any :class:`Responder` (messages
 in, reply text out). :class:`ChatResponder` is the real one: a :class:`avikit.models.language.chat_lm.ChatLM`
-(SmolLM2-135M-Instruct for ``--planner lm``) prompted in ChatML and decoded greedily, at most
-``max_new_tokens`` new tokens per reply.
+(SmolLM2-135M-Instruct for ``--planner lm``) prompted in ChatML, its turn opened with ``{"``, and decoded
+greedily, at most ``max_new_tokens`` (64) new tokens per reply.
 
 The conversation: a system turn (:func:`avikit.eval.agent.lm_actions.system_prompt`: the action format, the
 answer's fields, one line per tool), the request as the user turn, then for every call the LM's reply and
@@ -66,19 +66,23 @@ def chatml(messages: Sequence[Message]) -> str:
 
 
 class ChatResponder:
-    """Greedy replies of a :class:`~avikit.models.language.chat_lm.ChatLM` (tokens and seconds counted)."""
+    """Greedy replies of a :class:`~avikit.models.language.chat_lm.ChatLM` (tokens and seconds counted).
 
-    def __init__(self, chat: Any, max_new_tokens: int = 96) -> None:
-        self.chat, self.max_new_tokens = chat, max_new_tokens
+    The assistant's turn opens with ``prefix`` (default ``{"``: the reply starts as a JSON object; a small LM
+    told to answer in JSON otherwise often writes prose), and the reply is ``prefix`` + the decoded text.
+    """
+
+    def __init__(self, chat: Any, max_new_tokens: int = 64, prefix: str = '{"') -> None:
+        self.chat, self.max_new_tokens, self.prefix = chat, max_new_tokens, prefix
         self.new_tokens, self.seconds = 0, 0.0
 
     def reply(self, messages: Sequence[Message]) -> str:
-        """Decode the reply to ``messages`` greedily (at most ``max_new_tokens`` tokens)."""
+        """Decode the reply to ``messages`` greedily (at most ``max_new_tokens`` tokens after the prefix)."""
         import torch
 
         from avikit.models.language.chat_lm import IGNORE, ChatBatch
 
-        ids = self.chat.tokenizer(chatml(messages), add_special_tokens=False)["input_ids"]
+        ids = self.chat.tokenizer(chatml(messages) + self.prefix, add_special_tokens=False)["input_ids"]
         with torch.no_grad():
             embeds = self.chat.lm.get_input_embeddings()(torch.tensor([ids], dtype=torch.long))
         ones = torch.ones(1, len(ids), dtype=torch.long)
@@ -86,7 +90,7 @@ class ChatResponder:
         generation = self.chat.generate(batch, self.max_new_tokens)
         self.new_tokens += generation.new_tokens
         self.seconds += generation.seconds
-        return str(generation.texts[0])
+        return self.prefix + str(generation.texts[0])
 
 
 class LMPlanner:
