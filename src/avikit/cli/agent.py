@@ -16,7 +16,7 @@ agent_app = typer.Typer(help="Tool-using agents: benchmark, tools, MCP server.",
 def run(
     task: str = typer.Option(..., "--task", help="Agent task, e.g. agent-when-sounds."),
     planners: list[str] = typer.Option(
-        ["scripted"], "--planner", help="Planner(s): scripted, prior, random."
+        ["scripted"], "--planner", help="Planner(s): scripted, prior, random, lm (SmolLM2-135M-Instruct)."
     ),
     n: int = typer.Option(20, "--n", min=1, help="Episodes."),
     k: int = typer.Option(3, "--k", min=1, help="Seeded trials per episode (pass^k)."),

@@ -3,8 +3,11 @@
 A :class:`Planner` sees the request, the tools' schemas and the answer schema (:meth:`Planner.start`, which
 returns its initial plan), then proposes one :class:`Action` at a time from the history of steps
 (:meth:`Planner.act`): a tool call or the final answer; after each observation :meth:`Planner.reflect` may
-note something (kept in the trace). The loop ends on an answer (validated against the answer schema), or
-when the budget of tool calls is spent. Any planner fits: the scripted ones of
+note something (kept in the trace). The loop ends on an answer (validated against the answer schema), when
+the budget of tool calls is spent, or when the planner gives up with a structured ``failure`` (termination
+``planner_failure``). Replies a planner rejected before settling on an action (a language model's reply
+that did not parse) travel with the action (``Action.rejected``) into ``Trace.rejected``, numbered by the
+step they preceded. Any planner fits: the scripted ones of
 :mod:`avikit.eval.agent.planners` or a language model that emits the same actions.
 
 Example:
@@ -35,11 +38,21 @@ __all__ = ["Action", "Planner", "Step", "Trace", "run_agent"]
 
 @dataclass(frozen=True)
 class Action:
-    """A tool call (``tool`` and ``arguments``) or the final ``answer``."""
+    """A tool call (``tool`` and ``arguments``), the final ``answer``, or the planner's ``failure``.
+
+    Attributes:
+        tool: the tool to call.
+        arguments: its arguments.
+        answer: the final answer (ends the run).
+        failure: ``{"type", "message"}`` when the planner can propose no valid action (ends the run).
+        rejected: replies the planner rejected before this action, each ``{"reply", "error"}``.
+    """
 
     tool: str | None = None
     arguments: Mapping[str, Any] = field(default_factory=dict)
     answer: Mapping[str, Any] | None = None
+    failure: Mapping[str, Any] | None = None
+    rejected: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,7 +68,11 @@ class Step:
 
 @dataclass
 class Trace:
-    """Everything one run did: plan, steps, answer, how it ended and the times."""
+    """Everything one run did: plan, steps, answer, how it ended and the times.
+
+    ``termination`` is ``answer``, ``invalid_answer``, ``budget`` or ``planner_failure`` (then ``failure``
+    says why); ``rejected`` holds the planner's rejected replies, each with the ``step`` it preceded.
+    """
 
     prompt: str
     plan: list[str]
@@ -63,6 +80,8 @@ class Trace:
     answer: Mapping[str, Any] | None = None
     termination: str = "budget"
     seconds: float = 0.0
+    rejected: list[Mapping[str, Any]] = field(default_factory=list)
+    failure: Mapping[str, Any] | None = None
 
     @property
     def calls(self) -> list[tuple[str, Mapping[str, Any]]]:
@@ -78,6 +97,8 @@ class Trace:
             "answer": self.answer,
             "termination": self.termination,
             "seconds": self.seconds,
+            "rejected": [dict(r) for r in self.rejected],
+            "failure": None if self.failure is None else dict(self.failure),
         }
 
 
@@ -109,6 +130,10 @@ def run_agent(
     trace = Trace(prompt, list(planner.start(prompt, toolbox.openai_schemas(), answer_schema)))
     while True:
         action = planner.act(trace.steps)
+        trace.rejected += [{"step": len(trace.steps), **r} for r in action.rejected]
+        if action.failure is not None:
+            trace.failure, trace.termination = dict(action.failure), "planner_failure"
+            break
         if action.answer is not None:
             try:
                 jsonschema.validate(dict(action.answer), dict(answer_schema))

@@ -8,7 +8,8 @@
 - :class:`RandomPlanner`: a seeded random number of random tool calls on the input clip, then a random
   answer of the right shape (chance).
 
-A language-model planner implements the same three methods (:class:`avikit.eval.agent.loop.Planner`).
+A language-model planner implements the same three methods (:class:`avikit.eval.agent.loop.Planner`):
+``lm`` in :data:`PLANNERS` is :func:`avikit.eval.agent.lm_planner.lm_planner` (SmolLM2, loaded on first use).
 
 Example:
     >>> planner = ScriptedPlanner("agent-speech-sync")
@@ -248,10 +249,17 @@ class RandomPlanner:
         return ""
 
 
+def _lm_planner(task: str, seed: int = 0) -> Any:
+    from avikit.eval.agent.lm_planner import lm_planner
+
+    return lm_planner(task, seed=seed)
+
+
 PLANNERS: dict[str, Callable[..., Any]] = {
     "scripted": ScriptedPlanner,
     "prior": PriorPlanner,
     "random": RandomPlanner,
+    "lm": _lm_planner,
 }
 """Planner name -> factory ``(task, seed)``."""
 
