@@ -237,6 +237,19 @@ def _qwen_tokenizer() -> Any:
     return build_word_tokenizer(["What is heard? yes no one two"], 400, _QWEN_SPECIALS)
 
 
+def _tiny_text_config(vocab_size: int, **extra: Any) -> dict[str, Any]:
+    """The text decoder of every tiny random adapter: 2 layers of width 32, grouped-query attention."""
+    return {
+        "vocab_size": vocab_size,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        **extra,
+    }
+
+
 def tiny_qwen2_5_omni(use_audio_in_video: bool = True, seed: int = 0) -> HubAVLM:
     """A randomly initialised Qwen2.5-Omni Thinker from its config classes (no download), as an adapter."""
     from transformers import (
@@ -268,15 +281,10 @@ def tiny_qwen2_5_omni(use_audio_in_video: bool = True, seed: int = 0) -> HubAVLM
             "fullatt_block_indexes": [0],
             "window_size": 28,
         },
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
-            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0},
-        },
+        text_config=_tiny_text_config(
+            len(tokenizer),
+            rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0},
+        ),
         audio_token_index=tid("<|AUDIO|>"),
         image_token_index=tid("<|IMAGE|>"),
         video_token_index=tid("<|VIDEO|>"),
@@ -333,15 +341,7 @@ def tiny_qwen2_audio(seed: int = 0) -> HubAVLM:
             "encoder_ffn_dim": 32,
             "d_model": 16,
         },
-        text_config={
-            "model_type": "qwen2",
-            "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
-        },
+        text_config=_tiny_text_config(len(tokenizer), model_type="qwen2"),
         audio_token_index=tid("<|AUDIO|>"),
     )
     torch.manual_seed(seed)
@@ -368,15 +368,7 @@ def tiny_llava_onevision(seed: int = 0) -> HubAVLM:
             "num_hidden_layers": 1,
             "num_attention_heads": 2,
         },
-        text_config={
-            "model_type": "qwen2",
-            "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
-        },
+        text_config=_tiny_text_config(len(tokenizer), model_type="qwen2"),
         image_token_index=tid("<image>"),
         video_token_index=tid("<video>"),
         vision_feature_layer=-1,
