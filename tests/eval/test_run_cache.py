@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import avikit.eval.runner as runner
+import avikit.eval.chunked_run as chunked_run
 from avikit.data.synth import prepare_avsynth
 from avikit.eval.runner import RunConfig, read_cell_records, run_evaluation
 from avikit.media import load, save
@@ -89,9 +89,11 @@ def test_a_changed_file_misses_its_samples_only_and_inputs_are_not_decoded_again
     prepare_avsynth(data, {"test": 3}, seed=0)
     config = RunConfig(tasks=("sync",), models=("probe",), dataset=str(data), batch_size=2)
     decoded: list[str] = []
-    real = runner.load_sample_clip
+    real = chunked_run.load_sample_clip
     monkeypatch.setattr(
-        runner, "load_sample_clip", lambda s, root, profile: decoded.append(s.id) or real(s, root, profile)
+        chunked_run,
+        "load_sample_clip",
+        lambda s, root, profile: decoded.append(s.id) or real(s, root, profile),
     )
     cache = tmp_path / "cache"
     run_evaluation(config, tmp_path / "a", models={"probe": Probe()}, cache=cache)

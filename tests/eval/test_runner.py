@@ -164,3 +164,18 @@ def test_declared_use_is_checked_against_the_licence(tmp_path: Path) -> None:
     card = {**results["run"]["datasets"][0], "licence": "CC-BY-NC-4.0"}
     with pytest.raises(governance.LicenceError, match="CC-BY-NC-4.0"):
         governance.check_allowed_use(card, "commercial")
+
+
+def test_each_target_is_built_once_per_condition_for_the_items_and_the_scores(tmp_path, monkeypatch) -> None:
+    from avikit.tasks.sync import SyncTask
+
+    built: list[str] = []
+    real = SyncTask.build_target
+    monkeypatch.setattr(
+        SyncTask, "build_target", lambda self, s, root=None: built.append(s.id) or real(self, s, root)
+    )
+    config = RunConfig(tasks=("sync",), models=("oracle", "chance"), conditions=("clean", "audio_muted"),
+                       num_samples=3, batch_size=2)  # fmt: skip
+    results = run_evaluation(config, tmp_path)
+    assert all(cell["complete"] for cell in results["cells"]) and len(results["cells"]) == 4
+    assert sorted(built) == sorted([f"test_{i:06d}" for i in range(3)] * 2)  # 3 samples x 2 conditions

@@ -33,6 +33,7 @@ from avikit.eval.engines import Plan, Results
 from avikit.eval.predict import ItemFactory, OpaqueIds, predict_records
 from avikit.eval.run_cache import RunCache, TaskCache
 from avikit.eval.source import load_eval_data, load_sample_clip, parse_condition, resolve_sample
+from avikit.eval.target_cache import TaskTargets
 from avikit.models.protocol import Model
 from avikit.models.registry import get_model
 from avikit.tasks import Task, get_task
@@ -71,7 +72,7 @@ class _Worker:
         self.task, self.samples = task, [Sample.from_dict(s) for s in samples]
         self.store = None if self.cache is None else TaskCache(self.cache, task, self.samples, root, control)
         self.factory = ItemFactory(task, lambda s: load_sample_clip(s, root, profile), OpaqueIds(secret),
-                                   control, lambda s: task.build_target(s, root), self.store)  # fmt: skip
+                                   control, TaskTargets(task, root), self.store)  # fmt: skip
 
     def predict(
         self, chunk: list[int], wanted: dict[str, list[int]], folders: dict[str, str | None]

@@ -49,6 +49,7 @@ from avikit.data.pack import is_packed, packed_media_files
 from avikit.data.sample import Sample
 from avikit.data.synth.recipe import URI_PREFIX
 from avikit.eval.feature_cache import file_sha256
+from avikit.eval.revision import git_revision
 from avikit.models.baselines import ReferenceBaseline
 from avikit.models.protocol import Model
 from avikit.tasks import Task, TaskInputs
@@ -82,8 +83,6 @@ def output_key(
     weights hash, avikit's version and git revision, and ``extra`` (a reference baseline's sample id and
     targets).
     """
-    from avikit.eval.runner import git_revision  # the run's provenance; the runner imports this module
-
     identity = [model.id, model.weights_hash, __version__, git_revision()]
     return _digest("output", inputs_digest, control, partner, identity, extra)
 
