@@ -1,11 +1,15 @@
-"""The shared training loops: crops drawn reproducibly, the step loop's files, clipping and learning."""
+"""The shared training loops: crops drawn reproducibly, the step loop's files, clipping and learning, the
+budgeted loop step for step against a plain loop, and the warm-up cosine schedule in closed form."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from avikit.nn import read_loss_log
-from avikit.train.loops import StepLog, draw_crops, run_steps
+from avikit.train.loops import StepLog, draw_crops, run_budgeted, run_steps, warmup_cosine
 
 
 def test_crops_are_the_slices_at_the_drawn_rows_and_starts():
@@ -68,3 +72,82 @@ def test_step_loop_reports_each_step_after_the_update():
     )
     assert [(step, loss) for step, loss, _ in seen] == list(enumerate(record["loss_curve"]))
     assert not torch.equal(seen[0][2], initial) and torch.equal(seen[-1][2], model.weight.detach())
+
+
+def _dropout_problem() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(1)
+    x = torch.randn(32, 4)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.3), nn.Linear(8, 1))  # draws from torch's global RNG
+    return model, x, x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
+
+
+def _plain_loop(model, x, y, steps, eval_every):
+    """The recipes' loop written out: numpy-drawn batches, AdamW, warm-up cosine, clipping at 1."""
+    rng = np.random.default_rng(0)
+    params = list(model.parameters())
+    optimizer = torch.optim.AdamW(params, lr=1e-2)
+    schedule = warmup_cosine(optimizer, 2, steps)
+    records = []
+    model.train()
+    for step in range(steps):
+        rows = rng.choice(len(x), size=8, replace=False)
+        loss = (model(x[rows]) - y[rows]).square().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        schedule.step()
+        record = {"step": float(step + 1), "loss": float(loss.detach()), "rows": float(rows.sum())}
+        if (step + 1) % eval_every == 0:
+            record["val"] = float((model(x) - y).square().mean().detach())
+        records.append(record)
+    return records
+
+
+def test_budgeted_loop_matches_a_plain_loop_step_for_step(tmp_path):
+    expected_model, x, y = _dropout_problem()
+    torch.manual_seed(7)  # the dropout masks
+    expected = _plain_loop(expected_model, x, y, 6, 3)
+    model, x, y = _dropout_problem()
+    torch.manual_seed(7)
+    rng, params = np.random.default_rng(0), list(model.parameters())
+    optimizer = torch.optim.AdamW(params, lr=1e-2)
+
+    def step_loss():
+        rows = rng.choice(len(x), size=8, replace=False)
+        return (model(x[rows]) - y[rows]).square().mean(), {"rows": float(rows.sum())}
+
+    def validate(step):
+        return {"val": float((model(x) - y).square().mean().detach())} if step % 3 == 0 else {}
+
+    run = run_budgeted(model, (optimizer, warmup_cosine(optimizer, 2, 6)), step_loss, (6, 600.0), tmp_path,
+                       "probe", clip=params, after_step=validate)  # fmt: skip
+    seconds = [record.pop("seconds") for record in run.records]
+    assert run.records == expected  # the same floats to the last digit: same draws, same order of operations
+    assert seconds == sorted(seconds) and run.steps_done == 6 and not run.stopped_by_budget
+    for got, want in zip(model.parameters(), expected_model.parameters(), strict=True):
+        assert torch.equal(got, want)
+    assert not model.training and "probe" in (tmp_path / "loss.svg").read_text()
+    logged = read_loss_log(tmp_path / "loss.jsonl")
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in logged] == expected
+    assert list(logged[2]) == ["step", "loss", "rows", "seconds", "val"]
+
+
+def test_budgeted_loop_stops_once_its_budget_is_spent(tmp_path):
+    model, x, y = _problem()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    run = run_budgeted(model, (optimizer, None), lambda: ((model(x) - y).square().mean(), {}), (50, 0.0),
+                       tmp_path, "probe")  # fmt: skip
+    assert run.steps_done == 1 and run.stopped_by_budget and len(read_loss_log(tmp_path / "loss.jsonl")) == 1
+
+
+def test_warmup_cosine_follows_its_closed_form():
+    optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=2.0)
+    schedule, warmup, steps = warmup_cosine(optimizer, 3, 10), 3, 10
+    for step in range(steps):
+        closed = (step + 1) / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * (step - warmup) / 7))
+        assert schedule.get_last_lr()[0] == pytest.approx(
+            2.0 * closed, rel=1e-12
+        )  # one float64 product apart
+        optimizer.step()
+        schedule.step()

@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -40,9 +39,10 @@ from avikit.models.encoders.av_encoder import AVJointEncoder
 from avikit.models.encoders.trunk import load_encoder
 from avikit.models.language.encoder_llm import EncoderLLM, from_pretrained, save_encoder_llm
 from avikit.models.language.smollm2 import load_smollm2
-from avikit.nn import LossLog, plot_losses_svg, seed_everything
+from avikit.nn import seed_everything
 from avikit.train.instruction_data import InstructionSet, build_instruction_set
 from avikit.train.instruction_tuning import peak_memory_mb
+from avikit.train.loops import run_budgeted
 
 __all__ = [
     "DPOLoss",
@@ -53,8 +53,6 @@ __all__ = [
     "preference_metrics",
     "preference_pairs",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 class DPOLoss(NamedTuple):
@@ -201,38 +199,22 @@ def _train(
     for name, p in model.named_parameters():
         p.requires_grad_("lora_" in name and p.requires_grad)
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.0)
-    rng, start, done = np.random.default_rng(recipe.seed), time.perf_counter(), 0
-    model.train()
-    with LossLog(out / "loss.jsonl") as log:
-        for step in range(recipe.steps):
-            rows = rng.choice(len(pairs), size=min(recipe.batch_size, len(pairs)), replace=False)
-            chosen, rejected = pair_logprobs(model, data, [pairs[k] for k in rows])
-            ref = (torch.from_numpy(reference[0][rows]), torch.from_numpy(reference[1][rows]))
-            result = dpo_loss(chosen, rejected, *ref, beta=recipe.beta)
-            optimizer.zero_grad(set_to_none=True)
-            result.loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            done = step + 1
-            margin = float((result.chosen_rewards - result.rejected_rewards).mean())
-            log.write(
-                step=done,
-                loss=float(result.loss.detach()),
-                reward_margin=margin,
-                seconds=time.perf_counter() - start,
-            )
-            if time.perf_counter() - start > recipe.budget_seconds:
-                logger.warning("DPO stopped at step %d of %d: budget spent", done, recipe.steps)
-                break
-        records = log.records
-    model.eval()
-    plot_losses_svg(records, out / "loss.svg", title=f"{model.id}: DPO")
-    seconds = time.perf_counter() - start
+    rng = np.random.default_rng(recipe.seed)
+
+    def step_loss() -> tuple[torch.Tensor, dict[str, float]]:
+        rows = rng.choice(len(pairs), size=min(recipe.batch_size, len(pairs)), replace=False)
+        chosen, rejected = pair_logprobs(model, data, [pairs[k] for k in rows])
+        ref = (torch.from_numpy(reference[0][rows]), torch.from_numpy(reference[1][rows]))
+        result = dpo_loss(chosen, rejected, *ref, beta=recipe.beta)
+        return result.loss, {"reward_margin": float((result.chosen_rewards - result.rejected_rewards).mean())}
+
+    run = run_budgeted(model, (optimizer, None), step_loss, (recipe.steps, recipe.budget_seconds), out,
+                       f"{model.id}: DPO", clip=params)  # fmt: skip
     return {
-        "seconds": round(seconds, 1),
-        "steps_done": done,
-        "seconds_per_step": round(seconds / max(done, 1), 3),
-        "stopped_by_budget": done < recipe.steps,
+        "seconds": round(run.seconds, 1),
+        "steps_done": run.steps_done,
+        "seconds_per_step": round(run.seconds / max(run.steps_done, 1), 3),
+        "stopped_by_budget": run.stopped_by_budget,
     }
 
 

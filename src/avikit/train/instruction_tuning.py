@@ -18,9 +18,6 @@ Example:
 from __future__ import annotations
 
 import json
-import logging
-import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -38,17 +35,16 @@ from avikit.models.language.encoder_llm import (
     save_encoder_llm,
 )
 from avikit.models.language.smollm2 import load_smollm2
-from avikit.nn import LossLog, plot_losses_svg, seed_everything
+from avikit.nn import seed_everything
 from avikit.train.instruction_data import (
     DEFAULT_WEIGHTS,
     InstructionSet,
     build_instruction_set,
     sample_records,
 )
+from avikit.train.loops import run_budgeted, warmup_cosine
 
 __all__ = ["InstructionRecipe", "batch_loss", "instruction_tune", "peak_memory_mb"]
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,15 +115,6 @@ def _subset(data: InstructionSet, count: int, seed: int) -> InstructionSet:
     return InstructionSet(data.tokens, data.clips, [data.records[k] for k in keep], data.row[keep])
 
 
-def _schedule(optimizer: torch.optim.Optimizer, warmup: int, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 @torch.no_grad()
 def _val_loss(model: EncoderLLM, data: InstructionSet, batch_size: int = 8) -> float:
     model.eval()
@@ -145,45 +132,30 @@ def _loop(
     rng = np.random.default_rng(recipe.seed)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.0)
-    schedule = _schedule(optimizer, recipe.warmup, recipe.steps)
-    start, done = time.perf_counter(), 0
-    model.train()
-    with LossLog(out / "loss.jsonl") as log:
-        for step in range(recipe.steps):
-            rows = sample_records(train, recipe.batch_size, recipe.weights, rng)
-            loss = batch_loss(model, train, rows)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            schedule.step()
-            done = step + 1
-            values = {"step": done, "loss": float(loss.detach()), "seconds": time.perf_counter() - start}
-            if done % recipe.eval_every == 0 or done == recipe.steps:
-                values["val_loss"] = _val_loss(model, val)
-            log.write(**values)
-            if time.perf_counter() - start > recipe.budget_seconds:
-                logger.warning(
-                    "stopped at step %d of %d: the %.0f s budget is spent",
-                    done,
-                    recipe.steps,
-                    recipe.budget_seconds,
-                )
-                break
-        records = log.records
+    schedule = warmup_cosine(optimizer, recipe.warmup, recipe.steps)
+
+    def step_loss() -> tuple[torch.Tensor, dict[str, float]]:
+        return batch_loss(model, train, sample_records(train, recipe.batch_size, recipe.weights, rng)), {}
+
+    def validate(done: int) -> dict[str, float]:
+        due = done % recipe.eval_every == 0 or done == recipe.steps
+        return {"val_loss": _val_loss(model, val)} if due else {}
+
+    run = run_budgeted(model, (optimizer, schedule), step_loss, (recipe.steps, recipe.budget_seconds), out,
+                       f"{model.id}: instruction tuning", clip=params, after_step=validate)  # fmt: skip
+    records, done = run.records, run.steps_done
     final_val = next((r["val_loss"] for r in reversed(records) if "val_loss" in r), None)
     if "val_loss" not in records[-1]:  # stopped by the budget between two validations
         final_val = _val_loss(model, val)
     model.eval()
-    plot_losses_svg(records, out / "loss.svg", title=f"{model.id}: instruction tuning")
-    seconds = time.perf_counter() - start
+    seconds = run.seconds
     return {
         "seconds": round(seconds, 1),
         "steps_done": done,
         "seconds_per_step": round(seconds / max(done, 1), 3),
         "final_loss": records[-1]["loss"],
         "val_loss": final_val,
-        "stopped_by_budget": done < recipe.steps,
+        "stopped_by_budget": run.stopped_by_budget,
     }
 
 

@@ -5,6 +5,10 @@
 - :func:`run_steps`: one scalar loss per step from a closure that draws its own batch, gradient clipping
   (the generators of :mod:`avikit.train.generators`, the vocoder, the packaged codec and the tokenizer
   study's codecs);
+- :func:`run_budgeted`: one scalar loss per step (with named extra values) under a wall-clock budget, logged
+  with each step's elapsed seconds to ``loss.jsonl`` (the language recipes: instruction tuning, DPO, the
+  call-writing adapters and the unified model);
+- :func:`warmup_cosine`: linear warm-up then cosine decay, the language recipes' schedule;
 - :func:`draw_crops`: random equal-length crops of a batch of clips (a closure's batch for :func:`run_steps`).
 
 Example:
@@ -20,9 +24,11 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +40,20 @@ from torch import nn
 from avikit.errors import UsageError
 from avikit.nn import LossLog, make_progress, plot_losses_svg, seed_everything
 
-__all__ = ["FitConfig", "LossFn", "StepLog", "draw_crops", "fit_head", "run_minibatches", "run_steps"]
+__all__ = [
+    "BudgetedRun",
+    "FitConfig",
+    "LossFn",
+    "StepLog",
+    "draw_crops",
+    "fit_head",
+    "run_budgeted",
+    "run_minibatches",
+    "run_steps",
+    "warmup_cosine",
+]
+
+logger = logging.getLogger(__name__)
 
 Optim = tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]
 """An optimizer and its learning-rate schedule (stepped once per training step)."""
@@ -194,6 +213,106 @@ def run_steps(
         records = [{"step": float(i), "loss": value} for i, value in enumerate(curve)]
         plot_losses_svg(records, out / f"{report.name}_loss.svg", title=report.title)
     return {"seconds": time.perf_counter() - start, "loss_curve": curve}
+
+
+@dataclass(frozen=True)
+class BudgetedRun:
+    """What :func:`run_budgeted` did.
+
+    Attributes:
+        records: the ``loss.jsonl`` records, one per step done.
+        steps_done: steps done.
+        stopped_by_budget: whether the budget stopped the run before its last step.
+        seconds: wall-clock seconds of the loop.
+    """
+
+    records: list[dict[str, float]]
+    steps_done: int
+    stopped_by_budget: bool
+    seconds: float
+
+
+def run_budgeted(
+    module: nn.Module,
+    optim: tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None],
+    step_loss: Callable[[], tuple[torch.Tensor, dict[str, float]]],
+    budget: tuple[int, float],
+    out: Path,
+    title: str,
+    clip: Sequence[torch.Tensor] | None = None,
+    after_step: Callable[[int], dict[str, float]] | None = None,
+) -> BudgetedRun:
+    """Up to ``budget[0]`` steps of ``module``, stopping once ``budget[1]`` wall-clock seconds are spent.
+
+    ``step_loss()`` draws its batch and returns the loss to minimise and named extra values to log. Each
+    step clears the gradients, back-propagates, clips the gradient norm of the ``clip`` tensors to 1 (when
+    given), steps the optimizer and then the schedule (when there is one), and logs ``{"step"`` (from 1),
+    ``"loss"``, the extra values, ``"seconds"`` (since the loop began), then ``after_step(step)``'s
+    values``}`` to ``out/loss.jsonl``. Draws ``out/loss.svg`` titled ``title``; leaves ``module`` in eval
+    mode.
+
+    Example:
+        >>> import tempfile
+        >>> model = nn.Linear(3, 1)
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> step_loss = lambda: (model(torch.ones(2, 3)).square().mean(), {})
+        >>> out = Path(tempfile.mkdtemp())
+        >>> run = run_budgeted(model, (optimizer, None), step_loss, (4, 60.0), out, "loss")
+        >>> run.steps_done, run.stopped_by_budget, list(run.records[0])
+        (4, False, ['step', 'loss', 'seconds'])
+    """
+    (optimizer, schedule), (steps, seconds) = optim, budget
+    start, done = time.perf_counter(), 0
+    module.train()
+    with LossLog(out / "loss.jsonl") as log:
+        for step in range(steps):
+            loss, extra = step_loss()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(clip, 1.0)
+            optimizer.step()
+            if schedule is not None:
+                schedule.step()
+            done = step + 1
+            values = {
+                "step": done,
+                "loss": float(loss.detach()),
+                **extra,
+                "seconds": time.perf_counter() - start,
+            }
+            log.write(**values, **(after_step(done) if after_step is not None else {}))
+            if time.perf_counter() - start > seconds:
+                logger.warning(
+                    "%s stopped at step %d of %d: the %.0f s budget is spent", title, done, steps, seconds
+                )
+                break
+        records = log.records
+    module.eval()
+    plot_losses_svg(records, out / "loss.svg", title=title)
+    return BudgetedRun(records, done, done < steps, time.perf_counter() - start)
+
+
+def warmup_cosine(
+    optimizer: torch.optim.Optimizer, warmup: int, steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``warmup`` steps (from ``1 / warmup``), then cosine decay to 0 at ``steps``.
+
+    Example:
+        >>> optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=1.0)
+        >>> schedule, rates = warmup_cosine(optimizer, 2, 4), []
+        >>> for _ in range(4):
+        ...     rates.append(round(schedule.get_last_lr()[0], 3)); optimizer.step(); schedule.step()
+        >>> rates
+        [0.5, 1.0, 1.0, 0.5]
+    """
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def draw_crops(audio: torch.Tensor, batch_size: int, length: int, generator: torch.Generator) -> torch.Tensor:

@@ -26,8 +26,9 @@ from avikit.data.synth.scene import sample_scene
 from avikit.data.tool_requests import ToolRequest, build_tool_requests
 from avikit.models.language.encoder_llm import EncoderLLMConfig, build_encoder_llm, save_encoder_llm
 from avikit.models.language.smollm2 import load_smollm2
-from avikit.nn import LossLog, plot_losses_svg, seed_everything
+from avikit.nn import seed_everything
 from avikit.train.instruction_tuning import peak_memory_mb
+from avikit.train.loops import run_budgeted
 
 __all__ = ["ToolCallRecipe", "call_text", "tool_call_tune", "tool_requests"]
 
@@ -85,34 +86,25 @@ def tool_call_tune(
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, recipe.lr, total_steps=recipe.steps, pct_start=0.1
     )
-    rng, start, done = np.random.default_rng(recipe.seed), time.perf_counter(), 0
-    model.train()
-    with LossLog(folder / "loss.jsonl") as log:
-        for step in range(recipe.steps):
-            batch = [rows[int(k)] for k in rng.choice(len(rows), size=recipe.batch_size, replace=False)]
-            inputs = model.chat.build(
-                [None] * len(batch), [r.request for r in batch], [call_text(r.call) for r in batch]
-            )
-            loss = model.chat.answer_loss(inputs)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            done = step + 1
-            log.write(step=done, loss=float(loss.detach()), seconds=time.perf_counter() - start)
-            if time.perf_counter() - start > recipe.budget_seconds:
-                break
-        records = log.records
-    model.eval()
-    plot_losses_svg(records, folder / "loss.svg", title="llm-generator: call writing")
+    rng, start = np.random.default_rng(recipe.seed), time.perf_counter()
+
+    def step_loss() -> tuple[torch.Tensor, dict[str, float]]:
+        batch = [rows[int(k)] for k in rng.choice(len(rows), size=recipe.batch_size, replace=False)]
+        inputs = model.chat.build(
+            [None] * len(batch), [r.request for r in batch], [call_text(r.call) for r in batch]
+        )
+        return model.chat.answer_loss(inputs), {}
+
+    run = run_budgeted(model, (optimizer, schedule), step_loss, (recipe.steps, recipe.budget_seconds), folder,
+                       "llm-generator: call writing")  # fmt: skip
     save_encoder_llm(model, folder)
     (folder / "recipe.json").write_text(json.dumps(asdict(recipe), indent=1))
     seconds = time.perf_counter() - start
     metrics = {
         "seconds": round(seconds, 1),
-        "steps_done": done,
-        "stopped_by_budget": done < recipe.steps,
-        "final_loss": records[-1]["loss"],
+        "steps_done": run.steps_done,
+        "stopped_by_budget": run.stopped_by_budget,
+        "final_loss": run.records[-1]["loss"],
         "train_requests": len(rows),
         "peak_memory_mb": round(peak_memory_mb(), 1),
     }

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,10 +40,11 @@ from avikit.models.language.unified import (
     t2a_prompt,
     visual_token_names,
 )
-from avikit.nn import LossLog, plot_losses_svg, seed_everything
+from avikit.nn import seed_everything
 from avikit.train.feature_sets import default_cache_dir
 from avikit.train.instruction_data import InstructionSet, build_instruction_set
 from avikit.train.instruction_tuning import peak_memory_mb
+from avikit.train.loops import run_budgeted, warmup_cosine
 
 __all__ = ["UnifiedRecipe", "fit_codebook", "train_unified"]
 
@@ -124,17 +123,6 @@ def _examples(
     return {"text": text, "v2a": v2a, "t2a": t2a}
 
 
-def _schedule(optimizer: torch.optim.Optimizer, warmup: int, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda s: (
-            (s + 1) / warmup
-            if s < warmup
-            else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, steps - warmup)))
-        ),
-    )
-
-
 def train_unified(
     out: str | Path,
     recipe: UnifiedRecipe | None = None,
@@ -188,35 +176,22 @@ def _loop(
 ) -> dict[str, Any]:
     lm = model.chat.lm
     optimizer = torch.optim.AdamW(lm.parameters(), lr=recipe.lr, weight_decay=0.01)
-    schedule = _schedule(optimizer, recipe.warmup, recipe.steps)
+    schedule = warmup_cosine(optimizer, recipe.warmup, recipe.steps)
     rng, kinds = np.random.default_rng(recipe.seed), list(examples)
     p = np.array(recipe.mix[: len(kinds)]) / sum(recipe.mix[: len(kinds)])
-    start, done = time.perf_counter(), 0
-    lm.train()
-    with LossLog(folder / "loss.jsonl") as log:
-        for step in range(recipe.steps):
-            picks = [kinds[k] for k in rng.choice(len(kinds), size=recipe.batch_size, p=p)]
-            rows = [examples[k][int(rng.integers(len(examples[k])))] for k in picks]
-            media = [None if m is None else model.embed_ids(m) for m, _, _ in rows]
-            loss = model.chat.answer_loss(
-                model.chat.build(media, [q for _, q, _ in rows], [a for _, _, a in rows])
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            done = step + 1
-            log.write(step=done, loss=float(loss.detach()), seconds=time.perf_counter() - start)
-            if time.perf_counter() - start > recipe.budget_seconds:
-                break
-        records = log.records
-    lm.eval()
-    plot_losses_svg(records, folder / "loss.svg", title="unified-av: next-token loss")
-    seconds = time.perf_counter() - start
+
+    def step_loss() -> tuple[torch.Tensor, dict[str, float]]:
+        picks = [kinds[k] for k in rng.choice(len(kinds), size=recipe.batch_size, p=p)]
+        rows = [examples[k][int(rng.integers(len(examples[k])))] for k in picks]
+        media = [None if m is None else model.embed_ids(m) for m, _, _ in rows]
+        batch = model.chat.build(media, [q for _, q, _ in rows], [a for _, _, a in rows])
+        return model.chat.answer_loss(batch), {}
+
+    run = run_budgeted(lm, (optimizer, schedule), step_loss, (recipe.steps, recipe.budget_seconds), folder,
+                       "unified-av: next-token loss", clip=list(lm.parameters()))  # fmt: skip
     return {
-        "seconds": round(seconds, 1),
-        "steps_done": done,
-        "stopped_by_budget": done < recipe.steps,
-        "final_loss": records[-1]["loss"],
+        "seconds": round(run.seconds, 1),
+        "steps_done": run.steps_done,
+        "stopped_by_budget": run.stopped_by_budget,
+        "final_loss": run.records[-1]["loss"],
     }
