@@ -32,7 +32,7 @@ from avikit.data.manifest import atomic_writer
 from avikit.errors import UsageError
 from avikit.media import AVClip, save
 
-__all__ = ["MediaSink", "clip_bytes", "envelope", "png_bytes", "spectrogram_png"]
+__all__ = ["MediaSink", "clip_bytes", "clip_media", "envelope", "png_bytes", "spectrogram_png"]
 
 _AUDIO_BITRATE = 64_000
 
@@ -119,3 +119,19 @@ class MediaSink:
             f.write(data)
         self.written += 1
         return f"viewer_media/{name}"
+
+
+def clip_media(clip: AVClip, sink: MediaSink, key: str) -> dict[str, Any]:
+    """A clip as the viewer plays and draws it, its files named after ``key``.
+
+    Returns ``src``, ``kind`` (video or audio), ``duration`` (s) and, with sound, the waveform ``envelope``
+    and the ``spectrogram`` image.
+    """
+    data, mime, suffix = clip_bytes(clip)
+    out: dict[str, Any] = {"src": sink.source(data, mime, key + suffix), "kind": mime.split("/")[0],
+                           "duration": round(float(clip.duration), 3)}  # fmt: skip
+    if clip.waveform is not None and clip.sample_rate:
+        out["envelope"] = envelope(clip.waveform)
+        out["spectrogram"] = sink.source(spectrogram_png(clip.waveform, int(clip.sample_rate)), "image/png",
+                                         key + "_spec.png")  # fmt: skip
+    return out
