@@ -8,6 +8,12 @@ questions show the true and predicted answers with the evidence spans (:mod:`avi
 Clicking on the time axis seeks the clip; a playhead follows it. Media larger than the inline limit are
 files in ``viewer_media/`` (:class:`~avikit.eval.viewer_media.MediaSink`). Generation cells are left to the
 report's gallery.
+
+The runs of ``avikit agent run``, ``avikit embodied run`` and ``avikit stream run`` are shown too (``avikit
+eval view RUN ...``): agent and embodied episodes with their steps on a step or time axis, each step's
+observation, action or tool call, result and reward, the outcome and the episode's media
+(:mod:`avikit.eval.viewer_episodes`); streams with the true events, the claimed onsets, when each output was
+emitted and its latency (:mod:`avikit.eval.viewer_streams`).
 """
 
 from __future__ import annotations
@@ -152,7 +158,7 @@ def _run_kind(folder: Path) -> str:
                          "again to write its traces")  # fmt: skip
 
 
-_INTERACTION: dict[str, Callable[[Path, MediaSink, dict[str, Any]], list[dict[str, Any]]]] = {
+_INTERACTION: dict[str, Callable[[Path, dict[str, Callable[[], AVClip]]], list[dict[str, Any]]]] = {
     "agent": agent_cells,
     "embodied": embodied_cells,
     "stream": stream_cells,
@@ -193,10 +199,12 @@ def viewer_data(
             context: dict[str, Any] = {"data": None, "clips": {}, "media": media, "sink": sink}
             cells += _eval_cells(folder, context, max_samples)
             continue
-        for cell in _INTERACTION[kind](folder, sink, media):
-            cells.append({**cell, "samples": cell["samples"][:max_samples]})
-    used = {s["media"] for c in cells for s in c["samples"]}
-    media = {k: v for k, v in media.items() if k in used}
+        clips: dict[str, Callable[[], AVClip]] = {}
+        for cell in _INTERACTION[kind](folder, clips):
+            kept = cell["samples"][:max_samples]
+            for key in {s["media"] for s in kept} - set(media):  # only the clips shown are made
+                media[key] = clip_media(clips[key](), sink, _slug(key))
+            cells.append({**cell, "samples": kept})
     return {"cells": cells, "media": media, "inline": sink.inline, "inline_limit": inline_limit,
             "files": {"inlined": sink.inlined, "written": sink.written}}  # fmt: skip
 

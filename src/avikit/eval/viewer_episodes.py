@@ -25,7 +25,8 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,6 @@ from avikit.envs import get_nav_task
 from avikit.envs.gym import AVNavEnv
 from avikit.envs.tasks import AUDIO_SAMPLES, STEPS_PER_SECOND
 from avikit.errors import DataError
-from avikit.eval.viewer_media import MediaSink, clip_media
 from avikit.media import AVClip
 from avikit.metrics.navigation import compute_navigation_statistics
 from avikit.tasks.agent import get_agent_task, load_episode_clip
@@ -124,8 +124,8 @@ def _agent_sample(line: Mapping[str, Any], media_key: str) -> dict[str, Any]:
     }
 
 
-def agent_cells(folder: Path, sink: MediaSink, media: dict[str, Any]) -> list[dict[str, Any]]:
-    """One cell per planner and trial of the agent run in ``folder``; input clips go to ``media``."""
+def agent_cells(folder: Path, clips: dict[str, Callable[[], AVClip]]) -> list[dict[str, Any]]:
+    """One cell per planner and trial of the agent run in ``folder``; ``clips`` gets the input clips."""
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     task = get_agent_task(results["task"])
     episodes = {e.id: e for e in task.episodes(int(results["n"]), int(results["seed"]))}
@@ -138,8 +138,7 @@ def agent_cells(folder: Path, sink: MediaSink, media: dict[str, Any]) -> list[di
                 f"first {len(episodes)}; was it written by another avikit version?"
             )
         key = f"{folder.name}_{line['episode'].replace('/', '_')}"
-        if key not in media:
-            media[key] = clip_media(load_episode_clip(episodes[line["episode"]]), sink, key)
+        clips.setdefault(key, partial(load_episode_clip, episodes[line["episode"]]))
         cell = cells.setdefault(
             (line["planner"], int(line["trial"])),
             {
@@ -211,7 +210,7 @@ def replay_episode(
 
 
 def _embodied_sample(
-    results: Mapping[str, Any], line: Mapping[str, Any], sink: MediaSink, media: dict
+    results: Mapping[str, Any], line: Mapping[str, Any], clips: dict[str, Callable[[], AVClip]]
 ) -> dict:
     task = results["task"]
     steps, clip, outcome = replay_episode(
@@ -224,7 +223,7 @@ def _embodied_sample(
             f"{outcome}, not the recorded {recorded}; was it written by another avikit version?"
         )
     key = f"{results['_run']}_{task}_{line['policy']}_{line['control']}_{int(line['episode']):04d}"
-    media[key] = clip_media(clip, sink, key)
+    clips[key] = lambda: clip
     stats = compute_navigation_statistics([outcome], get_nav_task(task).room.cell_m)
     scores = {k: round(float(v[0]), 4) for k, v in stats.items()}
     total = round(sum(s["reward"] for s in steps), 4)
@@ -250,15 +249,15 @@ def _embodied_sample(
     }
 
 
-def embodied_cells(folder: Path, sink: MediaSink, media: dict[str, Any]) -> list[dict[str, Any]]:
-    """One cell per policy and control of the embodied run in ``folder``; replayed clips go to ``media``."""
+def embodied_cells(folder: Path, clips: dict[str, Callable[[], AVClip]]) -> list[dict[str, Any]]:
+    """One cell per policy and control of the embodied run in ``folder``; ``clips`` gets their replays."""
     results = {**json.loads((folder / "results.json").read_text(encoding="utf-8")), "_run": folder.name}
     spec = get_nav_task(results["task"]).spec
     metric, lower = spec.primary_metric, spec.primary_metric in spec.lower_is_better
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     for text in (folder / "traces.jsonl").read_text(encoding="utf-8").splitlines():
         line = json.loads(text)
-        sample = _embodied_sample(results, line, sink, media)
+        sample = _embodied_sample(results, line, clips)
         sample["score"] = sample["scores"][metric]
         cell = cells.setdefault(
             (line["policy"], line["control"]),

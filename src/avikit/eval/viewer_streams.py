@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ import numpy as np
 from avikit.data.synth import build_targets, sample_scene
 from avikit.errors import DataError
 from avikit.eval.streaming.source import stream_clip
-from avikit.eval.viewer_media import MediaSink, clip_media
+from avikit.media import AVClip
 from avikit.metrics.streaming import jaccard
 from avikit.tasks.streaming import StreamRef, get_stream_task, stream_questions
 
@@ -218,8 +219,8 @@ def _stream_sample(task_name: str, ref: StreamRef, line: Mapping[str, Any], wind
     return {"id": ref.id, "scores": scores, **details}
 
 
-def stream_cells(folder: Path, sink: MediaSink, media: dict[str, Any]) -> list[dict[str, Any]]:
-    """One viewer cell per model of the streaming run in ``folder``; the streams' clips go to ``media``."""
+def stream_cells(folder: Path, clips: dict[str, Callable[[], AVClip]]) -> list[dict[str, Any]]:
+    """One viewer cell per model of the streaming run in ``folder``; ``clips`` gets how to make each clip."""
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     task = get_stream_task(results["task"])
     refs = {r.id: r for r in task.streams(len(results["streams"]), int(results["seed"]))}
@@ -235,8 +236,7 @@ def stream_cells(folder: Path, sink: MediaSink, media: dict[str, Any]) -> list[d
         line = json.loads(text)
         ref = refs[line["stream"]]
         key = f"{folder.name}_{task.spec.name}_{ref.id}"
-        if key not in media:
-            media[key] = clip_media(stream_clip(ref), sink, key)
+        clips.setdefault(key, partial(stream_clip, ref))
         sample = {**_stream_sample(task.spec.name, ref, line, task.window), "media": key}
         sample["score"] = sample["scores"].get(_PER_STREAM.get(metric, metric))
         cell = cells.setdefault(
