@@ -68,8 +68,13 @@ def envelope(waveform: NDArray[Any], columns: int = 600) -> list[list[float]]:
 
 
 def spectrogram_png(waveform: NDArray[Any], sample_rate: int, height: int = 96, width: int = 600) -> bytes:
-    """A log-magnitude STFT (Hann, 32 ms windows) as a grey PNG: low frequencies at the bottom, 80 dB."""
+    """A log-magnitude STFT (Hann, 32 ms windows) as a grey PNG: low frequencies at the bottom, 80 dB.
+
+    Loud is dark, scaled to the loudest bin; digital silence (all zeros: a muted or deaf clip) is white.
+    """
     mono = np.asarray(waveform, np.float64).reshape(-1, np.shape(waveform)[-1]).mean(axis=0)
+    if not np.any(mono):
+        return png_bytes(np.full((height, width), 255, np.uint8))
     size = max(16, int(0.032 * sample_rate))
     hop = max(1, (mono.size - size) // max(1, width - 1)) if mono.size > size else 1
     padded = np.pad(mono, (0, max(0, size - mono.size)))
