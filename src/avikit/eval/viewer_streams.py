@@ -66,13 +66,16 @@ def stream_truth(ref: StreamRef) -> list[list[Any]]:
     return sorted(spans, key=lambda s: (s[0], s[2]))
 
 
-def _lanes(truth: list, claimed: list, emitted: list, latency: list, truth_name: str) -> list[dict[str, Any]]:
-    return [
-        {"name": truth_name, "kind": "truth", "segments": truth},
-        {"name": "claimed onsets", "kind": "pred", "segments": claimed},
-        {"name": "emitted", "kind": "emit", "segments": emitted},
-        {"name": "latency", "kind": "latency", "segments": latency},
-    ]
+def _lanes(
+    truth: list, claimed: list | None, emitted: list, latency: list, truth_name: str
+) -> list[dict[str, Any]]:
+    """The four lanes; ``claimed`` is None where the task's outputs claim no onset (alerts, answers)."""
+    lanes = [{"name": truth_name, "kind": "truth", "segments": truth}]
+    if claimed is not None:
+        lanes.append({"name": "claimed onsets", "kind": "pred", "segments": claimed})
+    lanes.append({"name": "emitted", "kind": "emit", "segments": emitted})
+    lanes.append({"name": "latency", "kind": "latency", "segments": latency})
+    return lanes
 
 
 def _r(value: float) -> float:
@@ -153,7 +156,7 @@ def sync_lanes(
     note = (
         f"{len(alerts)} alerts: {len(hits)} within {window:g} s of the drift, {false} false alarms before it"
     )
-    return {"lanes": _lanes(truth, [], marks, latency, "drift (alert window)"), "notes": [note]}
+    return {"lanes": _lanes(truth, None, marks, latency, "drift (alert window)"), "notes": [note]}
 
 
 def _answer_text(answer: Any) -> str:
@@ -193,7 +196,7 @@ def question_lanes(
         marks.append([_r(t), _r(t), f"{q['id']}: {_answer_text(said)}", status])
         if t >= ref:
             latency.append([_r(ref), _r(t), f"{q['id']} +{t - ref:.2f} s", status])
-    return {"lanes": _lanes(truth, [], sorted(marks), latency, "true answers"), "notes": []}
+    return {"lanes": _lanes(truth, None, sorted(marks), latency, "true answers"), "notes": []}
 
 
 def _score(value: Any) -> float | None:
