@@ -52,11 +52,28 @@ function ticks(duration) {
   for (let t = 0; t <= duration + 1e-9; t += step) out.push(Math.round(t * 1000) / 1000);
   return out;
 }
+// rows for a lane's segments so that overlapping ones (two classes sounding at once) sit one above the other;
+// at most MAX_ROWS rows, a segment that fits none goes to the row that frees first
+const MAX_ROWS = 4;
+function pack(segments) {
+  const ends = [], rows = new Array(segments.length);
+  const order = segments.map((_, k) => k).sort((a, b) => segments[a][0] - segments[b][0]);
+  for (const k of order) {
+    const [start, end] = segments[k];
+    let row = ends.findIndex((e) => e <= start);
+    if (row < 0 && ends.length < MAX_ROWS) row = ends.length;
+    if (row < 0) row = ends.indexOf(Math.min(...ends));
+    ends[row] = Math.max(ends[row] ?? -Infinity, end);
+    rows[k] = row;
+  }
+  return rows;
+}
 function timeline(sample, media, player) {
   const width = 820, left = 130, right = width - 12, laneH = 20;
   const lanes = sample.lanes || [];
   const waveH = media.envelope ? 56 : 0, specH = media.spectrogram ? 72 : 0;
-  const height = 8 + waveH + specH + lanes.length * (laneH + 4) + 28;
+  const packed = lanes.map((lane) => pack(lane.segments));
+  const height = 8 + waveH + specH + packed.reduce((sum, rows) => sum + Math.max(1, ...rows.map((r) => r + 1)) * laneH + 4, 0) + 28;
   const svg = el("svg", {id: "timeline", width, height});
   const x = (t) => left + (t / media.duration) * (right - left);
   let y = 4;
@@ -75,11 +92,14 @@ function timeline(sample, media, player) {
     svg.appendChild(image);
     y += specH;
   }
-  for (const lane of lanes) {
+  lanes.forEach((lane, n) => {
+    const rows = packed[n], count = Math.max(1, ...rows.map((r) => r + 1));
     const g = el("g", {class: "lane", "data-kind": lane.kind});
     g.appendChild(el("text", {x: 4, y: y + 14, "font-size": 11}, lane.name));
-    g.appendChild(el("rect", {x: left, y, width: right - left, height: laneH, fill: "#f4f4f4"}));
-    for (const [start, end, label, status] of lane.segments) {
+    g.appendChild(el("rect", {x: left, y, width: right - left, height: count * laneH, fill: "#f4f4f4"}));
+    const top = y;
+    lane.segments.forEach(([start, end, label, status], k) => {
+      const y = top + rows[k] * laneH;
       const seg = el("g", {class: "segment", "data-status": status || ""});
       seg.appendChild(el("title", {}, `${label}: ${start}-${end} s${status ? ` (${status})` : ""}`));
       const colour = STATUS[status] || COLOURS[lane.kind];
@@ -87,10 +107,10 @@ function timeline(sample, media, player) {
       else seg.appendChild(el("rect", {x: x(start) - 1, y: y + 1, width: 3, height: laneH - 2, fill: colour}));  // an instant: a tick
       if (x(end) - x(start) > 40) seg.appendChild(el("text", {x: x(start) + 3, y: y + 14, "font-size": 10}, label));
       g.appendChild(seg);
-    }
+    });
     svg.appendChild(g);
-    y += laneH + 4;
-  }
+    y += count * laneH + 4;
+  });
   svg.appendChild(el("line", {x1: left, x2: right, y1: y + 2, y2: y + 2, stroke: "#444"}));
   for (const t of ticks(media.duration)) {
     svg.appendChild(el("line", {x1: x(t), x2: x(t), y1: y + 2, y2: y + 6, stroke: "#444"}));
