@@ -52,9 +52,13 @@ def interaction(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The viewer of an agent, a streaming and an embodied run, as their own commands write them."""
     folder = tmp_path_factory.mktemp("interaction")
     run_agent_benchmark("agent-when-sounds", ["scripted", "prior"], folder / "agent", n=2, k=1)
+    run_agent_benchmark(
+        "agent-remove-offscreen", ["scripted"], folder / "offscreen", n=1, k=1
+    )  # answers a clip
     run_stream_benchmark("stream-events", ["bands"], folder / "stream", n=1)
     run_embodied("audiogoal", ["oracle", "random"], folder / "embodied", 2, controls=("none",), speed_steps=1)
-    write_viewer([folder / "agent", folder / "stream", folder / "embodied"], folder / "out", INLINE_LIMIT)
+    runs = [folder / name for name in ("agent", "offscreen", "stream", "embodied")]
+    write_viewer(runs, folder / "out", INLINE_LIMIT)
     return folder
 
 
@@ -265,6 +269,11 @@ def test_viewer_data_of_interaction_runs_follows_their_traces(interaction: Path)
         steps = recorded[sample["id"]]["trace"]["steps"]
         assert [s["action"] for s in sample["steps"]] == [s["tool"] for s in steps]
         assert sample["score"] == recorded[sample["id"]]["check"]["success"]
+    (answered,) = _traces(interaction / "offscreen")
+    with av.open(str(interaction / "offscreen" / answered["answer_file"])) as container:  # the answered clip
+        assert {s.type for s in container.streams} == {"video", "audio"}
+    (offscreen,) = _cell(data, "agent-remove-offscreen", "scripted", "trial 0")["samples"]
+    assert data["media"][offscreen["answer_media"]]["kind"] == "video"
     random = _cell(data, "audiogoal", "random", "none")["samples"]
     assert [s["score"] for s in random] == sorted(s["score"] for s in random)  # worst first
     stream = _cell(data, "stream-events", "bands")["samples"][0]
@@ -294,6 +303,9 @@ def test_viewer_lists_steps_and_selects_episodes(browser: Any, interaction: Path
     assert page.locator("#steps-axis rect.reward").count() == len(rewards)
     page.click("#steps-axis g.step[data-index='1']")  # a step of a replayed episode seeks its clip
     page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 1 / 16) < 0.01")
+    _select(page, "agent-remove-offscreen", "scripted", "trial 0")
+    page.wait_for_function("document.getElementById('answer-player').readyState >= 1")  # the answer decodes
+    assert page.evaluate("document.getElementById('answer-player').duration") == pytest.approx(10, abs=0.1)
     assert viewer.errors == [] and viewer.outside(interaction / "out") == []
 
 

@@ -202,7 +202,8 @@ def viewer_data(
         clips: dict[str, Callable[[], AVClip]] = {}
         for cell in _INTERACTION[kind](folder, clips):
             kept = cell["samples"][:max_samples]
-            for key in {s["media"] for s in kept} - set(media):  # only the clips shown are made
+            shown = {s["media"] for s in kept} | {s["answer_media"] for s in kept if s.get("answer_media")}
+            for key in shown - set(media):  # only the clips shown are made
                 media[key] = clip_media(clips[key](), sink, _slug(key))
             cells.append({**cell, "samples": kept})
     return {"cells": cells, "media": media, "inline": sink.inline, "inline_limit": inline_limit,

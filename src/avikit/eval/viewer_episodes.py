@@ -7,7 +7,8 @@ An episode is a sample of a viewer cell (``"view": "episodes"``) with ``steps`` 
 
 - Agent runs (:func:`avikit.eval.agent.benchmark.run_agent_benchmark`): one cell per planner and trial;
   a step is a tool call with its arguments and the result (or error) it returned; the media is the
-  episode's input clip, and an answer in seconds is drawn against the true onset on its time axis.
+  episode's input clip (an answer in seconds is drawn against the true onset on its time axis) and, for an
+  answer that is a clip, the answered clip (``answer_media``, from the run's ``answers/``).
 - Embodied runs (:func:`avikit.eval.embodied.run_embodied`): one cell per policy and control; the recorded
   actions are replayed in the simulator (checked against the recorded outcome) to recover what the agent
   saw and heard at each step and the reward it got; the media is that view and binaural sound, one step
@@ -36,7 +37,7 @@ from avikit.envs import get_nav_task
 from avikit.envs.gym import AVNavEnv
 from avikit.envs.tasks import AUDIO_SAMPLES, STEPS_PER_SECOND
 from avikit.errors import DataError
-from avikit.media import AVClip
+from avikit.media import AVClip, load
 from avikit.metrics.navigation import compute_navigation_statistics
 from avikit.tasks.agent import get_agent_task, load_episode_clip
 
@@ -153,7 +154,12 @@ def agent_cells(folder: Path, clips: dict[str, Callable[[], AVClip]]) -> list[di
                 "samples": [],
             },
         )
-        cell["samples"].append(_agent_sample(line, key))
+        sample = _agent_sample(line, key)
+        if line.get("answer_file"):
+            answer = f"{key}_{line['planner']}_t{line['trial']}_answer"
+            clips.setdefault(answer, partial(load, folder / line["answer_file"]))
+            sample["answer_media"] = answer
+        cell["samples"].append(sample)
     for cell in cells.values():
         cell["samples"].sort(key=lambda s: (s["score"], -len(s["steps"])))
     return list(cells.values())

@@ -324,6 +324,17 @@ function show(index) {
   detail.append(title, scores, player, timeline(sample, media, player));
   if (current.view === "stream") detail.append(legend(), latencyChart(sample, media));
   if (sample.steps) detail.appendChild(episode(sample, media, player));
+  if (sample.answer_media) {  // an agent's answer that is a clip: play it with its own waveform
+    const answered = DATA.media[sample.answer_media];
+    const heading = document.createElement("h4");
+    heading.textContent = "answered clip";
+    const other = document.createElement(answered.kind === "video" ? "video" : "audio");
+    other.id = "answer-player"; other.controls = true; other.preload = "auto"; other.src = source(answered.src);
+    const axis = timeline({lanes: []}, answered, other);
+    axis.id = "answer-timeline";
+    axis.querySelector("#playhead").id = "answer-playhead";
+    detail.append(heading, other, axis);
+  }
   if (sample.overlays) detail.appendChild(overlays(sample));
   if (sample.qa) detail.appendChild(questions(sample));
   for (const line of sample.notes || []) {
