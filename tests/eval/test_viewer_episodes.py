@@ -7,7 +7,7 @@ import pytest
 
 from avikit.errors import DataError
 from avikit.eval.embodied import run_episodes
-from avikit.eval.viewer_episodes import ACTION_NAMES, agent_steps, replay_episode
+from avikit.eval.viewer_episodes import ACTION_NAMES, _agent_sample, agent_steps, replay_episode
 from avikit.models.policies import get_policy
 
 TRACE = {
@@ -94,3 +94,13 @@ def test_a_deaf_replay_hears_nothing_and_a_wrong_trace_is_refused(played: list[d
         replay_episode("audiogoal", trace["episode"], [0, 0])
     with pytest.raises(DataError, match="without the episode ending"):
         replay_episode("audiogoal", trace["episode"], [2])
+
+
+def test_an_agent_episode_without_an_answer_has_no_nan_scores() -> None:
+    line = {"episode": "agent-when-sounds/test_000001", "truth": {"label": "dog", "onset": 2.0},
+            "check": {"success": 0.0, "abs_error_s": float("nan")},
+            "trace": {**TRACE, "prompt": "Find when the dog sounds.", "plan": [], "answer": None,
+                      "termination": "budget", "rejected": [], "failure": None}}  # fmt: skip
+    sample = _agent_sample(line, "key")
+    assert sample["scores"] == {"success": 0.0, "abs_error_s": None, "steps": 2.0, "tool_seconds": 0.75}
+    assert sample["lanes"] == [] and not sample["outcome"]["success"]

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -106,7 +107,8 @@ def _agent_sample(line: Mapping[str, Any], media_key: str) -> dict[str, Any]:
     summary = f"answer {_short(answer)}; truth {_short(truth)}"
     if trace.get("failure"):
         summary += f" ({_short(trace['failure'])})"
-    scores = {k: float(v) for k, v in check.items() if isinstance(v, int | float)}
+    numbers = {k: float(v) for k, v in check.items() if isinstance(v, int | float)}
+    scores: dict[str, float | None] = {k: v if math.isfinite(v) else None for k, v in numbers.items()}
     scores |= {"steps": float(len(steps)), "tool_seconds": round(sum(s["seconds"] for s in steps), 4)}
     return {
         "id": line["episode"],
