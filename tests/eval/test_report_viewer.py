@@ -56,8 +56,10 @@ def interaction(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "agent-remove-offscreen", ["scripted"], folder / "offscreen", n=1, k=1
     )  # answers a clip
     run_stream_benchmark("stream-events", ["bands"], folder / "stream", n=1)
+    run_stream_benchmark("stream-sync", ["window-sync"], folder / "sync", n=1)
+    run_stream_benchmark("stream-questions", ["bands"], folder / "questions", n=1)
     run_embodied("audiogoal", ["oracle", "random"], folder / "embodied", 2, controls=("none",), speed_steps=1)
-    runs = [folder / name for name in ("agent", "offscreen", "stream", "embodied")]
+    runs = [folder / name for name in ("agent", "offscreen", "stream", "sync", "questions", "embodied")]
     write_viewer(runs, folder / "out", INLINE_LIMIT)
     return folder
 
@@ -330,7 +332,17 @@ def test_viewer_stream_lanes_draw_emissions_against_truth(browser: Any, interact
     finite = sorted(x for x in line["scores"]["latencies"] if x == x)
     assert sorted(float(re.search(r"\+([\d.]+) s", d).group(1)) for d in delays) == pytest.approx(
         finite, abs=0.006
-    )
+    )  # the labels print two decimals: each is at most 0.005 s from the scorer's latency
+    _select(page, "stream-sync", "window-sync")  # alerts: no claimed onsets, one delay from the drift
+    (sync,) = _traces(interaction / "sync")[:1]
+    assert page.locator("g.lane[data-kind=pred]").count() == 0
+    alerts = [e for e in sync["events"] if e["kind"] == "alert"]
+    assert page.locator("g.lane[data-kind=emit] g.segment").count() == len(alerts)
+    assert page.locator("#latency-chart circle.delay").count() == sync["scores"]["detected"]
+    _select(page, "stream-questions", "bands")
+    (asked,) = _traces(interaction / "questions")[:1]
+    answers = [e for e in asked["events"] if e["kind"] == "answer"]
+    assert page.locator("g.lane[data-kind=emit] g.segment").count() == len(answers)
     assert viewer.errors == [] and viewer.outside(interaction / "out") == []
 
 
