@@ -192,3 +192,16 @@ def test_real_format_dataset_mistakes(capsys, avsynth, tmp_path):
     _one_line(code, err, 2, "has no split 'test'; its splits are balanced_train, eval", "--split")
     code, err = _run(capsys, [*run, "--split", "eval", "--out", str(tmp_path / "r2")])
     _one_line(code, err, 2, "none of the 2 'eval' samples has its media", "--include-missing-media")
+
+
+def test_view_of_a_folder_without_a_run(capsys, tmp_path):
+    code, err = _run(capsys, ["eval", "view", str(tmp_path), "--out", str(tmp_path / "view")])
+    _one_line(code, err, 2, str(tmp_path), "no results.json", "stream run")
+
+
+def test_report_of_a_streaming_run_points_to_the_viewer(capsys, tmp_path):
+    run = tmp_path / "stream-events"
+    run.mkdir()
+    (run / "results.json").write_text('{"task": "stream-events", "rows": []}')
+    code, err = _run(capsys, ["eval", "report", str(run), "--out", str(tmp_path / "out")])
+    _one_line(code, err, 2, "results.json is not an evaluation run", f"avikit eval view {run}")

@@ -59,6 +59,10 @@ def test_embodied_run_prints_controls_and_steps_per_second(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert "| heuristic | none |" in result.output and "| random | blind |" in result.output
     assert "steps/s" in result.output
+    view = runner.invoke(app, ["eval", "view", str(tmp_path / "audiogoal"), "--out", str(tmp_path / "view")])
+    assert view.exit_code == 0, view.output
+    page = (tmp_path / "view" / "viewer.html").read_text()
+    assert page.count('"view":"episodes"') == 6  # heuristic and random, each under three controls
 
 
 def test_stream_run_prints_the_leaderboard(tmp_path: Path) -> None:

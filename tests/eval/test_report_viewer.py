@@ -23,9 +23,13 @@ import av
 import numpy as np
 import pytest
 
+from avikit.eval.agent.benchmark import run_agent_benchmark
+from avikit.eval.embodied import run_embodied
 from avikit.eval.report import build_report
 from avikit.eval.runner import RunConfig, run_evaluation
 from avikit.eval.source import load_eval_data
+from avikit.eval.streaming.benchmark import run_stream_benchmark
+from avikit.eval.viewer import write_viewer
 
 TASKS = ("avel", "avs-binary", "avqa", "dense-localization")
 CONFIG = RunConfig(
@@ -41,6 +45,23 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_evaluation(CONFIG, folder / "run")
     build_report([folder / "run"], folder / "out", inline_limit=INLINE_LIMIT)
     return folder / "out"
+
+
+@pytest.fixture(scope="module")
+def interaction(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The viewer of an agent, a streaming and an embodied run, as their own commands write them."""
+    folder = tmp_path_factory.mktemp("interaction")
+    run_agent_benchmark("agent-when-sounds", ["scripted", "prior"], folder / "agent", n=2, k=1)
+    run_agent_benchmark(
+        "agent-remove-offscreen", ["scripted"], folder / "offscreen", n=1, k=1
+    )  # answers a clip
+    run_stream_benchmark("stream-events", ["bands"], folder / "stream", n=1)
+    run_stream_benchmark("stream-sync", ["window-sync"], folder / "sync", n=1)
+    run_stream_benchmark("stream-questions", ["bands"], folder / "questions", n=1)
+    run_embodied("audiogoal", ["oracle", "random"], folder / "embodied", 2, controls=("none",), speed_steps=1)
+    runs = [folder / name for name in ("agent", "offscreen", "stream", "sync", "questions", "embodied")]
+    write_viewer(runs, folder / "out", INLINE_LIMIT)
+    return folder
 
 
 def _viewer_data(report: Path) -> dict[str, Any]:
@@ -233,3 +254,105 @@ def test_screenshots_match_the_references(browser: Any, report: Path) -> None:
     viewer = Page(browser, report / "viewer.html").page
     _select(viewer, "avel", "chance-seed0")
     _compare(viewer.locator("#timeline").screenshot(), "viewer_avel_timeline.png")
+
+
+# ------------------------------------------------------------------------------------- episodes and streams
+
+
+def _traces(folder: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (folder / "traces.jsonl").read_text().splitlines()]
+
+
+def test_viewer_data_of_interaction_runs_follows_their_traces(interaction: Path) -> None:
+    data = _viewer_data(interaction / "out")
+    agent = _cell(data, "agent-when-sounds", "scripted", "trial 0")
+    recorded = {t["episode"]: t for t in _traces(interaction / "agent") if t["planner"] == "scripted"}
+    for sample in agent["samples"]:
+        steps = recorded[sample["id"]]["trace"]["steps"]
+        assert [s["action"] for s in sample["steps"]] == [s["tool"] for s in steps]
+        assert sample["score"] == recorded[sample["id"]]["check"]["success"]
+    (answered,) = _traces(interaction / "offscreen")
+    with av.open(str(interaction / "offscreen" / answered["answer_file"])) as container:  # the answered clip
+        assert {s.type for s in container.streams} == {"video", "audio"}
+    (offscreen,) = _cell(data, "agent-remove-offscreen", "scripted", "trial 0")["samples"]
+    assert data["media"][offscreen["answer_media"]]["kind"] == "video"
+    random = _cell(data, "audiogoal", "random", "none")["samples"]
+    assert [s["score"] for s in random] == sorted(s["score"] for s in random)  # worst first
+    stream = _cell(data, "stream-events", "bands")["samples"][0]
+    (line,) = _traces(interaction / "stream")[:1]
+    emitted = next(lane for lane in stream["lanes"] if lane["kind"] == "emit")["segments"]
+    assert [s[0] for s in emitted] == [e["time"] for e in line["events"] if e["kind"] == "onset"]
+    assert [s[3] for s in emitted].count("matched") == line["scores"]["matched"]
+    assert [s[3] for s in emitted].count("false") == line["scores"]["false_positives"]
+
+
+def test_viewer_lists_steps_and_selects_episodes(browser: Any, interaction: Path) -> None:
+    viewer = Page(browser, interaction / "out" / "viewer.html")
+    page = viewer.page
+    _select(page, "agent-when-sounds", "scripted", "trial 0")
+    for index in (0, 1):
+        page.click(f"#samples li:nth-child({index + 1}) button")
+        assert page.locator("#samples button.active").get_attribute("data-index") == str(index)
+        steps = page.evaluate(f"current.samples[{index}].steps.map((s) => s.action)")
+        assert page.locator("#steps tr[data-index] td:nth-child(2)").all_text_contents() == steps
+        assert page.locator("#steps-axis g.step").count() == len(steps) and steps
+    assert page.locator("#outcome.ok").count() == 1 and page.locator("g.lane[data-kind=truth]").count() == 1
+    page.click("#steps tr[data-index='1']")
+    assert page.locator("#steps-axis g.step.active").get_attribute("data-index") == "1"
+    _select(page, "audiogoal", "random", "none")
+    assert page.locator("#outcome.bad").count() == 1  # the random policy's worst episode fails
+    rewards = page.evaluate("current.samples[0].steps.map((s) => s.reward)")
+    assert page.locator("#steps-axis rect.reward").count() == len(rewards)
+    page.click("#steps-axis g.step[data-index='1']")  # a step of a replayed episode seeks its clip
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 1 / 16) < 0.01")
+    _select(page, "agent-remove-offscreen", "scripted", "trial 0")
+    page.wait_for_function("document.getElementById('answer-player').readyState >= 1")  # the answer decodes
+    assert page.evaluate("document.getElementById('answer-player').duration") == pytest.approx(10, abs=0.1)
+    assert viewer.errors == [] and viewer.outside(interaction / "out") == []
+
+
+def test_viewer_stream_lanes_draw_emissions_against_truth(browser: Any, interaction: Path) -> None:
+    viewer = Page(browser, interaction / "out" / "viewer.html")
+    page = viewer.page
+    _select(page, "stream-events", "bands")
+    line = _traces(interaction / "stream")[0]
+    emitted = page.locator("g.lane[data-kind=emit] g.segment")
+    assert emitted.count() == sum(e["kind"] == "onset" for e in line["events"])
+    assert (
+        page.locator("g.lane[data-kind=emit] g.segment[data-status=matched]").count()
+        == line["scores"]["matched"]
+    )
+    truth = page.locator("g.lane[data-kind=truth] g.segment").count()
+    assert page.locator("g.lane[data-kind=latency] g.segment").count() == truth  # one per true onset
+    assert page.locator("#latency-chart circle.delay").count() == line["scores"]["matched"]
+    assert page.locator("#latency-chart path.missed").count() == truth - line["scores"]["matched"]
+    delays = page.locator(
+        "g.lane[data-kind=latency] g.segment[data-status=matched] title"
+    ).all_text_contents()
+    finite = sorted(x for x in line["scores"]["latencies"] if x == x)
+    assert sorted(float(re.search(r"\+([\d.]+) s", d).group(1)) for d in delays) == pytest.approx(
+        finite, abs=0.006
+    )  # the labels print two decimals: each is at most 0.005 s from the scorer's latency
+    _select(page, "stream-sync", "window-sync")  # alerts: no claimed onsets, one delay from the drift
+    (sync,) = _traces(interaction / "sync")[:1]
+    assert page.locator("g.lane[data-kind=pred]").count() == 0
+    alerts = [e for e in sync["events"] if e["kind"] == "alert"]
+    assert page.locator("g.lane[data-kind=emit] g.segment").count() == len(alerts)
+    assert page.locator("#latency-chart circle.delay").count() == sync["scores"]["detected"]
+    _select(page, "stream-questions", "bands")
+    (asked,) = _traces(interaction / "questions")[:1]
+    answers = [e for e in asked["events"] if e["kind"] == "answer"]
+    assert page.locator("g.lane[data-kind=emit] g.segment").count() == len(answers)
+    assert viewer.errors == [] and viewer.outside(interaction / "out") == []
+
+
+def test_interaction_screenshots_match_the_references(browser: Any, interaction: Path) -> None:
+    page = Page(browser, interaction / "out" / "viewer.html").page
+    _select(page, "audiogoal", "random", "none")
+    _compare(page.locator("#episode").screenshot(), "viewer_embodied_episode.png")
+    _select(page, "agent-when-sounds", "scripted", "trial 0")
+    seconds = page.locator("#steps td[data-column=seconds]")  # tool timings vary from run to run
+    _compare(page.locator("#episode").screenshot(mask=[seconds]), "viewer_agent_episode.png")
+    _select(page, "stream-events", "bands")
+    _compare(page.locator("#timeline").screenshot(), "viewer_stream_timeline.png")
+    _compare(page.locator("#latency-chart").screenshot(), "viewer_stream_latency.png")

@@ -29,6 +29,11 @@ def test_envelope_is_the_min_and_max_of_each_bin() -> None:
     assert envelope(wave, 3) == [[-0.4, 0.1], [0.2, 0.3], [-0.1, 0.0]]
 
 
+def test_spectrogram_of_silence_is_white() -> None:
+    image = _decode(spectrogram_png(np.zeros((2, 4000), np.float32), 16000, height=8, width=10), "gray")
+    assert image.shape == (8, 10) and (image == 255).all()  # nothing to hear: not drawn as loud
+
+
 def test_spectrogram_of_a_tone_is_darkest_at_its_frequency() -> None:
     rate, tone = 16000, 2000.0
     wave = np.sin(2 * np.pi * tone * np.arange(rate) / rate)[None].astype(np.float32)

@@ -112,6 +112,19 @@ def report(
     typer.echo(f"wrote {markdown} and {html}" + (f" and {Path(out) / 'viewer.html'}" if viewer else ""))
 
 
+@eval_app.command("view")
+def view(
+    runs: list[Path] = typer.Argument(
+        ..., help="Run folders: avikit eval run / bench, or agent, embodied or stream run outputs."
+    ),
+    out: Path = typer.Option(..., "--out", help="Output folder for viewer.html (and viewer_media/)."),
+) -> None:
+    """Write the per-sample viewer alone: samples, agent and embodied episodes, streams' emissions."""
+    from avikit.eval.viewer import write_viewer
+
+    typer.echo(f"wrote {write_viewer(runs, out)}")
+
+
 def score(
     task: str = typer.Option(..., "--task", help="Task name, e.g. avel (`avikit tasks list`)."),
     dataset: Path = typer.Option(..., "--dataset", help="Prepared dataset folder (or an AVSynth folder)."),

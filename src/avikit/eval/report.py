@@ -46,14 +46,20 @@ def load_runs(paths: Sequence[str | Path]) -> list[Run]:
     """``(run name, results)`` for each run folder (or ``results.json`` path).
 
     Raises:
-        InputFileError: if a run has no ``results.json``.
+        InputFileError: if a run has no ``results.json``, or it is not an evaluation run.
     """
     runs = []
     for path in map(Path, paths):
         file = path if path.suffix == ".json" else path / "results.json"
         if not file.is_file():
             raise InputFileError(f"{file} does not exist; run `avikit eval run --out {path}` first")
-        runs.append((file.parent.name, json.loads(file.read_text(encoding="utf-8"))))
+        results = json.loads(file.read_text(encoding="utf-8"))
+        if "cells" not in results:
+            raise InputFileError(
+                f"{file} is not an evaluation run (an agent, embodied or streaming run?); its leaderboard.md "
+                f"is its report, and `avikit eval view {path} --out FOLDER` shows its episodes or streams"
+            )
+        runs.append((file.parent.name, results))
     return runs
 
 

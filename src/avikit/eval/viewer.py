@@ -8,13 +8,19 @@ questions show the true and predicted answers with the evidence spans (:mod:`avi
 Clicking on the time axis seeks the clip; a playhead follows it. Media larger than the inline limit are
 files in ``viewer_media/`` (:class:`~avikit.eval.viewer_media.MediaSink`). Generation cells are left to the
 report's gallery.
+
+The runs of ``avikit agent run``, ``avikit embodied run`` and ``avikit stream run`` are shown too (``avikit
+eval view RUN ...``): agent and embodied episodes with their steps on a step or time axis, each step's
+observation, action or tool call, result and reward, the outcome and the episode's media
+(:mod:`avikit.eval.viewer_episodes`); streams with the true events, the claimed onsets, when each output was
+emitted and its latency (:mod:`avikit.eval.viewer_streams`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +32,10 @@ from avikit.errors import InputFileError
 from avikit.eval.controls import apply_control, swap_partner
 from avikit.eval.runner import read_cell_records
 from avikit.eval.source import EvalData, load_eval_data, load_sample_clip, parse_condition, resolve_sample
-from avikit.eval.viewer_media import MediaSink, clip_bytes, envelope, spectrogram_png
+from avikit.eval.viewer_episodes import agent_cells, embodied_cells
+from avikit.eval.viewer_media import MediaSink, clip_media
 from avikit.eval.viewer_page import viewer_page
+from avikit.eval.viewer_streams import stream_cells
 from avikit.eval.viewer_tasks import sample_details
 from avikit.media import AVClip
 from avikit.tasks import get_task
@@ -83,17 +91,6 @@ def _clip(
     return cache[key]
 
 
-def _media(clip: AVClip, sink: MediaSink, key: str) -> dict[str, Any]:
-    data, mime, suffix = clip_bytes(clip)
-    out: dict[str, Any] = {"src": sink.source(data, mime, key + suffix), "kind": mime.split("/")[0],
-                           "duration": round(float(clip.duration), 3)}  # fmt: skip
-    if clip.waveform is not None and clip.sample_rate:
-        out["envelope"] = envelope(clip.waveform)
-        out["spectrogram"] = sink.source(spectrogram_png(clip.waveform, int(clip.sample_rate)), "image/png",
-                                         key + "_spec.png")  # fmt: skip
-    return out
-
-
 def _order(records: Sequence[Mapping[str, Any]], metric: str, lower: bool) -> list[Mapping[str, Any]]:
     """Worst first: by the per-clip primary score (records without one keep their order, last)."""
 
@@ -120,7 +117,7 @@ def _cell(
         swapped = f"_{cell['task']}" if cell["condition"] == "audio_swapped" else ""
         media_key = f"{run}_{record['id']}_{cell['condition']}{swapped}"
         if media_key not in context["media"]:
-            context["media"][media_key] = _media(clip, context["sink"], _slug(media_key))
+            context["media"][media_key] = clip_media(clip, context["sink"], _slug(media_key))
         inputs = task.build_inputs(resolved)
         checked = task.check_prediction(record["prediction"], inputs, record["id"])
         media = {"frames": clip.frames, "fps": float(clip.fps or 1), "sample_rate": clip.sample_rate,
@@ -144,26 +141,71 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
+def _run_kind(folder: Path) -> str:
+    """``eval`` (``avikit eval run`` or ``bench``), else ``agent``, ``embodied`` or ``stream`` (``X run``)."""
+    if not (folder / "results.json").is_file():
+        raise InputFileError(f"{folder}: no results.json; pass a folder written by avikit eval run, bench, "
+                             "agent run, embodied run or stream run")  # fmt: skip
+    if "cells" in json.loads((folder / "results.json").read_text(encoding="utf-8")):
+        return "eval"
+    traces = folder / "traces.jsonl"
+    first = traces.read_text(encoding="utf-8").split("\n", 1)[0] if traces.is_file() else ""
+    fields = json.loads(first) if first.strip() else {}
+    for kind, field in (("agent", "planner"), ("embodied", "policy"), ("stream", "stream")):
+        if field in fields:
+            return kind
+    raise InputFileError(f"{traces}: missing or without planner, policy or stream records; run the benchmark "
+                         "again to write its traces")  # fmt: skip
+
+
+_INTERACTION: dict[str, Callable[[Path, dict[str, Callable[[], AVClip]]], list[dict[str, Any]]]] = {
+    "agent": agent_cells,
+    "embodied": embodied_cells,
+    "stream": stream_cells,
+}
+
+
+def _eval_cells(folder: Path, context: dict[str, Any], max_samples: int) -> list[dict[str, Any]]:
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    cells = []
+    for cell in results["cells"]:
+        task = get_task(cell["task"])
+        if task.spec.pillar == "generation":
+            continue
+        if context["data"] is None:
+            context["data"] = _data(folder, results)
+        task = task.for_dataset(context["data"].profile, results["run"]["config"]["split"])
+        entry = _cell(folder.name, folder, results, cell, task, context, max_samples)
+        if entry is not None:
+            cells.append(entry)
+    return cells
+
+
 def viewer_data(
     folders: Sequence[Path], out: Path, inline_limit: int = INLINE_LIMIT, max_samples: int = MAX_SAMPLES
 ) -> dict[str, Any]:
-    """The viewer's JSON for run ``folders``: ``cells`` (worst samples first), ``media``, ``inline``."""
+    """The viewer's JSON for run ``folders``: ``cells`` (worst samples first), ``media``, ``inline``.
+
+    A folder is an evaluation run (``avikit eval run``, ``avikit bench``) or an agent, embodied or
+    streaming run; the cells of the last three carry ``view`` (``episodes`` or ``stream``) and keep the
+    :data:`MAX_SAMPLES` worst episodes or streams too.
+    """
     cells: list[dict[str, Any]] = []
     media: dict[str, Any] = {}
     sink = MediaSink(out, inline_limit)
     for folder in folders:
-        results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-        context: dict[str, Any] = {"data": None, "clips": {}, "media": media, "sink": sink}
-        for cell in results["cells"]:
-            task = get_task(cell["task"])
-            if task.spec.pillar == "generation":
-                continue
-            if context["data"] is None:
-                context["data"] = _data(folder, results)
-            task = task.for_dataset(context["data"].profile, results["run"]["config"]["split"])
-            entry = _cell(folder.name, folder, results, cell, task, context, max_samples)
-            if entry is not None:
-                cells.append(entry)
+        kind = _run_kind(folder)
+        if kind == "eval":
+            context: dict[str, Any] = {"data": None, "clips": {}, "media": media, "sink": sink}
+            cells += _eval_cells(folder, context, max_samples)
+            continue
+        clips: dict[str, Callable[[], AVClip]] = {}
+        for cell in _INTERACTION[kind](folder, clips):
+            kept = cell["samples"][:max_samples]
+            shown = {s["media"] for s in kept} | {s["answer_media"] for s in kept if s.get("answer_media")}
+            for key in shown - set(media):  # only the clips shown are made
+                media[key] = clip_media(clips[key](), sink, _slug(key))
+            cells.append({**cell, "samples": kept})
     return {"cells": cells, "media": media, "inline": sink.inline, "inline_limit": inline_limit,
             "files": {"inlined": sink.inlined, "written": sink.written}}  # fmt: skip
 

@@ -32,7 +32,7 @@ from avikit.data.manifest import atomic_writer
 from avikit.errors import UsageError
 from avikit.media import AVClip, save
 
-__all__ = ["MediaSink", "clip_bytes", "envelope", "png_bytes", "spectrogram_png"]
+__all__ = ["MediaSink", "clip_bytes", "clip_media", "envelope", "png_bytes", "spectrogram_png"]
 
 _AUDIO_BITRATE = 64_000
 
@@ -68,8 +68,13 @@ def envelope(waveform: NDArray[Any], columns: int = 600) -> list[list[float]]:
 
 
 def spectrogram_png(waveform: NDArray[Any], sample_rate: int, height: int = 96, width: int = 600) -> bytes:
-    """A log-magnitude STFT (Hann, 32 ms windows) as a grey PNG: low frequencies at the bottom, 80 dB."""
+    """A log-magnitude STFT (Hann, 32 ms windows) as a grey PNG: low frequencies at the bottom, 80 dB.
+
+    Loud is dark, scaled to the loudest bin; digital silence (all zeros: a muted or deaf clip) is white.
+    """
     mono = np.asarray(waveform, np.float64).reshape(-1, np.shape(waveform)[-1]).mean(axis=0)
+    if not np.any(mono):
+        return png_bytes(np.full((height, width), 255, np.uint8))
     size = max(16, int(0.032 * sample_rate))
     hop = max(1, (mono.size - size) // max(1, width - 1)) if mono.size > size else 1
     padded = np.pad(mono, (0, max(0, size - mono.size)))
@@ -119,3 +124,19 @@ class MediaSink:
             f.write(data)
         self.written += 1
         return f"viewer_media/{name}"
+
+
+def clip_media(clip: AVClip, sink: MediaSink, key: str) -> dict[str, Any]:
+    """A clip as the viewer plays and draws it, its files named after ``key``.
+
+    Returns ``src``, ``kind`` (video or audio), ``duration`` (s) and, with sound, the waveform ``envelope``
+    and the ``spectrogram`` image.
+    """
+    data, mime, suffix = clip_bytes(clip)
+    out: dict[str, Any] = {"src": sink.source(data, mime, key + suffix), "kind": mime.split("/")[0],
+                           "duration": round(float(clip.duration), 3)}  # fmt: skip
+    if clip.waveform is not None and clip.sample_rate:
+        out["envelope"] = envelope(clip.waveform)
+        out["spectrogram"] = sink.source(spectrogram_png(clip.waveform, int(clip.sample_rate)), "image/png",
+                                         key + "_spec.png")  # fmt: skip
+    return out

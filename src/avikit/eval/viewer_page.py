@@ -3,7 +3,9 @@
 The data (:func:`avikit.eval.viewer.viewer_data`) sits in a ``<script type="application/json">`` element;
 the script fills the task, model and condition menus, lists the cell's samples worst first and draws the
 selected one: the player, a time axis with ticks holding the waveform, the spectrogram and the segment lanes,
-a playhead that follows the clip, click-to-seek, overlays with show/hide boxes, and the questions.
+a playhead that follows the clip, click-to-seek, overlays with show/hide boxes, and the questions; for
+episodes the outcome, a step axis (with rewards) and the step table, a step click seeking the clip; for
+streams the emissions and latencies on the time axis, a status legend and a latency-by-onset chart.
 
 Example:
     >>> page = viewer_page('{"cells": [], "media": {}}')

@@ -3,8 +3,9 @@
 Each task's ground truth and checked prediction become plain JSON:
 
 - ``lanes``: ``{"name", "kind": "truth" | "pred" | "window", "segments": [[start s, end s, label], ...]}`` on
-  the clip's time axis: AVEL (per-segment labels), AVVP (audio and visual lanes), dense localization and
-  streaming events (labelled spans), and the task's input window when it is not the whole clip;
+  the clip's time axis: AVEL (per-segment labels), AVVP (audio and visual lanes), dense localization
+  (labelled spans), and the task's input window when it is not the whole clip (the streaming tasks'
+  emissions and latencies are drawn from their runs' traces: :mod:`avikit.eval.viewer_streams`);
 - ``overlays``: ``{"time", "frame", "truth", "pred"}`` image sources of a frame with the true and predicted
   mask or heat map (AVS, source localization), drawn over each other in the page;
 - ``qa``: question, true and predicted answer, true and cited evidence spans (AVQA);

@@ -30,6 +30,7 @@ from avikit.eval.agent.loop import Planner, run_agent
 from avikit.eval.agent.planners import get_planner
 from avikit.eval.agent.toolbox import Tool, ToolBox, Workspace
 from avikit.eval.interaction_table import format_table, score_row, write_json
+from avikit.media import save
 from avikit.metrics.agent import compute_pass_hat_k, compute_plan_statistics, evaluate_plans
 from avikit.tasks.agent import AGENT_METRICS, get_agent_task, load_episode_clip
 
@@ -59,7 +60,12 @@ def run_agent_task(
     seed: int = 0,
     tools: Sequence[Tool] | None = None,
 ) -> list[dict[str, Any]]:
-    """``k`` trials on each of ``n`` episodes (planner seed ``trial * 100003 + episode``): one row each."""
+    """``k`` trials on each of ``n`` episodes (planner seed ``trial * 100003 + episode``): one row each.
+
+    A row holds the episode, trial, truth, check and trace; when the answer names a clip of the workspace,
+    ``answer_clip`` holds that clip (an :class:`~avikit.media.AVClip`, written beside the traces by
+    :func:`run_agent_benchmark`).
+    """
     agent_task = get_agent_task(task)
     tool_list = list(tools) if tools is not None else default_tools()
     budget = int(agent_task.spec.protocol.params["step_budget"])
@@ -72,15 +78,17 @@ def run_agent_task(
             planner = make_planner(trial * 100_003 + index)  # one seed per trial and episode
             trace = run_agent(planner, box, episode.prompt, agent_task.answer_schema, budget)
             verdict = agent_task.check(episode, trace.answer, box.workspace.get)
-            rows.append(
-                {
-                    "episode": episode.id,
-                    "trial": trial,
-                    "truth": dict(episode.truth),
-                    "check": verdict,
-                    "trace": trace.to_dict(),
-                }
-            )
+            row = {
+                "episode": episode.id,
+                "trial": trial,
+                "truth": dict(episode.truth),
+                "check": verdict,
+                "trace": trace.to_dict(),
+            }
+            answered = (trace.answer or {}).get("clip")
+            if isinstance(answered, str) and answered in box.workspace.names():
+                row["answer_clip"] = box.workspace.get(answered)
+            rows.append(row)
     return rows
 
 
@@ -121,6 +129,9 @@ def run_agent_benchmark(
     runs = {name: run_agent_task(task, partial(_planner, name, task), n, k, seed, tools) for name in planners}
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in runs.items():
+        for r in rows:
+            _write_answer_clip(r, folder, name)
     with atomic_writer(folder / "traces.jsonl") as f:
         f.writelines(
             json.dumps({"planner": name, **r}, default=float) + "\n"
@@ -128,6 +139,17 @@ def run_agent_benchmark(
             for r in rows
         )
     return write_agent_results(task, runs, folder, n, k, seed)
+
+
+def _write_answer_clip(row: dict[str, Any], folder: Path, planner: str) -> None:
+    """Write a row's answered clip to ``answers/`` (mp4, or WAV without frames); the row keeps its path."""
+    clip = row.pop("answer_clip", None)
+    if clip is None:
+        return
+    suffix = ".mp4" if clip.frames is not None else ".wav"
+    name = f"{planner}_{row['episode'].replace('/', '_')}_t{row['trial']}{suffix}"
+    (folder / "answers").mkdir(exist_ok=True)
+    row["answer_file"] = save(clip, folder / "answers" / name).relative_to(folder).as_posix()
 
 
 def write_agent_results(
