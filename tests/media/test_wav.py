@@ -53,7 +53,7 @@ def test_a_sidecar_load_reads_directly_and_equals_the_decoder(packed, monkeypatc
     module = importlib.import_module("avikit.media.load")
     real_open = module.open_input
 
-    def counted(path: str | Path):  # noqa: ANN202 - the context manager open_input returns
+    def counted(path: str | Path):  # the context manager open_input returns
         opened.append(Path(path).suffix)
         return real_open(path)
 

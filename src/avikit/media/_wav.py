@@ -56,7 +56,7 @@ class WavHeader:
         )
 
     def serves(self, sample_rate: int | None, channels: int | None) -> bool:
-        """Whether a load at ``sample_rate`` and ``channels`` (``None``: the file's) reads samples as stored."""
+        """Whether a load at ``sample_rate`` and ``channels`` (``None``: the file's) reads them as stored."""
         return sample_rate in (None, self.sample_rate) and channels in (None, self.channels)
 
     def read(self, samples: tuple[int, int]) -> np.ndarray:
