@@ -10,9 +10,12 @@ Workloads (issue 2, "Performance"):
 - log-Mel of 10 s at 16 kHz (128 mels, n_fft 400, hop 160): ms per clip, avikit against librosa.
 - Packed layout (``--only packed``): the same clips re-encoded by ``avikit data pack``'s transform (224x224,
   a keyframe every second, CRF 18, 16 kHz mono WAV sidecar), loaded at 1 fps as 224x224 RGB plus the audio,
-  side by side in one run with the current loader on the original files and with the peers on both; bytes
-  on disk before and after, the packed frames' PSNR against the original loaded at 224x224, and the load
-  average of the machine before and after every column.
+  side by side in one run with the current loader on the original files and with the peers on both, in one
+  process and with 2 DataLoader workers, one clip per item and in batches of ``--batch-size`` clips
+  (``default_collate``: one shared-memory tensor per field and batch), every loader with the same
+  DataLoader; the CPU seconds per clip of each loader's timed epochs, this process and its workers
+  together; bytes on disk before and after, the packed frames' PSNR against the original loaded at
+  224x224, and the load average of the machine before and after every column.
 
 Every number is the median of several epochs after a warm-up epoch; the loaders of one workload take
 turns epoch by epoch, so slow drifts of the machine hit all of them alike. Peers are optional: a peer
