@@ -9,7 +9,10 @@ How it works:
   a tie goes to the earlier frame. The choice is made from the packets' timestamps before decoding, so
   only the packets the chosen frames depend on are decoded (from each keyframe up to the last chosen
   frame of its GOP, leaving out unchosen non-reference H.264 pictures), and only chosen frames are
-  converted to RGB, through one reused FFmpeg scaler.
+  converted to RGB, through one reused FFmpeg scaler. Video read alone (no audio in the same file) and
+  sampled at most at half its rate is first looked up by seeking to each grid time: where every grid time
+  holds a keyframe stamped exactly on it (the fast layout of :mod:`avikit.media.repack`), those keyframes
+  are the chosen frames and nothing else is demuxed.
 - **Many windows of one file:** :class:`MediaReader` keeps the file and its decoders open.
 - **Audio through FFmpeg's resampler.** Audio is converted (rate, channel layout, float) by libswresample
   through PyAV; downmixing uses FFmpeg's standard matrix.
@@ -20,7 +23,8 @@ How it works:
   ``load(p).slice(a, a + d)``.
 - **Audio from a sidecar.** ``audio_path`` reads the audio stream from a second file (the WAV/FLAC sidecar
   of a packed dataset, :mod:`avikit.media.repack`) on the same timeline: the window, the cut and the
-  result are those of one file holding both streams.
+  result are those of one file holding both streams. A 16-bit PCM WAV at the rate and channels asked for
+  is read without FFmpeg (:mod:`avikit.media._wav`).
 """
 
 from __future__ import annotations
