@@ -319,9 +319,10 @@ def demux_window(
     """Seek near ``seek_time``, demux and decode the window; seek further back if the seek landed late.
 
     ``seek_time=None`` reads from the start: without a seek on a file's first read, else with one. Video
-    alone, sampled at most at half its frame rate, first tries :func:`_index_grid_keyframes`.
+    alone, sampled at most at half its frame rate from a file whose demuxer holds an index (seeks are
+    lookups), first tries :func:`_index_grid_keyframes`.
     """
-    if selector is not None and collector is None and selector.fps * selector.source_step <= Fraction(1, 2):
+    if selector is not None and collector is None and _sparse_and_indexed(selector):
         if _index_grid_keyframes(container, selector):
             selector.decode()
             return
@@ -345,6 +346,10 @@ def demux_window(
                 if consumer is not None:
                     consumer.reset()
     raise CorruptMediaError(f"{path}: seeking does not reach the requested window; the index may be corrupt")
+
+
+def _sparse_and_indexed(selector: FrameSelector) -> bool:
+    return selector.fps * selector.source_step <= Fraction(1, 2) and len(selector.stream.index_entries) > 0
 
 
 def _index_grid_keyframes(container: av.container.InputContainer, selector: FrameSelector) -> bool:
