@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,27 @@ def test_a_reader_opens_the_sidecar_with_ffmpeg_only_when_it_must(packed) -> Non
         again = reader.load(0.2, 1.0, audio=False)
     np.testing.assert_array_equal(mono.require_waveform(), load(packed.audio, 0.2, 1.0, channels=1).waveform)
     assert direct.num_samples == mono.num_samples and again.waveform is None
+
+
+def _extensible_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
+    """A WAVE_FORMAT_EXTENSIBLE file with an odd-sized chunk before ``data`` (written by hand, as other
+    tools do: the parser must follow the extensible format's sub-format and the chunk padding)."""
+    channels = pcm.shape[0]
+    guid = bytes.fromhex("0100000000001000800000aa00389b71")  # KSDATAFORMAT_SUBTYPE_PCM
+    fmt = struct.pack("<HHIIHHHHI", 0xFFFE, channels, rate, rate * 2 * channels, 2 * channels, 16, 22, 16, 3)
+    data = pcm.T.astype("<i2").tobytes()
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt + guid)) + fmt + guid
+    body += b"LIST" + struct.pack("<I", 5) + b"INFOx\x00" + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def test_an_extensible_wav_with_a_padded_chunk_reads_like_ffmpeg(tmp_path: Path) -> None:
+    pcm = np.random.default_rng(1).integers(-32768, 32767, (2, 1001), dtype=np.int16)
+    path = _extensible_wav(tmp_path / "ext.wav", pcm, RATE)
+    header = read_wav_header(path)
+    assert header is not None and (header.channels, header.num_samples) == (2, 1001)
+    assert header.info() == probe(path).audio
+    reference = load(path).require_waveform()  # FFmpeg's demuxer and decoder
+    assert np.array_equal(header.read((0, 1001)), reference)
+    assert np.array_equal(header.read((0, 1001)), pcm.astype(np.float32) / 32768)
