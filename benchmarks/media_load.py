@@ -10,9 +10,12 @@ Workloads (issue 2, "Performance"):
 - log-Mel of 10 s at 16 kHz (128 mels, n_fft 400, hop 160): ms per clip, avikit against librosa.
 - Packed layout (``--only packed``): the same clips re-encoded by ``avikit data pack``'s transform (224x224,
   a keyframe every second, CRF 18, 16 kHz mono WAV sidecar), loaded at 1 fps as 224x224 RGB plus the audio,
-  side by side in one run with the current loader on the original files and with the peers on both; bytes
-  on disk before and after, the packed frames' PSNR against the original loaded at 224x224, and the load
-  average of the machine before and after every column.
+  side by side in one run with the current loader on the original files and with the peers on both, in one
+  process and with 2 DataLoader workers, one clip per item and in batches of ``--batch-size`` clips
+  (``default_collate``: one shared-memory tensor per field and batch), every loader with the same
+  DataLoader; the CPU seconds per clip of each loader's timed epochs, this process and its workers
+  together; bytes on disk before and after, the packed frames' PSNR against the original loaded at
+  224x224, and the load average of the machine before and after every column.
 
 Every number is the median of several epochs after a warm-up epoch; the loaders of one workload take
 turns epoch by epoch, so slow drifts of the machine hit all of them alike. Peers are optional: a peer
@@ -43,7 +46,7 @@ from pathlib import Path
 import av
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from avikit.media.load import MediaReader
 from avikit.media.load import load as avikit_load
@@ -514,10 +517,51 @@ def packed_loaders() -> list[Loader]:
     return out
 
 
+def tree_cpu() -> float | None:
+    """CPU seconds (user + system) of this process and all its live descendants (DataLoader workers);
+    ``None`` where ``/proc`` does not say (not Linux)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").is_file():
+        return None
+    tick, parent, cpu = os.sysconf("SC_CLK_TCK"), {}, {}
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            parent[int(entry.name)] = int(fields[1])
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    me, total = os.getpid(), time.process_time()
+    for pid, seconds in cpu.items():
+        ancestor = parent.get(pid, 0)
+        while ancestor > 1 and ancestor != me:
+            ancestor = parent.get(ancestor, 0)
+        total += seconds if ancestor == me else 0.0
+    return total
+
+
+def collate_clips(batch: list[tuple[object, object]]) -> object:
+    """Stack a batch of (frames, audio) into shared memory (``default_collate``); a list if shapes differ."""
+    try:
+        return default_collate(batch)
+    except RuntimeError:  # e.g. a peer's audio one codec frame longer in one clip
+        return batch
+
+
 def run_packed_column(
-    files: list[Path], packed: list[Path], workers: int, epochs: int, loaders: list[Loader]
-) -> dict[str, float]:
-    """Clips/s at 1 fps of each loader on its layout, interleaved epoch by epoch (as :func:`run_clips`)."""
+    files: list[Path],
+    packed: list[Path],
+    workers: int,
+    epochs: int,
+    loaders: list[Loader],
+    batch_size: int | None = None,
+) -> tuple[dict[str, float], dict[str, float | None]]:
+    """Clips/s at 1 fps of each loader on its layout, interleaved epoch by epoch (as :func:`run_clips`),
+    and the CPU seconds per clip of the timed epochs (this process and its DataLoader workers).
+
+    Every loader gets the same DataLoader: ``batch_size`` clips per batch (``None``: one clip per item).
+    """
     runners: list[Callable[[], None]] = []
     for ld in loaders:
         dataset = PackedSet(files, packed, 1, ld)
@@ -528,7 +572,10 @@ def run_packed_column(
                     ds[i]
 
         else:
-            dl = DataLoader(dataset, batch_size=None, num_workers=workers, persistent_workers=True)
+            batching = {} if batch_size is None else {"batch_size": batch_size, "collate_fn": collate_clips}
+            dl = DataLoader(
+                dataset, **({"batch_size": None} | batching), num_workers=workers, persistent_workers=True
+            )
 
             def run(dl: DataLoader = dl) -> None:
                 for _ in dl:
@@ -536,15 +583,22 @@ def run_packed_column(
 
         runners.append(run)
     cells = [Cell() for _ in loaders]
+    cpu: list[float | None] = [0.0 for _ in loaders]
     for run in runners:
         run()
     for _ in range(epochs):
-        for run, cell in zip(runners, cells, strict=True):
-            t0 = time.perf_counter()
+        for k, (run, cell) in enumerate(zip(runners, cells, strict=True)):
+            c0, t0 = tree_cpu(), time.perf_counter()
             run()
             cell.epochs.append(time.perf_counter() - t0)
+            c1, spent = tree_cpu(), cpu[k]
+            cpu[k] = None if c0 is None or c1 is None or spent is None else spent + c1 - c0
     del runners
-    return {ld.name: cell.rate(len(files)) for ld, cell in zip(loaders, cells, strict=True)}
+    rates = {ld.name: cell.rate(len(files)) for ld, cell in zip(loaders, cells, strict=True)}
+    per_clip = {
+        ld.name: c if c is None else c / (epochs * len(files)) for ld, c in zip(loaders, cpu, strict=True)
+    }
+    return rates, per_clip
 
 
 def fidelity(files: list[Path], packed: list[Path]) -> dict[str, float]:
@@ -590,7 +644,9 @@ def cpu_costs(files: list[Path], packed: list[Path], folder: Path) -> dict[str, 
     return costs
 
 
-def run_packed(media: dict[str, list[Path]], folder: Path, clips: int, epochs: int) -> dict[str, object]:
+def run_packed(
+    media: dict[str, list[Path]], folder: Path, clips: int, epochs: int, batch_size: int | None
+) -> dict[str, object]:
     out: dict[str, object] = {}
     loaders = packed_loaders()
     for src in ("224x224", "640x360"):
@@ -609,19 +665,26 @@ def run_packed(media: dict[str, list[Path]], folder: Path, clips: int, epochs: i
         out[f"{src} cpu"] = cpu_costs(files, packed, folder)
         print(f"  cpu per clip {src}: " + ", ".join(f"{k} {v:.4f}" for k, v in out[f"{src} cpu"].items())
               + f"  [load {os.getloadavg()[0]:.1f}]", flush=True)  # fmt: skip
-        for workers in (0, 2):
-            col = f"{src}@1 w={workers}"
+        for workers, batch in ((0, None), (2, None), (2, batch_size)):
+            col = f"{src}@1 w={workers}" + (f" b={batch}" if batch else "")
+            if col in out:
+                continue
             load_before, t0 = os.getloadavg(), time.perf_counter()
-            rates = run_packed_column(files, packed, workers, epochs, loaders)
+            rates, cpu = run_packed_column(files, packed, workers, epochs, loaders, batch)
             load_after = os.getloadavg()
-            out[col] = {"clips_per_s": rates, "loadavg_before": load_before, "loadavg_after": load_after}
+            out[col] = {"clips_per_s": rates, "cpu_s_per_clip": cpu, "loadavg_before": load_before,
+                        "loadavg_after": load_after}  # fmt: skip
             print(f"  {col}: " + ", ".join(f"{k} {v:.2f}" for k, v in rates.items())
+                  + "; CPU ms/clip " + ", ".join(f"{k} {1e3 * v:.2f}" for k, v in cpu.items() if v)
                   + f"  [load {load_before[0]:.1f} -> {load_after[0]:.1f}, {time.perf_counter() - t0:.0f} s]",
                   flush=True)  # fmt: skip
     for src in ("224x224", "640x360"):
-        rates = out[f"{src}@1 w=2"]["clips_per_s"]  # type: ignore[index]
-        ratio = rates["avikit packed"] / rates["avikit original"]
-        print(f"  {src}@1 w=2: packed / current loader {ratio:.2f}x, packed {rates['avikit packed']:.1f}/s")
+        for col in dict.fromkeys(
+            (f"{src}@1 w=2", f"{src}@1 w=2" + (f" b={batch_size}" if batch_size else ""))
+        ):
+            rates = out[col]["clips_per_s"]  # type: ignore[index]
+            ratio = rates["avikit packed"] / rates["avikit original"]
+            print(f"  {col}: packed / current loader {ratio:.2f}x, packed {rates['avikit packed']:.1f}/s")
     return out
 
 
@@ -693,6 +756,13 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="*", default=["clips", "random", "mel"], choices=["clips", "random", "mel", "packed"]
     )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=5,
+        help="packed layout: clips per DataLoader batch in the batched 2-worker column, for every loader "
+        "(default 5; 0: leave that column out)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.clips, args.epochs, args.windows = 6, 2, 30
@@ -741,7 +811,8 @@ def main() -> None:
 
     if "packed" in args.only:
         print("\npacked layout, 1 fps, 224x224 RGB + 16 kHz mono, clips/s (median)", flush=True)
-        results["packed"] = run_packed(media, args.media, args.clips, args.epochs)
+        batch = args.batch_size or None
+        results["packed"] = run_packed(media, args.media, args.clips, args.epochs, batch)
 
     if "mel" in args.only:
         mel = run_mel(media["224x224"][0], repeats=10 if args.quick else 30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from avikit.errors import UsageError
-from avikit.media import AVClip, load, probe, save
+from avikit.media import AVClip, MediaReader, load, probe, save
 from avikit.media._decode import FrameSelector
 from avikit.media.repack import RepackSpec, repack
 
@@ -104,3 +105,60 @@ def test_spec_round_trips_and_refuses_bad_values() -> None:
     for bad in ({"size": (223, 224)}, {"keyframe_fps": 0}, {"audio_format": "mp3"}, {"channels": 3}):
         with pytest.raises(UsageError):
             RepackSpec(**bad)
+
+
+def _demuxed(monkeypatch: pytest.MonkeyPatch, grid_seek: bool) -> list[int]:
+    """Spy on the packets each load's frame selector decodes from; ``grid_seek=False`` turns the keyframe
+    seeks off, so that the window is demuxed whole (the reference path)."""
+    module = importlib.import_module("avikit.media._decode")
+    counts: list[int] = []
+    real_decode = FrameSelector.decode
+
+    def decode(self: FrameSelector) -> None:
+        counts.append(len(self.packets))
+        real_decode(self)
+
+    monkeypatch.setattr(FrameSelector, "decode", decode)
+    if not grid_seek:
+        monkeypatch.setattr(module, "_index_grid_keyframes", lambda container, selector: False)
+    return counts
+
+
+@pytest.mark.parametrize("window", [(None, None), (0.0, 2.0), (1.0, 2.5), (0.5, 3.0)])
+def test_a_1_fps_load_seeks_to_the_grid_keyframes_and_equals_the_whole_window_demux(
+    packed, window, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start, duration = window
+    with monkeypatch.context() as patch:
+        reference_counts = _demuxed(patch, grid_seek=False)
+        reference = load(packed.video, start, duration, fps=1, audio_path=packed.audio)
+    counts = _demuxed(monkeypatch, grid_seek=True)
+    clip = load(packed.video, start, duration, fps=1, audio_path=packed.audio)
+    assert counts == [clip.num_frames] and reference_counts[0] > clip.num_frames  # one packet per frame
+    assert np.array_equal(clip.require_frames(), reference.require_frames())
+    assert np.array_equal(clip.require_waveform(), reference.require_waveform())
+    assert (clip.first_frame, clip.first_sample) == (reference.first_frame, reference.first_sample)
+
+
+@pytest.mark.parametrize("fps", [Fraction(1, 2), 1, 5])
+def test_frames_off_the_keyframes_fall_back_to_the_window_demux(
+    source: Path, fps: Fraction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the source's keyframes (0, 1.8 and 3.8 s: x264 moves them to scene cuts) are on no grid but 0 s
+    with monkeypatch.context() as patch:
+        _demuxed(patch, grid_seek=False)
+        reference = load(source, fps=fps, audio=False)
+    counts = _demuxed(monkeypatch, grid_seek=True)
+    clip = load(source, fps=fps, audio=False)
+    assert np.array_equal(clip.require_frames(), reference.require_frames())
+    assert counts[0] > clip.num_frames  # the whole window was demuxed
+
+
+def test_a_reader_seeking_the_grid_keyframes_again_and_again_equals_single_loads(packed) -> None:
+    windows = [(2.0, 2.0), (0.0, 3.0), (1.0, 1.0), (0.0, 4.0)]
+    with MediaReader(packed.video, packed.audio) as reader:
+        clips = [reader.load(start, duration, fps=1) for start, duration in windows]
+    for clip, (start, duration) in zip(clips, windows, strict=True):
+        single = load(packed.video, start, duration, fps=1, audio_path=packed.audio)
+        assert np.array_equal(clip.require_frames(), single.require_frames())
+        assert np.array_equal(clip.require_waveform(), single.require_waveform())

@@ -71,7 +71,7 @@ class FrameSelector:
         fps: Fraction,
         size: tuple[int, int] | None,
     ) -> None:
-        self.path, self.stream, self.size = path, stream, size
+        self.path, self.stream, self.size, self.fps = path, stream, size, fps
         self.tb = _time_base(stream)
         # Times compared as integers: grid k is at k * fps.den / fps.num s, pts p at p * tb.num / tb.den s;
         # both scaled by fps.num * tb.den.
@@ -318,8 +318,16 @@ def demux_window(
 ) -> None:
     """Seek near ``seek_time``, demux and decode the window; seek further back if the seek landed late.
 
-    ``seek_time=None`` reads from the start: without a seek on a file's first read, else with one.
+    ``seek_time=None`` reads from the start: without a seek on a file's first read, else with one. Video
+    alone, sampled at most at half its frame rate from a file whose demuxer holds an index (seeks are
+    lookups), first tries :func:`_index_grid_keyframes`.
     """
+    if selector is not None and collector is None and _sparse_and_indexed(selector):
+        if _index_grid_keyframes(container, selector):
+            selector.decode()
+            return
+        selector.reset()
+        first_read = False  # the seeks moved the file position
     for attempt, backoff in enumerate(_SEEK_BACKOFF):
         target = None if seek_time is None else seek_time - backoff
         if target is not None and target <= 0:
@@ -338,6 +346,35 @@ def demux_window(
                 if consumer is not None:
                     consumer.reset()
     raise CorruptMediaError(f"{path}: seeking does not reach the requested window; the index may be corrupt")
+
+
+def _sparse_and_indexed(selector: FrameSelector) -> bool:
+    return selector.fps * selector.source_step <= Fraction(1, 2) and len(selector.stream.index_entries) > 0
+
+
+def _index_grid_keyframes(container: av.container.InputContainer, selector: FrameSelector) -> bool:
+    """Index only the keyframes on the grid times, one seek each, when every grid time holds one.
+
+    A frame stamped exactly at a grid time is the nearest to it (no other frame can be nearer), and a
+    keyframe decodes alone, so the packets between grid times need not be demuxed: a 1 fps load of the fast
+    layout (:mod:`avikit.media.repack`) reads one packet per second. Returns ``False`` at the first grid
+    time without a keyframe stamped on it (the caller then demuxes the window).
+    """
+    packets = []
+    try:
+        for g in selector.grid:
+            pts, rest = divmod(g, selector.pts_scale)
+            if rest:
+                return False
+            container.seek(pts, stream=selector.stream, backward=True)
+            packet = next((p for p in container.demux(selector.stream) if p.size), None)
+            if packet is None or packet.pts != pts or not packet.is_keyframe:
+                return False
+            packets.append(packet)
+    except av.error.FFmpegError:
+        return False  # the window's demux reports what is wrong with the file
+    selector.packets, selector.collecting = packets, False
+    return True
 
 
 def _pass(

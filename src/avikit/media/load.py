@@ -9,7 +9,10 @@ How it works:
   a tie goes to the earlier frame. The choice is made from the packets' timestamps before decoding, so
   only the packets the chosen frames depend on are decoded (from each keyframe up to the last chosen
   frame of its GOP, leaving out unchosen non-reference H.264 pictures), and only chosen frames are
-  converted to RGB, through one reused FFmpeg scaler.
+  converted to RGB, through one reused FFmpeg scaler. Video read alone (no audio in the same file) and
+  sampled at most at half its rate is first looked up by seeking to each grid time: where every grid time
+  holds a keyframe stamped exactly on it (the fast layout of :mod:`avikit.media.repack`), those keyframes
+  are the chosen frames and nothing else is demuxed.
 - **Many windows of one file:** :class:`MediaReader` keeps the file and its decoders open.
 - **Audio through FFmpeg's resampler.** Audio is converted (rate, channel layout, float) by libswresample
   through PyAV; downmixing uses FFmpeg's standard matrix.
@@ -20,11 +23,13 @@ How it works:
   ``load(p).slice(a, a + d)``.
 - **Audio from a sidecar.** ``audio_path`` reads the audio stream from a second file (the WAV/FLAC sidecar
   of a packed dataset, :mod:`avikit.media.repack`) on the same timeline: the window, the cut and the
-  result are those of one file holding both streams.
+  result are those of one file holding both streams. A 16-bit PCM WAV at the rate and channels asked for
+  is read without FFmpeg (:mod:`avikit.media._wav`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -41,7 +46,7 @@ import numpy as np
 from avikit.errors import MissingStreamError, UsageError, WindowError
 from avikit.media._decode import AudioCollector, FrameSelector, demux_window
 from avikit.media._open import open_input
-from avikit.media._wav import read_pcm_window
+from avikit.media._wav import WavHeader, read_wav_header
 from avikit.media.clip import AVClip
 from avikit.media.probe import AudioStreamInfo, VideoStreamInfo, _audio_info, _video_info, stream_start
 from avikit.media.timeline import Seconds, audio_window, to_fraction, window_indices
@@ -146,18 +151,33 @@ class MediaReader:
         self.audio_path = self.path if audio_path is None else Path(audio_path)
         self._context = open_input(self.path)
         self._container = self._context.__enter__()
-        self._audio_context = None if audio_path is None else open_input(self.audio_path)
-        try:
-            self._audio_container = (
-                self._container if self._audio_context is None else self._audio_context.__enter__()
-            )
-        except BaseException:
-            self._context.__exit__(None, None, None)
-            raise
         self._video_info = _video_info(self._container) if self._container.streams.video else None
-        audio_streams = self._audio_container.streams.audio
-        self._audio_info = _audio_info(self._audio_container) if audio_streams else None
+        # a 16-bit WAV sidecar is read without FFmpeg; FFmpeg opens it only for a load it cannot serve
+        self._wav = None if audio_path is None else read_wav_header(self.audio_path)
+        self._audio_context: contextlib.AbstractContextManager[av.container.InputContainer] | None = None
+        self._audio_container: av.container.InputContainer | None = None
+        self._audio_info: AudioStreamInfo | None = None
+        if self._wav is not None:
+            self._audio_info = self._wav.info()
+        elif audio_path is None:
+            self._audio_container = self._container
+            self._audio_info = _audio_info(self._container) if self._container.streams.audio else None
+        else:
+            try:
+                self._open_sidecar()
+            except BaseException:
+                self._context.__exit__(None, None, None)
+                raise
         self._reads = 0
+
+    def _open_sidecar(self) -> av.container.InputContainer:
+        """The audio sidecar opened with FFmpeg (on first use for a WAV that is read directly)."""
+        if self._audio_container is None:
+            self._audio_context = open_input(self.audio_path)
+            self._audio_container = self._audio_context.__enter__()
+            if self._audio_info is None and self._audio_container.streams.audio:
+                self._audio_info = _audio_info(self._audio_container)
+        return self._audio_container
 
     def __enter__(self) -> MediaReader:
         return self
@@ -188,11 +208,18 @@ class MediaReader:
         path, container = self.path, self._container
         out_size = _parse_size(size)
         vstream = _pick(tuple(container.streams.video), video, "video", path)
-        astream = _pick(tuple(self._audio_container.streams.audio), audio, "audio", self.audio_path)
-        if vstream is None and astream is None:
+        direct = self._direct_wav(audio, sample_rate, channels)
+        astream = None
+        if direct is None and audio is not False:
+            astream = _pick(tuple(self._open_sidecar().streams.audio), audio, "audio", self.audio_path)
+        if vstream is None and astream is None and direct is None:
             raise MissingStreamError(f"{path}: nothing to load (no stream selected); allow video or audio")
-        infos = (self._video_info if vstream else None, self._audio_info if astream else None)
-        plan = _plan(path, vstream, astream, infos, (start, duration), fps, sample_rate)
+        infos = (self._video_info if vstream else None, self._audio_info if astream or direct else None)
+        starts = (
+            stream_start(vstream) if vstream else None,
+            stream_start(astream) if astream else Fraction(0),
+        )
+        plan = _plan(path, starts, infos, (start, duration), fps, sample_rate)
         if infos[0] is not None:
             _check_frame_memory(path, plan, out_size or (infos[0].height, infos[0].width))
         selector = None
@@ -209,7 +236,7 @@ class MediaReader:
             demux_window(container, path, selector, collector, _seek_time(container, plan), self._reads == 1)
             waveform = None if collector is None else collector.result()
         else:
-            waveform = self._read_apart(selector, collector, plan)
+            waveform = self._read_apart(selector, collector, direct, plan)
         frames = None if selector is None else selector.result()
         if frames is None and waveform is None:
             raise WindowError(
@@ -225,25 +252,34 @@ class MediaReader:
             source=str(path),
         )
 
+    def _direct_wav(
+        self, audio: bool | None, sample_rate: int | None, channels: int | None
+    ) -> WavHeader | None:
+        """The WAV sidecar when this load reads its samples as stored (no decoder, no resampler)."""
+        wav = self._wav
+        if audio is False or wav is None or wav.channels not in _CHANNEL_LAYOUTS:
+            return None
+        return wav if wav.serves(sample_rate, channels) else None
+
     def _read_apart(
-        self, selector: FrameSelector | None, collector: AudioCollector | None, plan: _Plan
+        self,
+        selector: FrameSelector | None,
+        collector: AudioCollector | None,
+        direct: WavHeader | None,
+        plan: _Plan,
     ) -> np.ndarray | None:
         """Decode video and a sidecar's audio apart (each file seeked for its own stream); the waveform.
 
-        A 16-bit PCM WAV sidecar at the rate and channels asked for is read directly
+        ``direct``: a 16-bit PCM WAV sidecar at the rate and channels asked for, read without FFmpeg
         (:mod:`avikit.media._wav`).
         """
         if selector is not None:
             seek = _seek_time(self._container, replace(plan, samples=None))
             demux_window(self._container, self.path, selector, None, seek, self._reads == 1)
-        if collector is None or plan.samples is None or plan.sample_rate is None:
+        if direct is not None and plan.samples is not None:
+            return direct.read(plan.samples)
+        if collector is None or self._audio_container is None:
             return None
-        channels = {name: count for count, name in _CHANNEL_LAYOUTS.items()}[collector.layout]
-        pcm = read_pcm_window(
-            self._audio_container, self.audio_path, collector.stream, plan.samples, plan.sample_rate, channels
-        )
-        if pcm is not None:
-            return pcm
         seek = _seek_time(self._audio_container, replace(plan, frames=None))
         demux_window(self._audio_container, self.audio_path, None, collector, seek, self._reads == 1)
         return collector.result()
@@ -319,26 +355,30 @@ def _in_worker_process() -> bool:
 
 def _plan(
     path: Path,
-    vstream: av.video.stream.VideoStream | None,
-    astream: av.audio.stream.AudioStream | None,
+    starts: tuple[Fraction | None, Fraction],
     infos: tuple[VideoStreamInfo | None, AudioStreamInfo | None],
     window: tuple[Seconds | None, Seconds | None],
     fps: Seconds | None,
     sample_rate: int | None,
 ) -> _Plan:
+    """The grid ranges of a window; ``starts``: the video's start (``None``: no video) and the audio's.
+
+    ``infos`` says which streams are loaded (``None``: not loaded).
+    """
     vinfo, ainfo = infos
+    video_start, audio_start = starts
     start, duration = window
     spans = []
-    if vstream is not None and vinfo is not None:
-        spans.append((stream_start(vstream), stream_start(vstream) + to_fraction(vinfo.duration)))
-    if astream is not None and ainfo is not None:
-        spans.append((stream_start(astream), stream_start(astream) + to_fraction(ainfo.duration)))
+    if video_start is not None and vinfo is not None:
+        spans.append((video_start, video_start + to_fraction(vinfo.duration)))
+    if ainfo is not None:
+        spans.append((audio_start, audio_start + to_fraction(ainfo.duration)))
     file_lo, file_hi = min(s[0] for s in spans), max(s[1] for s in spans)
     lo = file_lo if start is None else to_fraction(start)
     hi = file_hi if duration is None else lo + to_fraction(duration)
     _check_window(path, lo, hi, file_lo, file_hi)
     frames = out_fps = samples = out_rate = None
-    if vstream is not None and vinfo is not None:
+    if video_start is not None and vinfo is not None:
         out_fps = to_fraction(fps) if fps is not None else vinfo.average_fps
         _check_fps(path, out_fps, vinfo)
         if fps is None and vinfo.variable_frame_rate:
@@ -348,7 +388,7 @@ def _plan(
         v_lo, v_hi = spans[0]
         k0, k1 = window_indices(max(lo, v_lo), min(hi, v_hi), out_fps)
         frames = (k0, k1) if k1 > k0 else None
-    if astream is not None and ainfo is not None:
+    if ainfo is not None:
         out_rate = int(sample_rate) if sample_rate is not None else ainfo.sample_rate
         if out_rate <= 0:
             raise UsageError(f"sample_rate={sample_rate}: pass a positive rate in Hz, e.g. 16000")
