@@ -60,10 +60,13 @@ def test_a_packaged_model_gives_the_same_records_and_scores_in_a_worker(tmp_path
 
     config = RunConfig(tasks=("avel",), models=("avel",), num_samples=4)
     direct = run_evaluation(config, tmp_path / "direct")
-    hosted = run_evaluation(RunConfig(tasks=("avel",), models=("worker:avel",), num_samples=4), tmp_path / "w")
+    hosted = run_evaluation(
+        RunConfig(tasks=("avel",), models=("worker:avel",), num_samples=4), tmp_path / "w"
+    )
     assert [c["scores"] for c in hosted["cells"]] == [c["scores"] for c in direct["cells"]]
     records = [read_cell_records(tmp_path / run, "avel", "avikit/avel", "clean") for run in ("direct", "w")]
-    assert [_without_times(list(r.values())) for r in records][0] == _without_times(list(records[1].values()))
+    direct_records, hosted_records = (_without_times(list(r.values())) for r in records)
+    assert hosted_records == direct_records
 
 
 def test_a_generator_in_a_worker_writes_the_same_files_into_the_run(tmp_path: Path) -> None:
@@ -98,8 +101,14 @@ def test_the_worker_starts_in_an_empty_folder_with_only_the_passed_variables(mon
 @pytest.mark.parametrize(
     ("script", "message"),
     [
-        (["-c", "import sys; sys.stderr.write('no device here\\n'); sys.exit(3)"], "exited with status 3: no"),
-        (["-c", "import sys; sys.stdin.readline(); print('{\"type\": \"ready\", \"protocol\": 2}')"], "protocol 1"),
+        (
+            ["-c", "import sys; sys.stderr.write('no device here\\n'); sys.exit(3)"],
+            "exited with status 3: no",
+        ),
+        (
+            ["-c", 'import sys; sys.stdin.readline(); print(\'{"type": "ready", "protocol": 2}\')'],
+            "protocol 1",
+        ),
         (["-c", "import sys; sys.stdin.readline(); print('ready!', flush=True)"], "is not JSON"),
         (["-m", "avikit.models.worker_server", "no_such_module_xyz:build"], "refused to start: cannot build"),
     ],
@@ -122,8 +131,10 @@ def test_a_missing_program_is_a_usage_error() -> None:
         ("sys.stdin.readline(); print('oops', flush=True); sys.stdin.read()", "is not JSON"),
         ("import time; sys.stdin.readline(); time.sleep(60)", "did not answer within 0.5 s"),
         ("sys.stdin.readline(); sys.exit(5)", "exited with status 5"),
-        ("for n, _ in enumerate(sys.stdin, 1):\n say({'type': 'predictions', 'call': n, 'results': []})",
-         "expected {'type': 'predictions'"),
+        (
+            "for n, _ in enumerate(sys.stdin, 1):\n say({'type': 'predictions', 'call': n, 'results': []})",
+            "expected {'type': 'predictions'",
+        ),
     ],
     ids=["bad-json", "timeout", "dies", "wrong-count"],
 )
@@ -147,7 +158,9 @@ def test_errors_inside_the_worker_are_error_records_and_a_dead_worker_restarts()
         raised = predict_records(task, worker, samples, muted)
         blanked = ItemFactory(task, lambda s: load_clip(s, None), OpaqueIds(b"k"), "video_blanked")
         died = predict_records(task, worker, samples, blanked, [0])
-        clean = predict_records(task, worker, samples, ItemFactory(task, lambda s: load_clip(s, None), OpaqueIds(b"k")))
+        clean = predict_records(
+            task, worker, samples, ItemFactory(task, lambda s: load_clip(s, None), OpaqueIds(b"k"))
+        )
     assert all("ValueError: silent audio" in r["error"] for r in raised)
     assert "exited with status 7" in died[0]["error"]
     assert all("error" not in r for r in clean)  # started again after the exit

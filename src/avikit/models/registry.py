@@ -28,7 +28,15 @@ from typing import Any
 from avikit.errors import UnknownNameError, UsageError
 from avikit.models.protocol import Model
 
-__all__ = ["ENTRY_POINT_GROUP", "MODELS", "WORKER_PREFIX", "ModelInfo", "describe_model", "get_model", "list_models"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "MODELS",
+    "WORKER_PREFIX",
+    "ModelInfo",
+    "describe_model",
+    "get_model",
+    "list_models",
+]
 
 ENTRY_POINT_GROUP = "avikit.models"
 """The entry-point group through which installed packages register models."""

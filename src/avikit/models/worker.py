@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -114,8 +115,8 @@ class WorkerModel:
             channel.close(grace=0)
             raise WorkerError(
                 f"worker {self._name} answered the handshake of protocol {PROTOCOL_VERSION} with "
-                f"{str(ready)[:120]}; it must answer {{'type': 'ready', 'protocol': {PROTOCOL_VERSION}, 'id', "
-                "'weights_hash', 'tasks'}} (docs/models.md)"
+                f"{str(ready)[:120]}; it must answer {{'type': 'ready', 'protocol': {PROTOCOL_VERSION}, "
+                "'id', 'weights_hash', 'tasks'} (docs/models.md)"
             )
         return ready
 
@@ -148,7 +149,8 @@ class WorkerModel:
             out = folder / "out"
             out.mkdir()
             items = [self._item_message(item, k, folder, out) for k, item in enumerate(batch)]
-            channel.send({"type": "predict", "call": self._calls, "task": _describe_task(task), "items": items})
+            request = {"type": "predict", "call": self._calls, "task": _describe_task(task), "items": items}
+            channel.send(request)
             answer = channel.receive(self.timeout)
             results = self._results(answer, len(batch))
             return [_moved(p, item, out) for p, item in zip(results, batch, strict=True)]
@@ -217,10 +219,8 @@ class WorkerModel:
         if self._finalizer is not None:
             self._finalizer.detach()
         if channel is not None and channel.alive:
-            try:
+            with contextlib.suppress(WorkerError):  # it exited meanwhile: nothing to shut down
                 channel.send({"type": "shutdown"})
-            except WorkerError:
-                pass
         if channel is not None:
             channel.close()
 
@@ -253,7 +253,8 @@ def _moved(prediction: dict[str, Any], item: Item, out: Path) -> dict[str, Any]:
         path = Path(value).resolve()
         if not path.is_relative_to(out.resolve()) or not path.is_file():
             raise WorkerError(
-                f"item {item.id}: field {key!r} names {value}, not a file the worker wrote in its output folder"
+                f"item {item.id}: field {key!r} names {value}, not a file the worker wrote in its output "
+                "folder"
             )
         item.output_dir.mkdir(parents=True, exist_ok=True)
         moved[key] = str(shutil.move(path, item.output_dir / path.name))

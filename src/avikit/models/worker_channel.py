@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import queue
@@ -111,7 +112,9 @@ class WorkerChannel:
             )
         except OSError as error:
             shutil.rmtree(self.root, ignore_errors=True)
-            raise UsageError(f"worker {name}: cannot start {list(command)[:1]} ({error}); give a program") from None
+            raise UsageError(
+                f"worker {name}: cannot start {list(command)[:1]} ({error}); give an installed program"
+            ) from None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._tail: collections.deque[str] = collections.deque(maxlen=20)
         assert self.process.stdout is not None and self.process.stderr is not None  # PIPE above
@@ -173,19 +176,15 @@ class WorkerChannel:
         return WorkerError(f"worker {self.name} exited with status {status}{last}")
 
     def close(self, grace: float = 5.0) -> None:
-        """Stop the process (if it still runs ``grace`` seconds after its stdin closes) and remove its folder."""
+        """Close its stdin, stop it if it still runs ``grace`` seconds later, and remove its folder."""
         if self.process.stdin is not None and not self.process.stdin.closed:
-            try:
+            with contextlib.suppress(OSError):  # a pipe the worker already closed
                 self.process.stdin.close()
-            except OSError:
-                pass
         try:
             self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait()
         _remove(self.root)
 

@@ -1,11 +1,11 @@
-"""The worker protocol: newline-delimited JSON between the harness and a model in its own process.
+r"""The worker protocol: newline-delimited JSON between the harness and a model in its own process.
 
 Both sides use this module: the harness (:mod:`avikit.models.worker`) and the worker
 (:mod:`avikit.models.worker_server`). It needs only the standard library and numpy, and so does the
 protocol itself: a worker in another environment or language speaks it with a JSON library and a reader
 of ``.npy`` files. The full specification is in docs/models.md ("Run your model in its own process").
 
-Each message is one JSON object on one line (UTF-8, ``\\n``-terminated): the harness writes to the
+Each message is one JSON object on one line (UTF-8, ``\n``-terminated): the harness writes to the
 worker's stdin, the worker answers on its stdout and logs to its stderr. The exchange is:
 
 1. harness ``{"type": "hello", "protocol": 1}`` -> worker ``{"type": "ready", "protocol": 1, "id",
@@ -26,7 +26,7 @@ Example:
     >>> stream = io.StringIO()
     >>> write_message(stream, {"type": "hello", "protocol": PROTOCOL_VERSION})
     >>> stream.getvalue()
-    '{"type":"hello","protocol":1}\\n'
+    '{"type":"hello","protocol":1}\n'
     >>> parse_message(stream.getvalue())["type"]
     'hello'
 """

@@ -1,4 +1,4 @@
-"""The worker side: host any model in its own process, speaking :mod:`avikit.models.worker_protocol`.
+r"""The worker side: host any model in its own process, speaking :mod:`avikit.models.worker_protocol`.
 
 Run ``python -m avikit.models.worker_server NAME`` (a registered name, ``package.module:factory`` or an
 ``avikit.models`` entry point), or call :func:`serve` from a script with a model object. The harness starts
@@ -12,11 +12,12 @@ stdout carries only protocol messages: anything the model prints goes to stderr.
 Example:
     >>> import io
     >>> from avikit.models.baselines import ConstantModel
+    >>> asked = io.StringIO('{"type": "hello", "protocol": 1}\n{"type": "shutdown"}\n')
     >>> answers = io.StringIO()
-    >>> serve(ConstantModel(), io.StringIO('{"type": "hello", "protocol": 1}\\n'), answers)
+    >>> serve(ConstantModel(), asked, answers)
     0
-    >>> answers.getvalue().splitlines()[0][:40]
-    '{"type":"ready","protocol":1,"id":"const'
+    >>> [line[:40] for line in answers.getvalue().splitlines()]
+    ['{"type":"ready","protocol":1,"id":"const', '{"type":"bye"}']
 """
 
 from __future__ import annotations
