@@ -280,6 +280,19 @@ def test_a_snooping_cheat_wins_in_the_harness_process(tmp_path: Path):
     assert _score(results, "sync", SnoopsAround().id, "clean") == 1.0
 
 
+def test_a_snooping_worker_told_the_run_folder_wins(tmp_path: Path):
+    """The worker's search works: a worker whose environment names the run folder finds the secret."""
+    spec = worker_command("tests.eval.test_cheats:SnoopsAround")
+    worker = WorkerModel(spec, env={**_WORKER_PATH, "MY_RUN": str(tmp_path)})
+    try:
+        results = run_evaluation(
+            RunConfig(tasks=("sync",), models=("snoop",), num_samples=4), tmp_path, {"snoop": worker}
+        )
+    finally:
+        worker.close()
+    assert _score(results, "sync", SnoopsAround().id, "clean") == 1.0
+
+
 def test_models_get_opaque_ids_and_relative_windows(tmp_path: Path):
     seen: list[Any] = []
 
