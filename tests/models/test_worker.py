@@ -179,3 +179,23 @@ def test_a_prediction_that_is_not_json_is_an_error_record_as_in_process() -> Non
 def test_worker_prefix_in_the_registry() -> None:
     with pytest.raises(UsageError, match="worker:NAME"):
         get_model("worker:")
+
+
+def test_the_server_refuses_another_protocol_version_and_another_protocol_hash() -> None:
+    import io
+
+    from avikit.models.baselines import ConstantModel
+    from avikit.models.worker_server import serve
+
+    answers = io.StringIO()
+    assert serve(ConstantModel(), io.StringIO('{"type": "hello", "protocol": 2}\n'), answers) == 1
+    (refusal,) = [json.loads(line) for line in answers.getvalue().splitlines()]
+    assert refusal == {"type": "error", "message": "this worker speaks protocol 1, the harness 2"}
+
+    task = {"name": "sync", "split": "test", "profile": None, "protocol_hash": "0" * 16}
+    asked = json.dumps({"type": "predict", "call": 1, "task": task, "items": []})
+    answers = io.StringIO()
+    serve(ConstantModel(), io.StringIO(asked + "\n" + '{"type": "shutdown"}\n'), answers)
+    error = json.loads(answers.getvalue().splitlines()[0])
+    assert error["type"] == "error" and error["call"] == 1
+    assert f"protocol hash {get_task('sync').spec.protocol_hash}, the harness {'0' * 16}" in error["message"]

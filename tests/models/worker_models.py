@@ -31,13 +31,15 @@ class LoudnessV2A:
 
 class Fragile:
     """Answers sync with offset zero, raises on items whose audio is silent and exits the process on items
-    whose first frame is black (the cases a worker must turn into error records)."""
+    whose first frame is black (the cases a worker must turn into error records); talks on stdout."""
 
     id = "test/fragile"
     weights_hash = "none"
     tasks = ("sync",)
 
     def predict(self, task: Any, batch: list[Any]) -> list[dict[str, Any]]:
+        print(f"predicting {len(batch)} items")  # stdout: a worker must keep it off the protocol channel
+        os.write(1, b"and from below Python\n")
         for item in batch:
             if not item.frames[0].any():
                 os._exit(7)
