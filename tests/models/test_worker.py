@@ -199,3 +199,29 @@ def test_the_server_refuses_another_protocol_version_and_another_protocol_hash()
     error = json.loads(answers.getvalue().splitlines()[0])
     assert error["type"] == "error" and error["call"] == 1
     assert f"protocol hash {get_task('sync').spec.protocol_hash}, the harness {'0' * 16}" in error["message"]
+
+
+def test_a_generator_s_watermark_is_set_in_its_worker_and_survives_a_restart(tmp_path: Path) -> None:
+    from avikit.models.watermark import set_watermarking
+    from tests.models.worker_models import MarkedV2A
+
+    task, samples, factory = _factory("v2a", 1)
+
+    def audio(model: Any, folder: str) -> np.ndarray:
+        (record,) = predict_records(task, model, samples, factory, output_dir=tmp_path / folder)
+        return np.load(record["prediction"]["audio"])
+
+    direct = MarkedV2A()
+    with WorkerModel(worker_command("tests.models.worker_models:MarkedV2A"), env=TEST_PATH) as worker:
+        assert worker.weights_hash == direct.weights_hash and worker.watermarker is not None
+        marked = audio(direct, "on-d")
+        np.testing.assert_array_equal(audio(worker, "on-w"), marked)
+        assert set_watermarking(worker, False) and set_watermarking(direct, False)
+        assert worker.weights_hash == direct.weights_hash == "none"
+        unmarked = audio(direct, "off-d")
+        np.testing.assert_array_equal(audio(worker, "off-w"), unmarked)
+        assert worker._channel is not None
+        worker._channel.process.kill()  # the restarted worker gets the watermark off again
+        worker._channel.process.wait()
+        np.testing.assert_array_equal(audio(worker, "restarted"), unmarked)
+    assert not np.array_equal(marked, unmarked)  # the watermark is there to be turned off

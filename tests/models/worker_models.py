@@ -57,3 +57,29 @@ class ReturnsArrays:
 
     def predict(self, task: Any, batch: list[Any]) -> list[dict[str, Any]]:
         return [{"id": item.id, "logits": np.zeros(21)} for item in batch]
+
+
+class MarkedV2A(LoudnessV2A):
+    """:class:`LoudnessV2A` with an audio watermark (on by default), as avikit's generators have."""
+
+    id = "test/marked-v2a"
+
+    def __init__(self) -> None:
+        from avikit.models.watermark import load_watermarker
+
+        self.watermarker = load_watermarker("spread-spectrum")
+
+    @property
+    def weights_hash(self) -> str:  # type: ignore[override]
+        from avikit.models.watermark import watermarked_hash
+
+        return watermarked_hash("none", self.watermarker)
+
+    def predict(self, task: Any, batch: list[Any]) -> list[dict[str, Any]]:
+        from avikit.models.watermark import watermark_output
+
+        predictions = super().predict(task, batch)
+        for prediction in predictions if self.watermarker is not None else []:
+            audio = np.load(prediction["audio"])
+            np.save(prediction["audio"], watermark_output(self.watermarker, audio, self.id))
+        return predictions

@@ -39,6 +39,7 @@ from typing import Any
 
 from avikit.errors import WorkerError
 from avikit.models.protocol import Item
+from avikit.models.watermark import load_watermarker
 from avikit.models.worker_channel import WorkerChannel
 from avikit.models.worker_protocol import PROTOCOL_VERSION, save_media
 from avikit.tasks import Task
@@ -99,6 +100,42 @@ class WorkerModel:
         self.weights_hash: str = str(ready["weights_hash"])
         self.tasks: tuple[str, ...] = tuple(str(t) for t in ready["tasks"])
         self._name = self.id
+        self._marker: str | None = ready.get("watermarker")
+        if "watermarker" in ready:  # a generator's watermark, which set_watermarking turns on and off
+            self.__dict__["watermarker"] = None if self._marker is None else load_watermarker(self._marker)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "watermarker" and "watermarker" in self.__dict__:
+            self.weights_hash = self._send_watermark(getattr(value, "name", None))
+            self._marker = getattr(value, "name", None)
+        object.__setattr__(self, name, value)
+
+    def _send_watermark(self, name: str | None) -> str:
+        """Turn the worker's watermark on (``name``) or off (``None``); return its new weights hash."""
+        answer = self._request({"type": "watermark", "name": name}, "watermarked")
+        if answer.get("name") != name or not isinstance(answer.get("weights_hash"), str):
+            raise WorkerError(f"worker {self._name} answered watermark {name!r} with {str(answer)[:120]}")
+        return str(answer["weights_hash"])
+
+    def _request(self, message: dict[str, Any], expected: str) -> dict[str, Any]:
+        """Send one request and return the worker's answer of type ``expected`` to it.
+
+        Raises:
+            WorkerError: if the worker fails, reports an error for the call, or answers another type.
+        """
+        channel = self._running()
+        self._calls += 1
+        channel.send({**message, "call": self._calls})
+        answer = channel.receive(self.timeout)
+        if answer.get("type") == "error" and answer.get("call") == self._calls:
+            raise WorkerError(f"worker {self._name}: {answer.get('message')}")
+        if answer.get("type") != expected or answer.get("call") != self._calls:
+            raise WorkerError(
+                f"worker {self._name} answered {message['type']} call {self._calls} with "
+                f"{str(answer)[:120]}; expected {{'type': '{expected}', 'call': {self._calls}, ...}} "
+                "(docs/models.md)"
+            )
+        return answer
 
     def _start(self) -> dict[str, Any]:
         channel = WorkerChannel(self.command, self._name, self.env)
@@ -126,10 +163,13 @@ class WorkerModel:
             return self._channel
         self.close()
         ready = self._start()
-        if (ready["id"], ready["weights_hash"]) != (self.id, self.weights_hash):
+        weights_hash = ready["weights_hash"]
+        if "watermarker" in self.__dict__ and ready.get("watermarker") != self._marker:
+            weights_hash = self._send_watermark(self._marker)  # as it was set before the restart
+        if (ready["id"], weights_hash) != (self.id, self.weights_hash):
             self.close()
             raise WorkerError(
-                f"worker {self._name} restarted as {ready['id']} ({ready['weights_hash']}), not {self.id} "
+                f"worker {self._name} restarted as {ready['id']} ({weights_hash}), not {self.id} "
                 f"({self.weights_hash})"
             )
         assert self._channel is not None  # set by _start
@@ -142,17 +182,13 @@ class WorkerModel:
             WorkerError: if the worker exits, times out, answers malformed or reports an error for the call
                 or for any item.
         """
-        channel = self._running()
-        self._calls += 1
-        folder = Path(tempfile.mkdtemp(dir=channel.root))
+        folder = Path(tempfile.mkdtemp(dir=self._running().root))
         try:
             out = folder / "out"
             out.mkdir()
             items = [self._item_message(item, k, folder, out) for k, item in enumerate(batch)]
-            request = {"type": "predict", "call": self._calls, "task": _describe_task(task), "items": items}
-            channel.send(request)
-            answer = channel.receive(self.timeout)
-            results = self._results(answer, len(batch))
+            request = {"type": "predict", "task": _describe_task(task), "items": items}
+            results = self._results(self._request(request, "predictions"), len(batch))
             return [_moved(p, item, out) for p, item in zip(results, batch, strict=True)]
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -166,14 +202,9 @@ class WorkerModel:
         described = _describe_task(task)
         key = described["protocol_hash"]
         if key not in self._resampling:
-            channel = self._running()
-            self._calls += 1
-            channel.send({"type": "describe", "call": self._calls, "task": described})
-            answer = channel.receive(self.timeout)
-            if answer.get("type") == "error" and answer.get("call") == self._calls:
-                raise WorkerError(f"worker {self._name}: {answer.get('message')}")
+            answer = self._request({"type": "describe", "task": described}, "description")
             resampled = answer.get("input_resampling")
-            if answer.get("type") != "description" or not isinstance(resampled, dict):
+            if not isinstance(resampled, dict):
                 raise WorkerError(
                     f"worker {self._name} answered describe with {str(answer)[:120]}; expected "
                     "{'type': 'description', 'call', 'input_resampling': {...}}"
@@ -193,11 +224,8 @@ class WorkerModel:
         }
 
     def _results(self, answer: dict[str, Any], count: int) -> list[dict[str, Any]]:
-        if answer.get("type") == "error" and answer.get("call") == self._calls:
-            raise WorkerError(f"worker {self._name}: {answer.get('message')}")
         results = answer.get("results")
-        shape_ok = isinstance(results, list) and len(results) == count and answer.get("call") == self._calls
-        if answer.get("type") != "predictions" or not shape_ok:
+        if not isinstance(results, list) or len(results) != count:
             raise WorkerError(
                 f"worker {self._name} answered call {self._calls} ({count} items) with {str(answer)[:120]}; "
                 "expected {'type': 'predictions', 'call', 'results': [one per item]}"

@@ -16,7 +16,10 @@ worker's stdin, the worker answers on its stdout and logs to its stderr. The exc
 3. harness ``{"type": "describe", "call", "task"}`` -> worker ``{"type": "description", "call",
    "input_resampling"}``: how the model brings the task's media to its own input geometry (``{}``: it
    does not), written into every record as the in-process model's ``input_resampling(task)`` is;
-4. harness ``{"type": "shutdown"}`` -> worker ``{"type": "bye"}``, then it exits.
+4. harness ``{"type": "watermark", "call", "name"}`` (only to a worker whose ``ready`` named a
+   ``"watermarker"``, a generator's audio watermark, ``null`` when off) -> worker ``{"type":
+   "watermarked", "call", "name", "weights_hash"}``: the watermark turned on (``name``) or off (``null``);
+5. harness ``{"type": "shutdown"}`` -> worker ``{"type": "bye"}``, then it exits.
 
 Media never travel inside JSON: the harness writes each item's frames ``[T, H, W, 3]`` uint8 and waveform
 ``[C, N]`` float32 as ``.npy`` files (read-only) into a fresh folder per call and sends their paths.

@@ -115,13 +115,30 @@ def _describe_inputs(model: Any, tasks: _Tasks, message: dict[str, Any]) -> dict
 
 
 def _ready(model: Any) -> dict[str, Any]:
-    return {
+    ready = {
         "type": "ready",
         "protocol": PROTOCOL_VERSION,
         "id": str(model.id),
         "weights_hash": str(model.weights_hash),
         "tasks": [str(t) for t in model.tasks],
     }
+    if hasattr(model, "watermarker"):  # a generator that watermarks its audio says which watermark is on
+        ready["watermarker"] = getattr(model.watermarker, "name", None)
+    return ready
+
+
+def _set_watermark(model: Any, message: dict[str, Any]) -> dict[str, Any]:
+    call = message.get("call")
+    try:
+        from avikit.models.watermark import DEFAULT_WATERMARKER, set_watermarking
+
+        name = message.get("name")
+        if not set_watermarking(model, name is not None, name or DEFAULT_WATERMARKER):
+            raise TypeError(f"model {model.id} has no watermark to set")
+        marker = getattr(model.watermarker, "name", None)
+        return {"type": "watermarked", "call": call, "name": marker, "weights_hash": str(model.weights_hash)}
+    except Exception as error:
+        return {"type": "error", "call": call, "message": _describe(error)}
 
 
 def _answer(model: Any, tasks: _Tasks, message: dict[str, Any]) -> dict[str, Any] | None:
@@ -135,6 +152,8 @@ def _answer(model: Any, tasks: _Tasks, message: dict[str, Any]) -> dict[str, Any
         return _predict(model, tasks, message)
     if kind == "describe":
         return _describe_inputs(model, tasks, message)
+    if kind == "watermark":
+        return _set_watermark(model, message)
     if kind == "shutdown":
         return {"type": "bye"}
     return {"type": "error", "message": f"unknown message type {kind!r}"}
