@@ -110,7 +110,10 @@ def test_the_worker_starts_in_an_empty_folder_with_only_the_passed_variables(mon
             "protocol 1",
         ),
         (["-c", "import sys; sys.stdin.readline(); print('ready!', flush=True)"], "is not JSON"),
-        (["-m", "avikit.models.worker_server", "no_such_module_xyz:build"], "refused to start: cannot build"),
+        (
+            ["-m", "avikit.models.worker_server", "no_such_module_xyz:build"],
+            "refused to start: cannot build the model: ",
+        ),
     ],
     ids=["exits", "wrong-version", "not-json", "unknown-model"],
 )

@@ -120,7 +120,7 @@ def _worker_factory(name: str) -> Callable[[], Any]:
     def build() -> Any:
         from avikit.models.worker import WorkerModel, worker_command
 
-        return WorkerModel(worker_command(hosted))
+        return WorkerModel(worker_command(hosted), name=hosted)
 
     return build
 

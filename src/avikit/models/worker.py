@@ -75,6 +75,8 @@ class WorkerModel:
         timeout: seconds the worker may take to answer one ``predict`` call.
         start_timeout: seconds it may take to start and load its model.
         env: variables to set in the worker's environment besides the passed ones.
+        name: how errors name the worker until it names its model (default: the program and its last
+            argument).
 
     Raises:
         UsageError: if the command's program does not exist.
@@ -87,10 +89,11 @@ class WorkerModel:
         timeout: float = 600.0,
         start_timeout: float = 300.0,
         env: Mapping[str, str] | None = None,
+        name: str | None = None,
     ) -> None:
         self.command, self.timeout, self.start_timeout = list(command), timeout, start_timeout
         self.env = dict(env or {})
-        self._name = _short_name(self.command)
+        self._name = name or _short_name(self.command)
         self._calls = 0
         self._resampling: dict[str, dict[str, str]] = {}
         self._channel: WorkerChannel | None = None

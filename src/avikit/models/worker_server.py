@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         model = get_model(args[0])
     except Exception as error:
-        write_message(channel, {"type": "error", "message": f"cannot build model {args[0]!r}: {error}"})
+        write_message(channel, {"type": "error", "message": f"cannot build the model: {error}"})
         return 1
     return serve(model, sys.stdin, channel)
 
