@@ -19,6 +19,7 @@ __all__ = [
     "UnsupportedCodecError",
     "UsageError",
     "WindowError",
+    "WorkerError",
 ]
 
 
@@ -43,6 +44,10 @@ class InputFileError(UsageError, FileNotFoundError):
 
 class MissingDependencyError(UsageError):
     """A program or package that this feature needs is not installed; the message says what to install."""
+
+
+class WorkerError(AvikitError, RuntimeError):
+    """A model's worker process failed: it exited, timed out, spoke another protocol or answered malformed."""
 
 
 class DataError(AvikitError, ValueError):

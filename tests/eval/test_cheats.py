@@ -9,7 +9,11 @@ score far above it (through the id or the audio window's start, a sync cheat sco
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
+import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ import pytest
 
 from avikit.data.synth import generate
 from avikit.eval.runner import RunConfig, run_evaluation
+from avikit.models.worker import WorkerModel, worker_command
 from avikit.tasks import SYNC_OFFSETS, get_task, sync_offset_class
 
 TASKS = ("sync", "avel", "classification", "avqa")
@@ -133,16 +138,104 @@ class TimesItsCalls(_Cheat):
         return {**task.chance_prediction(item.inputs, np.random.default_rng(elapsed_us % 3)), "id": item.id}
 
 
+def _proc_text(name: str) -> str:
+    """A file of the parent process in /proc (its command line, environment), or ``""`` if unreadable."""
+    try:
+        raw = (Path("/proc") / str(os.getppid()) / name).read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="ignore")
+
+
+def _parent_cwd() -> list[Path]:
+    try:
+        return [Path(os.readlink(f"/proc/{os.getppid()}/cwd"))]
+    except OSError:
+        return []
+
+
+def _reachable(limit: int = 50_000) -> tuple[list[bytes], list[str]]:
+    """Secrets (bytes named ``secret``) and absolute paths reachable from the calling frames' variables."""
+    frame, queue, seen = sys._getframe(1), [], set()
+    while frame is not None:
+        queue += [(value, 0) for value in frame.f_locals.values()]
+        frame = frame.f_back
+    secrets, paths = [], []
+    while queue and len(seen) < limit:
+        thing, depth = queue.pop()
+        if id(thing) in seen or depth > 4:
+            continue
+        seen.add(id(thing))
+        if isinstance(thing, str):
+            paths += [thing] if thing.startswith("/") and len(thing) < 400 else []
+            continue
+        try:
+            attributes = object.__getattribute__(thing, "__dict__")
+        except Exception:  # no attributes, or exotic ones
+            attributes = thing if isinstance(thing, dict) else {}
+        if isinstance(attributes, dict):
+            secrets += [v for k, v in attributes.items() if k == "secret" and isinstance(v, bytes)]
+            queue += [(value, depth + 1) for value in list(attributes.values())[:200]]
+        if isinstance(thing, list | tuple):
+            queue += [(value, depth + 1) for value in thing[:200]]
+    return secrets, paths
+
+
+def _run_secrets(text: str, folders: list[Path]) -> list[bytes]:
+    """Secrets of every ``run.json`` in a folder named in ``text`` or in ``folders``, or in their parents."""
+    tokens = {t for t in re.split(r"[\s=:]+", text) if t and len(t) < 400}
+    named = [Path(t) if Path(t).is_absolute() else Path.cwd() / t for t in tokens]
+    secrets = []
+    for path in {parent for p in [*named, *folders] for parent in (p, *p.parents)}:
+        try:
+            secrets.append(bytes.fromhex(json.loads((path / "run.json").read_text())["secret"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return secrets
+
+
+class SnoopsAround(_Cheat):
+    """Hunts for the run's opaque-id secret and maps its item ids back to AVSynth samples with it.
+
+    It looks where a model in a worker process can look: every variable of its callers (the harness's, when
+    it runs in the harness's process), its environment variables, its parent's command line, environment
+    and working folder (/proc), its own working folder, the paths of the files it is given, and every
+    parent folder of those, for a ``run.json``. A search of the whole file system is another channel,
+    which only running the worker as another user or in a container closes (docs/models.md).
+    """
+
+    def predict(self, task, batch):
+        found, paths = _reachable()
+        text = " ".join([*os.environ.values(), _proc_text("cmdline"), _proc_text("environ"), *paths])
+        found += _run_secrets(text, [Path.cwd(), *_parent_cwd()])
+        truth = {}
+        for secret in found:
+            for k in range(4 * COUNT):
+                key = f"test_{k:06d}"
+                truth["item-" + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:20]] = key
+        return [_truth_from_sample_id(task, item, truth.get(item.id)) for item in batch]
+
+
 CHEATS = (ReadsIds, ReadsRecords, ReadsTimestamps, ReadsEdgesAndLengths, ReadsFileNames, TimesItsCalls)
+WORKER_CHEATS = (SnoopsAround,)
+"""Cheats run in worker processes (``avikit.models.worker``): the harness's memory is out of their reach."""
+_WORKER_PATH = {"PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), *sys.path])}
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> dict[str, Any]:
+def results(tmp_path_factory) -> Any:
     models = {cls().id: cls() for cls in (Constant, *CHEATS)}
+    workers = [
+        WorkerModel(worker_command(f"tests.eval.test_cheats:{cls.__name__}"), env=_WORKER_PATH)
+        for cls in WORKER_CHEATS
+    ]
+    models.update({worker.id: worker for worker in workers})
     config = RunConfig(
         tasks=TASKS, models=tuple(models), conditions=CONDITIONS, num_samples=COUNT, batch_size=4
     )
-    return run_evaluation(config, tmp_path_factory.mktemp("cheats"), models=models)
+    yield run_evaluation(config, tmp_path_factory.mktemp("cheats"), models=models)
+    for worker in workers:
+        worker.close()
 
 
 def _score(results, task: str, model: str, condition: str) -> float:
@@ -154,7 +247,7 @@ def _score(results, task: str, model: str, condition: str) -> float:
     return float(cell["scores"][primary])
 
 
-@pytest.mark.parametrize("cheat", CHEATS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cheat", CHEATS + WORKER_CHEATS, ids=lambda c: c.__name__)
 def test_a_cheat_scores_like_a_model_that_never_looks(results, cheat):
     best = {t: 100.0 if results["tasks"][t]["unit"] == "percent" else 1.0 for t in TASKS}
     for task in TASKS:
@@ -178,6 +271,26 @@ def test_the_cheats_would_win_through_an_open_channel():
     truth = task.build_target(sample)["label"]
     assert int(np.argmax(ReadsIds().guess(task, Open())["logits"])) == truth
     assert int(np.argmax(ReadsTimestamps().guess(task, Open())["logits"])) == truth
+
+
+def test_a_snooping_cheat_wins_in_the_harness_process(tmp_path: Path):
+    """The worker's channel is real: in the harness's own process, the snooper finds the secret and wins."""
+    config = RunConfig(tasks=("sync",), models=("snoop",), num_samples=4)
+    results = run_evaluation(config, tmp_path, models={"snoop": SnoopsAround()})
+    assert _score(results, "sync", SnoopsAround().id, "clean") == 1.0
+
+
+def test_a_snooping_worker_told_the_run_folder_wins(tmp_path: Path):
+    """The worker's search works: a worker whose environment names the run folder finds the secret."""
+    spec = worker_command("tests.eval.test_cheats:SnoopsAround")
+    worker = WorkerModel(spec, env={**_WORKER_PATH, "MY_RUN": str(tmp_path)})
+    try:
+        results = run_evaluation(
+            RunConfig(tasks=("sync",), models=("snoop",), num_samples=4), tmp_path, {"snoop": worker}
+        )
+    finally:
+        worker.close()
+    assert _score(results, "sync", SnoopsAround().id, "clean") == 1.0
 
 
 def test_models_get_opaque_ids_and_relative_windows(tmp_path: Path):

@@ -32,7 +32,8 @@ def run(
     models: list[str] = typer.Option(
         ["oracle", "chance"],
         "--models",
-        help="Registered names (`avikit models list`) or package.module:factory.",
+        help="Registered names (`avikit models list`) or package.module:factory; worker:NAME runs NAME in "
+        "its own process.",
     ),
     conditions: list[str] = typer.Option(
         ["clean"],

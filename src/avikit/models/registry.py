@@ -1,6 +1,7 @@
 """The one model registry: every model by name, by import path or by entry point (STYLE #15).
 
-A model is found in three ways, tried in this order:
+A model is found in three ways, tried in this order (``worker:`` before any of them runs it in its own
+process, :mod:`avikit.models.worker`):
 
 1. a registered name in :data:`MODELS` (reference models, generators, baselines), also with its id's
    ``avikit/`` prefix (``"avikit/avel"`` is ``"avel"``);
@@ -27,7 +28,15 @@ from typing import Any
 from avikit.errors import UnknownNameError, UsageError
 from avikit.models.protocol import Model
 
-__all__ = ["ENTRY_POINT_GROUP", "MODELS", "ModelInfo", "describe_model", "get_model", "list_models"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "MODELS",
+    "WORKER_PREFIX",
+    "ModelInfo",
+    "describe_model",
+    "get_model",
+    "list_models",
+]
 
 ENTRY_POINT_GROUP = "avikit.models"
 """The entry-point group through which installed packages register models."""
@@ -99,7 +108,26 @@ def _from_import_path(spec: str) -> Callable[[], Any]:
     return factory
 
 
+WORKER_PREFIX = "worker:"
+"""``worker:NAME`` hosts model ``NAME`` in a worker process (:func:`avikit.models.worker.worker_command`)."""
+
+
+def _worker_factory(name: str) -> Callable[[], Any]:
+    hosted = name.removeprefix(WORKER_PREFIX)
+    if not hosted or hosted.startswith(WORKER_PREFIX):
+        raise UsageError(f"model {name!r}: write 'worker:NAME' with a model name or 'package.module:factory'")
+
+    def build() -> Any:
+        from avikit.models.worker import WorkerModel, worker_command
+
+        return WorkerModel(worker_command(hosted), name=hosted)
+
+    return build
+
+
 def _factory(name: str) -> Callable[[], Any]:
+    if name.startswith(WORKER_PREFIX):
+        return _worker_factory(name)
     key = name.removeprefix("avikit/")
     if key in MODELS:
         return _from_import_path(MODELS[key])
@@ -117,10 +145,14 @@ def _factory(name: str) -> Callable[[], Any]:
 def get_model(name: str) -> Model:
     """Build a model by registered name, ``package.module:factory`` or ``avikit.models`` entry point.
 
+    ``worker:`` before any of them builds the model in a worker process of its own and returns a
+    :class:`~avikit.models.worker.WorkerModel` speaking to it.
+
     Raises:
         UnknownNameError: for an unknown name (a ``KeyError``); the message lists the known ones.
         UsageError: for an import path that does not import, or names no callable, or a factory whose
             result is not a :class:`~avikit.models.protocol.Model`.
+        WorkerError: for a ``worker:`` model whose worker cannot build it or fails the handshake.
     """
     model = _factory(name)()
     if not isinstance(model, Model):
