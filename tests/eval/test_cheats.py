@@ -213,6 +213,9 @@ class SnoopsAround(_Cheat):
             for k in range(4 * COUNT):
                 key = f"test_{k:06d}"
                 truth["item-" + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:20]] = key
+        if "SNOOP_REPORT" in os.environ:  # where a test asks the snooper to say what it found
+            with open(os.environ["SNOOP_REPORT"], "a", encoding="utf-8") as report:
+                report.write(f"{len(found)}\n")
         return [_truth_from_sample_id(task, item, truth.get(item.id)) for item in batch]
 
 
@@ -280,17 +283,22 @@ def test_a_snooping_cheat_wins_in_the_harness_process(tmp_path: Path):
     assert _score(results, "sync", SnoopsAround().id, "clean") == 1.0
 
 
-def test_a_snooping_worker_told_the_run_folder_wins(tmp_path: Path):
-    """The worker's search works: a worker whose environment names the run folder finds the secret."""
+def test_a_snooping_worker_told_the_run_folder_finds_the_secret_and_still_loses(tmp_path: Path):
+    """The worker's search works (told the run folder, it reads the secret), but its ids are fresh per call."""
     spec = worker_command("tests.eval.test_cheats:SnoopsAround")
-    worker = WorkerModel(spec, env={**_WORKER_PATH, "MY_RUN": str(tmp_path)})
+    report = tmp_path / "found.txt"
+    worker = WorkerModel(spec, env={**_WORKER_PATH, "MY_RUN": str(tmp_path), "SNOOP_REPORT": str(report)})
+    models = {"snoop": worker, "cheat-constant": Constant()}
     try:
         results = run_evaluation(
-            RunConfig(tasks=("sync",), models=("snoop",), num_samples=4), tmp_path, {"snoop": worker}
+            RunConfig(tasks=("sync",), models=tuple(models), num_samples=8), tmp_path, models
         )
     finally:
         worker.close()
-    assert _score(results, "sync", SnoopsAround().id, "clean") == 1.0
+    assert min(int(line) for line in report.read_text().split()) >= 1
+    reference = _score(results, "sync", "cheat-constant", "clean")
+    # 8 clips: with the secret useless only chance variation is left; a working map scores 1.0.
+    assert _score(results, "sync", SnoopsAround().id, "clean") <= reference + 0.25
 
 
 def test_models_get_opaque_ids_and_relative_windows(tmp_path: Path):

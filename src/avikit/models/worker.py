@@ -2,7 +2,8 @@
 
 :class:`WorkerModel` is a :class:`~avikit.models.protocol.Model` whose ``predict`` sends the batch to a
 worker process and returns its answers. Only what an :class:`~avikit.models.protocol.Item` carries crosses
-the boundary: the opaque id, the task's inputs as JSON and the media as read-only ``.npy`` files in a fresh
+the boundary, with a fresh random id per call in place of the run's opaque id (:func:`call_token`): the
+task's inputs as JSON and the media as read-only ``.npy`` files in a fresh
 folder per call. The worker starts in an empty temporary working folder with a whitelisted environment
 (:data:`~avikit.models.worker_channel.PASSED_ENVIRONMENT`) and is never told the run folder, the data or a
 sample id; a generator writes its files into a folder of its own, which the harness moves into the run.
@@ -29,6 +30,8 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import secrets
 import shutil
 import sys
 import tempfile
@@ -189,10 +192,17 @@ class WorkerModel:
         try:
             out = folder / "out"
             out.mkdir()
-            items = [self._item_message(item, k, folder, out) for k, item in enumerate(batch)]
+            tokens = [call_token() for _ in batch]
+            items = [
+                self._item_message(item, token, k, folder, out)
+                for k, (item, token) in enumerate(zip(batch, tokens, strict=True))
+            ]
             request = {"type": "predict", "task": _describe_task(task), "items": items}
             results = self._results(self._request(request, "predictions"), len(batch))
-            return [_moved(p, item, out) for p, item in zip(results, batch, strict=True)]
+            return [
+                _moved(_own_id(p, token, item.id), item, out, token)
+                for p, item, token in zip(results, batch, tokens, strict=True)
+            ]
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -216,11 +226,12 @@ class WorkerModel:
         return dict(self._resampling[key])
 
     @staticmethod
-    def _item_message(item: Item, position: int, folder: Path, out: Path) -> dict[str, Any]:
+    def _item_message(item: Item, token: str, position: int, folder: Path, out: Path) -> dict[str, Any]:
         frames, waveform = item.media
+        inputs = dataclasses.replace(item.inputs, sample_id=token)
         return {
-            "id": item.id,
-            "inputs": item.inputs.to_dict(),
+            "id": token,
+            "inputs": inputs.to_dict(),
             "frames": save_media(folder, f"{position}.frames", frames),
             "waveform": save_media(folder, f"{position}.waveform", waveform),
             "output_dir": None if item.output_dir is None else str(out),
@@ -262,6 +273,25 @@ class WorkerModel:
         self.close()
 
 
+def call_token() -> str:
+    """A fresh random item id for one call, kept only in the harness's memory.
+
+    The worker sees this in place of the run's opaque id, so nothing it can read on disk (the run's
+    secret included) maps its items to samples, and one sample's items in two calls are unrelated.
+
+    Example:
+        >>> a, b = call_token(), call_token()
+        >>> a.startswith("item-"), len(a), a != b
+        (True, 25, True)
+    """
+    return "item-" + secrets.token_hex(10)
+
+
+def _own_id(prediction: dict[str, Any], token: str, item_id: str) -> dict[str, Any]:
+    """The prediction with the call's token, wherever it is a whole value, back to the item's own id."""
+    return {key: item_id if value == token else value for key, value in prediction.items()}
+
+
 def _short_name(command: Sequence[str]) -> str:
     """How errors name a worker before it names its model: the program and a short last argument."""
     program = Path(command[0]).name if command else "?"
@@ -269,8 +299,10 @@ def _short_name(command: Sequence[str]) -> str:
     return f"{program} {last}" if last and len(last) <= 60 and "\n" not in last else program
 
 
-def _moved(prediction: dict[str, Any], item: Item, out: Path) -> dict[str, Any]:
+def _moved(prediction: dict[str, Any], item: Item, out: Path, token: str) -> dict[str, Any]:
     """The prediction with the files the worker wrote in ``out`` moved into ``item.output_dir``.
+
+    A file named after the call's ``token`` is named after the item's own id in the run.
 
     Raises:
         WorkerError: if a field names a file outside the worker's output folder.
@@ -288,5 +320,5 @@ def _moved(prediction: dict[str, Any], item: Item, out: Path) -> dict[str, Any]:
                 "folder"
             )
         item.output_dir.mkdir(parents=True, exist_ok=True)
-        moved[key] = str(shutil.move(path, item.output_dir / path.name))
+        moved[key] = str(shutil.move(path, item.output_dir / path.name.replace(token, item.id)))
     return moved
