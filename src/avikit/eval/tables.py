@@ -213,23 +213,30 @@ def comparison_table(results: Mapping[str, Any], kinds: Sequence[str] = ()) -> T
     return header, rows
 
 
+_SELECTION_COLUMNS = {
+    "a2v": (("alignment", "alignment"), ("desync", "DeSync"), ("psnr", "PSNR"), ("fd_video", "FD")),
+    "default": (("alignment", "alignment"), ("desync", "DeSync"), ("mel_distance", "mel distance"),
+                ("fd_audio", "FD")),
+}  # fmt: skip
+"""The scores a selection table shows beside the deciding one, by the setting's task."""
+
+
 def selection_table(result: Mapping[str, Any]) -> Table:
     """One setting chosen on ``val``: each candidate's scores, its paired difference to the shipped value."""
     selection = result["selection"]
     metric = selection["criterion"]
+    columns = _SELECTION_COLUMNS.get(selection["task"], _SELECTION_COLUMNS["default"])
     vs = {str(v["value"]): v for v in result["vs_shipped"]}
     header = [selection["parameter"], f"{_NAMES.get(metric, metric)} [95% CI] (decides)",
-              f"vs shipped {selection['shipped']} [paired 95% CI] (+ = better)", "alignment", "DeSync",
-              "mel distance", "FD"]  # fmt: skip
+              f"vs shipped {selection['shipped']} [paired 95% CI] (+ = better)",
+              *[name for _, name in columns]]  # fmt: skip
     rows = []
     for r in result["rows"]:
         marks = [" (shipped)" if r["value"] == selection["shipped"] else "",
                  " (chosen)" if r["value"] == result["chosen"] else ""]  # fmt: skip
-        fd = r["scores"].get("fd_audio", r["scores"].get("fd_video"))
         rows.append([f"{r['value']}{''.join(marks)}", format_score(r["scores"][metric], r["ci"].get(metric)),
                      format_difference(vs.get(str(r["value"]))),
-                     *[format_score(r["scores"].get(m)) for m in ("alignment", "desync", "mel_distance")],
-                     format_score(fd)])  # fmt: skip
+                     *[format_score(r["scores"].get(key)) for key, _ in columns]])  # fmt: skip
     return header, rows
 
 

@@ -81,7 +81,7 @@ SELECTIONS: dict[str, Selection] = {
         "v2a-flow-vocoder", "v2a-flow", "v2a", "vocoder", "istft", ("istft", "griffin-lim"),
         "mel_distance", False, "resynthesis of 16 test clips and the bench's 8 and 32 test clips"),
     "a2v-sync-weight": Selection(
-        "a2v-sync-weight", "a2v", "a2v", "model.sync_weight", 0.01, (0.0, 0.005, 0.01, 0.02, 0.03),
+        "a2v-sync-weight", "a2v", "a2v", "model.sync_weight", 0.01, (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1),
         "desync", True, "bench test clips (8 and 32): DeSync against PSNR"),
     "mel-token-stride": Selection(
         "mel-token-stride", "v2a-ar", "v2a", "model.token_stride", 2, (2, 4),
