@@ -33,6 +33,7 @@ from typing import Any
 
 from avikit.eval.tables import (
     Table,
+    cheat_table,
     comparison_table,
     generation_comparison_table,
     generation_table,
@@ -77,6 +78,7 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any], str], Table]] = {
     "selection": lambda data, key: selection_table(data[key]),
     "selection-summary": lambda data, _: selection_summary_table(data),
     "run": lambda data, _: run_table(data),
+    "cheats": lambda data, _: cheat_table(data),
     "comparisons": lambda data, kinds: comparison_table(data, tuple(k for k in kinds.split(",") if k)),
 }
 """Table kind -> ``(results, argument) -> (header, rows)``; a table name is ``KIND`` or ``KIND/ARGUMENT``."""

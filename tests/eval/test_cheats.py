@@ -31,9 +31,15 @@ CONDITIONS = ("clean", "video_blanked", "audio_muted")
 COUNT = 8
 
 
+def _out(item) -> dict[str, Any]:
+    """Where a generation task's predictions go (its items name an output folder; others have none)."""
+    folder = getattr(item, "output_dir", None)
+    return {} if folder is None else {"folder": folder}
+
+
 def _fixed(task, item):
     """The guess of a model that knows nothing: the task's chance prediction under a fixed seed."""
-    prediction = task.chance_prediction(item.inputs, np.random.default_rng(7))
+    prediction = task.chance_prediction(item.inputs, np.random.default_rng(7), **_out(item))
     return {**prediction, "id": item.id}
 
 
@@ -43,7 +49,7 @@ def _truth_from_sample_id(task, item, sample_id: str | None):
     if match is None:
         return _fixed(task, item)
     sample = generate(match.group(1), int(match.group(2)))[0]
-    return {**task.oracle_prediction(task.build_target(sample), item.inputs), "id": item.id}
+    return {**task.oracle_prediction(task.build_target(sample), item.inputs, **_out(item)), "id": item.id}
 
 
 class _Cheat:
@@ -83,7 +89,7 @@ class ReadsRecords(_Cheat):
     def guess(self, task, item):
         target = getattr(item, "target", None)
         if target is not None:
-            return {**task.oracle_prediction(target, item.inputs), "id": item.id}
+            return {**task.oracle_prediction(target, item.inputs, **_out(item)), "id": item.id}
         for name in ("sample", "key", "sample_id", "record"):
             value = getattr(item, name, None)
             if value is not None:
@@ -116,7 +122,10 @@ class ReadsEdgesAndLengths(_Cheat):
             features += [*frames.shape]
         features += [len(item.inputs.frames), len(item.inputs.segments), *item.inputs.frame_size]
         seed = int(hashlib.sha256(repr(features).encode()).hexdigest()[:8], 16)
-        return {**task.chance_prediction(item.inputs, np.random.default_rng(seed)), "id": item.id}
+        return {
+            **task.chance_prediction(item.inputs, np.random.default_rng(seed), **_out(item)),
+            "id": item.id,
+        }
 
 
 class ReadsFileNames(_Cheat):
@@ -135,7 +144,10 @@ class TimesItsCalls(_Cheat):
         start = time.perf_counter()
         _ = item.media
         elapsed_us = int((time.perf_counter() - start) * 1e6)
-        return {**task.chance_prediction(item.inputs, np.random.default_rng(elapsed_us % 3)), "id": item.id}
+        return {
+            **task.chance_prediction(item.inputs, np.random.default_rng(elapsed_us % 3), **_out(item)),
+            "id": item.id,
+        }
 
 
 def _proc_text(name: str) -> str:
@@ -217,6 +229,13 @@ class SnoopsAround(_Cheat):
             with open(os.environ["SNOOP_REPORT"], "a", encoding="utf-8") as report:
                 report.write(f"{len(found)}\n")
         return [_truth_from_sample_id(task, item, truth.get(item.id)) for item in batch]
+
+
+def snoops_around_every_task() -> SnoopsAround:
+    """The snooper for the cheat table of every task (``tools/cheat_table.py``), as a worker factory."""
+    cheat = SnoopsAround()
+    cheat.tasks = tuple(os.environ.get("CHEAT_TASKS", ",".join(TASKS)).split(","))
+    return cheat
 
 
 CHEATS = (ReadsIds, ReadsRecords, ReadsTimestamps, ReadsEdgesAndLengths, ReadsFileNames, TimesItsCalls)

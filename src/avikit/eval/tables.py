@@ -25,6 +25,7 @@ from avikit.eval.comparisons import significance_mark
 
 __all__ = [
     "Table",
+    "cheat_table",
     "comparison_table",
     "format_difference",
     "format_score",
@@ -237,6 +238,53 @@ def selection_table(result: Mapping[str, Any]) -> Table:
         rows.append([f"{r['value']}{''.join(marks)}", format_score(r["scores"][metric], r["ci"].get(metric)),
                      format_difference(vs.get(str(r["value"]))),
                      *[format_score(r["scores"].get(key)) for key, _ in columns]])  # fmt: skip
+    return header, rows
+
+
+def _cheat_number(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.3f}"
+
+
+def cheat_table(summary: Mapping[str, Any]) -> Table:
+    """The cheat suite per task: its trivial baselines, a model that never looks, the cheats' best margin.
+
+    ``summary`` is what ``tools/cheat_table.py`` writes; a margin is the best cheat's score minus that of
+    the model that never looks, per condition (positive = the cheat did better).
+
+    Example:
+        >>> row = {"task": "sync", "condition": "clean", "metric": "accuracy", "lower_is_better": False,
+        ...        "reference": 0.125, "cheats": {"cheat-readsids": 0.25}, "baselines": {"prior": 0.25}}
+        >>> cheat_table({"conditions": ["clean"], "rows": [row]})[1]
+        [['sync', 'accuracy', '0.250 (prior)', '0.125', '+0.125 (readsids)']]
+    """
+    conditions = summary["conditions"]
+    header = ["task", "metric", "strongest trivial baseline (clean)", "never looks (clean)",
+              *[f"best cheat - never looks, {c}" for c in conditions]]  # fmt: skip
+    by_task: dict[str, dict[str, Any]] = {}
+    for row in summary["rows"]:
+        by_task.setdefault(row["task"], {})[row["condition"]] = row
+    rows = []
+    for task, per in by_task.items():
+        clean = per.get("clean") or next(iter(per.values()))
+        sign = -1.0 if clean["lower_is_better"] else 1.0
+        scored = {m: v for m, v in clean["baselines"].items() if v is not None}
+        best = max(scored.items(), key=lambda kv: sign * float(kv[1]), default=None)
+        cells = []
+        for condition in conditions:
+            row = per.get(condition)
+            if row is None or row["reference"] is None:
+                cells.append("-")
+                continue
+            margins = {m: sign * (float(v) - float(row["reference"])) for m, v in row["cheats"].items()
+                       if v is not None}  # fmt: skip
+            if len(margins) < len(row["cheats"]):
+                cells.append("incomplete")
+                continue
+            name, margin = max(margins.items(), key=lambda kv: kv[1])
+            cells.append(f"{margin:+.3f} ({name.removeprefix('cheat-')})")
+        baseline = "-" if best is None else f"{_cheat_number(best[1])} ({best[0]})"
+        metric = clean["metric"] + (" (lower is better)" if clean["lower_is_better"] else "")
+        rows.append([task, metric, baseline, _cheat_number(clean["reference"]), *cells])
     return header, rows
 
 
