@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
 
 from avikit.models.watermark.learned import from_pretrained
 from avikit.train.recipes import tiny_recipe, train_recipe
-from avikit.train.watermark import augment, masking_loss
+from avikit.train.watermark import augment, masking_loss, pooled_message_loss
 
 
 def test_tiny_recipe_writes_a_loadable_pair(tmp_path):
@@ -27,6 +28,22 @@ def test_masking_loss_closed_form():
     assert float(masking_loss(0.01 * host, host)) == 0.0
     # a watermark equal to the host exceeds the margin by exactly 10 dB = 1 bel in every bin
     assert float(masking_loss(host, host)) == pytest.approx(1.0, abs=1e-5)  # 1e-10 power floor
+
+
+def test_pooled_message_loss_averages_logits_over_the_watermarked_samples():
+    mask = torch.zeros(3, 1, 10)
+    mask[0, :, :4] = 1
+    mask[1] = 1  # crop 2 has no watermarked sample: left out
+    logits = torch.full((3, 2, 10), -5.0)
+    logits[0, :, :4] = torch.tensor([[1.0, 3.0, 1.0, 3.0], [-2.0, -2.0, -2.0, -2.0]])  # means 2 and -2
+    logits[1] = torch.tensor([[0.5], [0.5]])
+    bits = torch.tensor([[1, 0], [0, 1], [1, 1]])
+    # BCE(logit z, bit 1) = log(1 + e^-z), BCE(z, 0) = log(1 + e^z)
+    crop0 = (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(-2.0))) / 2
+    crop1 = (math.log1p(math.exp(0.5)) + math.log1p(math.exp(-0.5))) / 2
+    loss = pooled_message_loss(logits, mask, bits)
+    assert float(loss) == pytest.approx((crop0 + crop1) / 2, rel=1e-6)  # float32 log1p/exp
+    assert float(pooled_message_loss(logits, torch.zeros(3, 1, 10), bits)) == 0.0
 
 
 def test_augmentations_keep_batch_and_mask_aligned():

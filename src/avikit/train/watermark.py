@@ -1,6 +1,6 @@
 """Training recipe of the learned audio watermark (:mod:`avikit.models.watermark.learned`).
 
-AudioSeal's recipe at laptop scale. Each step draws 1 s crops of AVSynth ``train`` audio (mono) and of
+AudioSeal's recipe at laptop scale. Each step draws 0.5 s crops of AVSynth ``train`` audio (mono) and of
 speech-like babble (:mod:`avikit.data.synth.speech`, seeds from 0), a random 16-bit message per crop, and:
 
 1. the embedder makes the watermark; a random share of each crop keeps it (the whole crop, nothing, or
@@ -9,8 +9,12 @@ speech-like babble (:mod:`avikit.data.synth.speech`, seeds from 0), a random 16-
    (100-800 Hz), resampling through 8-12 kHz, speed 0.85-1.15 (the mask moves along), echo, volume,
    mixing with another crop (0-20 dB), a random crop, MP3 or AAC re-encoding (straight-through: the codec's
    error is added as a constant), or none;
-3. losses: per-sample detection BCE against the mask; per-sample message BCE on the watermarked samples;
-   a masking loss that keeps each time-frequency bin of the watermark 10 dB under the host's.
+3. losses: per-sample detection BCE against the mask; the message BCE of each crop's bit logits pooled
+   (averaged) over its watermarked samples, which is how a clip's message is decoded; a masking loss that
+   keeps each time-frequency bin of the watermark 10 dB under the host's, its weight rising from 0 over the
+   first ``perceptual_ramp`` of the steps (so the message is found before the watermark is squeezed); and a
+   penalty on the embedder's ``tanh`` input beyond +-1.5 (a saturated ``tanh`` passes no gradient, and the
+   message is then never learned).
 
 Example:
     >>> recipe = WatermarkRecipe.tiny()
@@ -40,7 +44,7 @@ from avikit.models.watermark.learned import KIND, WatermarkNetConfig, WatermarkP
 from avikit.nn import save_config, save_pretrained, seed_everything
 from avikit.train.loops import StepLog, run_steps
 
-__all__ = ["WatermarkRecipe", "load_watermark_audio", "train_watermark"]
+__all__ = ["WatermarkRecipe", "load_watermark_audio", "pooled_message_loss", "train_watermark"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +61,26 @@ class WatermarkRecipe:
         lr: AdamW peak learning rate (one-cycle schedule).
         synth_clips: AVSynth ``train`` clips (10 s each) in the pool.
         speech_clips: speech-like clips (10 s each) in the pool.
-        perceptual_weight: weight of the masking loss.
+        perceptual_weight: weight of the masking loss (after its ramp).
+        perceptual_ramp: share of the steps over which the masking loss's weight rises linearly from 0.
+        message_weight: weight of the pooled message BCE.
+        saturation_weight: weight of the penalty on the ``tanh`` input beyond +-1.5.
         codec_probability: chance per step of MP3/AAC re-encoding (slow: FFmpeg on every crop).
         seed: seed of initialisation, crops, messages and augmentations.
         threads: torch threads.
     """
 
     model: WatermarkNetConfig = field(default_factory=WatermarkNetConfig)
-    steps: int = 1800
+    steps: int = 2500
     batch_size: int = 8
     crop_seconds: float = 0.5
     lr: float = 3e-3
     synth_clips: int = 200
     speech_clips: int = 200
-    perceptual_weight: float = 0.2
+    perceptual_weight: float = 0.4
+    perceptual_ramp: float = 0.15
+    message_weight: float = 10.0
+    saturation_weight: float = 1.0
     codec_probability: float = 0.08
     seed: int = 0
     threads: int = 1
@@ -78,7 +88,7 @@ class WatermarkRecipe:
     @classmethod
     def tiny(cls) -> WatermarkRecipe:
         """A few steps of tiny networks on a few clips (seconds)."""
-        model = WatermarkNetConfig(channels=8, hidden=16, depth=1)
+        model = WatermarkNetConfig(channels=8, hidden=16, depth=1, skip_taps=32)
         return cls(model=model, steps=3, batch_size=2, synth_clips=2, speech_clips=2, codec_probability=0.0)
 
 
@@ -198,24 +208,55 @@ def masking_loss(watermark: torch.Tensor, host: torch.Tensor, margin_db: float =
     return F.relu(torch.log10(power(watermark)) - torch.log10(power(host)) + margin_db / 10).mean()
 
 
+def pooled_message_loss(logits: torch.Tensor, mask: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    """BCE of each crop's bit logits ``[B, K, T]`` averaged over its watermarked samples (``mask [B, 1, T]``).
+
+    Crops without a watermarked sample are left out; 0 when no crop has one.
+    """
+    count = mask.sum(-1)  # [B, 1]
+    pooled = (logits * mask).sum(-1) / count.clamp_min(1.0)  # [B, K]
+    per_crop = F.binary_cross_entropy_with_logits(pooled, bits.float(), reduction="none").mean(1)  # [B]
+    marked = (count[:, 0] > 0).float()
+    return (per_crop * marked).sum() / marked.sum().clamp_min(1.0)
+
+
 def watermark_losses(
-    pair: WatermarkPair, clean: torch.Tensor, recipe: WatermarkRecipe, gen: torch.Generator
+    pair: WatermarkPair,
+    clean: torch.Tensor,
+    recipe: WatermarkRecipe,
+    gen: torch.Generator,
+    progress: float = 1.0,
 ) -> dict[str, torch.Tensor]:
-    """The step's losses on a batch of clean crops ``[B, 1, T]`` (``"loss"`` is their weighted sum)."""
+    """The step's losses on a batch of clean crops ``[B, 1, T]`` (``"loss"`` is their weighted sum).
+
+    ``progress`` is the share of the run done (it sets the masking loss's ramp).
+    """
     batch, length = clean.shape[0], clean.shape[-1]
     bits = torch.randint(0, 2, (batch, recipe.model.num_bits), generator=gen)
-    watermark = pair.embedder(clean, bits)
+    activation, level = pair.embedder.activation(clean, bits)
+    watermark = pair.embedder.shape(activation, level)[..., :length]
     mask = _masks(batch, length, gen)
     attacked, moved = augment(clean + mask * watermark, mask, clean, recipe.model.sample_rate, gen,
                               recipe.codec_probability)  # fmt: skip
     logits = pair.detector(attacked)  # [B, 1 + K, T']
     detection = F.binary_cross_entropy_with_logits(logits[:, 0], moved[:, 0])
-    target = bits[..., None].float().expand(-1, -1, logits.shape[-1])
-    per_bit = F.binary_cross_entropy_with_logits(logits[:, 1:], target, reduction="none")  # [B, K, T']
-    message = (per_bit * moved).sum() / (moved.sum() * recipe.model.num_bits).clamp_min(1.0)
+    message = pooled_message_loss(logits[:, 1:], moved, bits)
     perceptual = masking_loss(watermark, clean)
-    loss = detection + message + recipe.perceptual_weight * perceptual
-    return {"loss": loss, "detection": detection, "message": message, "perceptual": perceptual}
+    saturation = F.relu(activation.abs() - 1.5).square().mean()
+    ramp = min(1.0, progress / recipe.perceptual_ramp) if recipe.perceptual_ramp > 0 else 1.0
+    loss = (
+        detection
+        + recipe.message_weight * message
+        + ramp * recipe.perceptual_weight * perceptual
+        + recipe.saturation_weight * saturation
+    )
+    return {
+        "loss": loss,
+        "detection": detection,
+        "message": message,
+        "perceptual": perceptual,
+        "saturation": saturation,
+    }
 
 
 # ------------------------------------------------------------------------------------------------ driver
@@ -244,7 +285,7 @@ def train_watermark(recipe: WatermarkRecipe, out: str | Path, show_progress: boo
         rows = torch.randint(0, len(pool), (recipe.batch_size,), generator=gen)
         starts = torch.randint(0, pool.shape[-1] - length + 1, (recipe.batch_size,), generator=gen)
         clean = torch.stack([pool[r, :, s : s + length] for r, s in zip(rows, starts, strict=True)])
-        losses = watermark_losses(pair, clean, recipe, gen)
+        losses = watermark_losses(pair, clean, recipe, gen, len(parts) / recipe.steps)
         parts.append({k: float(v.detach()) for k, v in losses.items()})
         return losses["loss"]
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from avikit.data.synth.speech import render_speech
+from avikit.eval.watermark import load_thresholds
 from avikit.metrics.reconstruction import compute_si_sdr
 from avikit.models.watermark.spread_spectrum import (
     SpreadSpectrumConfig,
@@ -67,3 +68,8 @@ def test_envelope_is_the_moving_rms():
 def test_bad_message_names_the_fix(marker):
     with pytest.raises(ValueError, match="16 bits of 0/1"):
         marker.embed(np.zeros(100, np.float32), np.array([2] * 16))
+
+
+def test_default_strength_is_the_one_calibrated_on_val():
+    # generators embed this default when it is chosen: it must be the strength compared on val
+    assert SpreadSpectrumConfig().strength == load_thresholds()["calibration"]["spread_spectrum_strength"]

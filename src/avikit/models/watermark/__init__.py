@@ -44,7 +44,7 @@ WATERMARKERS: dict[str, str] = {
 }
 """Watermarker name -> ``module:factory`` (imported when loaded)."""
 
-DEFAULT_WATERMARKER = "learned"
+DEFAULT_WATERMARKER = "spread-spectrum"
 """The watermark generators embed (chosen on val: docs/safety.md)."""
 
 

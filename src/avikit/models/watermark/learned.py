@@ -6,16 +6,22 @@ envelope, so it sees every level alike) through a strided convolutional encoder 
 frames), adds the sum of one learned vector per message bit value to every frame, runs dilated residual
 blocks and decodes back to samples; its ``tanh`` output times ``strength`` times the envelope is the
 watermark, so the watermark is never louder than ``strength`` of the host near it (``strength`` 0.1: at
-least 20 dB below). The **detector** reads envelope-normalized audio through its own encoder and blocks and
-gives, per frame, a detection logit and one logit per message bit, linearly upsampled to every sample.
+least 20 dB below). The message vectors start small (standard deviation ``num_bits ** -0.5``, so their sum
+is of unit size, like the host's features) and the ``tanh`` is kept out of saturation in training
+(:meth:`WatermarkEmbedder.activation`): a saturated ``tanh`` passes no gradient to the message. The
+**detector** reads envelope-normalized audio through its own encoder plus a linear strided convolution of
+``skip_taps`` taps (a path on which the faint watermark is not gated by the host through a nonlinearity)
+and its blocks, and gives, per frame, a detection logit and one logit per message bit, linearly upsampled
+to every sample.
 
-A clip's score is the mean per-sample detection probability; its message is the mean bit probability over
-the samples detected as watermarked (all samples when none is). Training: :mod:`avikit.train.watermark`.
+A clip's score is the mean per-sample detection probability; its message is the sigmoid of the mean bit
+logit over the samples detected as watermarked (all samples when none is): the message is carried by the
+whole watermarked span, not by any one frame. Training: :mod:`avikit.train.watermark`.
 
 File order: config, blocks, model, builder and ``from_pretrained``.
 
 Example:
-    >>> marker = build_watermarker(WatermarkNetConfig(channels=8, hidden=16, depth=1))
+    >>> marker = build_watermarker(WatermarkNetConfig(channels=8, hidden=16, depth=1, skip_taps=32))
     >>> out = marker.embed(np.zeros(1600, np.float32), np.ones(16, np.uint8))
     >>> out.shape, marker.detect(out).probability.shape
     ((1600,), (1600,))
@@ -67,6 +73,7 @@ class WatermarkNetConfig:
         stride: samples per frame.
         strength: the watermark's peak ratio to the host's local envelope.
         envelope_window: samples of the loudness envelope's moving average (odd).
+        skip_taps: taps of the detector's linear strided path (``stride`` plus an even number).
     """
 
     sample_rate: int = 16000
@@ -77,6 +84,7 @@ class WatermarkNetConfig:
     stride: int = 16
     strength: float = 0.1
     envelope_window: int = 1025
+    skip_taps: int = 64
 
 
 # ----------------------------------------------------------------------------------------------- blocks
@@ -138,18 +146,26 @@ class WatermarkEmbedder(nn.Module):
         super().__init__()
         self.encoder, self.blocks, self.cfg = encoder, blocks, cfg
         self.message = nn.Embedding(2 * cfg.num_bits, cfg.hidden)  # row 2k + b: bit k has value b
+        nn.init.normal_(self.message.weight, std=cfg.num_bits**-0.5)
         self.up = nn.ConvTranspose1d(cfg.hidden, cfg.channels, 2 * cfg.stride, cfg.stride, cfg.stride // 2)
         self.conv_out = nn.Conv1d(cfg.channels, 1, 7, padding=3)
 
-    def forward(self, audio: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
-        """Watermark ``[B, 1, T]`` for ``audio [B, 1, T]`` and ``bits [B, num_bits]`` of 0/1."""
-        x, length = _pad_to(audio, self.cfg.stride)
+    def activation(self, audio: torch.Tensor, bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``tanh``'s input and the host's envelope, both ``[B, 1, T']`` (``T`` padded to the stride)."""
+        x, _ = _pad_to(audio, self.cfg.stride)
         level = envelope(x, self.cfg.envelope_window)  # [B, 1, T']
         h = self.encoder(x / level)  # [B, H, F]
         rows = 2 * torch.arange(self.cfg.num_bits, device=bits.device) + bits.long()  # [B, K]
         h = self.blocks(h + self.message(rows).sum(1)[..., None])  # [B, H, F]
-        wave = torch.tanh(self.conv_out(F.gelu(self.up(h))))  # [B, 1, T']
-        return (wave * level * self.cfg.strength)[..., :length]
+        return self.conv_out(F.gelu(self.up(h))), level
+
+    def forward(self, audio: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+        """Watermark ``[B, 1, T]`` for ``audio [B, 1, T]`` and ``bits [B, num_bits]`` of 0/1."""
+        return self.shape(*self.activation(audio, bits))[..., : audio.shape[-1]]
+
+    def shape(self, activation: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        """The watermark ``tanh(activation) * level * strength`` (never louder than ``strength * level``)."""
+        return torch.tanh(activation) * level * self.cfg.strength
 
 
 class WatermarkDetector(nn.Module):
@@ -158,14 +174,15 @@ class WatermarkDetector(nn.Module):
     def __init__(self, encoder: FrameEncoder, blocks: nn.Sequential, cfg: WatermarkNetConfig) -> None:
         super().__init__()
         self.encoder, self.blocks, self.cfg = encoder, blocks, cfg
+        pad = (cfg.skip_taps - cfg.stride) // 2
+        self.skip = nn.Conv1d(1, cfg.hidden, cfg.skip_taps, cfg.stride, pad)  # linear: no gating by the host
         self.head = nn.Conv1d(cfg.hidden, 1 + cfg.num_bits, 1)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         """``[B, 1, T]`` to ``[B, 1 + num_bits, T]``."""
         x, length = _pad_to(audio, self.cfg.stride)
-        logits = self.head(
-            self.blocks(self.encoder(x / envelope(x, self.cfg.envelope_window)))
-        )  # [B, K+1, F]
+        x = x / envelope(x, self.cfg.envelope_window)
+        logits = self.head(self.blocks(self.encoder(x) + self.skip(x)))  # [B, K+1, F]
         return F.interpolate(logits, scale_factor=self.cfg.stride, mode="linear")[..., :length]
 
 
@@ -200,10 +217,11 @@ class LearnedWatermarker:
     def detect(self, audio: NDArray[np.floating]) -> Detection:
         """Per-sample detection probability, clip score (their mean) and message of mono ``audio [N]``."""
         x = torch.as_tensor(np.asarray(audio, np.float32).reshape(1, 1, -1))
-        probs = torch.sigmoid(self.pair.detector(x))[0]  # [1 + K, N]
-        detected = probs[0] > 0.5
-        bits = probs[1:, detected].mean(1) if bool(detected.any()) else probs[1:].mean(1)
-        return Detection(float(probs[0].mean()), probs[0].numpy(), bits.numpy())
+        logits = self.pair.detector(x)[0]  # [1 + K, N]
+        probability = torch.sigmoid(logits[0])
+        detected = probability > 0.5
+        pooled = logits[1:, detected].mean(1) if bool(detected.any()) else logits[1:].mean(1)
+        return Detection(float(probability.mean()), probability.numpy(), torch.sigmoid(pooled).numpy())
 
 
 # ---------------------------------------------------------------------------------------------- build
@@ -219,6 +237,8 @@ def build_watermark_pair(cfg: WatermarkNetConfig) -> WatermarkPair:
         raise ValueError(
             f"stride must be even and envelope_window odd, got {cfg.stride}, {cfg.envelope_window}"
         )
+    if cfg.skip_taps < cfg.stride or (cfg.skip_taps - cfg.stride) % 2:
+        raise ValueError(f"skip_taps must be the stride plus an even number, got {cfg.skip_taps}")
     embedder = WatermarkEmbedder(FrameEncoder(cfg.channels, cfg.hidden, cfg.stride), _blocks(cfg), cfg)
     detector = WatermarkDetector(FrameEncoder(cfg.channels, cfg.hidden, cfg.stride), _blocks(cfg), cfg)
     return WatermarkPair(embedder, detector)
