@@ -42,6 +42,7 @@ from avikit.eval.tables import (
     open_vocabulary_table,
     run_table,
     selection_table,
+    watermark_attack_table,
 )
 from avikit.studies.selection import selection_summary_table
 
@@ -79,6 +80,11 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any], str], Table]] = {
     "selection-summary": lambda data, _: selection_summary_table(data),
     "run": lambda data, _: run_table(data),
     "cheats": lambda data, _: cheat_table(data),
+    "watermark-attacks": lambda data, name: watermark_attack_table(data, name),
+    "watermark-generation": _section("generation", generation_table),
+    "watermark-cost": _section(
+        "generation", lambda section: generation_comparison_table(section, ("paradigms",), _HEADLINE)
+    ),
     "comparisons": lambda data, kinds: comparison_table(data, tuple(k for k in kinds.split(",") if k)),
 }
 """Table kind -> ``(results, argument) -> (header, rows)``; a table name is ``KIND`` or ``KIND/ARGUMENT``."""

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avikit.eval.tables import markdown_table, watermark_attack_table
 from avikit.eval.watermark import THRESHOLDS_FILE, calibrate_thresholds, evaluate_watermarks, load_windows
 from avikit.metrics.reconstruction import compute_si_sdr
 from avikit.models.packaged import WEIGHTS_DIR
@@ -30,7 +31,6 @@ from avikit.models.watermark.spread_spectrum import SpreadSpectrumConfig, Spread
 
 
 def _markdown(table: dict) -> str:
-    fprs = [k.removeprefix("tpr@fpr=") for k in table["chance"] if k.startswith("tpr@fpr=")]
     lines = []
     for name, result in table["watermarkers"].items():
         q = result["quality"]
@@ -39,23 +39,7 @@ def _markdown(table: dict) -> str:
             f"PESQ-WB {q['pesq_wb']:.2f} [{q['pesq_wb_ci'][0]:.2f}, {q['pesq_wb_ci'][1]:.2f}] "
             f"({q['pesq_wb_windows']} windows where PESQ finds an utterance)\n"
         )
-        head = [
-            "attack",
-            *[f"TPR@FPR {f} [95% CI]" for f in fprs],
-            "AUC",
-            "bit acc.",
-            "median p",
-            "FPR attacked clean",
-            "loc. IoU",
-        ]
-        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for r in result["rows"]:
-            tprs = ["{:.3f} [{:.2f}, {:.2f}]".format(r[f"tpr@fpr={f}"], *r[f"tpr@fpr={f}_ci"]) for f in fprs]
-            clean = next(v for k, v in r.items() if k.startswith("attacked_clean_fpr"))
-            lines.append(
-                f"| {r['attack']} | " + " | ".join(tprs) + f" | {r['auc']:.3f} | {r['bit_accuracy']:.3f} | "
-                f"{r['p_value']:.1e} | {clean:.3f} | {r['localization_iou']:.3f} |"
-            )
+        lines.append(markdown_table(*watermark_attack_table(table, name)))
         lines.append("")
     chance = table["chance"]
     lines.append(

@@ -37,6 +37,7 @@ __all__ = [
     "run_table",
     "selection_table",
     "summarize_bench",
+    "watermark_attack_table",
 ]
 
 Table = tuple[list[str], list[list[str]]]
@@ -285,6 +286,29 @@ def cheat_table(summary: Mapping[str, Any]) -> Table:
         baseline = "-" if best is None else f"{_cheat_number(best[1])} ({best[0]})"
         metric = clean["metric"] + (" (lower is better)" if clean["lower_is_better"] else "")
         rows.append([task, metric, baseline, _cheat_number(clean["reference"]), *cells])
+    return header, rows
+
+
+def watermark_attack_table(table: Mapping[str, Any], watermarker: str) -> Table:
+    """One watermarker's attack table (``avikit.eval.watermark.evaluate_watermarks``' result), per attack.
+
+    Example:
+        >>> row = {"attack": "none", "tpr@fpr=0.01": 0.9, "tpr@fpr=0.01_ci": [0.8, 1.0], "auc": 0.99,
+        ...        "bit_accuracy": 0.75, "p_value": 0.04, "attacked_clean_fpr@0.01": 0.01,
+        ...        "localization_iou": 0.7}
+        >>> table = {"chance": {"tpr@fpr=0.01": 0.01}, "watermarkers": {"w": {"rows": [row]}}}
+        >>> watermark_attack_table(table, "w")[1]
+        [['none', '0.900 [0.80, 1.00]', '0.990', '0.750', '4.0e-02', '0.010', '0.700']]
+    """
+    fprs = [k.removeprefix("tpr@fpr=") for k in table["chance"] if k.startswith("tpr@fpr=")]
+    header = ["attack", *[f"TPR@FPR {f} [95% CI]" for f in fprs], "AUC", "bit acc.", "median p",
+              "FPR attacked clean", "loc. IoU"]  # fmt: skip
+    rows = []
+    for r in table["watermarkers"][watermarker]["rows"]:
+        tprs = ["{:.3f} [{:.2f}, {:.2f}]".format(r[f"tpr@fpr={f}"], *r[f"tpr@fpr={f}_ci"]) for f in fprs]
+        clean = next(v for k, v in r.items() if k.startswith("attacked_clean_fpr"))
+        rows.append([r["attack"], *tprs, f"{r['auc']:.3f}", f"{r['bit_accuracy']:.3f}", f"{r['p_value']:.1e}",
+                     f"{clean:.3f}", f"{r['localization_iou']:.3f}"])  # fmt: skip
     return header, rows
 
 
