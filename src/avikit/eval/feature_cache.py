@@ -30,12 +30,35 @@ import numpy as np
 from avikit.data.download import compute_file_hash
 from avikit.errors import UsageError
 
-__all__ = ["FeatureCache", "feature_key", "file_sha256"]
+__all__ = ["FeatureCache", "FileHashes", "feature_key", "file_sha256"]
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB blocks."""
     return compute_file_hash(path, "sha256")
+
+
+class FileHashes:
+    """SHA-256 of files, each hashed once per (resolved path, size, modification time).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile() as f:
+        ...     hashes = FileHashes()
+        ...     hashes(f.name) == file_sha256(f.name) == hashes(f.name)
+        True
+    """
+
+    def __init__(self) -> None:
+        self._hashes: dict[tuple[str, int, int], str] = {}
+
+    def __call__(self, path: str | os.PathLike[str]) -> str:
+        """The file's SHA-256, hashed again only when its path, size or modification time changes."""
+        stat = Path(path).stat()
+        marker = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+        if marker not in self._hashes:
+            self._hashes[marker] = file_sha256(path)
+        return self._hashes[marker]
 
 
 def feature_key(embedder: str, preprocessing: Mapping[str, Any], file_hash: str) -> str:
@@ -54,14 +77,7 @@ class FeatureCache:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        self._hashes: dict[tuple[str, int, int], str] = {}
-
-    def _file_hash(self, path: Path) -> str:
-        stat = path.stat()
-        marker = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        if marker not in self._hashes:
-            self._hashes[marker] = file_sha256(path)
-        return self._hashes[marker]
+        self._file_hash = FileHashes()
 
     def path_for(
         self, media: str | os.PathLike[str], embedder: str, preprocessing: Mapping[str, Any]

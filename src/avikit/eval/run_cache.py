@@ -48,7 +48,7 @@ from avikit import __version__
 from avikit.data.pack import is_packed, packed_media_files
 from avikit.data.sample import Sample
 from avikit.data.synth.recipe import URI_PREFIX
-from avikit.eval.feature_cache import file_sha256
+from avikit.eval.feature_cache import FileHashes
 from avikit.eval.revision import git_revision
 from avikit.models.baselines import ReferenceBaseline
 from avikit.models.protocol import Model
@@ -99,17 +99,10 @@ class RunCache:
         self.root = Path(root)
         self.hits = {"inputs": 0, "outputs": 0}
         self.misses = {"inputs": 0, "outputs": 0}
-        self._hashes: dict[tuple[str, int, int], str] = {}
+        self._file_hash = FileHashes()
         self._skipped: set[str] = set()
 
     # ------------------------------------------------------------------------------------------ keys
-
-    def _file_hash(self, path: Path) -> str:
-        stat = path.stat()
-        marker = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        if marker not in self._hashes:
-            self._hashes[marker] = file_sha256(path)
-        return self._hashes[marker]
 
     def content_key(self, sample: Sample, root: str | os.PathLike[str] | None) -> str:
         """SHA-256 of the files the sample's clip is decoded from, or of its generator record."""
