@@ -242,10 +242,6 @@ def selection_table(result: Mapping[str, Any]) -> Table:
     return header, rows
 
 
-def _cheat_number(value: Any) -> str:
-    return "-" if value is None else f"{float(value):.3f}"
-
-
 def cheat_table(summary: Mapping[str, Any]) -> Table:
     """The cheat suite per task: its strongest trivial baseline, a model that never looks, the best cheat.
 
@@ -280,13 +276,13 @@ def cheat_table(summary: Mapping[str, Any]) -> Table:
                 cells.append("-" if row is None else "incomplete")
                 continue
             name, score = max(found.items(), key=lambda kv: sign * kv[1])
-            cells.append(f"{score:.3f} ({name.removeprefix('cheat-')})")
+            cells.append(f"{format_score(score)} ({name.removeprefix('cheat-')})")
             if best is not None:
                 margins.append(sign * (score - best[1]))
-        baseline = "-" if best is None else f"{best[1]:.3f} ({best[0]})"
+        baseline = "-" if best is None else f"{format_score(best[1])} ({best[0]})"
         metric = clean["metric"] + (" (lower is better)" if clean["lower_is_better"] else "")
         margin = f"{max(margins):+.3f}" if margins else "-"
-        rows.append([task, metric, baseline, _cheat_number(clean["reference"]), *cells, margin])
+        rows.append([task, metric, baseline, format_score(clean["reference"]), *cells, margin])
     return header, rows
 
 
