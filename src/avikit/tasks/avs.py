@@ -36,7 +36,7 @@ from avikit.data.sample import Sample
 from avikit.data.synth.classes import CLASS_NAMES
 from avikit.data.synth.ground_truth import segment_mask_maps
 from avikit.data.synth.recipe import load_ids
-from avikit.errors import DataError, UsageError
+from avikit.errors import DataError
 from avikit.metrics import (
     compute_avs_binary_scores,
     compute_avs_binary_statistics,
@@ -146,10 +146,7 @@ class _AVSTask(Task):
 
     def build_inputs(self, sample: Sample) -> TaskInputs:
         """The frame AVSBench keeps of each of the first five seconds, and the audio of those seconds."""
-        geometry = self.check_rates(sample)
-        if geometry.duration < _SECONDS:
-            raise UsageError(f"task {self.name} needs clips of at least {_SECONDS} s, {sample.id!r} lasts "
-                             f"{geometry.duration} s")  # fmt: skip
+        geometry = self.check_rates(sample, _SECONDS)
         frames = avsbench_frame_indices(geometry.fps, geometry.num_frames, _SECONDS)
         audio = (0, _SECONDS * geometry.sample_rate)
         return TaskInputs(sample.id, frames, audio, geometry.frame_shape)

@@ -512,12 +512,13 @@ class Task:
         has_targets = all(key in sample.targets for key in self.required_targets)
         return sample.split == self.spec.protocol.split and has_targets
 
-    def check_rates(self, sample: Sample) -> Geometry:
+    def check_rates(self, sample: Sample, min_seconds: float | None = None) -> Geometry:
         """Return the sample's geometry as its dataset's profile declares it.
 
         Raises:
             UsageError: if the task is unbound and the sample is not an AVSynth sample (bind the task to
-                the sample's dataset with :meth:`for_dataset`).
+                the sample's dataset with :meth:`for_dataset`), or if the clip is shorter than
+                ``min_seconds``.
         """
         if self._profile is None and sample.dataset != "avsynth":
             raise UsageError(
@@ -525,7 +526,11 @@ class Task:
                 f"{sample.dataset!r}: bind it with task.for_dataset(read_profile(FOLDER)), as the runner and "
                 "`avikit score` do"
             )
-        return sample_geometry(sample, self.profile)
+        geometry = sample_geometry(sample, self.profile)
+        if min_seconds is not None and geometry.duration < min_seconds:
+            raise UsageError(f"task {self.name} needs clips of at least {min_seconds} s, {sample.id!r} lasts "
+                             f"{geometry.duration} s")  # fmt: skip
+        return geometry
 
     def build_inputs(self, sample: Sample) -> TaskInputs:
         """The exact inputs of one sample: frame indices, audio window, text."""

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from avikit.data.sample import Sample
-from avikit.errors import UsageError
 from avikit.metrics import compute_sync_scores, compute_sync_statistics
 from avikit.tasks.base import Evaluation, Protocol, Task, TaskInputs, TaskSpec, mean_values
 from avikit.tasks.schema import FieldSpec
@@ -77,12 +76,8 @@ class SyncTask(Task):
         Raises:
             ValueError: if the clip is too short for the window and the largest offset (9.5 s).
         """
-        geometry = self.check_rates(sample)
         start, length = _WINDOW
-        if geometry.duration < start + length + max(SYNC_OFFSETS):
-            raise UsageError(
-                f"task sync needs clips of at least 9.5 s, {sample.id!r} lasts {geometry.duration} s"
-            )
+        geometry = self.check_rates(sample, float(start + length + max(SYNC_OFFSETS)))
         frames = tuple(range(int(start * geometry.fps), int((start + length) * geometry.fps)))
         audio_start = int((start + SYNC_OFFSETS[sync_offset_class(sample.id)]) * geometry.sample_rate)
         audio = (audio_start, audio_start + int(length * geometry.sample_rate))
