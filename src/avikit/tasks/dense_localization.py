@@ -92,10 +92,20 @@ class DenseLocalizationTask(Task):
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
     ) -> Evaluation:
         """UnAV-100 mAP over the whole set (video index = position in the set)."""
+        statistics = compute_detection_statistics(*self._detection_arrays(predictions, targets))
+        return Evaluation(compute_detection_scores(statistics), {}, len(predictions))
+
+    def _detection_arrays(
+        self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The seven arrays of :func:`compute_detection_statistics`, classes indexed in profile order.
+
+        True events (video, span, class), then detections (video, span, class, score).
+        """
         index = {name: k for k, name in enumerate(self.profile.labels("classes"))}
         gt = [(v, e) for v, t in enumerate(targets) for e in t["events"]]
         pred = [(v, d) for v, p in enumerate(predictions) for d in p["events"]]
-        statistics = compute_detection_statistics(
+        return (
             np.array([v for v, _ in gt], dtype=np.int64),
             np.array([[e[1], e[2]] for _, e in gt], dtype=np.float64).reshape(-1, 2),
             np.array([index[e[0]] for _, e in gt], dtype=np.int64),
@@ -104,24 +114,13 @@ class DenseLocalizationTask(Task):
             np.array([index[d["label"]] for _, d in pred], dtype=np.int64),
             np.array([d["score"] for _, d in pred], dtype=np.float64),
         )
-        return Evaluation(compute_detection_scores(statistics), {}, len(predictions))
 
     def resampled_scores(
         self, predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]]
     ) -> Callable[[Sequence[int]], dict[str, float]]:
         """UnAV-100 mAP of chosen videos (repeats allowed), each video's matching done once."""
-        index = {name: k for k, name in enumerate(self.profile.labels("classes"))}
-        gt = [(v, e) for v, t in enumerate(targets) for e in t["events"]]
-        pred = [(v, d) for v, p in enumerate(predictions) for d in p["events"]]
         return compute_detection_resampler(
-            np.array([v for v, _ in gt], dtype=np.int64),
-            np.array([[e[1], e[2]] for _, e in gt], dtype=np.float64).reshape(-1, 2),
-            np.array([index[e[0]] for _, e in gt], dtype=np.int64),
-            np.array([v for v, _ in pred], dtype=np.int64),
-            np.array([[d["start"], d["end"]] for _, d in pred], dtype=np.float64).reshape(-1, 2),
-            np.array([index[d["label"]] for _, d in pred], dtype=np.int64),
-            np.array([d["score"] for _, d in pred], dtype=np.float64),
-            videos=range(len(targets)),
+            *self._detection_arrays(predictions, targets), videos=range(len(targets))
         )
 
     def oracle_prediction(self, target: Mapping[str, Any], inputs: TaskInputs) -> dict[str, Any]:
